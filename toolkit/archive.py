@@ -1,0 +1,529 @@
+"""Read and write Clarifai dataset export archives as a stream of batches.
+
+An archive is a zip holding a ``mimetype`` entry and batch entries, each one
+serialized ``clarifai.api.InputBatch`` (protobuf flavour) or its JSON mapping
+(Clarifai-Data-JSON flavour). See ``shared/FORMAT.md``.
+
+Example::
+
+    with ArchiveReader("clarifai-data-protobuf.zip") as reader:
+        for record in reader.iter_inputs():
+            print(record.id)
+
+    write_archive("copy.zip", inputs, batch_size=256)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+
+from ._atomic import temp_sibling
+from .errors import ArchiveError, EmptyArchiveError, InputNotFoundError, LimitError, OutputError
+from .limits import DEFAULT_LIMITS, Limits
+from .messages import Input, InputBatch
+
+__all__ = [
+    "JSON_MIMETYPE",
+    "PROTOBUF_MIMETYPE",
+    "ArchiveReader",
+    "ArchiveWriter",
+    "BatchEntry",
+    "Flavour",
+    "encode_batch",
+    "write_archive",
+]
+
+log = logging.getLogger(__name__)
+
+PROTOBUF_MIMETYPE = b"application/x.clarifai-data+protobuf"
+JSON_MIMETYPE = b"application/x.clarifai-data+json"
+Flavour = Literal["protobuf", "json"]
+_FLAVOURS: dict[bytes, Flavour] = {PROTOBUF_MIMETYPE: "protobuf", JSON_MIMETYPE: "json"}
+_MIMETYPE_FOR: dict[str, bytes] = {v: k for k, v in _FLAVOURS.items()}
+_COUNT_SUFFIX = re.compile(r"_n(\d+)$")
+#: A fixed timestamp makes the same inputs give byte-identical archives.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One batch entry of an archive, as its central directory describes it."""
+
+    #: Position among the archive's batch entries, from 0.
+    index: int
+    #: Entry name inside the zip, e.g. ``all/input-batch-000000_n128``.
+    name: str
+    #: Uncompressed size in bytes.
+    size: int
+    #: Compressed size in bytes.
+    compressed_size: int
+    #: Inputs the ``_n<count>`` suffix announces, or None when the name has none.
+    declared_count: int | None
+
+    @property
+    def split(self) -> str:
+        """The folder part of the name (the SDK's split), ``""`` at the top level."""
+        return self.name.rpartition("/")[0]
+
+
+class ArchiveReader:
+    """Stream the inputs of one archive, batch by batch, in the archive's order.
+
+    Memory does not grow with the archive: one batch is held at a time. Both
+    flavours are read; fields the toolkit does not model are kept as protobuf
+    unknown fields (protobuf flavour), so a rewrite loses nothing.
+
+    Example::
+
+        with ArchiveReader(path) as reader:
+            print(reader.flavour, len(reader.entries))
+            record = reader.get_input("img-001")
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        allow_empty: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.limits = limits
+        self.allow_empty = allow_empty
+        self._locations: dict[str, int] = {}
+        self._fully_indexed = False
+        try:
+            self._zip = zipfile.ZipFile(self.path)
+        except FileNotFoundError:
+            raise ArchiveError(f"{self.path}: no such file") from None
+        except IsADirectoryError:
+            raise ArchiveError(f"{self.path}: is a folder, not a zip archive") from None
+        except PermissionError:
+            raise ArchiveError(f"{self.path}: permission denied") from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ArchiveError(
+                f"{self.path}: not a zip archive ({exc}); expected a Clarifai dataset export "
+                "such as clarifai-data-protobuf.zip, downloaded completely"
+            ) from None
+        try:
+            self.flavour: Flavour = self._read_mimetype()
+            self.entries: list[BatchEntry] = self._list_entries()
+        except BaseException:
+            self._zip.close()
+            raise
+
+    # -- opening -----------------------------------------------------------------
+
+    def _read_mimetype(self) -> Flavour:
+        try:
+            info = self._zip.getinfo("mimetype")
+        except KeyError:
+            raise ArchiveError(
+                f"{self.path}: no 'mimetype' entry, so this is not a Clarifai dataset export; "
+                "export the dataset version as Clarifai-Data-Protobuf and download that zip"
+            ) from None
+        if info.file_size > 256:
+            raise ArchiveError(f"{self.path}: the 'mimetype' entry is {info.file_size} bytes long")
+        try:
+            value = self._zip.read(info)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+            raise ArchiveError(f"{self.path}: entry 'mimetype' is unreadable ({exc})") from None
+        flavour = _FLAVOURS.get(value)
+        if flavour is None:
+            shown = value[:80].decode("utf-8", "replace")
+            raise ArchiveError(
+                f"{self.path}: unknown mimetype {shown!r}; expected "
+                f"{PROTOBUF_MIMETYPE.decode()!r} or {JSON_MIMETYPE.decode()!r}"
+            )
+        return flavour
+
+    def _list_entries(self) -> list[BatchEntry]:
+        infos = self._zip.infolist()
+        limits = self.limits
+        if len(infos) > limits.max_entries:
+            raise LimitError(
+                f"{self.path}: {len(infos)} zip entries exceed the limit of "
+                f"{limits.max_entries}; raise it with --max-entries if the archive is trusted"
+            )
+        entries: list[BatchEntry] = []
+        self._infos: list[zipfile.ZipInfo] = []
+        total = 0
+        for info in infos:
+            name = info.filename
+            if info.is_dir() or name == "mimetype":
+                continue
+            if info.file_size > limits.max_batch_bytes:
+                raise LimitError(
+                    f"{self.path}: entry {name!r} is {info.file_size} bytes uncompressed, over the "
+                    f"limit of {limits.max_batch_bytes}; raise it with --max-batch-bytes if the "
+                    "archive is trusted"
+                )
+            if (
+                info.file_size > limits.ratio_exempt_bytes
+                and info.file_size > limits.max_ratio * max(info.compress_size, 1)
+            ):
+                raise LimitError(
+                    f"{self.path}: entry {name!r} expands {info.file_size} bytes from "
+                    f"{info.compress_size} (ratio over {limits.max_ratio:g}), which looks like a "
+                    "zip bomb; raise --max-ratio if the archive is trusted"
+                )
+            total += info.file_size
+            if total > limits.max_total_bytes:
+                raise LimitError(
+                    f"{self.path}: over {limits.max_total_bytes} bytes uncompressed in all; raise "
+                    "--max-total-bytes if the archive is trusted"
+                )
+            match = _COUNT_SUFFIX.search(name)
+            self._infos.append(info)
+            entries.append(
+                BatchEntry(
+                    index=len(entries),
+                    name=name,
+                    size=info.file_size,
+                    compressed_size=info.compress_size,
+                    declared_count=int(match.group(1)) if match else None,
+                )
+            )
+        if not entries and not self.allow_empty:
+            raise EmptyArchiveError(f"{self.path}: the archive holds no inputs")
+        return entries
+
+    # -- context manager ---------------------------------------------------------
+
+    def __enter__(self) -> ArchiveReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying zip file."""
+        self._zip.close()
+
+    def __repr__(self) -> str:
+        return f"ArchiveReader({str(self.path)!r}, flavour={self.flavour!r})"
+
+    # -- reading -----------------------------------------------------------------
+
+    @property
+    def mimetype(self) -> str:
+        """The archive's mimetype string."""
+        return _MIMETYPE_FOR[self.flavour].decode()
+
+    @property
+    def declared_count(self) -> int | None:
+        """Inputs announced by the entry names' ``_n<count>`` suffixes (None if any lacks one)."""
+        total = 0
+        for entry in self.entries:
+            if entry.declared_count is None:
+                return None
+            total += entry.declared_count
+        return total
+
+    def read_entry_bytes(self, entry: BatchEntry) -> bytes:
+        """The uncompressed bytes of one batch entry, size-checked while decompressing."""
+        try:
+            with self._zip.open(self._infos[entry.index]) as stream:
+                data = stream.read(self.limits.max_batch_bytes + 1)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError) as exc:
+            raise ArchiveError(
+                f"{self.path}: entry {entry.name!r} is unreadable ({exc}); the archive is "
+                "damaged or truncated, download it again"
+            ) from None
+        except NotImplementedError as exc:
+            raise ArchiveError(f"{self.path}: entry {entry.name!r}: {exc}") from None
+        if len(data) > self.limits.max_batch_bytes:
+            raise LimitError(
+                f"{self.path}: entry {entry.name!r} decompresses past the limit of "
+                f"{self.limits.max_batch_bytes} bytes; raise --max-batch-bytes if trusted"
+            )
+        return data
+
+    def read_batch(self, entry: BatchEntry) -> InputBatch:
+        """Parse one batch entry into an ``InputBatch``."""
+        data = self.read_entry_bytes(entry)
+        if self.flavour == "protobuf":
+            try:
+                return InputBatch.FromString(data)
+            except (DecodeError, RuntimeError, ValueError) as exc:
+                raise ArchiveError(
+                    f"{self.path}: entry {entry.name!r} is not a readable InputBatch ({exc}); "
+                    "the archive is damaged, download it again"
+                ) from None
+        return _parse_json_batch(data, f"{self.path}: entry {entry.name!r}")
+
+    def iter_batches(self) -> Iterator[tuple[BatchEntry, InputBatch]]:
+        """Yield ``(entry, batch)`` for every batch entry, in the archive's order."""
+        seen_any = False
+        locations = self._locations
+        for entry in self.entries:
+            batch = self.read_batch(entry)
+            if not self._fully_indexed:
+                for record in batch.inputs:
+                    locations.setdefault(record.id, entry.index)
+            seen_any = seen_any or len(batch.inputs) > 0
+            yield entry, batch
+        self._fully_indexed = True
+        if not seen_any and not self.allow_empty:
+            raise EmptyArchiveError(f"{self.path}: the archive holds no inputs")
+
+    def iter_inputs(self) -> Iterator[Input]:
+        """Yield every input, in the archive's order."""
+        for _entry, batch in self.iter_batches():
+            yield from batch.inputs
+
+    def __iter__(self) -> Iterator[Input]:
+        return self.iter_inputs()
+
+    def locate(self, input_id: str) -> BatchEntry:
+        """The batch entry holding ``input_id``, reading entries only until it is found."""
+        index = self._locations.get(input_id)
+        if index is not None:
+            return self.entries[index]
+        if not self._fully_indexed:
+            start = max(self._locations.values(), default=-1) + 1
+            for entry in self.entries[start:]:
+                batch = self.read_batch(entry)
+                for record in batch.inputs:
+                    self._locations.setdefault(record.id, entry.index)
+                if input_id in self._locations:
+                    return self.entries[self._locations[input_id]]
+            self._fully_indexed = True
+        raise InputNotFoundError(
+            f"{self.path}: no input with id {input_id!r}; list the ids with "
+            "'clarifai-archive inputs list'"
+        )
+
+    def get_input(self, input_id: str) -> Input:
+        """One input by id. Entries are parsed at most once per reader.
+
+        Example::
+
+            with ArchiveReader(path) as reader:
+                record = reader.get_input("img-001")
+        """
+        entry = self.locate(input_id)
+        for record in self.read_batch(entry).inputs:
+            if record.id == input_id:
+                return record
+        raise InputNotFoundError(f"{self.path}: no input with id {input_id!r}")  # pragma: no cover
+
+
+def _parse_json_batch(data: bytes, where: str) -> InputBatch:
+    batch = InputBatch()
+    try:
+        json_format.Parse(data, batch, ignore_unknown_fields=True, max_recursion_depth=100)
+    except (json_format.ParseError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ArchiveError(
+            f"{where} is not a readable JSON InputBatch ({str(exc)[:200]}); "
+            "the archive is damaged, download it again"
+        ) from None
+    return batch
+
+
+# -- writing ---------------------------------------------------------------------
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def encode_batch(serialized_inputs: Iterable[bytes]) -> bytes:
+    """Wire bytes of an ``InputBatch`` made of already serialized inputs (field 1, repeated)."""
+    parts: list[bytes] = []
+    for data in serialized_inputs:
+        parts.append(b"\x0a")
+        parts.append(_varint(len(data)))
+        parts.append(data)
+    return b"".join(parts)
+
+
+class ArchiveWriter:
+    """Write an archive the official SDK reader accepts, atomically.
+
+    ``mimetype`` comes first and stored; batches are named
+    ``<split>/input-batch-000000_n<count>``. The zip is written under a temporary
+    name and renamed into place by :meth:`close`; :meth:`abort` (or an exception
+    inside ``with``) removes it, so a failed run leaves nothing behind.
+
+    Example::
+
+        with ArchiveWriter("out.zip", batch_size=256) as writer:
+            for record in inputs:
+                writer.add(record)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        batch_size: int = 128,
+        flavour: Flavour = "protobuf",
+        split: str = "all",
+        compress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if flavour not in _MIMETYPE_FOR:
+            raise ValueError(f"unknown flavour {flavour!r}")
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self.flavour: Flavour = flavour
+        self.split = split.strip("/")
+        self.compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        self.inputs_written = 0
+        self.batches_written = 0
+        self._on_batch = on_batch
+        self._pending: list[bytes] = []
+        self._pending_messages: list[Input] = []
+        self._closed = False
+        if self.path.is_dir():
+            raise OutputError(f"{self.path}: is a folder; give a .zip file name")
+        self._tmp = temp_sibling(self.path)
+        try:
+            self._zip = zipfile.ZipFile(self._tmp, "w", allowZip64=True)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write here ({exc.strerror or exc})") from None
+        self._writestr("mimetype", _MIMETYPE_FOR[flavour], zipfile.ZIP_STORED)
+
+    def _writestr(self, name: str, data: bytes, compression: int) -> None:
+        info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+        info.compress_type = compression
+        info.external_attr = 0o644 << 16
+        try:
+            self._zip.writestr(info, data)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: write failed ({exc.strerror or exc})") from None
+
+    def add(self, record: Input) -> None:
+        """Append one input."""
+        if self.flavour == "json":
+            self._pending_messages.append(record)
+        else:
+            self._pending.append(record.SerializeToString(deterministic=True))
+        if len(self._pending) + len(self._pending_messages) >= self.batch_size:
+            self._flush()
+
+    def add_serialized(self, data: bytes) -> None:
+        """Append one input given as its protobuf wire bytes (protobuf flavour)."""
+        if self.flavour == "json":
+            self.add(Input.FromString(data))
+            return
+        self._pending.append(data)
+        if len(self._pending) >= self.batch_size:
+            self._flush()
+
+    def add_many(self, records: Iterable[Input]) -> None:
+        """Append every input of an iterable."""
+        for record in records:
+            self.add(record)
+
+    def _flush(self) -> None:
+        if self.flavour == "json":
+            count = len(self._pending_messages)
+            if not count:
+                return
+            from .jsonmap import batch_to_json_bytes
+
+            data = batch_to_json_bytes(self._pending_messages)
+            self._pending_messages = []
+        else:
+            count = len(self._pending)
+            if not count:
+                return
+            data = encode_batch(self._pending)
+            self._pending = []
+        prefix = f"{self.split}/" if self.split else ""
+        name = f"{prefix}input-batch-{self.batches_written:06d}_n{count}"
+        self._writestr(name, data, self.compression)
+        self.batches_written += 1
+        self.inputs_written += count
+        if self._on_batch is not None:
+            self._on_batch(count)
+
+    def close(self) -> None:
+        """Flush the last batch and move the finished archive into place."""
+        if self._closed:
+            return
+        try:
+            self._flush()
+            self._zip.close()
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        try:
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self._tmp.unlink(missing_ok=True)
+            raise OutputError(f"{self.path}: cannot write here ({exc.strerror or exc})") from None
+
+    def abort(self) -> None:
+        """Discard everything written; the destination is left as it was."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._zip.close()
+        except (OSError, ValueError):
+            pass
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> ArchiveWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_archive(
+    path: str | os.PathLike[str],
+    inputs: Iterable[Input],
+    *,
+    batch_size: int = 128,
+    flavour: Flavour = "protobuf",
+    split: str = "all",
+    compress: bool = False,
+) -> int:
+    """Write ``inputs`` to a new archive at ``path`` and return how many were written.
+
+    Example::
+
+        n = write_archive("subset.zip", (r for r in reader if r.id.startswith("a")))
+    """
+    with ArchiveWriter(
+        path, batch_size=batch_size, flavour=flavour, split=split, compress=compress
+    ) as writer:
+        writer.add_many(inputs)
+    return writer.inputs_written

@@ -1,0 +1,62 @@
+"""``clarifai-archive info``."""
+
+from __future__ import annotations
+
+import click
+
+from ..metrics import MetricsCounter
+from ._common import ARCHIVE, echo_json, open_reader, progress
+
+
+@click.command()
+@click.argument("archive", type=ARCHIVE)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def info(archive: str, as_json: bool) -> None:
+    """Show what ARCHIVE holds, as Clarifai's dataset version metrics.
+
+    \b
+    Example:
+        clarifai-archive info clarifai-data-protobuf.zip
+        clarifai-archive info clarifai-data-protobuf.zip --json
+    """
+    counter = MetricsCounter()
+    with open_reader(archive) as reader:
+        batches = progress(reader.iter_batches(), label="Reading", length=len(reader.entries))
+        for _entry, batch in batches:
+            for record in batch.inputs:
+                counter.add(record)
+        flavour, entries = reader.flavour, len(reader.entries)
+    metrics = counter.result()
+    if as_json:
+        echo_json(metrics.to_dict())
+        return
+    click.echo(f"archive:    {archive} ({flavour}, {entries} batch entries)")
+    types = ", ".join(f"{k} {v}" for k, v in metrics.input_types.items())
+    click.echo(f"inputs:     {metrics.inputs_count} ({types})")
+    click.echo(f"unlabeled:  {metrics.unlabeled_inputs_count}")
+    click.echo(f"metadata:   {metrics.inputs_with_metadata_count} inputs")
+    click.echo(
+        f"regions:    {metrics.regions_count} (boxes {metrics.bounding_boxes_count}, "
+        f"polygons {metrics.polygons_count}, points {metrics.points_count}, "
+        f"masks {metrics.masks_count})"
+    )
+    click.echo(f"frames:     {metrics.frames_count}")
+    dims = ", ".join(f"{n} x {d}-d" for d, n in metrics.embedding_dimensions.items())
+    click.echo(f"embeddings: {metrics.embeddings_count}" + (f" ({dims})" if dims else ""))
+    if metrics.image_width_range and metrics.image_height_range:
+        (wmin, wmax), (hmin, hmax) = metrics.image_width_range, metrics.image_height_range
+        click.echo(f"image size: {wmin}-{wmax} x {hmin}-{hmax} px")
+    click.echo(
+        f"labels:     {metrics.positive_input_tags_count} positive on inputs, "
+        f"{metrics.positive_region_tags_count} on regions"
+    )
+    if metrics.concepts:
+        click.echo("concepts:")
+        width = max(len(k) for k in metrics.concepts)
+        click.echo(f"  {'id':<{width}}  {'inputs':>6}  {'regions':>7}  {'negative':>8}  name")
+        for concept_id in sorted(metrics.concepts):
+            c = metrics.concepts[concept_id]
+            click.echo(
+                f"  {concept_id:<{width}}  {c.inputs:>6}  {c.regions:>7}  "
+                f"{c.negatives:>8}  {c.name}"
+            )

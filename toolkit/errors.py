@@ -1,0 +1,86 @@
+"""Errors raised by the toolkit.
+
+Every expected failure is a :class:`ToolkitError`; the CLI prints it as one
+``Error: ...`` line and exits 1. The message names the file, entry or input and
+says what to do.
+
+::
+
+    ToolkitError
+     ├── ArchiveError            the archive cannot be read as a Clarifai export
+     │    └── EmptyArchiveError  the archive holds no inputs
+     ├── LimitError              a safety limit was exceeded (zip bomb, huge entry, deep metadata)
+     ├── InputNotFoundError      no input with that id
+     ├── SchemaError             a record does not have the shape the operation needs
+     ├── OutputError             the output cannot be written where asked
+     ├── ConflictError           two sources disagree about one input id
+     ├── MediaError              media could not be read or fetched
+     ├── IndexMismatchError      an index and its sidecar, vectors or query disagree
+     └── CatalogError            the local catalog refused an operation
+          └── NotInCatalogError  no such dataset or version in the catalog
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchiveError",
+    "CatalogError",
+    "ConflictError",
+    "EmptyArchiveError",
+    "IndexMismatchError",
+    "InputNotFoundError",
+    "LimitError",
+    "MediaError",
+    "NotInCatalogError",
+    "OutputError",
+    "SchemaError",
+    "ToolkitError",
+]
+
+
+class ToolkitError(Exception):
+    """Base class of every error the toolkit raises on purpose."""
+
+
+class ArchiveError(ToolkitError):
+    """The file is not a readable Clarifai dataset export."""
+
+
+class EmptyArchiveError(ArchiveError):
+    """The archive is well formed but holds no inputs."""
+
+
+class LimitError(ToolkitError):
+    """A safety limit was exceeded; the message names the option that raises it."""
+
+
+class InputNotFoundError(ToolkitError):
+    """No input with the requested id."""
+
+
+class SchemaError(ToolkitError):
+    """A record lacks what an operation needs (for example an embedding)."""
+
+
+class OutputError(ToolkitError):
+    """The output path is unusable (exists, equals a source, not writable)."""
+
+
+class ConflictError(ToolkitError):
+    """Two sources hold different inputs under one id."""
+
+
+class MediaError(ToolkitError):
+    """Media bytes are unreadable, or a download failed."""
+
+
+class IndexMismatchError(ToolkitError):
+    """An index does not match its sidecar, its vectors or a query."""
+
+
+class CatalogError(ToolkitError):
+    """The local catalog refused an operation."""
+
+
+class NotInCatalogError(CatalogError):
+    """No such dataset or version in the catalog."""

@@ -1,0 +1,201 @@
+"""Count what an archive holds, as Clarifai's dataset version metrics.
+
+Example::
+
+    with ArchiveReader(path) as reader:
+        metrics = compute_metrics(reader.iter_inputs())
+    print(metrics.inputs_count, metrics.concepts["cat"].inputs)
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .messages import DatasetVersionMetrics, Input
+from .records import input_type, iter_regions
+
+__all__ = ["ConceptCount", "Metrics", "MetricsCounter", "compute_metrics"]
+
+#: Fields that map one-to-one onto ``clarifai.api.DatasetVersionMetrics``.
+PROTO_FIELDS = (
+    "inputs_count",
+    "unlabeled_inputs_count",
+    "inputs_with_metadata_count",
+    "regions_count",
+    "bounding_boxes_count",
+    "polygons_count",
+    "points_count",
+    "masks_count",
+    "frames_count",
+    "embeddings_count",
+    "positive_input_tags_count",
+    "positive_region_tags_count",
+)
+
+
+@dataclass
+class ConceptCount:
+    """How often one concept is a positive label."""
+
+    name: str = ""
+    #: Inputs (or their video frames) labelled with it.
+    inputs: int = 0
+    #: Regions labelled with it.
+    regions: int = 0
+    #: Negative labels (value 0) on inputs and regions.
+    negatives: int = 0
+
+
+@dataclass
+class Metrics:
+    """What an archive holds. Counts follow ``DatasetVersionMetrics``; regions include frames'."""
+
+    inputs_count: int = 0
+    unlabeled_inputs_count: int = 0
+    inputs_with_metadata_count: int = 0
+    regions_count: int = 0
+    bounding_boxes_count: int = 0
+    polygons_count: int = 0
+    points_count: int = 0
+    masks_count: int = 0
+    frames_count: int = 0
+    embeddings_count: int = 0
+    positive_input_tags_count: int = 0
+    positive_region_tags_count: int = 0
+    concepts: dict[str, ConceptCount] = field(default_factory=dict)
+    #: Inputs per type: image, video, text, audio, unknown.
+    input_types: dict[str, int] = field(default_factory=dict)
+    #: Embeddings per dimension.
+    embedding_dimensions: dict[int, int] = field(default_factory=dict)
+    #: ``[min, max]`` of image widths and heights, None when no image size is known.
+    image_width_range: list[int] | None = None
+    image_height_range: list[int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (concept table sorted by id)."""
+        out = asdict(self)
+        out["concepts"] = {k: asdict(self.concepts[k]) for k in sorted(self.concepts)}
+        out["embedding_dimensions"] = {
+            str(k): v for k, v in sorted(self.embedding_dimensions.items())
+        }
+        return out
+
+    def to_proto(self) -> DatasetVersionMetrics:
+        """The counts as ``clarifai.api.DatasetVersionMetrics``."""
+        message = DatasetVersionMetrics()
+        for name in PROTO_FIELDS:
+            getattr(message, name).value = getattr(self, name)
+        return message
+
+
+class MetricsCounter:
+    """Accumulate :class:`Metrics` one input at a time (for use inside another loop)."""
+
+    def __init__(self, *, inspect_media: bool = True) -> None:
+        self.metrics = Metrics()
+        self._types: Counter[str] = Counter()
+        self._dims: Counter[int] = Counter()
+        self._inspect_media = inspect_media
+        self._wmin = self._hmin = 1 << 62
+        self._wmax = self._hmax = -1
+
+    def add(self, record: Input) -> None:
+        """Count one input."""
+        m = self.metrics
+        data = record.data
+        m.inputs_count += 1
+        kind = input_type(record)
+        self._types[kind] += 1
+        labelled = False
+        if data.HasField("metadata") and len(data.metadata.fields):
+            m.inputs_with_metadata_count += 1
+        for embedding in data.embeddings:
+            m.embeddings_count += 1
+            self._dims[len(embedding.vector) or embedding.num_dimensions] += 1
+        m.frames_count += len(data.frames)
+        concept_lists = [data.concepts] + [frame.data.concepts for frame in data.frames]
+        for concepts in concept_lists:
+            for concept in concepts:
+                labelled = True
+                entry = self._concept(concept.id, concept.name)
+                if concept.value > 0:
+                    entry.inputs += 1
+                    m.positive_input_tags_count += 1
+                else:
+                    entry.negatives += 1
+        for region in iter_regions(record):
+            labelled = True
+            m.regions_count += 1
+            info = region.region_info
+            if info.HasField("bounding_box"):
+                m.bounding_boxes_count += 1
+            if info.HasField("polygon"):
+                m.polygons_count += 1
+            if info.HasField("point"):
+                m.points_count += 1
+            if info.HasField("mask"):
+                m.masks_count += 1
+            for concept in region.data.concepts:
+                entry = self._concept(concept.id, concept.name)
+                if concept.value > 0:
+                    entry.regions += 1
+                    m.positive_region_tags_count += 1
+                else:
+                    entry.negatives += 1
+        if not labelled:
+            m.unlabeled_inputs_count += 1
+        if kind == "image":
+            self._add_image_size(record)
+
+    def _concept(self, concept_id: str, name: str) -> ConceptCount:
+        entry = self.metrics.concepts.get(concept_id)
+        if entry is None:
+            entry = self.metrics.concepts[concept_id] = ConceptCount(name=name)
+        elif name and not entry.name:
+            entry.name = name
+        return entry
+
+    def _add_image_size(self, record: Input) -> None:
+        image = record.data.image
+        width, height = image.image_info.width, image.image_info.height
+        if (width <= 0 or height <= 0) and self._inspect_media and image.base64:
+            width, height = _image_size(bytes(image.base64))
+        if width > 0 and height > 0:
+            self._wmin, self._wmax = min(self._wmin, width), max(self._wmax, width)
+            self._hmin, self._hmax = min(self._hmin, height), max(self._hmax, height)
+
+    def result(self) -> Metrics:
+        """The metrics counted so far."""
+        m = self.metrics
+        m.input_types = dict(sorted(self._types.items()))
+        m.embedding_dimensions = dict(sorted(self._dims.items()))
+        if self._wmax >= 0:
+            m.image_width_range = [self._wmin, self._wmax]
+            m.image_height_range = [self._hmin, self._hmax]
+        return m
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """Width and height from an image header, without decoding pixels; (0, 0) if unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as img:
+                return int(img.width), int(img.height)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return 0, 0
+
+
+def compute_metrics(inputs: Iterable[Input], *, inspect_media: bool = True) -> Metrics:
+    """Count the inputs. ``inspect_media`` reads image headers when ``image_info`` is missing."""
+    counter = MetricsCounter(inspect_media=inspect_media)
+    for record in inputs:
+        counter.add(record)
+    return counter.result()
