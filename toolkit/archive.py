@@ -103,7 +103,8 @@ class ArchiveReader:
         self.limits = limits
         self.allow_empty = allow_empty
         self._locations: dict[str, int] = {}
-        self._fully_indexed = False
+        self._indexed_upto = 0
+        self._last_batch: tuple[int, InputBatch] | None = None
         try:
             self._zip = zipfile.ZipFile(self.path)
         except FileNotFoundError:
@@ -272,15 +273,10 @@ class ArchiveReader:
     def iter_batches(self) -> Iterator[tuple[BatchEntry, InputBatch]]:
         """Yield ``(entry, batch)`` for every batch entry, in the archive's order."""
         seen_any = False
-        locations = self._locations
         for entry in self.entries:
             batch = self.read_batch(entry)
-            if not self._fully_indexed:
-                for record in batch.inputs:
-                    locations.setdefault(record.id, entry.index)
             seen_any = seen_any or len(batch.inputs) > 0
             yield entry, batch
-        self._fully_indexed = True
         if not seen_any and not self.allow_empty:
             raise EmptyArchiveError(f"{self.path}: the archive holds no inputs")
 
@@ -293,26 +289,30 @@ class ArchiveReader:
         return self.iter_inputs()
 
     def locate(self, input_id: str) -> BatchEntry:
-        """The batch entry holding ``input_id``, reading entries only until it is found."""
+        """The batch entry holding ``input_id``.
+
+        Entries are parsed only until the id is found, and each at most once per reader:
+        the ids seen on the way are remembered for later look-ups.
+        """
         index = self._locations.get(input_id)
         if index is not None:
             return self.entries[index]
-        if not self._fully_indexed:
-            start = max(self._locations.values(), default=-1) + 1
-            for entry in self.entries[start:]:
-                batch = self.read_batch(entry)
-                for record in batch.inputs:
-                    self._locations.setdefault(record.id, entry.index)
-                if input_id in self._locations:
-                    return self.entries[self._locations[input_id]]
-            self._fully_indexed = True
+        while self._indexed_upto < len(self.entries):
+            entry = self.entries[self._indexed_upto]
+            batch = self.read_batch(entry)
+            self._indexed_upto += 1
+            for record in batch.inputs:
+                self._locations.setdefault(record.id, entry.index)
+            if input_id in self._locations:
+                self._last_batch = (entry.index, batch)
+                return self.entries[self._locations[input_id]]
         raise InputNotFoundError(
             f"{self.path}: no input with id {input_id!r}; list the ids with "
             "'clarifai-archive inputs list'"
         )
 
     def get_input(self, input_id: str) -> Input:
-        """One input by id. Entries are parsed at most once per reader.
+        """One input by id, parsing entries only until it is found.
 
         Example::
 
@@ -320,7 +320,12 @@ class ArchiveReader:
                 record = reader.get_input("img-001")
         """
         entry = self.locate(input_id)
-        for record in self.read_batch(entry).inputs:
+        if self._last_batch is not None and self._last_batch[0] == entry.index:
+            batch = self._last_batch[1]
+        else:
+            batch = self.read_batch(entry)
+            self._last_batch = (entry.index, batch)
+        for record in batch.inputs:
             if record.id == input_id:
                 return record
         raise InputNotFoundError(f"{self.path}: no input with id {input_id!r}")  # pragma: no cover
