@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .messages import DatasetVersionMetrics, Input
-from .records import input_type, iter_regions
+from .messages import Concept, DatasetVersionMetrics, Input, Region
+from .records import input_type
 
 __all__ = ["ConceptCount", "Metrics", "MetricsCounter", "compute_metrics"]
 
@@ -105,31 +105,55 @@ class MetricsCounter:
         self._wmax = self._hmax = -1
 
     def add(self, record: Input) -> None:
-        """Count one input."""
+        """Count one input (a hot path: one pass, no generators for the common case)."""
         m = self.metrics
         data = record.data
         m.inputs_count += 1
         kind = input_type(record)
         self._types[kind] += 1
-        labelled = False
         if data.HasField("metadata") and len(data.metadata.fields):
             m.inputs_with_metadata_count += 1
-        for embedding in data.embeddings:
-            m.embeddings_count += 1
-            self._dims[len(embedding.vector) or embedding.num_dimensions] += 1
-        m.frames_count += len(data.frames)
-        concept_lists = [data.concepts] + [frame.data.concepts for frame in data.frames]
-        for concepts in concept_lists:
-            for concept in concepts:
-                labelled = True
-                entry = self._concept(concept.id, concept.name)
-                if concept.value > 0:
-                    entry.inputs += 1
-                    m.positive_input_tags_count += 1
-                else:
-                    entry.negatives += 1
-        for region in iter_regions(record):
+        embeddings = data.embeddings
+        if embeddings:
+            dims = self._dims
+            for embedding in embeddings:
+                m.embeddings_count += 1
+                dims[len(embedding.vector) or embedding.num_dimensions] += 1
+        labelled = False
+        if data.concepts:
             labelled = True
+            self._count_concepts(data.concepts)
+        if data.regions:
+            labelled = True
+            self._count_regions(data.regions)
+        frames = data.frames
+        if frames:
+            m.frames_count += len(frames)
+            for frame in frames:
+                if frame.data.concepts:
+                    labelled = True
+                    self._count_concepts(frame.data.concepts)
+                if frame.data.regions:
+                    labelled = True
+                    self._count_regions(frame.data.regions)
+        if not labelled:
+            m.unlabeled_inputs_count += 1
+        if kind == "image":
+            self._add_image_size(record)
+
+    def _count_concepts(self, concepts: Iterable[Concept]) -> None:
+        m = self.metrics
+        for concept in concepts:
+            entry = self._concept(concept.id, concept.name)
+            if concept.value > 0:
+                entry.inputs += 1
+                m.positive_input_tags_count += 1
+            else:
+                entry.negatives += 1
+
+    def _count_regions(self, regions: Iterable[Region]) -> None:
+        m = self.metrics
+        for region in regions:
             m.regions_count += 1
             info = region.region_info
             if info.HasField("bounding_box"):
@@ -147,10 +171,6 @@ class MetricsCounter:
                     m.positive_region_tags_count += 1
                 else:
                     entry.negatives += 1
-        if not labelled:
-            m.unlabeled_inputs_count += 1
-        if kind == "image":
-            self._add_image_size(record)
 
     def _concept(self, concept_id: str, name: str) -> ConceptCount:
         entry = self.metrics.concepts.get(concept_id)
