@@ -6,15 +6,46 @@ import contextlib
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_dir", "atomic_file", "temp_sibling"]
+__all__ = ["atomic_dir", "atomic_file", "remove_leftovers", "temp_sibling"]
+
+#: Every temporary name handed out during the current command (see remove_leftovers).
+_ISSUED: set[Path] = set()
+_ISSUED_LOCK = threading.Lock()
 
 
 def temp_sibling(dest: Path) -> Path:
     """A fresh hidden name in ``dest``'s folder, so the final rename stays on one disk."""
-    return dest.with_name(f".{dest.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    path = dest.with_name(f".{dest.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    with _ISSUED_LOCK:
+        _ISSUED.add(path)
+    return path
+
+
+def remove_leftovers(*, failed: bool) -> list[Path]:
+    """After a command: forget the temporary names handed out and, when it ``failed``,
+    remove those still on disk (an interrupt can land between creating a temporary
+    file and the ``try`` that would remove it). Returns what was removed."""
+    with _ISSUED_LOCK:
+        issued = list(_ISSUED)
+        _ISSUED.clear()
+    removed = []
+    if failed:
+        for path in issued:
+            try:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                elif path.exists() or path.is_symlink():
+                    path.unlink()
+                else:
+                    continue
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager

@@ -15,9 +15,13 @@ Example::
 
 from __future__ import annotations
 
+import json
 import logging
+import lzma
+import math
 import os
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -33,6 +37,7 @@ from ._atomic import temp_sibling
 from .errors import ArchiveError, EmptyArchiveError, InputNotFoundError, LimitError, OutputError
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input, InputBatch
+from .safety import check_metadata_depth, count_json_objects, count_wire_objects
 
 __all__ = [
     "JSON_MIMETYPE",
@@ -52,9 +57,31 @@ JSON_MIMETYPE = b"application/x.clarifai-data+json"
 Flavour = Literal["protobuf", "json"]
 _FLAVOURS: dict[bytes, Flavour] = {PROTOBUF_MIMETYPE: "protobuf", JSON_MIMETYPE: "json"}
 _MIMETYPE_FOR: dict[str, bytes] = {v: k for k, v in _FLAVOURS.items()}
-_COUNT_SUFFIX = re.compile(r"_n(\d+)$")
+#: At most 18 digits: a longer run of digits is no count (and would overflow int()).
+_COUNT_SUFFIX = re.compile(r"_n(\d{1,18})$")
+#: Compression methods read with bounded memory (zipfile's bzip2 and LZMA readers
+#: decompress a whole read at once, whatever the entry's declared size).
+_SAFE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "deflate64"}
+#: Errors zipfile and its decompressors raise on damaged data.
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    RuntimeError,
+    struct.error,
+)
 #: A fixed timestamp makes the same inputs give byte-identical archives.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+#: The deepest input metadata protobuf's parser accepts (its limit is 100 nested messages;
+#: a list level costs two, a struct level three). Lower limits are checked by walking.
+PARSED_METADATA_DEPTH = 48
+#: Fixed part of a zip local file header; the name and extra field follow it.
+_LOCAL_HEADER_SIZE = 30
 
 
 @dataclass(frozen=True)
@@ -106,6 +133,7 @@ class ArchiveReader:
         self._indexed_upto = 0
         self._last_batch: tuple[int, InputBatch] | None = None
         try:
+            _check_directory(self.path, limits)
             self._zip = zipfile.ZipFile(self.path)
         except FileNotFoundError:
             raise ArchiveError(f"{self.path}: no such file") from None
@@ -113,12 +141,20 @@ class ArchiveReader:
             raise ArchiveError(f"{self.path}: is a folder, not a zip archive") from None
         except PermissionError:
             raise ArchiveError(f"{self.path}: permission denied") from None
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            struct.error,
+            NotImplementedError,  # "zip file version 14.8" from a garbled directory
+        ) as exc:
             raise ArchiveError(
                 f"{self.path}: not a zip archive ({exc}); expected a Clarifai dataset export "
                 "such as clarifai-data-protobuf.zip, downloaded completely"
             ) from None
         try:
+            self._check_structure()
             self.flavour: Flavour = self._read_mimetype()
             self.entries: list[BatchEntry] = self._list_entries()
         except BaseException:
@@ -126,6 +162,60 @@ class ArchiveReader:
             raise
 
     # -- opening -----------------------------------------------------------------
+
+    def _check_structure(self) -> None:
+        """Refuse what could not be read safely, before any entry is decompressed."""
+        infos = self._zip.infolist()
+        limits = self.limits
+        if len(infos) > limits.max_entries:
+            raise LimitError(
+                f"{self.path}: {len(infos)} zip entries exceed the limit of "
+                f"{limits.max_entries}; raise it with --max-entries if the archive is trusted"
+            )
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.flag_bits & 0x1:
+                raise ArchiveError(
+                    f"{self.path}: entry {info.filename!r} is encrypted; Clarifai exports are "
+                    "not, so decrypt or re-export the archive"
+                )
+            if info.compress_type not in _SAFE_METHODS and not info.filename.endswith("/"):
+                method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
+                raise ArchiveError(
+                    f"{self.path}: entry {info.filename!r} is compressed with {method}; only "
+                    "stored and deflated entries are read (as Clarifai writes them), so re-zip "
+                    "the archive with deflate"
+                )
+        try:
+            file_size = os.fstat(self._zip.fp.fileno()).st_size  # type: ignore[union-attr]
+        except (OSError, AttributeError, ValueError):  # pragma: no cover - zip is open
+            file_size = 0
+        if file_size and total > limits.ratio_exempt_bytes and total > limits.max_ratio * file_size:
+            raise LimitError(
+                f"{self.path}: expands to {total} bytes from {file_size} (ratio over "
+                f"{limits.max_ratio:g}), which looks like a zip bomb; raise --max-ratio if the "
+                "archive is trusted"
+            )
+        # Entries whose data overlap (several entries reading the same compressed bytes)
+        # are the trick of non-recursive zip bombs; a real zip never has them.
+        spans = sorted(
+            (info.header_offset, _LOCAL_HEADER_SIZE + info.compress_size, info.filename)
+            for info in infos
+        )
+        for (start, length, name), (next_start, _, next_name) in zip(
+            spans, spans[1:], strict=False
+        ):
+            if start + length > next_start:
+                raise ArchiveError(
+                    f"{self.path}: entries {name!r} and {next_name!r} overlap inside the zip, "
+                    "a zip bomb trick; the archive is not a genuine export"
+                )
+        if spans and file_size and spans[-1][0] + spans[-1][1] > file_size:
+            raise ArchiveError(
+                f"{self.path}: entry {spans[-1][2]!r} runs past the end of the file; the "
+                "archive is truncated, download it again"
+            )
 
     def _read_mimetype(self) -> Flavour:
         try:
@@ -139,7 +229,7 @@ class ArchiveReader:
             raise ArchiveError(f"{self.path}: the 'mimetype' entry is {info.file_size} bytes long")
         try:
             value = self._zip.read(info)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        except _READ_ERRORS as exc:
             raise ArchiveError(f"{self.path}: entry 'mimetype' is unreadable ({exc})") from None
         flavour = _FLAVOURS.get(value)
         if flavour is None:
@@ -153,17 +243,12 @@ class ArchiveReader:
     def _list_entries(self) -> list[BatchEntry]:
         infos = self._zip.infolist()
         limits = self.limits
-        if len(infos) > limits.max_entries:
-            raise LimitError(
-                f"{self.path}: {len(infos)} zip entries exceed the limit of "
-                f"{limits.max_entries}; raise it with --max-entries if the archive is trusted"
-            )
         entries: list[BatchEntry] = []
         self._infos: list[zipfile.ZipInfo] = []
         total = 0
         for info in infos:
             name = info.filename
-            if info.is_dir() or name == "mimetype":
+            if name.endswith("/") or name == "mimetype":  # folders (is_dir() fails on "")
                 continue
             if info.file_size > limits.max_batch_bytes:
                 raise LimitError(
@@ -240,16 +325,20 @@ class ArchiveReader:
 
     def read_entry_bytes(self, entry: BatchEntry) -> bytes:
         """The uncompressed bytes of one batch entry, size-checked while decompressing."""
+        # zipfile returns at most the size the central directory declares (checked against
+        # the limit on opening), then checks the CRC: a header that understates the size
+        # gives a CRC error. It inflates as much as one read asks for, so the read asks
+        # for the declared size, not the limit: memory stays bounded by the declared size.
         try:
             with self._zip.open(self._infos[entry.index]) as stream:
-                data = stream.read(self.limits.max_batch_bytes + 1)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError) as exc:
+                data = stream.read(min(entry.size, self.limits.max_batch_bytes) + 1)
+        except NotImplementedError as exc:
+            raise ArchiveError(f"{self.path}: entry {entry.name!r}: {exc}") from None
+        except _READ_ERRORS as exc:
             raise ArchiveError(
                 f"{self.path}: entry {entry.name!r} is unreadable ({exc}); the archive is "
                 "damaged or truncated, download it again"
             ) from None
-        except NotImplementedError as exc:
-            raise ArchiveError(f"{self.path}: entry {entry.name!r}: {exc}") from None
         if len(data) > self.limits.max_batch_bytes:
             raise LimitError(
                 f"{self.path}: entry {entry.name!r} decompresses past the limit of "
@@ -258,17 +347,44 @@ class ArchiveReader:
         return data
 
     def read_batch(self, entry: BatchEntry) -> InputBatch:
-        """Parse one batch entry into an ``InputBatch``."""
+        """Parse one batch entry into an ``InputBatch``, within the reader's limits."""
         data = self.read_entry_bytes(entry)
+        where = f"{self.path}: entry {entry.name!r}"
+        limits = self.limits
         if self.flavour == "protobuf":
+            # Each field takes two bytes or more: only big entries can hold too many.
+            if len(data) > 2 * limits.max_batch_objects:
+                objects = count_wire_objects(
+                    data, InputBatch.DESCRIPTOR, stop_after=limits.max_batch_objects
+                )
+                _check_objects(objects, limits, where)
             try:
-                return InputBatch.FromString(data)
+                batch = InputBatch.FromString(data)
             except (DecodeError, RuntimeError, ValueError) as exc:
+                if "MaxDepth" in str(exc):
+                    raise ArchiveError(
+                        f"{where} nests messages deeper than protobuf allows (100 levels, "
+                        "about 32 levels of metadata); the archive cannot be read"
+                    ) from None
                 raise ArchiveError(
-                    f"{self.path}: entry {entry.name!r} is not a readable InputBatch ({exc}); "
+                    f"{where} is not a readable InputBatch ({exc}); "
                     "the archive is damaged, download it again"
                 ) from None
-        return _parse_json_batch(data, f"{self.path}: entry {entry.name!r}")
+        else:
+            if len(data) > limits.max_batch_objects:
+                _check_objects(count_json_objects(data), limits, where)
+            batch = _parse_json_batch(data, where)
+        max_depth = limits.max_metadata_depth
+        if max_depth < PARSED_METADATA_DEPTH:  # else the parser has checked it already
+            for record in batch.inputs:
+                data_field = record.data
+                if data_field.HasField("metadata"):
+                    check_metadata_depth(
+                        data_field.metadata,
+                        max_depth=max_depth,
+                        where=f"{where}, input {record.id!r}",
+                    )
+        return batch
 
     def iter_batches(self) -> Iterator[tuple[BatchEntry, InputBatch]]:
         """Yield ``(entry, batch)`` for every batch entry, in the archive's order."""
@@ -331,14 +447,118 @@ class ArchiveReader:
         raise InputNotFoundError(f"{self.path}: no input with id {input_id!r}")  # pragma: no cover
 
 
+_EOCD = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_CD_HEADER = struct.Struct("<4s4H2H3L5H2L")
+
+
+def _check_directory(path: Path, limits: Limits) -> None:
+    """Count a zip's entries before zipfile parses its central directory.
+
+    zipfile keeps an object of a few hundred bytes per entry, so a file made of
+    central directory records would cost ~10 times its size in memory before
+    ``max_entries`` could be checked. Here the declared count is checked, and, when
+    the directory is big enough to hold more entries than allowed, its records are
+    counted without keeping them. Anything unexpected is left for zipfile to report.
+    """
+    with open(path, "rb") as fp:
+        size = fp.seek(0, os.SEEK_END)
+        tail_size = min(size, _EOCD.size + 0xFFFF + _ZIP64_LOCATOR.size + _ZIP64_EOCD.size)
+        fp.seek(size - tail_size)
+        tail = fp.read(tail_size)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + _EOCD.size > len(tail):
+            return
+        _, _, _, _, count, cd_size, _, _ = _EOCD.unpack_from(tail, at)
+        cd_end = size - tail_size + at
+        if count == 0xFFFF or cd_size == 0xFFFFFFFF:
+            z64 = at - _ZIP64_LOCATOR.size - _ZIP64_EOCD.size
+            if z64 >= 0 and tail[z64 : z64 + 4] == b"PK\x06\x06":
+                fields = _ZIP64_EOCD.unpack_from(tail, z64)
+                count, cd_size = fields[7], fields[8]
+                cd_end = size - tail_size + z64
+        if count > limits.max_entries:
+            raise LimitError(
+                f"{path}: {count} zip entries exceed the limit of {limits.max_entries}; "
+                "raise it with --max-entries if the archive is trusted"
+            )
+        if cd_size <= _CD_HEADER.size * limits.max_entries:
+            return
+        # Big enough to hold too many entries: count the records as zipfile will read them.
+        pos = cd_end - cd_size
+        if pos < 0:
+            return
+        fp.seek(pos)
+        found = 0
+        while pos + _CD_HEADER.size <= cd_end:
+            header = fp.read(_CD_HEADER.size)
+            if len(header) < _CD_HEADER.size or header[:4] != b"PK\x01\x02":
+                return
+            fields = _CD_HEADER.unpack_from(header)
+            skip = fields[10] + fields[11] + fields[12]  # name, extra field, comment
+            found += 1
+            if found > limits.max_entries:
+                raise LimitError(
+                    f"{path}: over {limits.max_entries} zip entries; raise --max-entries if "
+                    "the archive is trusted"
+                )
+            fp.seek(skip, os.SEEK_CUR)
+            pos += _CD_HEADER.size + skip
+
+
+def _check_objects(objects: int, limits: Limits, where: str) -> None:
+    if objects > limits.max_batch_objects:
+        raise LimitError(
+            f"{where} holds over {limits.max_batch_objects} objects (fields, list items), "
+            "more memory than a batch may take; raise --max-batch-objects if the archive "
+            "is trusted"
+        )
+
+
+#: Doubles above the largest float32 that still round to it (below 2**128 - 2**103).
+_FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_ROUNDS_DOWN_BELOW = 3.4028235677973366e38
+
+
+def _float32_edge(text: str) -> float:
+    value = float(text)
+    if _FLOAT32_MAX < abs(value) < _FLOAT32_ROUNDS_DOWN_BELOW:
+        return math.copysign(_FLOAT32_MAX, value)
+    return value
+
+
+def _parse_json_into(data: bytes, batch: InputBatch) -> None:
+    try:
+        json_format.Parse(data, batch, ignore_unknown_fields=True, max_recursion_depth=100)
+    except json_format.ParseError as exc:
+        if "Float value too" not in str(exc):
+            raise
+        # The largest float32 is written "3.4028235e+38" by protobuf's own JSON printers
+        # (and Go's), which protobuf's Python parser then refuses as out of range; read it
+        # the way those parsers do, as the largest float32.
+        batch.Clear()
+        values = json.loads(data, parse_float=_float32_edge)
+        json_format.ParseDict(values, batch, ignore_unknown_fields=True, max_recursion_depth=100)
+
+
 def _parse_json_batch(data: bytes, where: str) -> InputBatch:
     batch = InputBatch()
     try:
-        json_format.Parse(data, batch, ignore_unknown_fields=True, max_recursion_depth=100)
-    except (json_format.ParseError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        _parse_json_into(data, batch)
+        # The JSON mapping nests less than the wire format (a Struct's map entries are no
+        # messages in JSON): a round trip applies protobuf's own nesting limit, so what
+        # is read here can be written as a protobuf archive and read back.
+        batch = InputBatch.FromString(batch.SerializeToString())
+    except (json_format.ParseError, UnicodeError, ValueError, RecursionError) as exc:
         raise ArchiveError(
             f"{where} is not a readable JSON InputBatch ({str(exc)[:200]}); "
             "the archive is damaged, download it again"
+        ) from None
+    except (DecodeError, RuntimeError):
+        raise ArchiveError(
+            f"{where} nests messages deeper than protobuf allows (100 levels, about 32 "
+            "levels of metadata); the archive cannot be read"
         ) from None
     return batch
 
@@ -411,8 +631,16 @@ class ArchiveWriter:
         try:
             self._zip = zipfile.ZipFile(self._tmp, "w", allowZip64=True)
         except OSError as exc:
+            self._tmp.unlink(missing_ok=True)
             raise OutputError(f"{self.path}: cannot write here ({exc.strerror or exc})") from None
-        self._writestr("mimetype", _MIMETYPE_FOR[flavour], zipfile.ZIP_STORED)
+        except BaseException:  # an interrupt before the caller holds the writer
+            self._tmp.unlink(missing_ok=True)
+            raise
+        try:
+            self._writestr("mimetype", _MIMETYPE_FOR[flavour], zipfile.ZIP_STORED)
+        except BaseException:
+            self.abort()
+            raise
 
     def _writestr(self, name: str, data: bytes, compression: int) -> None:
         info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
@@ -446,6 +674,23 @@ class ArchiveWriter:
         for record in records:
             self.add(record)
 
+    def add_encoded_batch(self, data: bytes, count: int) -> None:
+        """Append ``count`` inputs given as the wire bytes of one ``InputBatch``, as one entry.
+
+        The fast path for copying: the bytes are written as they are (not checked), after
+        any inputs still pending. The JSON flavour parses them and adds them one by one.
+
+        Example::
+
+            writer.add_encoded_batch(reader.read_entry_bytes(entry), len(batch.inputs))
+        """
+        if self.flavour == "json":
+            self.add_many(InputBatch.FromString(data).inputs)
+            return
+        self._flush()
+        if count:
+            self._write_batch(data, count)
+
     def _flush(self) -> None:
         if self.flavour == "json":
             count = len(self._pending_messages)
@@ -461,6 +706,9 @@ class ArchiveWriter:
                 return
             data = encode_batch(self._pending)
             self._pending = []
+        self._write_batch(data, count)
+
+    def _write_batch(self, data: bytes, count: int) -> None:
         prefix = f"{self.split}/" if self.split else ""
         name = f"{prefix}input-batch-{self.batches_written:06d}_n{count}"
         self._writestr(name, data, self.compression)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -10,26 +11,90 @@ from typing import Any
 
 import click
 
+from .._atomic import remove_leftovers
 from ..errors import ToolkitError
 from ..limits import Limits
+from ..safety import redact
 from ._common import CliContext
 
 __all__ = ["cli", "main"]
 
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+class _Failure(click.ClickException):
+    """An ``Error: ...`` line with its own exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised in the main thread when a signal (SIGTERM, SIGHUP) ends the run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
 
 class ToolkitGroup(click.Group):
-    """A group that turns expected failures into one ``Error: ...`` line and exit 1."""
+    """A group that turns expected failures into one ``Error: ...`` line and exit 1.
+
+    Interrupts (Ctrl-C, SIGTERM) exit 128 + the signal number, after every output
+    under way has been removed (outputs are written under temporary names). Messages
+    never show the Clarifai key.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
+        failed = True
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            failed = False
+            return result
+        except click.exceptions.Exit as exc:
+            failed = exc.exit_code != 0
+            raise
         except ToolkitError as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            raise click.ClickException("interrupted; no partial output was kept") from None
+            raise _Failure(redact(str(exc))) from None
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            name = signal.Signals(signum).name
+            raise _Failure(
+                f"interrupted ({name}); no partial output was kept", 128 + signum
+            ) from None
         except BrokenPipeError:
             _silence_broken_pipe()
             ctx.exit(1)
+        except MemoryError:
+            raise _Failure(
+                "out of memory; lower --max-batch-bytes or --max-batch-objects so that such "
+                "archives are refused up front, or run on a machine with more memory; no "
+                "partial output was kept"
+            ) from None
+        except OSError as exc:
+            raise _Failure(redact(_describe_os_error(exc))) from None
+        finally:
+            # Temporary outputs a failed run could not remove itself (an interrupt landing
+            # between a file's creation and the code that owns it) go now.
+            remove_leftovers(failed=failed)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    """One line for an operating-system failure the library did not foresee."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in _DISK_FULL:
+        return (
+            f"{where}{reason}: the disk is full; free some space (or write elsewhere) and "
+            "run again; no partial output was kept"
+        )
+    if exc.errno == errno.EFBIG:
+        return (
+            f"{where}{reason}: the file grew past what this file system (or a file size "
+            "limit) allows; write elsewhere; no partial output was kept"
+        )
+    return f"{where}{reason}"
 
 
 def _silence_broken_pipe() -> None:
@@ -38,8 +103,20 @@ def _silence_broken_pipe() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+_signals_seen = 0
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    """Turn a signal into :class:`Interrupted`; a second one lets the clean-up finish,
+    a third ends the process at once."""
+    global _signals_seen
+    _signals_seen += 1
+    if _signals_seen == 1:
+        raise Interrupted(signum)
+    if _signals_seen == 2:
+        os.write(2, b"still cleaning up; send the signal again to quit at once\n")
+        return
+    os._exit(128 + signum)
 
 
 @click.group(cls=ToolkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,7 +147,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     type=click.FloatRange(min=1),
     default=Limits.max_ratio,
     show_default=True,
-    help="Highest compression ratio of one entry (zip-bomb guard).",
+    help="Highest compression ratio of an entry or of the whole archive (zip-bomb guard).",
 )
 @click.option(
     "--max-entries",
@@ -78,6 +155,27 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     default=Limits.max_entries,
     show_default=True,
     help="Most zip entries accepted.",
+)
+@click.option(
+    "--max-batch-objects",
+    type=click.IntRange(min=1),
+    default=Limits.max_batch_objects,
+    show_default=True,
+    help="Most objects (fields, list items) in one parsed batch: bounds its memory.",
+)
+@click.option(
+    "--max-image-pixels",
+    type=click.IntRange(min=1),
+    default=Limits.max_image_pixels,
+    show_default=True,
+    help="Most pixels of an image that is decoded (decompression-bomb guard).",
+)
+@click.option(
+    "--max-metadata-depth",
+    type=click.IntRange(min=1),
+    default=Limits.max_metadata_depth,
+    show_default=True,
+    help="Deepest nesting of an input's metadata.",
 )
 @click.pass_context
 def cli(
@@ -88,6 +186,9 @@ def cli(
     max_total_bytes: int,
     max_ratio: float,
     max_entries: int,
+    max_batch_objects: int,
+    max_image_pixels: int,
+    max_metadata_depth: int,
 ) -> None:
     """Work on Clarifai dataset exports (clarifai-data-protobuf.zip) offline.
 
@@ -101,6 +202,9 @@ def cli(
         max_total_bytes=max_total_bytes,
         max_ratio=max_ratio,
         max_entries=max_entries,
+        max_batch_objects=max_batch_objects,
+        max_image_pixels=max_image_pixels,
+        max_metadata_depth=max_metadata_depth,
     )
     ctx.obj = CliContext(home=home, quiet=quiet, limits=limits)
 
@@ -111,12 +215,34 @@ def _register() -> None:
     cli.add_command(info.info)
     cli.add_command(inputs.inputs)
     # Command modules register below: one import and one add_command each.
+    from . import catalog
+
+    cli.add_command(catalog.datasets)
+    cli.add_command(catalog.versions)
+    from . import merge, split, subset
+
+    cli.add_command(merge.merge)
+    cli.add_command(subset.remove)
+    cli.add_command(subset.filter_command)
+    cli.add_command(split.split)
+    from . import convert
+
+    cli.add_command(convert.convert)
+    from . import index, search
+
+    cli.add_command(index.index_group)
+    cli.add_command(search.search_command)
+    cli.add_command(search.sort_command)
+    cli.add_command(search.duplicates_command)
 
 
 _register()
 
 
 def main() -> None:
-    """Entry point: SIGTERM ends a run like Ctrl-C, so outputs are cleaned up."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    """Entry point: SIGINT, SIGTERM and SIGHUP end a run cleanly (outputs removed)."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            signal.signal(signum, _raise_interrupt)
     cli(prog_name="clarifai-archive")

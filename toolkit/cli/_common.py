@@ -7,12 +7,15 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ..archive import ArchiveReader
 from ..limits import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog, CatalogRef
 
 T = TypeVar("T")
 
@@ -36,7 +39,7 @@ def get_context() -> CliContext:
 
 
 class ArchiveRef(click.ParamType):
-    """An archive path (later also a catalog reference ``DATASET[@VERSION]``)."""
+    """An archive path, or a catalog reference ``DATASET[@VERSION]``."""
 
     name = "ARCHIVE"
 
@@ -47,12 +50,60 @@ class ArchiveRef(click.ParamType):
 ARCHIVE = ArchiveRef()
 
 
+def open_catalog() -> Catalog:
+    """The catalog at ``--home`` (else $CLARIFAI_ARCHIVE_HOME, else the per-user folder).
+
+    It is closed when the command ends.
+    """
+    from ..catalog import Catalog
+
+    ctx = click.get_current_context()
+    catalog = ctx.meta.get("toolkit.catalog")
+    if catalog is None:
+        obj = get_context()
+        catalog = ctx.meta["toolkit.catalog"] = Catalog(obj.home, limits=obj.limits)
+        ctx.call_on_close(catalog.close)
+    assert isinstance(catalog, Catalog)
+    return catalog
+
+
+def catalog_ref(ref: str, *, param_hint: str = "ARCHIVE") -> CatalogRef | None:
+    """None when ``ref`` is an existing file; else the catalog version it names.
+
+    A file path always wins over a catalog name. A ref that is neither an existing
+    file nor a version in the catalog is a usage error (exit 2) naming both.
+    """
+    from ..catalog import parse_ref
+    from ..errors import CatalogError, NotInCatalogError
+
+    if Path(ref).exists():
+        return None
+    catalog = open_catalog()
+    try:
+        parsed = parse_ref(ref)
+    except CatalogError:
+        raise click.BadParameter(
+            f"{ref!r}: no such file, and not a catalog reference DATASET[@VERSION]",
+            param_hint=param_hint,
+        ) from None
+    try:
+        catalog.version(parsed)
+    except NotInCatalogError as exc:
+        raise click.BadParameter(
+            f"{ref!r}: no such file, and {exc}",
+            param_hint=param_hint,
+        ) from None
+    return parsed
+
+
 def resolve_archive(ref: str) -> Path:
-    """The file an ARCHIVE argument names; a usage error (exit 2) when there is none."""
-    path = Path(ref)
-    if path.exists():
-        return path
-    raise click.BadParameter(f"{ref!r}: no such file", param_hint="ARCHIVE")
+    """The file an ARCHIVE argument names: a path, or a catalog reference ``DATASET[@VERSION]``
+    (the latest version when none is given). A usage error (exit 2) when it is neither; an
+    ``Error:`` naming the file when the catalog's archive is missing."""
+    parsed = catalog_ref(ref)
+    if parsed is None:
+        return Path(ref)
+    return open_catalog().resolve(parsed)
 
 
 def open_reader(ref: str, *, allow_empty: bool = False) -> ArchiveReader:

@@ -1,13 +1,16 @@
-"""``clarifai-archive inputs ...``: list and get inputs."""
+"""``clarifai-archive inputs ...``: list, get and delete inputs."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import IO
 
 import click
 
 from ..inputs import list_inputs
 from ..jsonmap import input_to_dict, input_to_json
 from ..records import input_type, iter_regions, positive_concepts
-from ._common import ARCHIVE, echo_json, open_reader
+from ._common import ARCHIVE, catalog_ref, echo_json, open_catalog, open_reader
 
 
 @click.group()
@@ -59,10 +62,78 @@ def list_command(
 def get_command(archive: str, input_id: str) -> None:
     """Print one input of ARCHIVE as JSON (proto field names, as Clarifai's REST API).
 
+    ARCHIVE may be a catalog reference DATASET[@VERSION] (the latest version by
+    default): the input is then found with the catalog's id index, without a scan.
+
     \b
     Example:
         clarifai-archive inputs get clarifai-data-protobuf.zip img-0001
+        clarifai-archive inputs get birds@v1 img-0001
     """
-    with open_reader(archive) as reader:
-        record = reader.get_input(input_id)
+    ref = catalog_ref(archive)
+    if ref is not None:
+        record = open_catalog().get_input(ref, input_id)
+    else:
+        with open_reader(archive) as reader:
+            record = reader.get_input(input_id)
     echo_json(input_to_dict(record))
+
+
+@inputs.command("delete")
+@click.argument("dataset", metavar="DATASET[@VERSION]")
+@click.option("--id", "ids", multiple=True, metavar="ID", help="Input id to delete (repeatable).")
+@click.option(
+    "--ids-from",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="Input ids to delete, one a line ('-' for stdin).",
+)
+@click.option("--version", "version_id", metavar="VID", help="Id of the new version.")
+@click.option("--description", default="", help="Description of the new version.")
+@click.option("--strict", is_flag=True, help="Fail when an id is not in the version.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new version as JSON.")
+def delete_command(
+    dataset: str,
+    ids: tuple[str, ...],
+    ids_from: IO[str] | None,
+    version_id: str | None,
+    description: str,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """Delete inputs from a catalog dataset: the result is a new version (its id is printed).
+
+    The dataset's latest version (or DATASET@VERSION) is left as it was: versions are
+    immutable, as on Clarifai. To remove inputs from a plain archive file, use
+    'clarifai-archive remove'.
+
+    \b
+    Example:
+        clarifai-archive inputs delete birds --id img-0003 --id img-0007
+        clarifai-archive inputs delete birds@v1 --ids-from bad-ids.txt
+    """
+    from .catalog import _echo_derived, read_ids
+
+    if Path(dataset).exists():
+        raise click.BadParameter(
+            f"{dataset!r} is a file; inputs delete works on catalog datasets (versions are "
+            "immutable). For an archive file use 'clarifai-archive remove'",
+            param_hint="DATASET",
+        )
+    wanted = read_ids(ids, ids_from)
+    if not wanted:
+        raise click.UsageError("give the ids to delete with --id or --ids-from")
+    ref = catalog_ref(dataset, param_hint="DATASET")
+    assert ref is not None
+    made = open_catalog().delete_inputs(
+        ref, wanted, version=version_id, description=description, strict=strict
+    )
+    if made.missing_ids:
+        shown = ", ".join(made.missing_ids[:5])
+        more = f" and {len(made.missing_ids) - 5} more" if len(made.missing_ids) > 5 else ""
+        click.echo(
+            f"Warning: {len(made.missing_ids)} id(s) not in {made.parent.ref}: {shown}{more}",
+            err=True,
+        )
+    removed = made.parent.inputs_count - made.version.inputs_count
+    _echo_derived(made, as_json, f"{removed} input(s) deleted")

@@ -1,0 +1,434 @@
+"""Benchmark the similarity index against its targets, autofaiss and FAISS exact search.
+
+Data: n x d float32 embeddings that look like real ones without being separated
+clusters: Gaussian vectors with a decaying spectrum (std of component i is
+(1 + i)^-0.75) in a random rotation, plus isotropic noise of 0.01, L2-normalised
+(seeded). On them the 10th neighbour's cosine is about 0.76 and the 1st about
+0.79, so an approximate index has to work for its recall. Queries are 1,000 more
+vectors of the same distribution, never indexed (held out).
+
+Measured (each build once; latencies are medians over many queries):
+- toolkit ``index build`` (auto, via the CLI, from an archive holding the vectors:
+  reading, checking, writing vectors.npy, training, adding, tuning), and the same
+  from the vectors (``build_index_from_arrays``, the like-for-like with autofaiss);
+- recall@10 on the held-out queries against exact search;
+- median single-query latency in the process (``SimilarityIndex.search``);
+- a one-query ``search`` command as a subprocess (load + query), median of 5;
+- autofaiss (own virtual environment, same vectors, same memory budget, 2 cores):
+  build time, recall@10, single-query latency;
+- FAISS exact search (``faiss.knn`` over all vectors): single-query latency, for
+  the speed-up at the toolkit's recall.
+
+Usage:
+    python bench/bench_index.py                    # 1,000,000 x 512 (needs ~6 GB disk)
+    python bench/bench_index.py --n 100000 --d 128 # quicker
+    python bench/bench_index.py --skip-autofaiss --keep-data
+
+autofaiss lives in bench/_venv-autofaiss (git-ignored): ``python3 -m venv
+bench/_venv-autofaiss && bench/_venv-autofaiss/bin/pip install autofaiss``.
+Generated data goes to bench/_data/ (git-ignored) and is deleted at the end
+unless --keep-data. Results are printed and written to bench/_results/index.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# toolkit.index first: it sets OMP_WAIT_POLICY before FAISS loads, as the CLI does.
+from toolkit.index import SimilarityIndex  # noqa: E402, I001
+
+import faiss  # noqa: E402
+
+from toolkit.archive import ArchiveWriter  # noqa: E402
+
+DATA = ROOT / "bench" / "_data"
+RESULTS = ROOT / "bench" / "_results"
+AUTOFAISS_PY = ROOT / "bench" / "_venv-autofaiss" / "bin" / "python"
+CLI = [sys.executable, "-m", "toolkit"]
+SEED = 20261127
+BLOCK = 65536
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f}/{fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def generate(path: Path, rows: int, d: int) -> np.ndarray:
+    """Seeded realistic vectors, written block by block into a memory-mapped .npy."""
+    if path.exists():
+        array = np.load(path, mmap_mode="r")
+        if array.shape == (rows, d):
+            return array
+    rng = np.random.default_rng(SEED)
+    rotation, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    mix = (((np.arange(d) + 1.0) ** -0.75)[:, None] * rotation).astype(np.float32)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, d))
+    for number, start in enumerate(range(0, rows, BLOCK)):
+        block_rng = np.random.default_rng([SEED, number])
+        m = min(BLOCK, rows - start)
+        x = block_rng.standard_normal((m, d), dtype=np.float32) @ mix
+        x += 0.01 * block_rng.standard_normal((m, d), dtype=np.float32)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        out[start : start + m] = x
+    out.flush()
+    del out
+    return np.load(path, mmap_mode="r")
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def write_archive(path: Path, base: np.ndarray, ids: list[str]) -> None:
+    """An archive of inputs with a hosted-style URL and one embedding each (wire-encoded)."""
+    if path.exists():
+        return
+    d = base.shape[1]
+    dims = _varint(2 << 3 | 0) + _varint(d)
+    with ArchiveWriter(path, batch_size=512) as writer:
+        for start in range(0, len(ids), BLOCK):
+            block = np.ascontiguousarray(base[start : start + BLOCK])
+            for offset, row in enumerate(block):
+                input_id = ids[start + offset]
+                image = _field(1, _field(1, f"https://data.example.com/{input_id}.jpg".encode()))
+                embedding = _field(9, _field(1, row.tobytes()) + dims)
+                writer.add_serialized(_field(1, input_id.encode()) + _field(2, image + embedding))
+
+
+def exact_ground_truth(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    heap = faiss.ResultHeap(len(queries), k, keep_max=True)
+    for start in range(0, base.shape[0], 262144):
+        block = np.ascontiguousarray(base[start : start + 262144])
+        distances, labels = faiss.knn(queries, block, k, metric=faiss.METRIC_INNER_PRODUCT)
+        heap.add_result(distances, labels + start)
+    heap.finalize()
+    return heap.I
+
+
+def recall_at_10(found: list[list[int]] | np.ndarray, truth: np.ndarray) -> float:
+    return float(
+        np.mean([len(set(f[:10]) & set(t[:10])) / 10 for f, t in zip(found, truth, strict=True)])
+    )
+
+
+def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    elapsed = time.perf_counter() - started
+    if result.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return elapsed, result
+
+
+AUTOFAISS_SCRIPT = r"""
+import json, sys, time
+import numpy as np, faiss
+from autofaiss import build_index
+base_path, queries_path, truth_path, budget, out_dir = sys.argv[1:6]
+base = np.load(base_path, mmap_mode="r")
+n = int(sys.argv[6])
+queries = np.load(queries_path)
+truth = np.load(truth_path)
+started = time.perf_counter()
+embeddings = np.ascontiguousarray(base[:n])
+index, infos = build_index(
+    embeddings=embeddings,
+    save_on_disk=False,
+    max_index_memory_usage=budget,
+    current_memory_available="6G",
+    metric_type="ip",
+    nb_cores=2,
+    verbose=30,
+)
+elapsed = time.perf_counter() - started
+
+
+def measure(param):
+    if param:
+        faiss.ParameterSpace().set_index_parameters(index, param)
+    faiss.omp_set_num_threads(2)
+    _d, found = index.search(queries, 10)
+    recall = float(np.mean([len(set(f) & set(t[:10])) / 10 for f, t in zip(found, truth)]))
+    faiss.omp_set_num_threads(1)
+    times = []
+    for q in queries[:300]:
+        t = time.perf_counter()
+        index.search(q[None, :], 10)
+        times.append(time.perf_counter() - t)
+    faiss.omp_set_num_threads(2)
+    return {"param": param, "recall_at_10": recall,
+            "latency_ms_p50": float(np.median(times) * 1e3)}
+
+
+default = measure((infos or {}).get("index_param"))
+report = {
+    "build_s": elapsed,
+    "recall_at_10": default["recall_at_10"],
+    "latency_ms_p50": default["latency_ms_p50"],
+    "index_key": (infos or {}).get("index_key"),
+    "index_param": (infos or {}).get("index_param"),
+    "size_bytes": int(faiss.serialize_index(index).nbytes),
+}
+try:  # autofaiss's own search tuning for a 1 ms query budget (the toolkit's target)
+    from autofaiss.external.optimize import get_optimal_hyperparameters
+    started = time.perf_counter()
+    param = get_optimal_hyperparameters(index, infos["index_key"], max_speed_ms=1)
+    report["tune_1ms_s"] = time.perf_counter() - started
+    report["at_1ms"] = measure(param)
+except Exception as exc:  # reported, not fatal
+    report["at_1ms"] = {"error": repr(exc)[:300]}
+print(json.dumps(report))
+"""
+
+
+def run_autofaiss(base_path: Path, queries_path: Path, truth_path: Path, n: int, budget: str):
+    script = DATA / "run_autofaiss.py"
+    script.write_text(AUTOFAISS_SCRIPT)
+    env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="PASSIVE")  # as the toolkit
+    elapsed, result = timed(
+        [str(AUTOFAISS_PY), str(script), str(base_path), str(queries_path), str(truth_path),
+         budget, str(DATA / "autofaiss-out"), str(n)],
+        env=env,
+    )  # fmt: skip
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report["process_s"] = elapsed
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--d", type=int, default=512)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--memory-budget", default="4GB")
+    parser.add_argument("--skip-autofaiss", action="store_true")
+    parser.add_argument("--skip-archive", action="store_true")
+    parser.add_argument("--keep-data", action="store_true")
+    args = parser.parse_args()
+    n, d, nq = args.n, args.d, args.queries
+    DATA.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results: dict[str, object] = {"n": n, "d": d, "queries": nq, "cpu_count": os.cpu_count()}
+    notes: list[str] = [f"start: {load()}"]
+    print(f"# bench_index: {n} x {d}, {nq} held-out queries; {load()}", flush=True)
+
+    started = time.perf_counter()
+    all_path = DATA / f"emb_{n + nq}x{d}.npy"
+    everything = generate(all_path, n + nq, d)
+    base = everything[:n]
+    queries = np.ascontiguousarray(everything[n:])
+    ids = [f"e{i:07d}" for i in range(n)]
+    queries_path = DATA / "queries.npy"
+    np.save(queries_path, queries)
+    print(f"data ready in {time.perf_counter() - started:.1f} s", flush=True)
+
+    faiss.omp_set_num_threads(2)
+    started = time.perf_counter()
+    truth = exact_ground_truth(base, queries, 10)
+    gt_s = time.perf_counter() - started
+    truth_path = DATA / "truth.npy"
+    np.save(truth_path, truth)
+    faiss.omp_set_num_threads(1)
+    exact_times = []
+    for q in queries[:15]:
+        t = time.perf_counter()
+        faiss.knn(q[None, :], base, 10, metric=faiss.METRIC_INNER_PRODUCT)
+        exact_times.append(time.perf_counter() - t)
+    faiss.omp_set_num_threads(2)
+    exact_ms = statistics.median(exact_times) * 1e3
+    results["faiss_exact"] = {
+        "single_query_ms_p50": exact_ms,
+        "batch_of_queries_s": gt_s,
+        "per_query_ms_in_batch": gt_s / nq * 1e3,
+    }
+    print(f"FAISS exact search: single query {exact_ms:.1f} ms; {nq} queries in {gt_s:.1f} s")
+
+    index_dir = DATA / "ix-archive"
+    if not args.skip_archive:
+        archive = DATA / f"emb_{n}x{d}.zip"
+        started = time.perf_counter()
+        write_archive(archive, base, ids)
+        print(f"archive ready in {time.perf_counter() - started:.1f} s "
+              f"({archive.stat().st_size / 1e9:.2f} GB)", flush=True)  # fmt: skip
+        notes.append(f"before archive build: {load()}")
+        elapsed, result = timed(
+            [*CLI, "-q", "index", "build", str(archive), "-o", str(index_dir), "--force",
+             "--memory-budget", args.memory_budget, "--json"],
+        )  # fmt: skip
+        summary = json.loads(result.stdout)
+        results["toolkit_build_from_archive"] = {
+            "wall_s": elapsed,
+            "stages_s": summary["timings_s"],
+            "kind": summary["kind"],
+            "params": summary["params"],
+            "search_params": summary["search_params"],
+            "tuning_recall_at_10": summary["tuning"]["recall_at_10"],
+        }
+        print(f"toolkit build from the archive: {elapsed:.1f} s "
+              f"{summary['timings_s']} -> {summary['params']['factory']} "
+              f"{summary['search_params']}", flush=True)  # fmt: skip
+        archive.unlink()
+
+    notes.append(f"before array build: {load()}")
+    arrays_dir = DATA / "ix-arrays"
+    snippet = (
+        "import sys, time, numpy as np; sys.path.insert(0, sys.argv[1]);"
+        "from toolkit.index import build_index_from_arrays, parse_size;"
+        "x = np.load(sys.argv[2], mmap_mode='r')[: int(sys.argv[3])];"
+        "ids = [f'e{i:07d}' for i in range(len(x))];"
+        "t = time.perf_counter();"
+        "ix = build_index_from_arrays(x, ids, sys.argv[4], force=True,"
+        " memory_budget=parse_size(sys.argv[5]));"
+        "print(time.perf_counter() - t)"
+    )
+    elapsed, result = timed(
+        [sys.executable, "-c", snippet, str(ROOT), str(all_path), str(n), str(arrays_dir),
+         args.memory_budget],
+    )  # fmt: skip
+    build_s = float(result.stdout.strip().splitlines()[-1])
+    index = SimilarityIndex.load(arrays_dir)
+    results["toolkit_build_from_arrays"] = {
+        "build_s": build_s,
+        "process_s": elapsed,
+        "stages_s": index.sidecar["timings_s"],
+        "kind": index.kind,
+        "params": index.sidecar["params"],
+        "search_params": index.sidecar["search_params"],
+        "tuning_recall_at_10": index.sidecar["tuning"]["recall_at_10"],
+        "estimated_index_bytes": index.sidecar["estimated_index_bytes"],
+        "index_faiss_bytes": (arrays_dir / "index.faiss").stat().st_size,
+    }
+    print(f"toolkit build from vectors: {build_s:.1f} s {index.sidecar['timings_s']}", flush=True)
+
+    # Recall on held-out queries and in-process latency.
+    hits = index.search(queries, k=10)
+    row_of = {input_id: row for row, input_id in enumerate(index.ids)}
+    found = [[row_of[h.id] for h in row] for row in hits]
+    recall = recall_at_10(found, truth)
+    faiss.omp_set_num_threads(1)
+    latencies = []
+    for q in queries:
+        t = time.perf_counter()
+        index.search(q, k=10)
+        latencies.append(time.perf_counter() - t)
+    faiss.omp_set_num_threads(2)
+    lat_ms = statistics.median(latencies) * 1e3
+    p99_ms = float(np.percentile(latencies, 99) * 1e3)
+    results["toolkit_query"] = {
+        "recall_at_10_held_out": recall,
+        "latency_ms_p50": lat_ms,
+        "latency_ms_p99": p99_ms,
+        "speedup_vs_faiss_exact": exact_ms / lat_ms,
+        "threads": 1,
+    }
+    print(f"toolkit: recall@10 {recall:.4f} on {nq} held-out queries; single query p50 "
+          f"{lat_ms:.3f} ms, p99 {p99_ms:.3f} ms; {exact_ms / lat_ms:.0f}x FAISS exact",
+          flush=True)  # fmt: skip
+
+    # The recall / latency trade-off around the tuned settings.
+    tuned = index.search_params
+    sweep = []
+    for nprobe, rerank in (
+        (max(1, tuned.nprobe // 2), tuned.rerank),
+        (tuned.nprobe * 2, tuned.rerank),
+        (tuned.nprobe * 2, 64),
+        (tuned.nprobe * 4, 64),
+    ):
+        hits = index.search(queries, k=10, nprobe=nprobe, rerank=rerank)
+        sweep_recall = recall_at_10([[row_of[h.id] for h in row] for row in hits], truth)
+        faiss.omp_set_num_threads(1)
+        times = []
+        for q in queries[:300]:
+            t = time.perf_counter()
+            index.search(q, k=10, nprobe=nprobe, rerank=rerank)
+            times.append(time.perf_counter() - t)
+        faiss.omp_set_num_threads(2)
+        sweep.append(
+            {"nprobe": nprobe, "rerank": rerank, "recall_at_10": sweep_recall,
+             "latency_ms_p50": statistics.median(times) * 1e3}
+        )  # fmt: skip
+    results["toolkit_sweep"] = sweep
+    for row in sweep:
+        print(f"  nprobe {row['nprobe']:>4} rerank {row['rerank']:>3}: recall@10 "
+              f"{row['recall_at_10']:.4f}, p50 {row['latency_ms_p50']:.3f} ms")  # fmt: skip
+
+    # One-query search command: load + query, as a user runs it.
+    one = DATA / "one.npy"
+    np.save(one, queries[0])
+    command_times = []
+    for _ in range(5):
+        elapsed, result = timed(
+            [*CLI, "search", str(arrays_dir), "--vector", str(one), "-k", "10", "--json"]
+        )
+        command_times.append(elapsed)
+    like_times = []
+    for number in range(5):
+        elapsed, _result = timed(
+            [*CLI, "search", str(arrays_dir), "--like", ids[number * 1000], "-k", "10"]
+        )
+        like_times.append(elapsed)
+    startup, _r = timed([sys.executable, "-c", "pass"])
+    results["search_command"] = {
+        "vector_s_p50": statistics.median(command_times),
+        "like_s_p50": statistics.median(like_times),
+        "runs": command_times + like_times,
+        "bare_python_start_s": startup,
+    }
+    print(f"search command (subprocess): --vector {statistics.median(command_times):.2f} s, "
+          f"--like {statistics.median(like_times):.2f} s (bare python {startup:.2f} s)",
+          flush=True)  # fmt: skip
+
+    if not args.skip_autofaiss:
+        if not AUTOFAISS_PY.exists():
+            notes.append("autofaiss skipped: bench/_venv-autofaiss is missing")
+        else:
+            notes.append(f"before autofaiss: {load()}")
+            report = run_autofaiss(all_path, queries_path, truth_path, n, args.memory_budget)
+            results["autofaiss"] = report
+            print(f"autofaiss: build {report['build_s']:.1f} s, recall@10 "
+                  f"{report['recall_at_10']:.4f}, single query p50 "
+                  f"{report['latency_ms_p50']:.3f} ms ({report['index_key']}, "
+                  f"{report['index_param']}); tuned for 1 ms: {report['at_1ms']}",
+                  flush=True)  # fmt: skip
+            ours = results["toolkit_build_from_arrays"]["build_s"]  # type: ignore[index]
+            results["vs_autofaiss"] = {
+                "build_time_ratio": report["build_s"] / ours,
+                "recall_difference": recall - report["recall_at_10"],
+            }
+    notes.append(f"end: {load()}")
+    results["notes"] = notes
+    (RESULTS / "index.json").write_text(json.dumps(results, indent=2))
+    print("# targets (1M x 512): build <= 60 s, recall@10 >= 0.95, query <= 1 ms, command <= 1.5 s")
+    print(json.dumps(results, indent=2))
+    if not args.keep_data:
+        for path in (index_dir, arrays_dir, DATA / "autofaiss-out"):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in (all_path, queries_path, truth_path, one, DATA / "run_autofaiss.py"):
+            path.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Two processes writing at once, and imports killed midway."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from catalog_helpers import catalog_state, files_under, run_python, write_small_archive
+
+from toolkit.catalog import Catalog
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
+
+# Each writer waits for a start file, then adds versions and patches the dataset's
+# metadata (merge) in turns, so the two processes write at the same moments.
+WRITER = r"""
+import sys, time
+from pathlib import Path
+from toolkit.catalog import Catalog
+
+home, archive, name, start = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
+deadline = time.time() + 30
+while not start.exists():
+    if time.time() > deadline:
+        sys.exit("no start signal")
+    time.sleep(0.001)
+catalog = Catalog(home, timeout=60)
+for k in range(6):
+    catalog.datasets.add(archive, dataset="shared", version=f"{name}-{k}")
+    catalog.datasets.patch("shared", action="merge", metadata={f"{name}-{k}": k, "log": [name]})
+    catalog.versions.patch("shared", f"{name}-{k}", name=f"from {name}")
+print("done")
+"""
+
+
+def test_two_processes_writing_at_once(tmp_path):
+    home = tmp_path / "home"
+    archive = write_small_archive(tmp_path / "a.zip", "x", 400, batch_size=20, dim=16)
+    start = tmp_path / "start"
+    procs = [run_python(WRITER, str(home), str(archive), name, str(start)) for name in "pq"]
+    time.sleep(0.5)  # both have imported the toolkit and wait
+    start.touch()
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert out.strip() == "done"
+    catalog = Catalog(home)
+    versions = catalog.versions.list("shared")
+    assert sorted(v.id for v in versions) == sorted(f"{n}-{k}" for n in "pq" for k in range(6))
+    assert all(v.inputs_count == 400 and not v.missing for v in versions)
+    assert all(v.name == f"from {v.id[0]}" for v in versions)
+    metadata = catalog.datasets.get("shared").metadata
+    # every patch landed: read-modify-write happens inside one write transaction
+    assert {k: v for k, v in metadata.items() if k != "log"} == {
+        f"{n}-{k}": k for n in "pq" for k in range(6)
+    }
+    assert sorted(metadata["log"]) == ["p"] * 6 + ["q"] * 6
+    for version in versions:
+        assert catalog.get_input(version.ref, "x-0399").id == "x-0399"
+    state = catalog_state(home)
+    assert state["integrity"] == "ok"
+    assert len(state["input_index"]) == 12 * 400
+    assert len(files_under(home / "archives")) == 12
+    assert files_under(home / "tmp") == []
+    catalog.close()
+
+
+def test_a_second_writer_that_cannot_wait_fails_clearly(tmp_path, sample_archive):
+    home = tmp_path / "home"
+    Catalog(home).datasets.add(sample_archive, dataset="d", version="v1")
+    hold = r"""
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(3)
+conn.execute("ROLLBACK")
+"""
+    proc = run_python(hold, str(home / "catalog.sqlite3"))
+    assert proc.stdout.readline().strip() == "locked"
+    catalog = Catalog(home, timeout=0.3)
+    before = catalog_state(home)
+    with pytest.raises(Exception, match="busy") as info:
+        catalog.datasets.add(sample_archive, dataset="d", version="v2")
+    assert "another clarifai-archive process" in str(info.value)
+    proc.communicate(timeout=30)
+    assert catalog_state(home) == before
+    catalog.close()
+    # the next write cleans the scratch copy of the refused import
+    Catalog(home).datasets.patch("d", notes="after")
+    assert files_under(home / "tmp") == []
+    assert files_under(home / "archives") == ["d/v1.zip"]
+
+
+def _big_archive(tmp_path: Path) -> Path:
+    # ~25 MB, read in a few hundred milliseconds: long enough to be killed midway
+    return write_small_archive(tmp_path / "big.zip", "big", 12000, batch_size=200, dim=512)
+
+
+def test_import_killed_while_copying(tmp_path, sample_archive):
+    home = tmp_path / "home"
+    Catalog(home).datasets.add(sample_archive, dataset="d", version="v1")
+    before = catalog_state(home)
+    archive = _big_archive(tmp_path)
+    code = "from toolkit.cli import main; main()"
+    proc = run_python(
+        code, "--home", str(home), "-q", "datasets", "add", str(archive), "--dataset", "d"
+    )
+    deadline = time.time() + 60
+    part = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list((home / "tmp").glob("*/archive.zip"))
+        if found and found[0].stat().st_size > 0:
+            part = found[0]
+            break
+        time.sleep(0.002)
+    assert part is not None, proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    # the catalog is as it was; the scratch copy is a leftover until the next write
+    assert catalog_state(home) == before
+    assert part.parent.exists()
+    catalog = Catalog(home)
+    assert [v.id for v in catalog.versions.list("d")] == ["v1"]
+    catalog.datasets.patch("d", notes="next write")
+    assert not part.parent.exists()
+    assert files_under(home / "tmp") == []
+    assert files_under(home / "archives") == ["d/v1.zip"]
+    catalog.close()
+
+
+# Kill the process at a chosen point inside the registration transaction.
+KILL_AT = r"""
+import os, signal, sys
+from pathlib import Path
+import toolkit.catalog.catalog as mod
+
+home, archive, point = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+if point == "after-move":
+    real = mod._Txn.move
+    def move(self, src, dest):
+        real(self, src, dest)
+        os.kill(os.getpid(), signal.SIGKILL)
+    mod._Txn.move = move
+elif point == "after-index":
+    real_index = mod.Catalog._insert_index
+    def insert_index(conn, pk, scanned):
+        real_index(conn, pk, scanned)
+        os.kill(os.getpid(), signal.SIGKILL)
+    mod.Catalog._insert_index = staticmethod(insert_index)
+mod.Catalog(home).datasets.add(archive, dataset="d", version="v2")
+print("not killed")
+"""
+
+
+@pytest.mark.parametrize("point", ["after-index", "after-move"])
+def test_import_killed_inside_the_transaction(tmp_path, sample_archive, point):
+    home = tmp_path / "home"
+    Catalog(home).datasets.add(sample_archive, dataset="d", version="v1")
+    before = catalog_state(home)
+    archive = write_small_archive(tmp_path / "a.zip", "a", 300, batch_size=30)
+    proc = run_python(KILL_AT, str(home), str(archive), point)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, (out, err)
+    assert catalog_state(home) == before  # the uncommitted transaction is gone
+    if point == "after-move":
+        # the file reached its place but no row names it: never taken for a version
+        assert (home / "archives/d/v2.zip").is_file()
+    catalog = Catalog(home)
+    assert [v.id for v in catalog.versions.list("d")] == ["v1"]
+    # the next write removes the leftovers and can use the id
+    made = catalog.datasets.add(archive, dataset="d", version="v2")
+    assert made.archive == home / "archives/d/v2.zip" and made.inputs_count == 300
+    assert files_under(home / "tmp") == []
+    assert files_under(home / "archives") == ["d/v1.zip", "d/v2.zip"]
+    conn = sqlite3.connect(home / "catalog.sqlite3")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    catalog.close()

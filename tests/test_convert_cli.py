@@ -1,0 +1,249 @@
+"""clarifai-archive convert: options, output streams, summary, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from convert_helpers import png_bytes, varied_inputs, write_raw_archive
+from media_helpers import KEY, hosted_input
+from media_server import MediaServer
+
+from toolkit.cli import cli
+from toolkit.messages import Input, InputBatch
+
+
+def _run(runner, *args: str):
+    return runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_help_has_an_example(runner) -> None:
+    result = _run(runner, "convert", "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout and "--to [json|jsonl|coco|protobuf|sdk]" in result.stdout
+
+
+def test_jsonl_to_stdout(runner, sample_archive) -> None:
+    result = _run(runner, "convert", str(sample_archive), "--to", "jsonl", "-o", "-")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 31 and json.loads(lines[0])["id"] == "img-0001"
+    assert result.stderr == "Converted 31 inputs to standard output (jsonl): 31 inputs written\n"
+
+
+def test_coco_summary_and_notes(runner, sample_archive, tmp_path: Path) -> None:
+    out = tmp_path / "coco"
+    result = _run(
+        runner,
+        "convert",
+        str(sample_archive),
+        "--to",
+        "coco",
+        "-o",
+        str(out),
+        "--media",
+        "embedded",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Note: skipped 1 text input(s): COCO holds images",
+        f"Converted 31 inputs to {out} (coco): 30 images, 68 annotations, 6 categories; "
+        "media: 30 written, 0 reused",
+    ]
+    assert _listing(out) == ["annotations.json", "images"]
+    quiet = _run(runner, "-q", "convert", str(sample_archive), "--to", "coco", "-o", str(out))
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_report_file(runner, sample_hosted_archive, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = _run(
+        runner,
+        "convert",
+        str(sample_hosted_archive),
+        "--to",
+        "coco",
+        "-o",
+        str(tmp_path / "coco"),
+        "--media",
+        "embedded",
+        "--report",
+        str(report),
+    )
+    assert result.exit_code == 0
+    assert "no media written for 30 input(s): 30 x the image is only a hosted copy" in result.stderr
+    saved = json.loads(report.read_text())
+    assert saved["media"]["skipped"] == 30 and saved["images_without_size"] == [
+        "img-0006",
+        "img-0012",
+        "img-0018",
+        "img-0024",
+        "img-0030",
+    ]
+
+
+def test_protobuf_json_and_sdk(runner, sample_archive, tmp_path: Path) -> None:
+    for to, extra in [
+        ("protobuf", ["--batch-size", "7"]),
+        ("json", ["--split", "train"]),
+        ("sdk", ["--media", "embedded", "--png"]),
+    ]:
+        out = tmp_path / f"{to}.zip"
+        result = _run(runner, "convert", str(sample_archive), "--to", to, "-o", str(out), *extra)
+        assert result.exit_code == 0, result.stderr
+        with zipfile.ZipFile(out) as zf:
+            names = zf.namelist()
+        if to == "protobuf":
+            assert names[1] == "all/input-batch-000000_n7" and len(names) == 6
+        elif to == "json":
+            assert names[1].startswith("train/")
+        else:
+            assert "all/inputs/img-0001.png" in names and "all/annotations/txt-0001.json" in names
+
+
+def test_download_failures_exit_1_unless_allowed(runner, make_archive, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n")
+    with MediaServer(key=KEY) as server:
+        server.add("/orig/ok", png_bytes())
+        server.add("/orig/missing", b"", status=404)
+        source = make_archive(
+            [
+                hosted_input("ok", server.origin, "ok"),
+                hosted_input("missing", server.origin, "missing"),
+            ]
+        )
+        out = tmp_path / "coco"
+        args = ["convert", str(source), "--to", "coco", "-o", str(out), "--media", "download"]
+        failed = _run(runner, *args, "--pat-file", str(key_file))
+        assert failed.exit_code == 1
+        assert failed.stderr.startswith("Error: the media of 1 input(s) could not be written")
+        assert "'missing': HTTP 404" in failed.stderr and "--allow-missing" in failed.stderr
+        assert KEY not in failed.stderr
+        assert _listing(out) == ["images"]
+        allowed = _run(runner, *args, "--pat-file", str(key_file), "--allow-missing")
+        assert allowed.exit_code == 0
+        assert "Note: media of 1 input(s) failed: missing: HTTP 404" in allowed.stderr
+        assert "media: 0 written, 1 reused, 1 failed" in allowed.stderr
+        assert _listing(out) == ["annotations.json", "images"]
+        nokey = _run(runner, *args, "--allow-missing", "-o", str(tmp_path / "nokey"))
+        assert "Note: no Clarifai key" in nokey.stderr
+
+
+class TestArguments:
+    """Wrong usage exits 2; bad input exits 1 with one Error line; no output is left."""
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["--to", "coco", "-o", "-"], "--to coco writes a folder; give its path with -o"),
+            (
+                ["--to", "json", "-o", "x.zip", "--media", "embedded"],
+                "--media applies to --to coco",
+            ),
+            (["--to", "sdk", "-o", "x.zip", "--png"], "--png applies to --to sdk with --media"),
+            (["--to", "json", "-o", "x.zip", "--video-frames"], "--video-frames applies to"),
+            (["--to", "json", "-o", "x.zip", "--split", "../x"], "bad split name"),
+            (["--to", "yaml", "-o", "x"], "'yaml' is not one of"),
+            (["-o", "x"], "Missing option '--to'"),
+            (
+                ["--to", "coco", "-o", "x", "--media", "download", "--jobs", "0"],
+                "0 is not in the range",
+            ),
+        ],
+    )
+    def test_usage_errors(self, runner, sample_archive, tmp_path: Path, args, message) -> None:
+        result = runner.invoke(cli, ["convert", str(sample_archive), *args])
+        assert result.exit_code == 2
+        assert message in result.stderr
+        assert not (tmp_path / "x.zip").exists()
+
+    def test_pat_file_needs_download(self, runner, sample_archive, tmp_path: Path) -> None:
+        key = tmp_path / "k"
+        key.write_text("k")
+        result = runner.invoke(
+            cli, ["convert", str(sample_archive), "--to", "coco", "-o", "c", "--pat-file", str(key)]
+        )
+        assert result.exit_code == 2 and "--pat-file applies to --media download" in result.stderr
+
+    def test_missing_archive(self, runner, tmp_path: Path) -> None:
+        result = runner.invoke(
+            cli, ["convert", str(tmp_path / "nope.zip"), "--to", "jsonl", "-o", "o.jsonl"]
+        )
+        assert result.exit_code == 2 and "no such file" in result.stderr
+
+    def _bad(self, tmp_path: Path, kind: str) -> list[str]:
+        path = tmp_path / f"{kind}.zip"
+        extra: list[str] = []
+        if kind == "not-zip":
+            path.write_bytes(b"this is not a zip file at all")
+        elif kind == "no-mimetype":
+            with zipfile.ZipFile(path, "w") as zf:
+                zf.writestr("all/x_n1", b"")
+        elif kind == "unknown-mimetype":
+            with zipfile.ZipFile(path, "w") as zf:
+                zf.writestr("mimetype", b"application/zip")
+        elif kind == "empty":
+            with zipfile.ZipFile(path, "w") as zf:
+                zf.writestr("mimetype", b"application/x.clarifai-data+protobuf")
+        elif kind == "damaged-entry":
+            good = InputBatch(inputs=varied_inputs(2)).SerializeToString()
+            write_raw_archive(
+                path, [good, b"\x0a\xff\xff\xff\x0f garbage"], ["all/a_n2", "all/b_n1"]
+            )
+        elif kind == "truncated":
+            full = tmp_path / "full.zip"
+            write_raw_archive(full, [InputBatch(inputs=varied_inputs(20)).SerializeToString()])
+            path.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+            full.unlink()
+        elif kind == "too-big":
+            write_raw_archive(path, [InputBatch(inputs=varied_inputs(5)).SerializeToString()])
+            extra = ["--max-batch-bytes", "100"]
+        elif kind == "folder":
+            path.mkdir()
+        elif kind == "duplicate-ids":
+            write_raw_archive(
+                path, [InputBatch(inputs=[Input(id="a"), Input(id="a")]).SerializeToString()]
+            )
+        return [*extra, "convert", str(path)]
+
+    @pytest.mark.parametrize(
+        ("kind", "message"),
+        [
+            ("not-zip", "not a zip archive"),
+            ("no-mimetype", "no 'mimetype' entry"),
+            ("unknown-mimetype", "unknown mimetype 'application/zip'"),
+            ("empty", "holds no inputs"),
+            ("damaged-entry", "entry 'all/b_n1' is not a readable InputBatch"),
+            ("truncated", "not a zip archive"),
+            ("too-big", "--max-batch-bytes"),
+            ("folder", "is a folder"),
+            ("duplicate-ids", "input id 'a' appears twice"),
+        ],
+    )
+    @pytest.mark.parametrize("to", ["json", "jsonl", "coco", "protobuf", "sdk"])
+    def test_bad_archives(self, runner, tmp_path: Path, kind: str, message: str, to: str) -> None:
+        args = self._bad(tmp_path, kind)
+        out = tmp_path / "out" / ("coco" if to == "coco" else f"o.{to}")
+        out.parent.mkdir()
+        before = _listing(tmp_path)
+        result = runner.invoke(cli, [*args, "--to", to, "-o", str(out)])
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith("Error: ") and message in result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert _listing(tmp_path) == before
+        assert _listing(out.parent) == []
+
+    def test_output_onto_the_source(self, runner, sample_archive, tmp_path: Path) -> None:
+        copy = tmp_path / "copy.zip"
+        copy.write_bytes(sample_archive.read_bytes())
+        result = runner.invoke(cli, ["convert", str(copy), "--to", "protobuf", "-o", str(copy)])
+        assert result.exit_code == 1 and "is the source archive" in result.stderr
+        assert copy.read_bytes() == sample_archive.read_bytes()

@@ -1,0 +1,453 @@
+"""convert --to coco: hand-checked formulas, pycocotools, media, reports, failures."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from convert_helpers import jpeg_bytes, mask_png, png_bytes, varied_inputs
+from media_helpers import KEY, hosted_input
+from media_server import MediaServer
+
+from toolkit.convert import convert_archives, rle_encode
+from toolkit.errors import MediaError
+from toolkit.messages import Input, Point
+
+mask_utils = pytest.importorskip("pycocotools.mask")
+coco_module = pytest.importorskip("pycocotools.coco")
+# pycocotools' mask decoding trips numpy 2's __array__ deprecation inside its own code.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+FAST = {"backoff": 0.01, "max_backoff": 0.05, "seed": 7}
+approx = pytest.approx
+
+
+def _load(folder: Path) -> dict:
+    return json.loads((folder / "annotations.json").read_text())
+
+
+def _coco(folder: Path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            return coco_module.COCO(str(folder / "annotations.json"))
+
+
+def _hand_input() -> Input:
+    """A 200 x 100 image with one region of each shape (numbers checked by hand below)."""
+    record = Input(id="hand")
+    data = record.data
+    data.image.base64 = png_bytes((200, 100))
+    data.image.image_info.width, data.image.image_info.height = 200, 100
+    data.concepts.add(id="scene", name="Scene", value=1.0)
+    data.concepts.add(id="absent", name="Absent", value=0.0)
+    data.metadata.update({"k": "v"})
+    box = data.regions.add(id="box")
+    b = box.region_info.bounding_box
+    b.top_row, b.left_col, b.bottom_row, b.right_col = 0.1, 0.2, 0.5, 0.7
+    box.data.concepts.add(id="cat", name="Cat", value=1.0)
+    box.data.concepts.add(id="dog", name="Dog", value=0.9)  # two labels: two annotations
+    poly = data.regions.add(id="poly")
+    for row, col in ((0.0, 0.0), (0.0, 0.5), (0.5, 0.5)):
+        poly.region_info.polygon.points.add(row=row, col=col)
+    poly.data.concepts.add(id="dog", name="Dog", value=1.0)
+    point = data.regions.add(id="point")
+    p = point.region_info.point
+    p.row, p.col, p.visibility = 0.25, 0.75, Point.VISIBLE
+    point.data.concepts.add(id="nose", value=1.0)  # no name: the id names the category
+    hidden = data.regions.add(id="hidden-point")
+    hp = hidden.region_info.point
+    hp.row, hp.col, hp.visibility = 0.5, 0.5, Point.NOT_VISIBLE
+    hidden.data.concepts.add(id="nose", value=1.0)
+    negative = data.regions.add(id="negative-only")
+    negative.region_info.bounding_box.bottom_row = 1.0
+    negative.data.concepts.add(id="cat", value=0.0)
+    shapeless = data.regions.add(id="shapeless")
+    shapeless.data.concepts.add(id="cat", value=1.0)
+    return record
+
+
+def test_hand_checked_numbers(make_archive, tmp_path: Path) -> None:
+    source = make_archive([_hand_input()])
+    out = tmp_path / "coco"
+    report = convert_archives([source], out, to="coco")
+    doc = _load(out)
+    assert list(doc) == ["info", "licenses", "images", "annotations", "categories"]
+    (image,) = doc["images"]
+    assert image == {
+        "id": 1,
+        "file_name": "hand.png",
+        "width": 200,
+        "height": 100,
+        "clarifai_input_id": "hand",
+        "clarifai_concepts": [{"id": "scene", "name": "Scene", "value": 1.0, "category_id": 1}],
+        "clarifai_metadata": {"k": "v"},
+    }
+    anns = {(a["clarifai_region_id"], a["category_id"]): a for a in doc["annotations"]}
+    assert [a["id"] for a in doc["annotations"]] == [1, 2, 3, 4, 5]
+    # box: [left*W, top*H, (right-left)*W, (bottom-top)*H] = [40, 10, 100, 40], area 4000
+    box = anns[("box", 2)]
+    assert box["bbox"] == approx([40.0, 10.0, 100.0, 40.0], rel=1e-12)
+    assert box["area"] == approx(4000.0, rel=1e-12)
+    assert box["segmentation"] == [] and box["iscrowd"] == 0 and box["image_id"] == 1
+    assert anns[("box", 3)]["bbox"] == box["bbox"]
+    # polygon (0,0) (100,0) (100,50): extent [0, 0, 100, 50], shoelace area 100*50/2 = 2500
+    poly = anns[("poly", 3)]
+    assert poly["segmentation"] == [[0.0, 0.0, 100.0, 0.0, 100.0, 50.0]]
+    assert poly["bbox"] == [0.0, 0.0, 100.0, 50.0]
+    assert poly["area"] == 2500.0
+    # point: x = 0.75*200 = 150, y = 0.25*100 = 25, visible -> v=2
+    point = anns[("point", 4)]
+    assert point["keypoints"] == [150.0, 25.0, 2] and point["num_keypoints"] == 1
+    assert point["bbox"] == [150.0, 25.0, 0.0, 0.0] and point["area"] == 0.0
+    assert anns[("hidden-point", 4)]["keypoints"] == [100.0, 50.0, 1]
+    assert doc["categories"] == [
+        {"id": 1, "name": "Scene", "supercategory": "", "clarifai_concept_id": "scene"},
+        {"id": 2, "name": "Cat", "supercategory": "", "clarifai_concept_id": "cat"},
+        {"id": 3, "name": "Dog", "supercategory": "", "clarifai_concept_id": "dog"},
+        {
+            "id": 4,
+            "name": "nose",
+            "supercategory": "",
+            "clarifai_concept_id": "nose",
+            "keypoints": ["point"],
+            "skeleton": [],
+        },
+    ]
+    assert report.regions_without_concept == 1 and report.regions_without_shape == 1
+    assert (report.images, report.annotations, report.categories) == (1, 5, 4)
+
+
+def test_float32_noise_is_rounded_away(make_archive, tmp_path: Path) -> None:
+    record = Input(id="f")
+    record.data.image.image_info.width, record.data.image.image_info.height = 640, 256
+    region = record.data.regions.add(id="r")
+    b = region.region_info.bounding_box
+    # float32 0.3 is 0.30000001192...: 0.3 * 640 would be 192.0000076; 129/512 is exact.
+    b.top_row, b.left_col, b.bottom_row, b.right_col = 0.1, 0.3, 129 / 512, 0.9
+    region.data.concepts.add(id="c", value=1)
+    convert_archives([make_archive([record])], tmp_path / "c", to="coco")
+    (ann,) = _load(tmp_path / "c")["annotations"]
+    assert ann["bbox"] == [192.0, 25.6, 384.0, 38.9]
+    assert ann["area"] == 14937.6
+
+
+def test_loads_in_pycocotools_and_evaluates(sample_archive, tmp_path: Path) -> None:
+    out = tmp_path / "coco"
+    report = convert_archives([sample_archive], out, to="coco", media="embedded")
+    coco = _coco(out)
+    assert len(coco.getImgIds()) == report.images == 30
+    assert len(coco.getAnnIds()) == report.annotations
+    assert sorted(coco.getCatIds()) == list(range(1, report.categories + 1))
+    for image in coco.loadImgs(coco.getImgIds()):
+        assert (out / "images" / image["file_name"]).is_file()
+    for ann in coco.loadAnns(coco.getAnnIds()):
+        if ann["segmentation"]:
+            mask = coco.annToMask(ann)
+            image = coco.imgs[ann["image_id"]]
+            assert mask.shape == (image["height"], image["width"])
+            assert abs(int(mask.sum()) - ann["area"]) <= 0.1 * ann["area"] + 40
+    # The ground truth scored against itself is perfect (point categories aside: a
+    # keypoint annotation has a zero-size box).
+    from pycocotools.cocoeval import COCOeval
+
+    box_cats = [c["id"] for c in coco.loadCats(coco.getCatIds()) if "keypoints" not in c]
+
+    dets = [
+        {
+            "image_id": a["image_id"],
+            "category_id": a["category_id"],
+            "bbox": a["bbox"],
+            "score": 1.0,
+        }
+        for a in coco.loadAnns(coco.getAnnIds())
+        if a["bbox"][2] > 0 and a["bbox"][3] > 0
+    ]
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        results = coco.loadRes(dets)
+        evaluation = COCOeval(coco, results, "bbox")
+        evaluation.params.catIds = box_cats
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    assert evaluation.stats[0] == approx(1.0)
+
+
+def test_masks_are_rle_that_pycocotools_decodes(make_archive, tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    mask = np.zeros((30, 40), dtype=np.uint8)
+    mask[5:20, 8:30] = 1
+    mask[22:25, 1:3] = 1
+    record = Input(id="m")
+    record.data.image.base64 = png_bytes((40, 30))
+    region = record.data.regions.add(id="mask")
+    region.region_info.mask.image.base64 = mask_png(mask)
+    region.data.concepts.add(id="blob", value=1.0)
+    half = record.data.regions.add(id="small-mask")  # a mask at half size is scaled up
+    half.region_info.mask.image.base64 = mask_png(mask[::2, ::2])
+    half.data.concepts.add(id="blob", value=1.0)
+    convert_archives([make_archive([record])], tmp_path / "c", to="coco")
+    doc = _load(tmp_path / "c")
+    ann = doc["annotations"][0]
+    assert ann["iscrowd"] == 0 and isinstance(ann["segmentation"]["counts"], str)
+    assert ann["segmentation"]["size"] == [30, 40]
+    decoded = mask_utils.decode(ann["segmentation"])
+    assert np.array_equal(decoded, mask)
+    assert ann["area"] == int(mask.sum()) == mask_utils.area(ann["segmentation"])
+    assert ann["bbox"] == list(mask_utils.toBbox(ann["segmentation"]))
+    assert mask_utils.decode(doc["annotations"][1]["segmentation"]).shape == (30, 40)
+    # rle_encode agrees with pycocotools on random masks, empty and full ones.
+    for shape in [(1, 1), (3, 7), (64, 48), (17, 1)]:
+        for fill in (0.0, 0.3, 1.0):
+            m = (rng.random(shape) < fill).astype(np.uint8)
+            theirs = mask_utils.encode(np.asfortranarray(m))
+            ours = rle_encode(m)
+            assert ours["counts"] == theirs["counts"].decode() and ours["size"] == theirs["size"]
+
+
+def test_bad_masks_and_polygons_are_counted(make_archive, tmp_path: Path) -> None:
+    record = Input(id="bad")
+    record.data.image.image_info.width = record.data.image.image_info.height = 10
+    broken = record.data.regions.add(id="broken-mask")
+    broken.region_info.mask.image.base64 = b"not a png"
+    broken.data.concepts.add(id="c", value=1)
+    line = record.data.regions.add(id="two-point-polygon")
+    line.region_info.polygon.points.add(row=0.1, col=0.1)
+    line.region_info.polygon.points.add(row=0.2, col=0.2)
+    line.data.concepts.add(id="c", value=1)
+    nan = record.data.regions.add(id="nan-box")
+    nan.region_info.bounding_box.top_row = math.nan
+    nan.data.concepts.add(id="c", value=1)
+    report = convert_archives([make_archive([record])], tmp_path / "c", to="coco")
+    assert report.regions_without_shape == 3 and report.annotations == 0
+
+
+def test_categories_in_order_of_first_appearance_with_unique_names(
+    make_archive, tmp_path: Path
+) -> None:
+    records = []
+    for n, (cid, name) in enumerate([("b", "Bee"), ("a", "Ant"), ("a2", "Ant"), ("b", "Bee")]):
+        record = Input(id=f"i{n}")
+        record.data.image.image_info.width = record.data.image.image_info.height = 10
+        region = record.data.regions.add(id=f"r{n}")
+        region.region_info.bounding_box.bottom_row = 1
+        region.data.concepts.add(id=cid, name=name, value=1)
+        records.append(record)
+    convert_archives([make_archive(records)], tmp_path / "c", to="coco")
+    cats = _load(tmp_path / "c")["categories"]
+    assert [(c["id"], c["name"], c["clarifai_concept_id"]) for c in cats] == [
+        (1, "Bee", "b"),
+        (2, "Ant (a)", "a"),
+        (3, "Ant (a2)", "a2"),
+    ]
+
+
+def test_non_images_skipped_or_video_frames(make_archive, tmp_path: Path) -> None:
+    records = varied_inputs(10)  # images, 2 texts, 2 videos with one labelled frame each
+    source = make_archive(records)
+    report = convert_archives([source], tmp_path / "plain", to="coco")
+    assert report.skipped_inputs == {"text": 2, "video": 2}
+    assert report.images == 6
+    frames = convert_archives([source], tmp_path / "frames", to="coco", video_frames=True)
+    assert frames.skipped_inputs == {"text": 2} and frames.images == 8
+    doc = _load(tmp_path / "frames")
+    frame_images = [i for i in doc["images"] if "clarifai_frame_id" in i]
+    assert [i["file_name"] for i in frame_images] == [
+        "frames/in-004/000000.jpg",
+        "frames/in-009/000000.jpg",
+    ]
+    first = frame_images[0]
+    assert (first["width"], first["height"]) == (64, 48)
+    assert first["clarifai_frame_index"] == 3 and first["clarifai_frame_time_ms"] == 1500
+    assert first["clarifai_video_file"] == "videos/in-004.mp4"
+    frame_anns = [a for a in doc["annotations"] if a["image_id"] == first["id"]]
+    assert frame_anns[0]["bbox"] == approx([0.2 * 64, 0.1 * 48, 0.2 * 64, 0.2 * 48])
+    _coco(tmp_path / "frames")
+
+
+def test_size_from_the_media_bytes_or_left_out(make_archive, tmp_path: Path) -> None:
+    with_bytes = Input(id="bytes-only")
+    with_bytes.data.image.base64 = jpeg_bytes((33, 22))
+    region = with_bytes.data.regions.add(id="r")
+    region.region_info.bounding_box.bottom_row = region.region_info.bounding_box.right_col = 1
+    region.data.concepts.add(id="c", value=1)
+    hosted_only = hosted_input("hosted-only", "https://data.clarifai.com", "x")
+    report = convert_archives([make_archive([with_bytes, hosted_only])], tmp_path / "c", to="coco")
+    doc = _load(tmp_path / "c")
+    assert [(i["file_name"], i["width"], i["height"]) for i in doc["images"]] == [
+        ("bytes-only.jpg", 33, 22)
+    ]
+    assert doc["annotations"][0]["bbox"] == [0.0, 0.0, 33.0, 22.0]
+    assert report.images_without_size == ("hosted-only",)
+
+
+def test_embedded_media_written_with_safe_unique_names(make_archive, tmp_path: Path) -> None:
+    records = []
+    for n, input_id in enumerate(["../../etc/passwd", "a/b", "A/B", "same", "SAME"]):
+        record = Input(id=input_id)
+        record.data.image.base64 = png_bytes((5 + n, 5)) if n % 2 else jpeg_bytes((5 + n, 5))
+        records.append(record)
+    out = tmp_path / "c"
+    report = convert_archives([make_archive(records)], out, to="coco", media="embedded")
+    names = [i["file_name"] for i in _load(out)["images"]]
+    assert len(set(n.casefold() for n in names)) == 5
+    assert all("/" not in n and not n.startswith(".") for n in names)
+    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(names)
+    for record, name in zip(records, names, strict=True):
+        assert (out / "images" / name).read_bytes() == record.data.image.base64  # original bytes
+        assert name.endswith(".png" if records.index(record) % 2 else ".jpg")
+    assert report.media is not None and report.media.written == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive.zip", "c"]
+
+
+# -- downloads ------------------------------------------------------------------------------
+
+
+def _hosted_records(server: MediaServer, n: int) -> list[Input]:
+    records = []
+    for i in range(n):
+        # Declared JPEG but served as PNG for even ones: the file gets its real extension.
+        record = hosted_input(f"h{i}", server.origin, f"img{i}", fmt="JPEG")
+        if i % 3 == 0:
+            record.data.image.image_info.width = 24
+            record.data.image.image_info.height = 12
+        region = record.data.regions.add(id=f"r{i}")
+        b = region.region_info.bounding_box
+        b.top_row, b.left_col, b.bottom_row, b.right_col = 0.0, 0.0, 0.5, 0.25
+        region.data.concepts.add(id="thing", value=1)
+        records.append(record)
+        body = png_bytes((24, 12)) if i % 2 == 0 else jpeg_bytes((24, 12))
+        server.add(f"/orig/img{i}", body)
+    return records
+
+
+def test_download_names_sizes_and_resume(make_archive, tmp_path: Path) -> None:
+    with MediaServer(key=KEY) as server:
+        records = _hosted_records(server, 6)
+        server.add("/orig/img5", b"", fail=[404] * 50)  # h5 fails for good
+        source = make_archive(records)
+        out = tmp_path / "coco"
+        with pytest.raises(MediaError, match=r"media of 1 input\(s\).*'h5'.*--allow-missing"):
+            convert_archives(
+                [source], out, to="coco", media="download", pat=KEY, retries=1, media_options=FAST
+            )
+        # The failed run kept its finished files, wrote no annotations.json, left no temp.
+        assert sorted(p.name for p in out.iterdir()) == ["images"]
+        assert len(list((out / "images").iterdir())) == 5
+        hits_before = {f"/orig/img{i}": server.hits(f"/orig/img{i}") for i in range(6)}
+        server.add("/orig/img5", jpeg_bytes((24, 12)))
+        report = convert_archives(
+            [source], out, to="coco", media="download", pat=KEY, media_options=FAST
+        )
+        # Only the missing file was fetched again.
+        for i in range(5):
+            assert server.hits(f"/orig/img{i}") == hits_before[f"/orig/img{i}"]
+        assert server.hits("/orig/img5") == hits_before["/orig/img5"] + 1
+        assert report.media is not None and (report.media.reused, report.media.written) == (5, 1)
+    doc = _load(out)
+    by_id = {i["clarifai_input_id"]: i for i in doc["images"]}
+    assert by_id["h0"]["file_name"] == "h0.png" and by_id["h1"]["file_name"] == "h1.jpg"
+    assert all((i["width"], i["height"]) == (24, 12) for i in doc["images"])
+    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(
+        i["file_name"] for i in doc["images"]
+    )
+    assert all(a["bbox"] == [0.0, 0.0, 6.0, 6.0] for a in doc["annotations"])
+    assert len(doc["annotations"]) == 6
+    _coco(out)
+
+
+def test_download_allow_missing_writes_what_it_has(make_archive, tmp_path: Path) -> None:
+    with MediaServer(key=KEY) as server:
+        records = _hosted_records(server, 3)
+        server.add("/orig/img1", b"", fail=[500] * 50)
+        report_file = tmp_path / "report.json"
+        report = convert_archives(
+            [make_archive(records)],
+            tmp_path / "coco",
+            to="coco",
+            media="download",
+            pat=KEY,
+            retries=1,
+            allow_missing=True,
+            report_path=report_file,
+            media_options=FAST,
+        )
+    assert report.media is not None and list(report.media.failed) == ["h1"]
+    assert "500" in report.media.failed["h1"]
+    saved = json.loads(report_file.read_text())
+    assert list(saved["media"]["failed"]) == ["h1"]
+    # h1's size was unknown (no image_info, no file): it is left out and listed.
+    assert report.images_without_size == ("h1",)
+    assert [i["clarifai_input_id"] for i in _load(tmp_path / "coco")["images"]] == ["h0", "h2"]
+
+
+def test_failed_run_keeps_an_old_complete_output(make_archive, tmp_path: Path) -> None:
+    with MediaServer(key=KEY) as server:
+        records = _hosted_records(server, 2)
+        source = make_archive(records)
+        out = tmp_path / "coco"
+        convert_archives([source], out, to="coco", media="download", pat=KEY, media_options=FAST)
+        old = (out / "annotations.json").read_bytes()
+        server.add("/orig/img1", b"", fail=[404] * 50)
+        (out / "images" / "h1.jpg").unlink()
+        with pytest.raises(MediaError):
+            convert_archives(
+                [source], out, to="coco", media="download", pat=KEY, retries=0, media_options=FAST
+            )
+    assert (out / "annotations.json").read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive.zip", "coco"]
+
+
+def test_rerun_drops_files_of_inputs_no_longer_there(make_archive, tmp_path: Path) -> None:
+    with MediaServer(key=KEY) as server:
+        records = _hosted_records(server, 3)
+        out = tmp_path / "coco"
+        convert_archives(
+            [make_archive(records)], out, to="coco", media="download", pat=KEY, media_options=FAST
+        )
+        convert_archives(
+            [make_archive(records[:2], "two.zip")],
+            out,
+            to="coco",
+            media="download",
+            pat=KEY,
+            media_options=FAST,
+        )
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["h0.png", "h1.jpg"]
+
+
+def test_video_frames_with_the_video_written(make_archive, tmp_path: Path) -> None:
+    record = Input(id="clip")
+    record.data.video.base64 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 32
+    record.data.video.video_info.width, record.data.video.video_info.height = 32, 16
+    for n in range(3):
+        frame = record.data.frames.add(id=f"f{n}")
+        frame.frame_info.index, frame.frame_info.time = n * 10, n * 400
+        if n != 1:  # the middle frame has no region: no image entry
+            region = frame.data.regions.add(id=f"r{n}")
+            region.region_info.bounding_box.bottom_row = 0.5
+            region.region_info.bounding_box.right_col = 0.5
+            region.data.concepts.add(id="car", value=1.0)
+    out = tmp_path / "c"
+    report = convert_archives(
+        [make_archive([record])], out, to="coco", media="embedded", video_frames=True
+    )
+    doc = _load(out)
+    assert [i["file_name"] for i in doc["images"]] == [
+        "frames/clip/000000.jpg",
+        "frames/clip/000002.jpg",
+    ]
+    assert [i["clarifai_frame_time_ms"] for i in doc["images"]] == [0, 800]
+    assert doc["images"][0]["clarifai_video_file"] == "videos/clip.mp4"
+    assert (out / "videos" / "clip.mp4").read_bytes() == record.data.video.base64
+    assert [a["bbox"] for a in doc["annotations"]] == [[0.0, 0.0, 16.0, 8.0]] * 2
+    assert report.media is not None and report.media.written == 1

@@ -1,0 +1,462 @@
+"""Copy inputs from archives into new archives without re-encoding what is unchanged.
+
+Shared by ``merge``, ``subset`` (remove, filter) and ``split``. Each source batch is
+parsed once (with the reader's limits), and its wire bytes are kept beside the parsed
+message: inputs that are copied unchanged are written as slices of those bytes, and a
+batch copied whole is written as it is. Only inputs that change are serialized again.
+
+Example::
+
+    with ExitStack() as stack:
+        (source,) = open_sources([path], limits=DEFAULT_LIMITS, stack=stack)
+        writer = output_writer(out, batch_size=128, flavour="protobuf")
+        try:
+            sink = BatchSink(writer, 128)
+            for batch in iter_source_batches(source):
+                sink.add_batch(batch)
+            sink.flush()
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, cast
+
+from .archive import ArchiveReader, ArchiveWriter, BatchEntry, encode_batch
+from .errors import OutputError
+from .limits import Limits
+from .messages import Input, InputBatch
+
+__all__ = [
+    "BackgroundWriter",
+    "BatchSink",
+    "Destination",
+    "Source",
+    "SourceBatch",
+    "check_not_a_source",
+    "frame_offsets",
+    "is_stream",
+    "iter_source_batches",
+    "output_writer",
+    "open_destination",
+    "open_sources",
+]
+
+#: Write protobuf outputs from a second thread (see :class:`BackgroundWriter`).
+BACKGROUND_WRITES = True
+
+#: What the public functions accept as an archive: a path or a binary stream.
+Stream = IO[bytes]
+
+
+def is_stream(value: object) -> bool:
+    """True for a file object (has ``read`` or ``write``), False for a path."""
+    return hasattr(value, "read") or hasattr(value, "write")
+
+
+class _CapturingReader(ArchiveReader):
+    """An :class:`ArchiveReader` that keeps the bytes of the entry it read last.
+
+    ``read_batch`` reads the entry's bytes and parses them with the reader's limits;
+    keeping the bytes spares reading the entry twice when it is copied unchanged.
+    """
+
+    _captured: bytes | None = None
+
+    def read_entry_bytes(self, entry: BatchEntry) -> bytes:
+        data = super().read_entry_bytes(entry)
+        self._captured = data
+        return data
+
+    def read_batch_and_bytes(self, entry: BatchEntry) -> tuple[InputBatch, bytes | None]:
+        """The parsed batch, and its protobuf wire bytes (None for the JSON flavour)."""
+        self._captured = None
+        batch = self.read_batch(entry)
+        if self.flavour != "protobuf":
+            return batch, None
+        data = self._captured
+        self._captured = None
+        if data is None:  # pragma: no cover - read_batch always reads through read_entry_bytes
+            data = self.read_entry_bytes(entry)
+        return batch, data
+
+
+@dataclass
+class Source:
+    """One opened source archive."""
+
+    #: Position among the sources, from 0.
+    index: int
+    #: How the source is named in reports and messages (its path, or ``<stream N>``).
+    name: str
+    reader: ArchiveReader
+    #: The file on disk (for streams, the temporary copy), used to refuse output == source.
+    path: Path
+    #: True when the source was given as a stream.
+    streamed: bool = False
+
+
+def open_sources(
+    sources: Sequence[str | os.PathLike[str] | Stream],
+    *,
+    limits: Limits,
+    stack: ExitStack,
+) -> list[Source]:
+    """Open every source (closed when ``stack`` closes); streams are copied to a temporary
+    file first, because a zip needs random access."""
+    opened: list[Source] = []
+    spill_dir: Path | None = None
+    for index, source in enumerate(sources):
+        if is_stream(source):
+            if spill_dir is None:
+                spill_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            path = spill_dir / f"source-{index}.zip"
+            with open(path, "wb") as out:
+                shutil.copyfileobj(cast(Stream, source), out, 1 << 20)
+            name = f"<stream {index + 1}>"
+            streamed = True
+        else:
+            path = Path(source)  # type: ignore[arg-type]
+            name = str(source)
+            streamed = False
+        reader = _CapturingReader(path, limits=limits, allow_empty=True)
+        stack.callback(reader.close)
+        opened.append(Source(index=index, name=name, reader=reader, path=path, streamed=streamed))
+    return opened
+
+
+def check_not_a_source(output: Path, sources: Iterable[Source]) -> None:
+    """Refuse an output that is one of the sources (same path, symlink or hard link)."""
+    for source in sources:
+        if source.streamed:
+            continue
+        same = False
+        if output.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(output, source.path)
+        else:
+            same = output.resolve() == source.path.resolve()
+        if same:
+            raise OutputError(
+                f"{output}: this is the source {source.name}; sources are never modified, "
+                "so write the result to a new file"
+            )
+
+
+class Destination:
+    """Where an output archive goes: a path (written atomically by ``ArchiveWriter``) or a
+    stream (written to a temporary file, copied into the stream once complete)."""
+
+    def __init__(self, output: str | os.PathLike[str] | Stream, stack: ExitStack) -> None:
+        self.stream: Stream | None = None
+        if is_stream(output):
+            self.stream = output  # type: ignore[assignment]
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            self.path = folder / "output.zip"
+            self.name = "<stream>"
+        else:
+            self.path = Path(output)  # type: ignore[arg-type]
+            self.name = str(output)
+
+    def finish(self) -> None:
+        """Hand the finished archive over (a no-op for paths)."""
+        if self.stream is None:
+            return
+        with open(self.path, "rb") as data:
+            shutil.copyfileobj(data, self.stream, 1 << 20)
+        self.path.unlink()
+
+
+def open_destination(output: str | os.PathLike[str] | Stream, stack: ExitStack) -> Destination:
+    """A :class:`Destination` for ``output``, its temporary files removed with ``stack``."""
+    return Destination(output, stack)
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+def frame_offsets(data: bytes | bytearray | memoryview) -> list[int] | None:
+    """Where each input starts in the wire bytes of an ``InputBatch``, plus the end.
+
+    ``data[offsets[i]:offsets[i + 1]]`` is input ``i`` with its field tag and length,
+    ready to be concatenated into another batch. None when the bytes hold anything
+    but inputs (unknown fields), so that the caller re-encodes instead.
+
+    Example::
+
+        offsets = frame_offsets(encode_batch([a, b]))   # [0, 2 + len(a), 4 + len(a) + len(b)]
+    """
+    try:
+        return _frame_offsets(data)
+    except IndexError:
+        return None
+
+
+def _frame_offsets(data: bytes | bytearray | memoryview) -> list[int] | None:
+    offsets = [0]
+    append = offsets.append
+    pos = 0
+    end = len(data)
+    while pos < end:
+        if data[pos] != 0x0A:
+            return None
+        pos += 1
+        length = data[pos]
+        pos += 1
+        if length >= 0x80:
+            length &= 0x7F
+            shift = 7
+            while True:
+                byte = data[pos]
+                pos += 1
+                length |= (byte & 0x7F) << shift
+                if byte < 0x80:
+                    break
+                shift += 7
+        pos += length
+        append(pos)
+    if pos != end:
+        return None
+    return offsets
+
+
+class SourceBatch:
+    """One batch of a source: the parsed inputs and, lazily, their wire bytes."""
+
+    __slots__ = ("_data", "_offsets", "batch", "entry", "inputs", "source")
+
+    def __init__(
+        self, source: Source, entry: BatchEntry, batch: InputBatch, data: bytes | None
+    ) -> None:
+        self.source = source
+        self.entry = entry
+        self.batch = batch
+        self.inputs = batch.inputs
+        self._data = data
+        self._offsets: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def data(self) -> bytes:
+        """The batch's protobuf wire bytes (made from the parsed inputs for JSON sources)."""
+        if self._data is None:
+            self._data = encode_batch(
+                record.SerializeToString(deterministic=True) for record in self.inputs
+            )
+        return self._data
+
+    @property
+    def offsets(self) -> list[int]:
+        """Start of each input's frame in :attr:`data`, plus the end."""
+        if self._offsets is None:
+            offsets = frame_offsets(self.data)
+            if offsets is None or len(offsets) != len(self.inputs) + 1:
+                # Unknown fields beside the inputs: re-encode the inputs alone.
+                self._data = None
+                offsets = frame_offsets(self.data)
+                assert offsets is not None
+            self._offsets = offsets
+        return self._offsets
+
+
+def iter_source_batches(source: Source) -> Iterator[SourceBatch]:
+    """Every batch of ``source``, in the archive's order, parsed within the reader's limits."""
+    reader = source.reader
+    for entry in reader.entries:
+        if isinstance(reader, _CapturingReader):
+            batch, data = reader.read_batch_and_bytes(entry)
+        else:
+            batch, data = reader.read_batch(entry), None
+        yield SourceBatch(source, entry, batch, data)
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+class BackgroundWriter:
+    """Hand encoded batches to an :class:`ArchiveWriter` running in a second thread.
+
+    Writing a batch is mostly its CRC and the ``write`` calls, which release the GIL, so
+    they overlap reading and parsing the next batch. At most ``depth`` batches wait.
+    Only for the protobuf flavour; the wrapped writer must not be used directly until
+    :meth:`close` or :meth:`abort` returns. An error in the thread is raised by the next
+    call.
+
+    Example::
+
+        target = BackgroundWriter(ArchiveWriter(path))
+        try:
+            target.add_encoded_batch(data, count)
+            target.close()
+        except BaseException:
+            target.abort()
+            raise
+    """
+
+    def __init__(self, writer: ArchiveWriter, *, depth: int = 2) -> None:
+        if writer.flavour != "protobuf":
+            raise ValueError("BackgroundWriter writes the protobuf flavour only")
+        self.writer = writer
+        self.flavour = writer.flavour
+        self.batch_size = writer.batch_size
+        self._queue: queue.Queue[tuple[bytes, int] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._cancel = False
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is not None or self._cancel:
+                continue  # drain
+            try:
+                self.writer.add_encoded_batch(*item)
+            except BaseException as exc:  # handed to the caller's thread
+                self._error = exc
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def add_encoded_batch(self, data: bytes, count: int) -> None:
+        """Queue one batch (``count`` inputs as ``InputBatch`` wire bytes)."""
+        self._check()
+        if self._stopped:
+            raise ValueError("the writer is closed")
+        self._queue.put((data, count))
+
+    def _stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._queue.put(None)
+            self._thread.join()
+
+    def close(self) -> None:
+        """Write what is queued, then finish the archive (moved into place)."""
+        self._stop()
+        if self._error is not None:
+            self.writer.abort()
+            raise self._error
+        self.writer.close()
+
+    def abort(self) -> None:
+        """Drop what is queued and remove the archive being written."""
+        self._cancel = True
+        self._stop()
+        self.writer.abort()
+
+
+def output_writer(
+    path: os.PathLike[str] | str,
+    *,
+    batch_size: int | None,
+    flavour: str,
+    split: str = "all",
+) -> ArchiveWriter | BackgroundWriter:
+    """An :class:`ArchiveWriter` for ``path``; for the protobuf flavour, run from a second
+    thread (:class:`BackgroundWriter`). Both have ``close()`` and ``abort()``."""
+    writer = ArchiveWriter(
+        path,
+        batch_size=batch_size or 128,
+        flavour=flavour,  # type: ignore[arg-type]
+        split=split,
+    )
+    if writer.flavour == "protobuf" and BACKGROUND_WRITES:
+        return BackgroundWriter(writer)
+    return writer
+
+
+class BatchSink:
+    """Gather inputs into batches of ``batch_size`` for an :class:`ArchiveWriter`.
+
+    Unchanged inputs travel as slices of their source batch's bytes; a source batch
+    that fills a batch on its own is written as it is. With ``batch_size=None`` each
+    source batch (less what is left out) stays one batch. Call :meth:`flush` at the end
+    (and where a new batch should start).
+    """
+
+    def __init__(self, writer: ArchiveWriter | BackgroundWriter, batch_size: int | None) -> None:
+        self.writer: Any = writer
+        self.batch_size = batch_size
+        self.protobuf = writer.flavour == "protobuf"
+        self._chunks: list[Any] = []
+        self._count = 0
+        #: Inputs handed to the sink so far.
+        self.added = 0
+
+    def add_batch(self, source_batch: SourceBatch) -> None:
+        """Every input of a source batch."""
+        count = len(source_batch)
+        if not count:
+            return
+        if self.protobuf and not self._count and count == (self.batch_size or count):
+            self.writer.add_encoded_batch(source_batch.data, count)
+            self.added += count
+            return
+        self.add_range(source_batch, 0, count)
+
+    def add_range(self, source_batch: SourceBatch, start: int, stop: int) -> None:
+        """Inputs ``start`` to ``stop`` (excluded) of a source batch, unchanged."""
+        if start >= stop:
+            return
+        if not self.protobuf:
+            self.writer.add_many(source_batch.inputs[start:stop])
+            self.added += stop - start
+            return
+        offsets = source_batch.offsets
+        view = memoryview(source_batch.data)
+        size = self.batch_size
+        while start < stop:
+            take = stop - start if size is None else min(stop - start, size - self._count)
+            self._chunks.append(view[offsets[start] : offsets[start + take]])
+            self._count += take
+            self.added += take
+            start += take
+            if size is not None and self._count >= size:
+                self.flush()
+
+    def add_input(self, record: Input) -> None:
+        """One input that was changed (serialized here)."""
+        self.added += 1
+        if not self.protobuf:
+            self.writer.add(record)
+            return
+        self._chunks.append(encode_batch([record.SerializeToString(deterministic=True)]))
+        self._count += 1
+        if self.batch_size is not None and self._count >= self.batch_size:
+            self.flush()
+
+    def end_source_batch(self) -> None:
+        """Mark the end of a source batch (a batch boundary with ``batch_size=None``)."""
+        if self.batch_size is None:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is gathered as one batch."""
+        if not self.protobuf:
+            return
+        if self._count:
+            chunks = self._chunks
+            data = bytes(chunks[0]) if len(chunks) == 1 else b"".join(chunks)
+            self.writer.add_encoded_batch(data, self._count)
+            self._chunks = []
+            self._count = 0

@@ -1,0 +1,243 @@
+"""``clarifai-archive convert``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..convert import FORMATS, MEDIA_CHOICES, ConvertReport, convert_archives, count_batches
+from ..media import read_pat
+from ._common import ARCHIVE, get_context, resolve_archive
+
+_SHOWN = 10
+
+
+def _summary(report: ConvertReport) -> str:
+    if report.format == "coco":
+        text = (
+            f"{report.images} images, {report.annotations} annotations, "
+            f"{report.categories} categories"
+        )
+    elif report.format == "sdk":
+        text = f"{report.written} inputs, {report.annotation_files} annotation files"
+    else:
+        text = f"{report.written} inputs written"
+    if report.media is not None:
+        m = report.media
+        text += f"; media: {m.written} written, {m.reused} reused"
+        if m.skipped:
+            text += f", {m.skipped} skipped"
+        if m.failed:
+            text += f", {len(m.failed)} failed"
+    where = "standard output" if report.output == "-" else report.output
+    return f"Converted {report.inputs} inputs to {where} ({report.format}): {text}"
+
+
+def _notes(report: ConvertReport) -> list[str]:
+    notes = []
+    for kind, count in report.skipped_inputs.items():
+        hint = " (--video-frames exports frames with regions)" if kind == "video" else ""
+        notes.append(f"skipped {count} {kind} input(s): COCO holds images{hint}")
+    if report.regions_without_concept:
+        notes.append(
+            f"{report.regions_without_concept} region(s) have no positive concept and were "
+            "not exported"
+        )
+    if report.regions_without_shape:
+        notes.append(
+            f"{report.regions_without_shape} region(s) have no usable shape (no box, polygon of "
+            "3+ points, mask or point) and were not exported"
+        )
+    if report.images_without_size:
+        ids = ", ".join(report.images_without_size[:_SHOWN])
+        notes.append(
+            f"{len(report.images_without_size)} image(s) left out, their size is unknown "
+            f"(no image_info and no media): {ids}; --media embedded or download reads it"
+        )
+    media = report.media
+    if media is not None:
+        if media.skipped:
+            reasons: dict[str, list[str]] = {}
+            for input_id, why in media.skip_reasons.items():
+                reasons.setdefault(why, []).append(input_id)
+            parts = []
+            for why, ids in reasons.items():
+                shown = ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
+                parts.append(f"{len(ids)} x {why} ({shown})")
+            notes.append(f"no media written for {media.skipped} input(s): " + "; ".join(parts))
+        if media.failed:
+            shown = "; ".join(f"{k}: {v}" for k, v in list(media.failed.items())[:_SHOWN])
+            more = " ..." if len(media.failed) > _SHOWN else ""
+            notes.append(f"media of {len(media.failed)} input(s) failed: {shown}{more}")
+    return notes
+
+
+@click.command()
+@click.argument("archives", nargs=-1, required=True, type=ARCHIVE, metavar="ARCHIVE...")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=click.Choice(list(FORMATS)),
+    help="Output format: " + "; ".join(f"{k}: {v.summary}" for k, v in FORMATS.items()) + ".",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="OUT",
+    help="Output zip, .jsonl file ('-' for standard output with jsonl) or folder (coco).",
+)
+@click.option(
+    "--media",
+    type=click.Choice(list(MEDIA_CHOICES)),
+    default="none",
+    show_default=True,
+    help="coco and sdk: write the media carried in the archive (embedded) or also fetch "
+    "hosted copies and URLs (download).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Downloads at a time.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a download may wait without progress.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=4,
+    show_default=True,
+    help="Retries of a download on 429/5xx and network errors, with backoff.",
+)
+@click.option(
+    "--pat-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File whose first line is the Clarifai key for hosted copies (default: $CLARIFAI_PAT).",
+)
+@click.option("--allow-missing", is_flag=True, help="Write the output even when some media failed.")
+@click.option("--png", is_flag=True, help="sdk: re-encode images as PNG, as the Clarifai SDK does.")
+@click.option(
+    "--split",
+    default="all",
+    show_default=True,
+    help="Folder of the batch entries (json, protobuf) or of the SDK layout (sdk).",
+)
+@click.option(
+    "--video-frames",
+    is_flag=True,
+    help="coco: export each video frame that carries regions as an image.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Inputs per batch entry (json, protobuf).",
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the full report (counts, skipped and failed inputs) as JSON here.",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace an output folder that holds files of other origin."
+)
+def convert(
+    archives: tuple[str, ...],
+    to: str,
+    output: str,
+    media: str,
+    jobs: int,
+    timeout: float,
+    retries: int,
+    pat_file: Path | None,
+    allow_missing: bool,
+    png: bool,
+    split: str,
+    video_frames: bool,
+    batch_size: int,
+    report_file: Path | None,
+    force: bool,
+) -> None:
+    """Convert ARCHIVE... into one output: Clarifai-Data-JSON, JSON Lines, COCO, a rewritten
+    protobuf archive or the Clarifai SDK's export zip, with the media if asked.
+
+    Inputs go out in the archives' order; an input id found twice is an error (see
+    'clarifai-archive merge'). The output appears only when complete. A one-line summary
+    and notes go to stderr; with --media, exit 1 when some media failed, unless
+    --allow-missing (finished downloads are kept: a re-run fetches only what is missing).
+
+    \b
+    Example:
+        clarifai-archive convert clarifai-data-protobuf.zip --to jsonl -o inputs.jsonl
+        clarifai-archive convert clarifai-data-protobuf.zip --to jsonl -o - | head -1
+        clarifai-archive convert clarifai-data-protobuf.zip --to coco -o coco --media embedded
+        clarifai-archive convert a.zip b.zip --to sdk -o export.zip --media download --png
+    """
+    context = get_context()
+    fmt = FORMATS[to]
+    if output == "-" and not fmt.supports_stdout:
+        raise click.UsageError(f"--to {to} writes a {fmt.output_kind}; give its path with -o")
+    if media != "none" and not fmt.supports_media:
+        raise click.UsageError(
+            f"--media applies to --to coco and sdk; {to} keeps the embedded bytes in the records"
+        )
+    if png and (to != "sdk" or media == "none"):
+        raise click.UsageError("--png applies to --to sdk with --media embedded or download")
+    if video_frames and to != "coco":
+        raise click.UsageError("--video-frames applies to --to coco")
+    if pat_file is not None and media != "download":
+        raise click.UsageError("--pat-file applies to --media download")
+    try:
+        from ..convert._base import check_split
+
+        check_split(split)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--split") from None
+    sources = [resolve_archive(a) for a in archives]
+    pat = read_pat(pat_file) if media == "download" else None
+    quiet = context.quiet
+    if media == "download" and pat is None and not quiet:
+        click.echo(
+            "Note: no Clarifai key ($CLARIFAI_PAT or --pat-file); hosted copies will be "
+            "refused, plain URLs still work",
+            err=True,
+        )
+    total = count_batches(sources, limits=context.limits)
+    hidden = quiet or not sys.stderr.isatty()
+    with click.progressbar(length=total, label="Converting", file=sys.stderr, hidden=hidden) as bar:
+        report = convert_archives(
+            sources,
+            sys.stdout.buffer if output == "-" else Path(output),
+            to=to,
+            media=media,  # type: ignore[arg-type]
+            jobs=jobs,
+            timeout=timeout,
+            retries=retries,
+            pat=pat,
+            allow_missing=allow_missing,
+            png=png,
+            split=split,
+            video_frames=video_frames,
+            batch_size=batch_size,
+            force=force,
+            limits=context.limits,
+            report_path=report_file,
+            progress=bar.update,
+        )
+    for note in _notes(report):
+        if not quiet or "failed" in note:
+            click.echo(f"Note: {note}", err=True)
+    if not quiet:
+        click.echo(_summary(report), err=True)

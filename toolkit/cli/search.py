@@ -1,0 +1,377 @@
+"""``clarifai-archive search``, ``sort`` and ``duplicates``: use a similarity index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from ._common import echo_jsonl, get_context
+from .index import INDEX_DIR, note, progress_callback
+
+
+def _load_vectors(path: Path) -> Any:
+    import numpy as np
+
+    from ..errors import SchemaError
+
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise SchemaError(f"{path}: not a readable .npy file ({exc})") from None
+    if not isinstance(array, np.ndarray):  # a zip: .npz (or not numpy at all)
+        array.close()
+        raise SchemaError(f"{path}: a zip (.npz), not a .npy file; save the query with np.save")
+    if array.ndim not in (1, 2) or array.dtype.kind not in "fiu" or not array.size:
+        raise SchemaError(
+            f"{path}: expected a vector (d,) or a matrix (q, d) of numbers, found {array.dtype} "
+            f"{array.shape}"
+        )
+    return array
+
+
+def _check_out(path: Path | None, force: bool, what: str) -> None:
+    if path is not None and path.exists() and not force:
+        raise click.UsageError(f"{what} {path} exists; pass --force to overwrite it")
+
+
+@click.command("search")
+@click.argument("index_dir", type=INDEX_DIR)
+@click.option(
+    "--like",
+    "like",
+    multiple=True,
+    metavar="INPUT_ID",
+    help="Query with an indexed input (repeat).",
+)
+@click.option(
+    "--vector",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Query with a vector file (.npy of shape (d,) or (q, d)).",
+)
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per query."
+)
+@click.option("--min-score", type=float, help="Only hits scoring at least this much.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: rank, id, score (+ query).")
+@click.option(
+    "--sheet",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw a contact sheet PNG of each query and its hits.",
+)
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML gallery page.",
+)
+@click.option(
+    "--media-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of media files named by input id (default: the indexed archives).",
+)
+@click.option(
+    "--tile",
+    type=click.IntRange(min=32, max=1024),
+    default=160,
+    show_default=True,
+    help="Tile size of the sheet and gallery, in pixels.",
+)
+@click.option("--force", is_flag=True, help="Overwrite --sheet / --html files.")
+@click.option("--nprobe", type=click.IntRange(min=1), help="Override the tuned IVF lists probed.")
+@click.option("--rerank", type=click.IntRange(min=1), help="Override the re-ranking depth (x k).")
+@click.option("--ef-search", type=click.IntRange(min=1), help="Override the tuned HNSW efSearch.")
+def search_command(
+    index_dir: Path,
+    like: tuple[str, ...],
+    vector: Path | None,
+    k: int,
+    min_score: float | None,
+    as_json: bool,
+    sheet: Path | None,
+    html_out: Path | None,
+    media_dir: Path | None,
+    tile: int,
+    force: bool,
+    nprobe: int | None,
+    rerank: int | None,
+    ef_search: int | None,
+) -> None:
+    """Find the inputs nearest to some inputs (--like) or vectors (--vector).
+
+    Scores are cosine similarities by default (inner products for --metric ip,
+    negated Euclidean distances for l2): higher is more similar. A --like query is
+    left out of its own results. Several queries run as one batch.
+
+    \b
+    Example:
+        clarifai-archive search my-index --like img-0007 -k 5
+        clarifai-archive search my-index --like img-0007 --like img-0017 --json
+        clarifai-archive search my-index --vector query.npy --min-score 0.8
+        clarifai-archive search my-index --like img-0007 --sheet sheet.png --html sheet.html
+    """
+    from ..index import SheetRow, SimilarityIndex, gather_media, write_gallery, write_sheet
+
+    if bool(like) == bool(vector):
+        raise click.UsageError("give --like INPUT_ID (one or more) or --vector FILE.npy, not both")
+    if media_dir is not None and sheet is None and html_out is None:
+        raise click.UsageError("--media-dir goes with --sheet or --html")
+    _check_out(sheet, force, "--sheet")
+    _check_out(html_out, force, "--html")
+    index = SimilarityIndex.load(index_dir)
+    overrides = {"nprobe": nprobe, "rerank": rerank, "ef_search": ef_search}
+    labels: list[Any]
+    if like:
+        queries = list(dict.fromkeys(like))
+        results = index.search_like(queries, k, min_score=min_score, **overrides)
+        labels = queries
+    else:
+        assert vector is not None
+        matrix = _load_vectors(vector)
+        results = index.search(matrix, k, min_score=min_score, **overrides)
+        labels = list(range(len(results)))
+    several = len(results) > 1
+    if as_json:
+        for label, hits in zip(labels, results, strict=True):
+            for hit in hits:
+                row = hit.to_dict()
+                echo_jsonl({"query": label, **row} if several else row)
+    else:
+        for number, (label, hits) in enumerate(zip(labels, results, strict=True)):
+            if several:
+                if number:
+                    click.echo("")
+                click.echo(f"query {label}" if like else f"query vector {label}")
+            _echo_table(hits)
+    if sheet is not None or html_out is not None:
+        rows = [
+            SheetRow(str(label) if like else f"vector {label}", bool(like), hits)
+            for label, hits in zip(labels, results, strict=True)
+        ]
+        media, notes = gather_media(
+            rows, index=index, media_dir=media_dir, limits=get_context().limits
+        )
+        for text in notes:
+            note(f"note: {text}")
+        limits = get_context().limits
+        if sheet is not None:
+            write_sheet(sheet, rows, media, tile=tile, force=True, limits=limits)
+            note(f"wrote {sheet}")
+        if html_out is not None:
+            title = "Similar to " + ", ".join(r.query for r in rows)
+            write_gallery(html_out, rows, media, tile=tile, title=title, force=True, limits=limits)
+            note(f"wrote {html_out}")
+
+
+def _echo_table(hits: Any) -> None:
+    if not hits:
+        click.echo("(no hits)")
+        return
+    width = max(2, max(len(h.id) for h in hits))
+    click.echo(f"{'rank':>4}  {'id':<{width}}  score")
+    for hit in hits:
+        click.echo(f"{hit.rank:>4}  {hit.id:<{width}}  {hit.score:.4f}")
+
+
+@click.command("sort")
+@click.argument("index_dir", type=INDEX_DIR)
+@click.option("--like", metavar="INPUT_ID", help="Rank by similarity to this input.")
+@click.option(
+    "--vector",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Rank by similarity to this vector (.npy of shape (d,)).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="JSON Lines file to write ('-' for stdout).",
+)
+@click.option("--force", is_flag=True, help="Overwrite the output file.")
+def sort_command(
+    index_dir: Path, like: str | None, vector: Path | None, output: Path, force: bool
+) -> None:
+    """Rank the whole collection by exact similarity, as JSON Lines (rank, id, score).
+
+    The --like input itself is left out. Output is streamed; a file is written
+    under a temporary name and renamed when complete.
+
+    \b
+    Example:
+        clarifai-archive sort my-index --like img-0007 | head -3
+        clarifai-archive sort my-index --like img-0007 -o ranked.jsonl
+    """
+    import orjson
+
+    from .._atomic import atomic_file
+    from ..errors import OutputError
+    from ..index import SimilarityIndex
+
+    if bool(like) == bool(vector):
+        raise click.UsageError("give --like INPUT_ID or --vector FILE.npy, not both")
+    to_stdout = str(output) == "-"
+    if not to_stdout:
+        _check_out(output, force, "output")
+    index = SimilarityIndex.load(index_dir)
+    if like:
+        hits = index.rank_all(like)
+    else:
+        assert vector is not None
+        matrix = _load_vectors(vector)
+        if matrix.ndim == 2 and matrix.shape[0] != 1:
+            raise click.UsageError("--vector for sort takes one vector (d,)")
+        hits = index.rank_all(matrix.reshape(-1))
+
+    def write(stream: IO[bytes]) -> None:
+        buffer: list[bytes] = []
+        for hit in hits:
+            buffer.append(orjson.dumps(hit.to_dict()))
+            if len(buffer) >= 4096:
+                stream.write(b"\n".join(buffer) + b"\n")
+                buffer.clear()
+        if buffer:
+            stream.write(b"\n".join(buffer) + b"\n")
+
+    if to_stdout:
+
+        class _Echo:
+            def write(self, data: bytes) -> None:
+                click.echo(data, nl=False)
+
+        write(_Echo())  # type: ignore[arg-type]
+        return
+    try:
+        with atomic_file(output) as tmp, open(tmp, "wb") as stream:
+            write(stream)
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    note(f"wrote {len(index) - (1 if like else 0)} ranked inputs to {output}")
+
+
+@click.command("duplicates")
+@click.argument("index_dir", type=INDEX_DIR)
+@click.option(
+    "--threshold",
+    type=float,
+    help="Least score of a duplicate pair (default 0.95 for cosine; required for ip and l2, "
+    "where it is an inner product or a negated distance).",
+)
+@click.option(
+    "--neighbours",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="ivfpq/hnsw: nearest inputs looked at per input.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one group a line.")
+def duplicates_command(
+    index_dir: Path, threshold: float | None, neighbours: int, as_json: bool
+) -> None:
+    """Groups of near-duplicate inputs, largest first.
+
+    Every pair scoring at least the threshold is joined (range search), and the
+    groups are the connected components: if A~B and B~C, A, B and C are one group.
+
+    \b
+    Example:
+        clarifai-archive duplicates my-index
+        clarifai-archive duplicates my-index --threshold 0.9 --json
+    """
+    from ..index import DEFAULT_DUPLICATE_THRESHOLD, SimilarityIndex, find_duplicates
+
+    index = SimilarityIndex.load(index_dir)
+    if threshold is None and index.metric != "cosine":
+        raise click.UsageError(
+            f"the index uses metric {index.metric}: give --threshold (for l2 a negated distance, "
+            "e.g. --threshold -0.1 for pairs within distance 0.1)"
+        )
+    value = DEFAULT_DUPLICATE_THRESHOLD if threshold is None else threshold
+    with progress_callback("Comparing", len(index)) as update:
+        groups = find_duplicates(index, threshold=value, neighbours=neighbours, progress=update)
+    if as_json:
+        for number, group in enumerate(groups, start=1):
+            echo_jsonl({"group": number, **group.to_dict()})
+        return
+    if not groups:
+        click.echo(f"no near-duplicates at threshold {value}")
+        return
+    inputs = sum(g.size for g in groups)
+    click.echo(f"{len(groups)} groups, {inputs} inputs (threshold {value}):")
+    for number, group in enumerate(groups, start=1):
+        scores = (
+            f"{group.min_score:.4f}"
+            if group.min_score == group.max_score
+            else f"{group.min_score:.4f}-{group.max_score:.4f}"
+        )
+        click.echo(f"group {number}: {group.size} inputs, score {scores}: " + " ".join(group.ids))
+
+
+# -- filter --like (the filter command lives in subset.py and calls these) ------------
+
+
+def like_options() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options ``filter`` takes to select inputs similar to chosen ones."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option(
+            "--index",
+            "like_index",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="--like: search this index (default: exact search over the archive's own "
+            "embeddings).",
+        )(func)
+        func = click.option(
+            "-k",
+            "like_k",
+            type=click.IntRange(min=1),
+            help="--like: keep the k most similar inputs of each.",
+        )(func)
+        func = click.option(
+            "--min-score",
+            "like_min_score",
+            type=float,
+            help="--like: keep inputs scoring at least this (cosine similarity by default).",
+        )(func)
+        func = click.option(
+            "--like",
+            "like",
+            multiple=True,
+            metavar="INPUT_ID",
+            help="Keep inputs similar to this one, and it (repeat; with --min-score and/or -k).",
+        )(func)
+        return func
+
+    return decorate
+
+
+def narrow_by_similarity(
+    criteria: Any,
+    archive: Path,
+    like: tuple[str, ...],
+    like_k: int | None,
+    like_min_score: float | None,
+    like_index: Path | None,
+) -> Any:
+    """``criteria`` also requiring similarity to the ``--like`` inputs (unchanged without)."""
+    if not like:
+        if like_k is not None or like_min_score is not None or like_index is not None:
+            raise click.UsageError("-k, --min-score and --index go with --like INPUT_ID")
+        return criteria
+    if like_k is None and like_min_score is None:
+        raise click.UsageError("--like needs --min-score S, -k N or both")
+    from ..index import similar_ids
+
+    found = similar_ids(
+        like_index if like_index is not None else archive,
+        like,
+        k=like_k,
+        min_score=like_min_score,
+        include_queries=True,
+        limits=get_context().limits,
+    )
+    note(f"--like: {len(found)} similar inputs (the --like inputs included)")
+    return criteria.with_ids(found)

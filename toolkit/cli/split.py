@@ -1,0 +1,91 @@
+"""``clarifai-archive split``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..split import parse_ratios, split_archive
+from ._common import ARCHIVE, get_context, resolve_archive
+from ._rewrite import check_output, declared_inputs, note, output_options, progress_callback
+from ._rewrite import write_report as _write_report
+
+
+def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> dict[str, float]:
+    try:
+        return parse_ratios(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command()
+@click.argument("archive", type=ARCHIVE)
+@click.option(
+    "--ratios",
+    required=True,
+    callback=_ratios,
+    metavar="NAME=RATIO,...",
+    help="Splits and their shares, adding up to 1: train=0.8,val=0.2.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed: the same seed, the same split."
+)
+@click.option(
+    "--stratify-by",
+    type=click.Choice(["concept"]),
+    help="Spread every concept over the splits by the ratios (iterative stratification).",
+)
+@click.option("--tag", is_flag=True, help="Record the split name in each input's metadata.split.")
+@output_options(folder=True)
+def split(
+    archive: str,
+    ratios: dict[str, float],
+    seed: int,
+    stratify_by: str | None,
+    tag: bool,
+    output: Path,
+    force: bool,
+    flavour: str | None,
+    batch_size: int,
+    report_path: Path | None,
+) -> None:
+    """Split ARCHIVE into one archive per split, OUTPUT/<name>.zip, reproducibly.
+
+    Each archive's batch folder is the split name (the official SDK reads it as the
+    split). Other files in OUTPUT are left alone.
+
+    \b
+    Example:
+        clarifai-archive split export.zip --ratios train=0.8,val=0.2 -o splits
+        clarifai-archive split export.zip --ratios train=0.7,val=0.15,test=0.15 \\
+            --stratify-by concept --seed 7 --tag -o splits
+    """
+    path = resolve_archive(archive)
+    for name in ratios:
+        check_output(output / f"{name}.zip", [path], force=force)
+    total = declared_inputs([path])
+    with progress_callback(2 * total if total else None, "Splitting") as progress:
+        report = split_archive(
+            path,
+            output,
+            ratios=ratios,
+            seed=seed,
+            stratify_by=stratify_by,  # type: ignore[arg-type]
+            tag=tag,
+            flavour=flavour,  # type: ignore[arg-type]
+            batch_size=batch_size,
+            limits=get_context().limits,
+            progress=progress,
+        )
+    n = sum(report.counts.values())
+    how = " stratified by concept" if stratify_by else ""
+    note(f"Split {n} inputs{how} (seed {seed}) into {report.out_dir}:")
+    width = max(len(name) for name in report.counts)
+    for name, count in report.counts.items():
+        share = count / n if n else 0.0
+        note(
+            f"  {name:<{width}}  {count:>7} inputs  ({share:.1%}, "
+            f"asked {report.ratios[name]:.1%})  {report.files[name]}"
+        )
+    _write_report(report_path, report.to_dict())

@@ -1,0 +1,199 @@
+"""``clarifai-archive remove`` and ``clarifai-archive filter``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO
+
+import click
+
+from ..records import INPUT_TYPES
+from ..subset import FilterCriteria, filter_inputs, parse_metadata_filter, remove_inputs
+from ._common import ARCHIVE, get_context, resolve_archive
+from ._rewrite import (
+    check_output,
+    declared_inputs,
+    note,
+    output_options,
+    progress_callback,
+    read_ids_from,
+    shown,
+    write_report,
+)
+from .search import like_options, narrow_by_similarity
+
+
+@click.command()
+@click.argument("archive", type=ARCHIVE)
+@click.option("--id", "ids", multiple=True, metavar="ID", help="An input id to remove (repeat).")
+@click.option(
+    "--ids-from",
+    type=click.File("r", encoding="utf-8"),
+    help="A file of ids to remove, one a line ('#' comments; '-' for stdin).",
+)
+@click.option("--strict", is_flag=True, help="Fail, writing nothing, if an id is not found.")
+@output_options()
+def remove(
+    archive: str,
+    ids: tuple[str, ...],
+    ids_from: IO[str] | None,
+    strict: bool,
+    output: Path,
+    force: bool,
+    flavour: str | None,
+    batch_size: int,
+    report_path: Path | None,
+) -> None:
+    """Write ARCHIVE without the inputs with the given ids.
+
+    Ids not in the archive are reported on stderr (with --strict they are an error and
+    nothing is written). The source is never modified.
+
+    \b
+    Example:
+        clarifai-archive remove export.zip --id img-0003 --id img-0009 -o cleaned.zip
+        clarifai-archive remove export.zip --ids-from bad-ids.txt --strict -o cleaned.zip
+    """
+    wanted = list(ids)
+    if ids_from is not None:
+        wanted.extend(read_ids_from(ids_from))
+    if not wanted:
+        raise click.UsageError("give the ids to remove with --id ID or --ids-from FILE")
+    path = resolve_archive(archive)
+    check_output(output, [path], force=force)
+    with progress_callback(declared_inputs([path]), "Removing") as progress:
+        report = remove_inputs(
+            path,
+            output,
+            wanted,
+            strict=strict,
+            flavour=flavour,  # type: ignore[arg-type]
+            batch_size=batch_size,
+            limits=get_context().limits,
+            progress=progress,
+        )
+    note(
+        f"Removed {report.inputs_removed} of {report.inputs_read} inputs; wrote "
+        f"{report.inputs_written} to {report.output}."
+    )
+    if report.not_found:
+        note(f"  not found: {len(report.not_found)}  ({shown(list(report.not_found))})")
+    write_report(report_path, report.to_dict())
+
+
+def _metadata_pairs(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    try:
+        return tuple(parse_metadata_filter(value) for value in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command("filter")
+@click.argument("archive", type=ARCHIVE)
+@click.option(
+    "--concept",
+    "concepts",
+    multiple=True,
+    metavar="ID",
+    help="Keep inputs with this positive label, on the input or a region (repeat: any).",
+)
+@click.option(
+    "--no-concept",
+    "no_concepts",
+    multiple=True,
+    metavar="ID",
+    help="Leave out inputs with this positive label (repeat: any of them).",
+)
+@click.option(
+    "--metadata",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_metadata_pairs,
+    help="Keep inputs whose metadata KEY (dotted: a.b) equals VALUE (repeat: any).",
+)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    type=click.Choice(INPUT_TYPES),
+    help="Keep inputs of this type (repeat: any).",
+)
+@click.option("--has-embeddings", is_flag=True, help="Keep inputs that carry an embedding.")
+@click.option("--has-regions", is_flag=True, help="Keep inputs with a region.")
+@click.option("--unlabeled", is_flag=True, help="Keep inputs with no concept and no region.")
+@click.option(
+    "--ids-from",
+    type=click.File("r", encoding="utf-8"),
+    help="Keep inputs whose id is in this file, one a line ('#' comments; '-' for stdin).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=0), help="Keep at most N inputs (reading stops there)."
+)
+@like_options()  # --like/--min-score/-k/--index: similarity (helper "index", cli/search.py)
+@output_options()
+def filter_command(
+    archive: str,
+    concepts: tuple[str, ...],
+    no_concepts: tuple[str, ...],
+    metadata: tuple[tuple[str, str], ...],
+    types: tuple[str, ...],
+    has_embeddings: bool,
+    has_regions: bool,
+    unlabeled: bool,
+    ids_from: IO[str] | None,
+    limit: int | None,
+    like: tuple[str, ...],
+    like_min_score: float | None,
+    like_k: int | None,
+    like_index: Path | None,
+    output: Path,
+    force: bool,
+    flavour: str | None,
+    batch_size: int,
+    report_path: Path | None,
+) -> None:
+    """Write the inputs of ARCHIVE that match every option given (the values of one
+    option: any of them). With no option, every input.
+
+    \b
+    Example:
+        clarifai-archive filter export.zip -o cats.zip --concept cat --concept kitten
+        clarifai-archive filter export.zip -o boxes.zip --has-regions --no-concept person
+        clarifai-archive filter export.zip -o train.zip --metadata split=train --type image
+        clarifai-archive filter export.zip -o similar.zip --like img-0007 --min-score 0.9
+    """
+    criteria = FilterCriteria(
+        concepts=concepts,
+        no_concepts=no_concepts,
+        metadata=metadata,
+        types=types,
+        has_embeddings=has_embeddings,
+        has_regions=has_regions,
+        unlabeled=unlabeled,
+        limit=limit,
+    )
+    if ids_from is not None:
+        criteria = criteria.with_ids(read_ids_from(ids_from))
+    # Options that compute an id set (e.g. a similarity search) narrow it here with
+    # ``criteria = criteria.with_ids(ids)``.
+    path = resolve_archive(archive)
+    check_output(output, [path], force=force)
+    criteria = narrow_by_similarity(criteria, path, like, like_k, like_min_score, like_index)
+    with progress_callback(declared_inputs([path]), "Filtering") as progress:
+        report = filter_inputs(
+            path,
+            output,
+            criteria=criteria,
+            flavour=flavour,  # type: ignore[arg-type]
+            batch_size=batch_size,
+            limits=get_context().limits,
+            progress=progress,
+        )
+    stopped = f" (stopped at --limit {limit})" if report.limit_reached else ""
+    note(
+        f"Kept {report.inputs_written} of {report.inputs_read} inputs read{stopped}; "
+        f"wrote {report.output}."
+    )
+    write_report(report_path, report.to_dict())

@@ -1,0 +1,211 @@
+"""What every converter shares: the job settings, the batches it is fed, its protocol."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar, Literal, Protocol
+
+from google.protobuf import unknown_fields
+from google.protobuf.message import Message
+
+from ..archive import ArchiveReader, BatchEntry
+from ..errors import ConflictError, EmptyArchiveError
+from ..limits import DEFAULT_LIMITS, Limits
+from ..messages import InputBatch
+
+__all__ = ["ConvertJob", "Converter", "MediaChoice", "OutputKind", "SourceBatch"]
+
+log = logging.getLogger("toolkit.convert")
+
+MediaChoice = Literal["none", "embedded", "download"]
+OutputKind = Literal["file", "folder"]
+_SPLIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$")
+
+
+@dataclass(frozen=True)
+class ConvertJob:
+    """The settings of one conversion, handed to the converter of the chosen format."""
+
+    #: Where the output goes: a path, or a binary stream for formats that allow it.
+    output: Path | BinaryIO
+    #: The source archives, in order.
+    sources: tuple[Path, ...]
+    media: MediaChoice = "none"
+    jobs: int = 16
+    timeout: float = 30.0
+    retries: int = 4
+    pat: str | None = field(default=None, repr=False)
+    png: bool = False
+    split: str = "all"
+    video_frames: bool = False
+    batch_size: int = 128
+    limits: Limits = DEFAULT_LIMITS
+    #: Called with the number of inputs whose media is finished (written, reused, skipped
+    #: or failed) since the last call.
+    media_progress: Callable[[int], None] | None = None
+    #: Extra keyword arguments for :class:`toolkit.media.MediaSink` (tests: backoff, hosts).
+    media_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def output_path(self) -> Path:
+        """The output as a path (formats that never write to a stream use this)."""
+        assert isinstance(self.output, Path)
+        return self.output
+
+
+@dataclass
+class SourceBatch:
+    """One batch entry of one source archive, parsed."""
+
+    #: The archive it comes from.
+    source: Path
+    #: Position of that archive among the sources, from 0.
+    source_index: int
+    entry: BatchEntry
+    batch: InputBatch
+    #: Ids of inputs in this batch that carry fields the toolkit does not model (only
+    #: filled when the converter asks for the check).
+    unknown_ids: list[str] = field(default_factory=list)
+
+
+class Converter(Protocol):
+    """One output format: made from a :class:`ConvertJob`, fed batch by batch, then
+    finished, and either committed (the output appears) or aborted (nothing is left,
+    except media files finished for a resumable download).
+
+    Example::
+
+        converter = FORMATS["jsonl"](job)
+        try:
+            for batch in batches:
+                converter.write_batch(batch)
+            counts = converter.finish()
+            converter.commit()
+        except BaseException:
+            converter.abort()
+            raise
+    """
+
+    #: The ``--to`` name.
+    name: ClassVar[str]
+    #: One line for the help text.
+    summary: ClassVar[str]
+    #: ``file`` (a zip or a .jsonl) or ``folder``.
+    output_kind: ClassVar[OutputKind]
+    #: Whether ``--media embedded|download`` applies.
+    supports_media: ClassVar[bool]
+    #: Whether ``-o -`` (standard output) is allowed.
+    supports_stdout: ClassVar[bool]
+    #: Whether inputs with unknown fields should be found and reported (JSON has no room).
+    check_unknown: ClassVar[bool]
+
+    def __init__(self, job: ConvertJob) -> None: ...
+
+    def write_batch(self, batch: SourceBatch) -> None:
+        """Convert one batch."""
+
+    def finish(self) -> dict[str, Any]:
+        """Complete the work (media included) and return counts for the report."""
+
+    def commit(self) -> None:
+        """Move the finished output into place."""
+
+    def abort(self) -> None:
+        """Remove what was written (finished downloads of a resumable run are kept)."""
+
+
+def check_split(split: str) -> str:
+    """The split folder name, checked: relative, no ``..``, letters, digits, ``._-`` and ``/``."""
+    if not _SPLIT.match(split) or any(part in (".", "..") for part in split.split("/")):
+        raise ValueError(
+            f"bad split name {split!r}: use letters, digits, '.', '_' and '-' "
+            "(and '/' between folders), like 'all' or 'train'"
+        )
+    return split
+
+
+def _has_unknown(message: Message) -> bool:
+    """True when ``message`` or any message inside it carries unknown fields."""
+    if len(unknown_fields.UnknownFieldSet(message)):
+        return True
+    for fdesc, value in message.ListFields():
+        if fdesc.message_type is None:
+            continue
+        if fdesc.is_repeated:
+            values = value
+            if fdesc.message_type.GetOptions().map_entry:
+                if fdesc.message_type.fields_by_name["value"].message_type is None:
+                    continue
+                values = list(value.values())
+            if any(_has_unknown(v) for v in values):
+                return True
+        elif _has_unknown(value):
+            return True
+    return False
+
+
+def iter_source_batches(
+    readers: Sequence[ArchiveReader], *, check_unknown: bool
+) -> Iterator[SourceBatch]:
+    """Every batch of every source, in order, with repeated input ids refused.
+
+    Memory holds one batch and the set of ids seen so far.
+    """
+    owner: dict[str, int] = {}
+    for index, reader in enumerate(readers):
+        seen_any = False
+        for entry in reader.entries:
+            unknown: list[str] = []
+            batch = reader.read_batch(entry)
+            if check_unknown and reader.flavour == "protobuf" and entry.size:
+                # Cheap test per batch (the entry's size is that of its wire bytes); the
+                # inputs themselves are looked at only when it fires.
+                batch.DiscardUnknownFields()
+                if batch.ByteSize() != entry.size:
+                    unknown = [r.id for r in reader.read_batch(entry).inputs if _has_unknown(r)]
+            for record in batch.inputs:
+                input_id = record.id
+                if input_id in owner:
+                    raise _conflict(readers, owner[input_id], index, input_id, entry)
+                owner[input_id] = index
+            seen_any = seen_any or len(batch.inputs) > 0
+            yield SourceBatch(reader.path, index, entry, batch, unknown)
+        if not seen_any and not reader.allow_empty:
+            raise EmptyArchiveError(f"{reader.path}: the archive holds no inputs")
+
+
+def _conflict(
+    readers: Sequence[ArchiveReader], first: int, second: int, input_id: str, entry: BatchEntry
+) -> ConflictError:
+    if first == second:
+        return ConflictError(
+            f"{readers[second].path}: input id {input_id!r} appears twice (again in entry "
+            f"{entry.name!r}); an output cannot hold two inputs with one id. Keep one with "
+            "'clarifai-archive merge', which decides what to do with repeated ids"
+        )
+    return ConflictError(
+        f"input id {input_id!r} is in both {readers[first].path} and {readers[second].path}; "
+        "convert does not merge. Combine them first with 'clarifai-archive merge', which "
+        "decides what to keep, then convert the merged archive"
+    )
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name the same file (or would, once ``a`` exists)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` is ``folder`` or lies somewhere inside it."""
+    p, f = path.resolve(), folder.resolve()
+    return p == f or f in p.parents

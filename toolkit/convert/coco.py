@@ -1,0 +1,856 @@
+"""``--to coco``: a folder with COCO instances (``annotations.json``) and ``images/``.
+
+Layout and rules (also in the README):
+
+- ``images``: one per image input, ids from 1 in archive order. ``file_name`` is the
+  media file's name inside ``images/`` (the name it would have with ``--media none``).
+  ``width``/``height`` come from ``image_info``, else from the media bytes. Extra fields:
+  ``clarifai_input_id``, ``clarifai_concepts`` (the input's positive concepts, each with
+  its ``category_id``) and ``clarifai_metadata``.
+- ``annotations``: one per (region, concept with value > 0), ids from 1. Box:
+  ``bbox = [left*W, top*H, (right-left)*W, (bottom-top)*H]``, ``area = w*h``,
+  ``segmentation = []``. Polygon (3 points or more): ``segmentation = [[x1, y1, ...]]``
+  with ``x = col*W``, ``y = row*H``, ``bbox`` its extent, ``area`` its shoelace area.
+  Mask: compressed RLE of the mask PNG (``iscrowd`` 0: a Clarifai mask is one object),
+  ``area`` its pixel count. Point: COCO ``keypoints`` ``[x, y, v]`` (v 2 visible, 1 not
+  visible, 0 not present) with ``num_keypoints``, ``bbox = [x, y, 0, 0]``. A region with
+  several shapes gives one annotation: the box's ``bbox``, the polygon's (else the mask's)
+  ``segmentation`` and area. Each annotation keeps ``clarifai_region_id``.
+- ``categories``: every concept that is a positive label (on an input or a region),
+  ids from 1 in the order the concepts first appear in the archive; ``name`` is the
+  concept's name (its id when it has none; a name shared by two concepts gets
+  `` (<id>)`` added); ``clarifai_concept_id`` keeps the id.
+- Non-image inputs are skipped and counted; with ``video_frames`` each video frame that
+  carries regions becomes an image (``frames/<video>/<position>.jpg``; the frames are
+  not extracted, ``clarifai_video_file`` names the video).
+
+Memory holds the category table and a few ids; images and annotations are spooled to
+temporary files and ``annotations.json`` is assembled at the end, in one piece, last.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import io
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO, ClassVar
+from urllib.parse import urlsplit
+
+import numpy as np
+import orjson
+
+from .. import __version__
+from .._atomic import atomic_dir
+from ..errors import OutputError
+from ..jsonmap import _struct
+from ..media import FileNamer, MediaReport, MediaSink, normalise_extension, sniff_extension
+from ..messages import Input, Region
+from ..records import input_type
+from ._base import ConvertJob, OutputKind, SourceBatch
+
+__all__ = ["CocoConverter", "rle_encode"]
+
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+_LINE = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+_SPOOL = ".coco-spool"
+_ANNOTATIONS = "annotations.json"
+#: What a previous ``--to coco`` run leaves in its folder.
+OUTPUT_NAMES = frozenset({_ANNOTATIONS, "images", "videos"})
+# Clarifai Point.Visibility -> COCO keypoint visibility.
+_VISIBILITY = {0: 2, 1: 2, 2: 1, 3: 0}
+_DEFAULT_EXT = {"image": "jpg", "video": "mp4"}
+
+
+class _Aborted(Exception):
+    """Handed to the output folder's context manager to make it clean up."""
+
+
+class _Category:
+    __slots__ = ("concept_id", "id", "keypoints", "name")
+
+    def __init__(self, cat_id: int, concept_id: str, name: str) -> None:
+        self.id = cat_id
+        self.concept_id = concept_id
+        self.name = name
+        self.keypoints = 0
+
+
+def rle_encode(mask: np.ndarray) -> dict[str, Any]:
+    """COCO compressed RLE of a 2-d mask (non-zero = object), as pycocotools writes it.
+
+    Example::
+
+        rle_encode(np.array([[0, 1], [1, 1]]))  # {"size": [2, 2], "counts": "11..."}
+    """
+    height, width = mask.shape
+    flat = np.asarray(mask, dtype=bool).T.reshape(-1)  # column-major, as COCO counts
+    if flat.size == 0:
+        return {"size": [int(height), int(width)], "counts": ""}
+    changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    bounds = np.concatenate(([0], changes, [flat.size]))
+    runs = np.diff(bounds).tolist()
+    if flat[0]:
+        runs.insert(0, 0)
+    chars = []
+    for i, run in enumerate(runs):
+        x = run - runs[i - 2] if i > 2 else run
+        while True:
+            c = x & 0x1F
+            x >>= 5
+            more = x != -1 if c & 0x10 else x != 0
+            if more:
+                c |= 0x20
+            chars.append(chr(c + 48))
+            if not more:
+                break
+    return {"size": [int(height), int(width)], "counts": "".join(chars)}
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height read from an image's header, or None when it is no readable image."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - pillow raises many kinds on bad bytes
+        return None
+    return (width, height) if width > 0 and height > 0 else None
+
+
+def _file_size(path: Path) -> tuple[int, int] | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001
+        return None
+    return (width, height) if width > 0 and height > 0 else None
+
+
+@functools.lru_cache(maxsize=256)
+def _normalised(name: str) -> str | None:
+    return normalise_extension(name)
+
+
+def _declared_ext(kind: str, media: Any) -> str:
+    """The extension a media file would get without sniffing its bytes."""
+    if media.base64:
+        sniffed = sniff_extension(bytes(media.base64[:4096]))
+        if sniffed:
+            return sniffed
+    declared = ""
+    if kind == "image":
+        declared = media.image_info.format
+    elif kind == "video":
+        declared = media.video_info.video_format
+    ext = _normalised(declared) if declared else None
+    url = media.url
+    if ext is None and url:
+        with contextlib.suppress(ValueError):
+            suffix = PurePosixPath(urlsplit(url).path).suffix
+            ext = normalise_extension(suffix) if suffix else None
+    return ext or _DEFAULT_EXT[kind]
+
+
+class _Geometry:
+    """The COCO fields of one region, in pixels."""
+
+    __slots__ = ("area", "bbox", "keypoints", "segmentation")
+
+    def __init__(
+        self,
+        bbox: list[float],
+        area: float,
+        segmentation: Any,
+        keypoints: list[Any] | None,
+    ) -> None:
+        self.bbox = bbox
+        self.area = area
+        self.segmentation = segmentation
+        self.keypoints = keypoints
+
+
+def _shoelace(xs: list[float], ys: list[float]) -> float:
+    n = len(xs)
+    total = 0.0
+    for i in range(n):
+        j = i + 1 if i + 1 < n else 0
+        total += xs[i] * ys[j] - xs[j] * ys[i]
+    return abs(total) / 2.0
+
+
+class _Shape:
+    """A region's shapes as read from it; its coordinates wait in a shared list."""
+
+    __slots__ = ("box", "mask", "points", "polygon", "start", "visibility")
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.box = False
+        self.polygon = 0
+        self.mask: bytes | None = None
+        self.points = 0
+        self.visibility: list[int] = []
+
+
+def read_shape(region: Region, raw: list[float]) -> _Shape | None:
+    """Read a region's shapes, appending its normalised coordinates to ``raw`` (box
+    top, left, bottom, right; polygon rows and columns; points); None when it has none.
+    """
+    shape = _Shape(len(raw))
+    for field, value in region.region_info.ListFields():
+        number = field.number
+        if number == 1:  # bounding_box
+            shape.box = True
+            raw += (value.top_row, value.left_col, value.bottom_row, value.right_col)
+        elif number == 5:  # polygon
+            points = value.points
+            if len(points) >= 3:
+                shape.polygon = len(points)
+                for p in points:
+                    raw += (p.row, p.col)
+        elif number == 4:  # mask
+            if value.image.base64:
+                shape.mask = bytes(value.image.base64)
+        elif number == 6:  # point
+            shape.points += 1
+            shape.visibility.append(value.visibility)
+            raw += (value.row, value.col)
+        elif number == 9:  # keypoint_locations
+            for p in value:
+                shape.points += 1
+                shape.visibility.append(p.visibility)
+                raw += (p.row, p.col)
+    if not (shape.box or shape.polygon or shape.mask is not None or shape.points):
+        return None
+    return shape
+
+
+def shape_geometry(
+    shape: _Shape, raw: list[float], width: int, height: int, max_pixels: int
+) -> _Geometry | None:
+    """The COCO fields of a shape, from its coordinates in ``raw``; None when one is NaN
+    or infinite, or the only shape is an unreadable mask. Pixel values are rounded to
+    1/100 pixel, which drops float32 noise (0.3 is stored as 0.30000001192...).
+    """
+    w, h = float(width), float(height)
+    pos = shape.start
+    end = pos + 4 * shape.box + 2 * shape.polygon + 2 * shape.points
+    values = raw[pos:end]
+    if not all(map(math.isfinite, values)):
+        return None
+    pos = 0
+    bbox: list[float] | None = None
+    area: float | None = None
+    segmentation: Any = []
+    box_area = 0.0
+    if shape.box:
+        top, left, bottom, right = values[0:4]
+        pos = 4
+        bw, bh = round((right - left) * w, 2), round((bottom - top) * h, 2)
+        bbox = [round(left * w, 2), round(top * h, 2), bw, bh]
+        box_area = round(bw * bh, 4)
+    if shape.polygon:
+        n = shape.polygon
+        ys = [round(v * h, 2) for v in values[pos : pos + 2 * n : 2]]
+        xs = [round(v * w, 2) for v in values[pos + 1 : pos + 2 * n : 2]]
+        pos += 2 * n
+        flat: list[float] = []
+        for x, y in zip(xs, ys, strict=True):
+            flat += (x, y)
+        segmentation = [flat]
+        area = round(_shoelace(xs, ys), 4)
+        if bbox is None:
+            x0, y0 = min(xs), min(ys)
+            bbox = [x0, y0, round(max(xs) - x0, 2), round(max(ys) - y0, 2)]
+    elif shape.mask is not None:
+        decoded = _decode_mask(shape.mask, width, height, max_pixels)
+        if decoded is None:
+            if not (shape.box or shape.points):
+                return None
+        else:
+            segmentation, area, mask_box = decoded
+            if bbox is None:
+                bbox = mask_box
+    keypoints: list[Any] | None = None
+    if shape.points:
+        keypoints = []
+        for visibility in shape.visibility:
+            row, col = values[pos], values[pos + 1]
+            pos += 2
+            v = _VISIBILITY.get(visibility, 2)
+            keypoints += (round(col * w, 2), round(row * h, 2), v) if v else (0.0, 0.0, 0)
+        if bbox is None:
+            bbox = [keypoints[0], keypoints[1], 0.0, 0.0]
+    assert bbox is not None
+    if area is None:
+        area = box_area
+    return _Geometry(bbox, area, segmentation, keypoints)
+
+
+def region_geometry(region: Region, width: int, height: int, max_pixels: int) -> _Geometry | None:
+    """The COCO bbox, area, segmentation and keypoints of a region, or None when it has
+    no usable shape (no geometry, a polygon under 3 points, NaN coordinates, a bad mask).
+
+    Example::
+
+        geometry = region_geometry(region, 640, 480, DEFAULT_LIMITS.max_image_pixels)
+    """
+    raw: list[float] = []
+    shape = read_shape(region, raw)
+    if shape is None:
+        return None
+    return shape_geometry(shape, raw, width, height, max_pixels)
+
+
+def _decode_mask(
+    data: bytes, width: int, height: int, max_pixels: int
+) -> tuple[dict[str, Any], int, list[float]] | None:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            mw, mh = image.size
+            if mw * mh > max_pixels or mw <= 0 or mh <= 0 or width * height > max_pixels:
+                return None
+            if "A" in image.getbands():
+                plane = image.getchannel("A")
+            else:
+                plane = image.convert("L")
+            if (mw, mh) != (width, height):
+                plane = plane.resize((width, height), Image.Resampling.NEAREST)
+            mask = np.asarray(plane) > 0
+    except Exception:  # noqa: BLE001 - pillow raises many kinds on bad bytes
+        return None
+    area = int(mask.sum())
+    if area:
+        rows = np.flatnonzero(mask.any(axis=1))
+        cols = np.flatnonzero(mask.any(axis=0))
+        x0, y0 = float(cols[0]), float(rows[0])
+        box = [x0, y0, float(cols[-1]) + 1 - x0, float(rows[-1]) + 1 - y0]
+    else:
+        box = [0.0, 0.0, 0.0, 0.0]
+    return rle_encode(mask), area, box
+
+
+class CocoConverter:
+    """COCO instances plus (with media) the image files; see the module docstring.
+
+    Example::
+
+        converter = CocoConverter(ConvertJob(output=Path("coco"), sources=(src,)))
+    """
+
+    name: ClassVar[str] = "coco"
+    summary: ClassVar[str] = "COCO instances folder: annotations.json (+ images/ with media)"
+    output_kind: ClassVar[OutputKind] = "folder"
+    supports_media: ClassVar[bool] = True
+    supports_stdout: ClassVar[bool] = False
+    check_unknown: ClassVar[bool] = False
+
+    def __init__(self, job: ConvertJob) -> None:
+        self.job = job
+        self._max_pixels = job.limits.max_image_pixels
+        self._keep = job.media == "download"
+        self._dir_cm = atomic_dir(job.output_path, keep=self._keep)
+        try:
+            self.root = self._dir_cm.__enter__()
+        except OSError as exc:
+            raise OutputError(
+                f"{job.output_path}: cannot write here ({exc.strerror or exc})"
+            ) from None
+        self._sink: MediaSink | None = None
+        self._video_sink: MediaSink | None = None
+        self._spool_dir = self.root / _SPOOL
+        self._files: list[BinaryIO] = []
+        try:
+            shutil.rmtree(self._spool_dir, ignore_errors=True)
+            self._spool_dir.mkdir()
+            self._images = self._open("images")
+            self._annotations = self._open("annotations")
+            self._pending = self._open("pending")
+            if job.media != "none":
+                self._sink = self._make_sink("images")
+        except BaseException:
+            self.abort()
+            raise
+        self._namer = self._sink.namer if self._sink is not None else FileNamer()
+        self._video_namer: FileNamer | None = None
+        self._categories: dict[str, _Category] = {}
+        self._by_id: list[_Category] = []
+        self._next_image = 1
+        self._next_annotation = 1
+        self._images_written = 0
+        self._annotations_written = 0
+        self._skipped: dict[str, int] = {}
+        self._regions_without_concept = 0
+        self._regions_without_shape = 0
+        self._without_size: list[str] = []
+        self._media_names: set[str] = set()
+        self._video_names: set[str] = set()
+
+    # -- setup -------------------------------------------------------------------
+
+    def _open(self, name: str) -> BinaryIO:
+        fh = open(self._spool_dir / name, "w+b")  # noqa: SIM115 - closed in finish/abort
+        self._files.append(fh)
+        return fh
+
+    def _make_sink(self, folder: str) -> MediaSink:
+        job = self.job
+        return MediaSink(
+            self.root / folder,
+            mode="download" if job.media == "download" else "embedded",
+            jobs=job.jobs,
+            timeout=job.timeout,
+            retries=job.retries,
+            pat=job.pat,
+            on_done=job.media_progress,
+            limits=job.limits,
+            **job.media_options,
+        )
+
+    def _category(self, concept_id: str, name: str) -> _Category:
+        category = self._categories.get(concept_id)
+        if category is None:
+            category = _Category(len(self._categories) + 1, concept_id, name)
+            self._categories[concept_id] = category
+            self._by_id.append(category)
+        elif not category.name and name:
+            category.name = name
+        return category
+
+    # -- converting ----------------------------------------------------------------
+
+    def write_batch(self, batch: SourceBatch) -> None:
+        images: list[bytes] = []
+        annotations: list[bytes] = []
+        pending: list[bytes] = []
+        video_frames = self.job.video_frames
+        for record in batch.batch.inputs:
+            data = record.data
+            if data.HasField("image"):
+                self._image(record, images, annotations, pending)
+            elif video_frames and data.HasField("video"):
+                self._video(record, images, annotations, pending)
+            else:
+                kind = input_type(record)
+                self._skipped[kind] = self._skipped.get(kind, 0) + 1
+        self._write(self._images, images)
+        self._write(self._annotations, annotations)
+        self._write(self._pending, pending)
+
+    def _write(self, fh: BinaryIO, parts: list[bytes]) -> None:
+        if not parts:
+            return
+        try:
+            fh.write(b"".join(parts))
+        except OSError as exc:
+            raise OutputError(f"{self.root}: write failed ({exc.strerror or exc})") from None
+
+    def _concepts(self, concepts: Any) -> list[dict[str, Any]]:
+        out = []
+        for c in concepts:
+            value = c.value
+            if value > 0:
+                category = self._category(c.id, c.name)
+                out.append(
+                    {
+                        "id": c.id,
+                        "name": c.name,
+                        "value": np.float32(value),
+                        "category_id": category.id,
+                    }
+                )
+        return out
+
+    def _image(
+        self,
+        record: Input,
+        images: list[bytes],
+        annotations: list[bytes],
+        pending: list[bytes],
+    ) -> None:
+        data = record.data
+        image = data.image
+        name = self._sink.submit(record) if self._sink is not None else None
+        may_rename = False
+        if name is None:
+            name = f"{self._namer.stem_for(record.id)}.{_declared_ext('image', image)}"
+        elif not image.base64 and self.job.media == "download":
+            may_rename = True  # a download: its real format may change the extension
+        if self._keep:
+            self._media_names.add(name)
+        info = image.image_info
+        width, height = info.width, info.height
+        if width <= 0 or height <= 0:
+            size = _image_size(bytes(image.base64)) if image.base64 else None
+            width, height = size if size else (0, 0)
+        entry: dict[str, Any] = {
+            "id": 0,
+            "file_name": name,
+            "width": width,
+            "height": height,
+            "clarifai_input_id": record.id,
+            "clarifai_concepts": self._concepts(data.concepts),
+            "clarifai_metadata": _struct(data.metadata) if data.HasField("metadata") else {},
+        }
+        if width <= 0 or height <= 0:
+            if not may_rename:
+                self._without_size.append(record.id)
+                return
+            # A download: the size is read from the file once it is there.
+            entry["id"] = self._next_image
+            self._next_image += 1
+            regions = self._labelled_regions(data.regions)
+            pending.append(self._pending_line(entry, record.id, True, False, regions))
+            return
+        entry["id"] = image_id = self._next_image
+        self._next_image += 1
+        self._annotate(image_id, data.regions, width, height, annotations)
+        if may_rename:
+            pending.append(self._pending_line(entry, record.id, False, False, []))
+        else:
+            images.append(self._line(entry))
+            self._images_written += 1
+
+    def _video(
+        self,
+        record: Input,
+        images: list[bytes],
+        annotations: list[bytes],
+        pending: list[bytes],
+    ) -> None:
+        data = record.data
+        video = data.video
+        frames = [f for f in data.frames if len(f.data.regions)]
+        if not frames:
+            self._skipped["video"] = self._skipped.get("video", 0) + 1
+            return
+        name = None
+        if self.job.media != "none":
+            if self._video_sink is None:
+                self._video_sink = self._make_sink("videos")
+            name = self._video_sink.submit(record)
+        namer = self._video_sink.namer if self._video_sink is not None else None
+        if namer is None:
+            if self._video_namer is None:
+                self._video_namer = FileNamer()
+            namer = self._video_namer
+        stem = namer.stem_for(record.id)
+        may_rename = name is not None and not video.base64 and self.job.media == "download"
+        if name is None:
+            name = f"{stem}.{_declared_ext('video', video)}"
+        if self._keep:
+            self._video_names.add(name)
+        width, height = video.video_info.width, video.video_info.height
+        metadata = _struct(data.metadata) if data.HasField("metadata") else {}
+        for position, frame in enumerate(data.frames):
+            if not len(frame.data.regions):
+                continue
+            if width <= 0 or height <= 0:
+                self._without_size.append(f"{record.id} (frame {position})")
+                continue
+            entry: dict[str, Any] = {
+                "id": self._next_image,
+                "file_name": f"frames/{stem}/{position:06d}.jpg",
+                "width": width,
+                "height": height,
+                "clarifai_input_id": record.id,
+                "clarifai_frame_id": frame.id,
+                "clarifai_frame_index": frame.frame_info.index,
+                "clarifai_frame_time_ms": frame.frame_info.time,
+                "clarifai_video_file": f"videos/{name}",
+                "clarifai_concepts": self._concepts(frame.data.concepts),
+                "clarifai_metadata": metadata,
+            }
+            self._next_image += 1
+            self._annotate(entry["id"], frame.data.regions, width, height, annotations)
+            if may_rename:
+                pending.append(self._pending_line(entry, record.id, False, True, []))
+            else:
+                images.append(self._line(entry))
+                self._images_written += 1
+
+    def _labelled_regions(self, regions: Any) -> list[list[Any]]:
+        """Regions with a positive concept, serialized, with their category ids."""
+        out = []
+        for region in regions:
+            cats = [self._category(c.id, c.name).id for c in region.data.concepts if c.value > 0]
+            if not cats:
+                self._regions_without_concept += 1
+                continue
+            out.append([base64.b64encode(region.SerializeToString()).decode("ascii"), cats])
+        return out
+
+    def _annotate(
+        self, image_id: int, regions: Any, width: int, height: int, out: list[bytes]
+    ) -> None:
+        for region in regions:
+            cats = [self._category(c.id, c.name).id for c in region.data.concepts if c.value > 0]
+            if not cats:
+                self._regions_without_concept += 1
+                continue
+            raw: list[float] = []
+            shape = read_shape(region, raw)
+            if shape is None:
+                self._regions_without_shape += 1
+                continue
+            geometry = shape_geometry(shape, raw, width, height, self._max_pixels)
+            self._emit(image_id, region.id, geometry, cats, out)
+
+    def _emit(
+        self,
+        image_id: int,
+        region_id: str,
+        geometry: _Geometry | None,
+        category_ids: list[int],
+        out: list[bytes],
+    ) -> None:
+        if geometry is None:
+            self._regions_without_shape += 1
+            return
+        for cat_id in category_ids:
+            ann: dict[str, Any] = {
+                "id": self._next_annotation,
+                "image_id": image_id,
+                "category_id": cat_id,
+                "bbox": geometry.bbox,
+                "area": geometry.area,
+                "iscrowd": 0,
+                "segmentation": geometry.segmentation,
+            }
+            if geometry.keypoints is not None:
+                ann["keypoints"] = geometry.keypoints
+                ann["num_keypoints"] = sum(1 for v in geometry.keypoints[2::3] if v)
+                category = self._by_id[cat_id - 1]
+                category.keypoints = max(category.keypoints, len(geometry.keypoints) // 3)
+            ann["clarifai_region_id"] = region_id
+            self._next_annotation += 1
+            self._annotations_written += 1
+            out.append(orjson.dumps(ann, option=_LINE))
+
+    @staticmethod
+    def _line(obj: dict[str, Any]) -> bytes:
+        return orjson.dumps(obj, option=_LINE)
+
+    @staticmethod
+    def _pending_line(
+        entry: dict[str, Any],
+        input_id: str,
+        needs_size: bool,
+        video: bool,
+        regions: list[list[Any]],
+    ) -> bytes:
+        line = {
+            "image": entry,
+            "input_id": input_id,
+            "needs_size": needs_size,
+            "video": video,
+            "regions": regions,
+        }
+        return orjson.dumps(line, option=_NUMPY) + b"\n"
+
+    # -- finishing -------------------------------------------------------------------
+
+    def finish(self) -> dict[str, Any]:
+        media: MediaReport | None = None
+        video_media: MediaReport | None = None
+        if self._sink is not None:
+            media = self._sink.close()
+        if self._video_sink is not None:
+            video_media = self._video_sink.close()
+        renamed = media.renamed if media is not None else {}
+        video_renamed = video_media.renamed if video_media is not None else {}
+        self._resolve_pending(renamed, video_renamed)
+        if self._keep:
+            self._prune("images", self._media_names, renamed)
+            self._prune("videos", self._video_names, video_renamed)
+        self._assemble()
+        for fh in self._files:
+            fh.close()
+        self._files = []
+        return {
+            "written": self._images_written,
+            "images": self._images_written,
+            "annotations": self._annotations_written,
+            "categories": len(self._categories),
+            "skipped_inputs": dict(sorted(self._skipped.items())),
+            "regions_without_concept": self._regions_without_concept,
+            "regions_without_shape": self._regions_without_shape,
+            "images_without_size": tuple(self._without_size),
+            "media": _merge_reports(media, video_media),
+        }
+
+    def _resolve_pending(self, renamed: dict[str, str], video_renamed: dict[str, str]) -> None:
+        self._pending.flush()
+        self._pending.seek(0)
+        images: list[bytes] = []
+        annotations: list[bytes] = []
+        for line in self._pending:
+            item = orjson.loads(line)
+            entry = item["image"]
+            input_id = item["input_id"]
+            if item["video"]:
+                new = video_renamed.get(input_id)
+                if new is not None:
+                    entry["clarifai_video_file"] = f"videos/{new}"
+            else:
+                new = renamed.get(input_id)
+                if new is not None:
+                    entry["file_name"] = new
+            if item["needs_size"]:
+                size = _file_size(self.root / "images" / entry["file_name"])
+                if size is None:
+                    self._without_size.append(input_id)
+                    continue
+                entry["width"], entry["height"] = size
+                for encoded, cats in item["regions"]:
+                    region = Region.FromString(base64.b64decode(encoded))
+                    geometry = region_geometry(region, size[0], size[1], self._max_pixels)
+                    self._emit(entry["id"], region.id, geometry, cats, annotations)
+            images.append(self._line(entry))
+            self._images_written += 1
+            if len(images) >= 1024:
+                self._write(self._images, images)
+                self._write(self._annotations, annotations)
+                images, annotations = [], []
+        self._write(self._images, images)
+        self._write(self._annotations, annotations)
+
+    def _prune(self, folder: str, names: set[str], renamed: dict[str, str]) -> None:
+        """Remove files an earlier run left that belong to no input of this one."""
+        path = self.root / folder
+        if not path.is_dir():
+            return
+        keep = names | set(renamed.values())
+        with os.scandir(path) as entries:
+            stale = [e.path for e in entries if e.is_file() and e.name not in keep]
+        for item in stale:
+            with contextlib.suppress(OSError):
+                os.unlink(item)
+
+    def _category_list(self) -> list[dict[str, Any]]:
+        counts: dict[str, int] = {}
+        for category in self._categories.values():
+            name = category.name or category.concept_id
+            counts[name] = counts.get(name, 0) + 1
+        out = []
+        for category in self._categories.values():
+            name = category.name or category.concept_id
+            if counts[name] > 1:
+                name = f"{name} ({category.concept_id})"
+            entry: dict[str, Any] = {
+                "id": category.id,
+                "name": name,
+                "supercategory": "",
+                "clarifai_concept_id": category.concept_id,
+            }
+            if category.keypoints:
+                k = category.keypoints
+                entry["keypoints"] = ["point"] if k == 1 else [f"point{i + 1}" for i in range(k)]
+                entry["skeleton"] = []
+            out.append(entry)
+        return out
+
+    def _assemble(self) -> None:
+        """Write ``annotations.json`` from the spools, in one piece, in the spool folder
+        (:meth:`commit` moves it into place, last)."""
+        sources = ", ".join(p.name for p in self.job.sources)
+        info = {
+            "description": f"COCO instances converted from {sources} by clarifai-archive-toolkit",
+            "url": "",
+            "version": __version__,
+            "year": 0,
+            "contributor": "clarifai-archive-toolkit",
+            "date_created": "",
+        }
+        head = b'{"info":' + orjson.dumps(info) + b',"licenses":[],"images":['
+        middle = b'],"annotations":['
+        tail = b'],"categories":' + orjson.dumps(self._category_list()) + b"}\n"
+        tmp = self._spool_dir / _ANNOTATIONS
+        try:
+            with open(tmp, "wb") as out:
+                out.write(head)
+                _copy_lines(self._images, out)
+                out.write(middle)
+                _copy_lines(self._annotations, out)
+                out.write(tail)
+        except OSError as exc:
+            raise OutputError(f"{self.root}: write failed ({exc.strerror or exc})") from None
+
+    def commit(self) -> None:
+        try:
+            os.replace(self._spool_dir / _ANNOTATIONS, self.root / _ANNOTATIONS)
+        except OSError as exc:
+            self.abort()
+            raise OutputError(f"{self.root}: write failed ({exc.strerror or exc})") from None
+        shutil.rmtree(self._spool_dir, ignore_errors=True)
+        self._dir_cm.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        for sink in (self._sink, self._video_sink):
+            if sink is not None:
+                with contextlib.suppress(Exception):
+                    sink.abort()
+        for fh in self._files:
+            with contextlib.suppress(OSError):
+                fh.close()
+        self._files = []
+        shutil.rmtree(self._spool_dir, ignore_errors=True)
+        error = _Aborted()
+        self._dir_cm.__exit__(_Aborted, error, None)
+
+
+def _copy_lines(src: BinaryIO, out: BinaryIO) -> None:
+    """Copy newline-ended JSON lines as the items of a JSON array (commas between)."""
+    src.flush()
+    src.seek(0)
+    first = True
+    for chunk in _chunks(src):
+        if not chunk:
+            continue
+        body = chunk[:-1].replace(b"\n", b",")
+        if not first:
+            out.write(b",")
+        out.write(body)
+        first = False
+
+
+def _chunks(src: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
+    """Pieces of ``src`` that each end at a line end."""
+    rest = b""
+    while True:
+        block = src.read(size)
+        if not block:
+            if rest:
+                yield rest
+            return
+        block = rest + block
+        cut = block.rfind(b"\n") + 1
+        rest = block[cut:]
+        if cut:
+            yield block[:cut]
+
+
+def _merge_reports(a: MediaReport | None, b: MediaReport | None) -> MediaReport | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return MediaReport(
+        written=a.written + b.written,
+        reused=a.reused + b.reused,
+        skipped=a.skipped + b.skipped,
+        skipped_ids=a.skipped_ids + b.skipped_ids,
+        skip_reasons={**a.skip_reasons, **b.skip_reasons},
+        failed={**a.failed, **b.failed},
+        renamed={**a.renamed, **b.renamed},
+        bytes_written=a.bytes_written + b.bytes_written,
+    )

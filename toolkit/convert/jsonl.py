@@ -1,0 +1,102 @@
+"""``--to jsonl``: JSON Lines, one input a line, in protobuf's JSON mapping (proto names)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import IO, Any, BinaryIO, ClassVar
+
+import orjson
+
+from .._atomic import temp_sibling
+from ..errors import OutputError, SchemaError
+from ..jsonmap import _json_objects
+from ._base import ConvertJob, OutputKind, SourceBatch
+
+__all__ = ["JsonLinesConverter"]
+
+_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+
+
+class JsonLinesConverter:
+    """One compact JSON object a line, ``\\n``-terminated, UTF-8: what pandas
+    (``read_json(lines=True)``) and DuckDB (``read_json_auto``) read. Written under a
+    temporary name and renamed when complete, or straight to a stream (``-o -``).
+
+    Example::
+
+        converter = JsonLinesConverter(ConvertJob(output=Path("out.jsonl"), sources=(src,)))
+    """
+
+    name: ClassVar[str] = "jsonl"
+    summary: ClassVar[str] = "JSON Lines, one input a line (protobuf JSON mapping, snake_case)"
+    output_kind: ClassVar[OutputKind] = "file"
+    supports_media: ClassVar[bool] = False
+    supports_stdout: ClassVar[bool] = True
+    check_unknown: ClassVar[bool] = True
+
+    def __init__(self, job: ConvertJob) -> None:
+        self._written = 0
+        self._tmp = None
+        self._dest = None
+        if isinstance(job.output, os.PathLike):
+            self._dest = job.output
+            self._tmp = temp_sibling(job.output)
+            try:
+                self._stream: IO[bytes] | BinaryIO = open(self._tmp, "wb", buffering=1 << 20)  # noqa: SIM115
+            except OSError as exc:
+                raise OutputError(
+                    f"{job.output}: cannot write here ({exc.strerror or exc})"
+                ) from None
+        else:
+            self._stream = job.output
+
+    def write_batch(self, batch: SourceBatch) -> None:
+        objects = _json_objects(batch.batch.inputs)
+        try:
+            lines = [orjson.dumps(obj, option=_OPTIONS) for obj in objects]
+        except orjson.JSONEncodeError as exc:
+            raise SchemaError(f"{batch.source}: cannot write an input as JSON ({exc})") from None
+        self._write(lines)
+        self._written += len(objects)
+
+    def _write(self, lines: list[bytes]) -> None:
+        try:
+            self._stream.writelines(lines)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(
+                f"{self._dest or 'output'}: write failed ({exc.strerror or exc})"
+            ) from None
+
+    def finish(self) -> dict[str, Any]:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(
+                f"{self._dest or 'output'}: write failed ({exc.strerror or exc})"
+            ) from None
+        return {"written": self._written}
+
+    def commit(self) -> None:
+        if self._tmp is None or self._dest is None:
+            return
+        try:
+            self._stream.close()
+            os.replace(self._tmp, self._dest)
+        except OSError as exc:
+            self.abort()
+            raise OutputError(f"{self._dest}: cannot write here ({exc.strerror or exc})") from None
+        self._tmp = None
+
+    def abort(self) -> None:
+        if self._tmp is None:
+            return
+        with contextlib.suppress(OSError):
+            self._stream.close()
+        with contextlib.suppress(FileNotFoundError):
+            self._tmp.unlink()
+        self._tmp = None

@@ -1,0 +1,214 @@
+"""``--to sdk``: the zip Clarifai's SDK ``Dataset().export(save_path, local_archive_path)`` makes.
+
+Layout: ``<split>/inputs/<name>.<ext>`` (the media) and ``<split>/annotations/<name>.json``,
+where ``<name>`` is the input id made safe for a file name (the same for both files). An
+annotation file is the SDK's list: ``{"metadata": {...}}`` first (when the input has
+metadata), then the input's regions, then its concepts, each as protobuf's
+``MessageToDict`` writes them (lowerCamelCase keys such as ``regionInfo``/``boundingBox``,
+missing box sides filled with 0), written with ``json.dumps`` as the SDK does.
+
+Unlike the SDK: media keep their bytes and real extension (``png=True`` re-encodes images
+as PNG, as the SDK does, which Clarifai's data-utils COCO conversion requires); inputs whose
+media is only a URL are fetched too; inputs without media or whose download failed are
+reported, not silently left out; annotations are written for every labelled input; and the
+zip is written anew each time instead of being appended to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+
+from .._atomic import temp_sibling
+from ..errors import OutputError
+from ..jsonmap import _JSON_NAMES, _quiet_floats, _struct
+from ..media import FileNamer, MediaSink
+from ..messages import Concept, Input, Region
+from ._base import ConvertJob, OutputKind, SourceBatch
+
+__all__ = ["SdkConverter", "annotation_items"]
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def _plain(obj: Any) -> Any:
+    return orjson.loads(orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY))
+
+
+def annotation_items(record: Input) -> list[dict[str, Any]] | None:
+    """The JSON items the SDK writes to ``annotations/<id>.json``, or None when it writes
+    no file (no metadata, regions or concepts).
+
+    Example::
+
+        items = annotation_items(record)   # [{"metadata": {...}}, {"id": ..., "regionInfo": ...}]
+    """
+    data = record.data
+    metadata = _struct(data.metadata) if data.HasField("metadata") else {}
+    regions = data.regions
+    concepts = data.concepts
+    if not (metadata or len(regions) or len(concepts)):
+        return None
+    items: list[dict[str, Any]] = []
+    if metadata:
+        items.append({"metadata": metadata})
+    region_conv = _JSON_NAMES.converter(Region.DESCRIPTOR)
+    concept_conv = _JSON_NAMES.converter(Concept.DESCRIPTOR)
+    with _quiet_floats():
+        items.extend(region_conv(r) for r in regions)
+        items.extend(concept_conv(c) for c in concepts)
+    items = _plain(items)
+    for item in items:
+        box = item.get("regionInfo", {}).get("boundingBox")
+        if box is not None:
+            for key in ("topRow", "leftCol", "bottomRow", "rightCol"):
+                box.setdefault(key, 0)
+    return items
+
+
+class SdkConverter:
+    """The SDK export layout in a zip; see the module docstring.
+
+    Example::
+
+        converter = SdkConverter(ConvertJob(output=Path("export.zip"), sources=(src,)))
+    """
+
+    name: ClassVar[str] = "sdk"
+    summary: ClassVar[str] = "the zip layout of the Clarifai SDK's Dataset.export (offline)"
+    output_kind: ClassVar[OutputKind] = "file"
+    supports_media: ClassVar[bool] = True
+    supports_stdout: ClassVar[bool] = False
+    check_unknown: ClassVar[bool] = True
+
+    def __init__(self, job: ConvertJob) -> None:
+        self.job = job
+        self.dest = job.output_path
+        self.split = job.split
+        self._tmp = temp_sibling(self.dest)
+        self._sink: MediaSink | None = None
+        self._media_dir: Path | None = None
+        self._submitted: list[tuple[str, str]] = []
+        self._annotation_files = 0
+        self._inputs = 0
+        try:
+            self._zip = zipfile.ZipFile(self._tmp, "w", allowZip64=True)
+        except OSError as exc:
+            raise OutputError(f"{self.dest}: cannot write here ({exc.strerror or exc})") from None
+        try:
+            if job.media != "none":
+                self._media_dir = media_folder(self.dest, job.media == "download")
+                self._sink = MediaSink(
+                    self._media_dir,
+                    mode="download" if job.media == "download" else "embedded",
+                    jobs=job.jobs,
+                    timeout=job.timeout,
+                    retries=job.retries,
+                    pat=job.pat,
+                    png=job.png,
+                    on_done=job.media_progress,
+                    limits=job.limits,
+                    **job.media_options,
+                )
+        except BaseException:
+            self.abort()
+            raise
+        self._namer = self._sink.namer if self._sink is not None else FileNamer()
+
+    def _writestr(self, name: str, data: bytes) -> None:
+        info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+        info.compress_type = zipfile.ZIP_STORED
+        info.external_attr = 0o644 << 16
+        try:
+            self._zip.writestr(info, data)
+        except OSError as exc:
+            raise OutputError(f"{self.dest}: write failed ({exc.strerror or exc})") from None
+
+    def write_batch(self, batch: SourceBatch) -> None:
+        for record in batch.batch.inputs:
+            self._inputs += 1
+            stem = self._namer.stem_for(record.id)
+            if self._sink is not None:
+                name = self._sink.submit(record)
+                if name is not None:
+                    self._submitted.append((record.id, name))
+            items = annotation_items(record)
+            if items is not None:
+                body = json.dumps(items).encode()
+                self._writestr(f"{self.split}/annotations/{stem}.json", body)
+                self._annotation_files += 1
+
+    def finish(self) -> dict[str, Any]:
+        media = None
+        written = 0
+        if self._sink is not None and self._media_dir is not None:
+            media = self._sink.close()
+            renamed = media.renamed
+            for input_id, name in self._submitted:
+                if input_id in media.failed:
+                    continue
+                final = renamed.get(input_id, name)
+                path = self._media_dir / final
+                if not path.is_file():
+                    continue
+                info = zipfile.ZipInfo(f"{self.split}/inputs/{final}", date_time=_ZIP_DATE)
+                info.compress_type = zipfile.ZIP_STORED
+                info.external_attr = 0o644 << 16
+                try:
+                    with open(path, "rb") as src, self._zip.open(info, "w") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                except OSError as exc:
+                    raise OutputError(
+                        f"{self.dest}: write failed ({exc.strerror or exc})"
+                    ) from None
+                written += 1
+        try:
+            self._zip.close()
+        except OSError as exc:
+            raise OutputError(f"{self.dest}: write failed ({exc.strerror or exc})") from None
+        return {
+            "written": self._inputs,
+            "annotation_files": self._annotation_files,
+            "media_files": written,
+            "media": media,
+        }
+
+    def commit(self) -> None:
+        try:
+            os.replace(self._tmp, self.dest)
+        except OSError as exc:
+            self.abort()
+            raise OutputError(f"{self.dest}: cannot write here ({exc.strerror or exc})") from None
+        if self._media_dir is not None:
+            shutil.rmtree(self._media_dir, ignore_errors=True)
+
+    def abort(self) -> None:
+        if self._sink is not None:
+            with contextlib.suppress(Exception):
+                self._sink.abort()
+        with contextlib.suppress(Exception):
+            self._zip.close()
+        with contextlib.suppress(FileNotFoundError):
+            self._tmp.unlink()
+        # Downloads finished so far stay for the next run; embedded copies are cheap to redo.
+        if self._media_dir is not None and self.job.media != "download":
+            shutil.rmtree(self._media_dir, ignore_errors=True)
+
+
+def media_folder(dest: Path, download: bool) -> Path:
+    """Where the media of an sdk zip wait before going into it.
+
+    Downloads go to ``.<name>.media`` beside the zip, kept when a run fails so that the
+    next run fetches only what is missing; embedded bytes go to a fresh temporary folder.
+    """
+    if download:
+        return dest.with_name(f".{dest.name}.media")
+    tmp = temp_sibling(dest)
+    return tmp.with_name(tmp.name + ".media")

@@ -1,0 +1,224 @@
+"""The files of an index folder: vectors.npy, ids.json, index.faiss and the index.json sidecar.
+
+``vectors.npy`` is written as a stream: a fixed-size header is reserved first and
+rewritten with the final row count when the last row is in, so memory does not
+grow with the collection and the result is a plain ``.npy`` that
+``np.load(..., mmap_mode="r")`` maps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import orjson
+
+from ..errors import IndexMismatchError, OutputError
+
+VECTORS_FILE = "vectors.npy"
+IDS_FILE = "ids.json"
+INDEX_FILE = "index.faiss"
+SIDECAR_FILE = "index.json"
+FORMAT_NAME = "clarifai-archive-index"
+FORMAT_VERSION = 1
+
+#: Bytes reserved for the .npy header (magic, version, length, dict, padding).
+HEADER_BYTES = 128
+_MAGIC = b"\x93NUMPY\x01\x00"
+
+
+def npy_header(rows: int, dim: int) -> bytes:
+    """A version-1.0 ``.npy`` header for a C-ordered float32 ``(rows, dim)`` array."""
+    text = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}"
+    room = HEADER_BYTES - len(_MAGIC) - 2
+    if len(text) + 1 > room:  # pragma: no cover - needs more than 10**40 rows
+        raise ValueError("shape too large for the reserved .npy header")
+    body = text.ljust(room - 1).encode("latin1") + b"\n"
+    return _MAGIC + struct.pack("<H", len(body)) + body
+
+
+class VectorWriter:
+    """Append float32 rows to a ``.npy`` file whose row count is fixed at :meth:`finish`."""
+
+    def __init__(self, path: Path, dim: int | None = None) -> None:
+        self.path = path
+        self.dim = dim
+        self.rows = 0
+        self._digest = hashlib.sha256()
+        try:
+            self._file: BinaryIO = open(path, "w+b")  # noqa: SIM115 - closed in finish/close
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        self._file.write(b"\0" * HEADER_BYTES)
+
+    def append(self, rows: np.ndarray) -> None:
+        """Append a ``(m, dim)`` float32 block."""
+        if rows.ndim != 2:
+            raise ValueError("rows must be a 2-d array")
+        if self.dim is None:
+            self.dim = int(rows.shape[1])
+        if rows.shape[1] != self.dim:
+            raise ValueError(f"rows have {rows.shape[1]} columns, expected {self.dim}")
+        if not rows.shape[0]:
+            return
+        self._write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+        self.rows += int(rows.shape[0])
+
+    def copy_rows_from(self, source: Path, rows: int) -> None:
+        """Append the first ``rows`` rows of another vectors file, byte for byte."""
+        assert self.dim is not None
+        length = rows * self.dim * 4
+        self._file.flush()
+        with open(source, "rb") as src:
+            src.seek(HEADER_BYTES)
+            copied = 0
+            while copied < length:
+                chunk = src.read(min(64 << 20, length - copied))
+                if not chunk:
+                    raise IndexMismatchError(f"{source}: shorter than its header says")
+                self._write(chunk)
+                copied += len(chunk)
+        self.rows += rows
+
+    def read_row(self, row: int) -> np.ndarray:
+        """Read back one row already written (for duplicate-id checks)."""
+        assert self.dim is not None
+        self._file.flush()
+        size = self.dim * 4
+        data = os.pread(self._file.fileno(), size, HEADER_BYTES + row * size)
+        return np.frombuffer(data, dtype="<f4")
+
+    def _write(self, data: bytes) -> None:
+        self._digest.update(data)
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: write failed ({exc.strerror or exc})") from None
+
+    @property
+    def rows_sha256(self) -> str:
+        """Hex SHA-256 of the row bytes written so far (the file less its header)."""
+        return self._digest.hexdigest()
+
+    def finish(self) -> None:
+        """Write the final header and close the file."""
+        if self.dim is None:
+            self.dim = 0
+        try:
+            self._file.seek(0)
+            self._file.write(npy_header(self.rows, self.dim))
+            self._file.close()
+        except OSError as exc:
+            raise OutputError(f"{self.path}: write failed ({exc.strerror or exc})") from None
+
+    def close(self) -> None:
+        """Close without finishing (the caller removes the file)."""
+        self._file.close()
+
+
+def open_vectors(path: Path) -> np.ndarray:
+    """Memory-map a vectors file read-only, checking it is a float32 matrix."""
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise IndexMismatchError(f"{path}: missing; rebuild the index") from None
+    except Exception as exc:  # numpy raises assorted errors (TokenError...) on a bad header
+        raise IndexMismatchError(
+            f"{path}: not a readable .npy file ({exc}); rebuild the index"
+        ) from None
+    if array.dtype != np.float32 or array.ndim != 2 or not array.flags.c_contiguous:
+        raise IndexMismatchError(
+            f"{path}: expected a C-ordered float32 (n, d) array, found {array.dtype} "
+            f"{array.shape}; rebuild the index"
+        )
+    return array
+
+
+def write_ids(path: Path, ids: list[str]) -> None:
+    """Write the id list (row order) as one JSON array."""
+    try:
+        path.write_bytes(orjson.dumps(ids))
+    except OSError as exc:
+        raise OutputError(f"{path}: write failed ({exc.strerror or exc})") from None
+
+
+def read_ids(path: Path) -> list[str]:
+    """Read the id list, checking it is a list of unique strings."""
+    try:
+        ids = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise IndexMismatchError(f"{path}: missing; rebuild the index") from None
+    except (orjson.JSONDecodeError, OSError) as exc:
+        raise IndexMismatchError(f"{path}: not readable JSON ({exc}); rebuild the index") from None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise IndexMismatchError(f"{path}: expected a JSON list of input ids; rebuild the index")
+    return ids
+
+
+def write_sidecar(path: Path, sidecar: dict[str, Any]) -> None:
+    """Write ``index.json`` (indented, keys in a stable order)."""
+    try:
+        path.write_bytes(orjson.dumps(sidecar, option=orjson.OPT_INDENT_2) + b"\n")
+    except OSError as exc:
+        raise OutputError(f"{path}: write failed ({exc.strerror or exc})") from None
+
+
+def read_sidecar(folder: Path) -> dict[str, Any]:
+    """Read and shape-check ``index.json`` of an index folder."""
+    if not folder.exists():
+        raise IndexMismatchError(
+            f"{folder}: no such index folder; build one with 'clarifai-archive index build'"
+        )
+    if not folder.is_dir():
+        raise IndexMismatchError(
+            f"{folder}: not an index folder (it is a file); give the folder "
+            "'clarifai-archive index build' wrote"
+        )
+    path = folder / SIDECAR_FILE
+    try:
+        sidecar = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise IndexMismatchError(
+            f"{folder}: no {SIDECAR_FILE}, so this is not an index folder; build one with "
+            "'clarifai-archive index build'"
+        ) from None
+    except (orjson.JSONDecodeError, OSError) as exc:
+        raise IndexMismatchError(f"{path}: not readable JSON ({exc}); rebuild the index") from None
+    if not isinstance(sidecar, dict) or sidecar.get("format") != FORMAT_NAME:
+        raise IndexMismatchError(f"{path}: not a clarifai-archive index sidecar")
+    version = sidecar.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"{path}: index format version {version!r}, this toolkit reads version "
+            f"{FORMAT_VERSION}; rebuild the index with this toolkit"
+        )
+    for key, kind in (("dimension", int), ("count", int), ("metric", str), ("kind", str)):
+        if not isinstance(sidecar.get(key), kind):
+            raise IndexMismatchError(f"{path}: field {key!r} is missing or malformed")
+    return sidecar
+
+
+def sha256_file(path: Path, *, skip: int = 0) -> str:
+    """Hex SHA-256 of a file (less its first ``skip`` bytes), read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        stream.seek(skip)
+        while chunk := stream.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_record(path: Path, sha256: str | None = None) -> dict[str, Any]:
+    """Size and checksum of one index file, for the sidecar.
+
+    For ``vectors.npy`` the checksum covers the rows only (the header is rewritten in
+    place), and a caller that hashed the rows while writing passes it in.
+    """
+    if path.name == VECTORS_FILE:
+        digest = sha256 or sha256_file(path, skip=HEADER_BYTES)
+        return {"bytes": path.stat().st_size, "rows_sha256": digest}
+    return {"bytes": path.stat().st_size, "sha256": sha256 or sha256_file(path)}
