@@ -3,6 +3,7 @@
 - ``clarifai-data-protobuf.zip``: 30 drawn scenes (balls, boxes, trees, a sun) as image
   bytes, input-level concepts (one negative), boxes, polygons and a point that match
   the drawings, metadata, a pixel-derived 256-d embedding per image, and one text input.
+  img-0008 is a brightened copy of img-0007, img-0018 of img-0017 (near-duplicates).
 - ``clarifai-data-protobuf-hosted.zip``: the same inputs with hosted URLs instead of bytes.
 - ``clarifai-data-json.zip``: the first archive in the Clarifai-Data-JSON flavour.
 
@@ -43,15 +44,18 @@ BASE_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 
 def _embedding(img: Image.Image) -> list[float]:
-    """A 256-d vector from the pixels: an 8x8 colour thumbnail plus a colour histogram."""
-    rgb = img.convert("RGB")
-    thumb = np.asarray(rgb.resize((8, 8), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
-    pixels = np.asarray(rgb, dtype=np.uint8).reshape(-1, 3) // 64
-    bins = pixels[:, 0] * 16 + pixels[:, 1] * 4 + pixels[:, 2]
-    hist = np.bincount(bins, minlength=64).astype(np.float32)
-    hist = np.sqrt(hist / hist.sum())
-    vec = np.concatenate([thumb.reshape(-1) - 0.5, hist])
-    vec /= np.linalg.norm(vec)
+    """A 256-d vector from the pixels: an 8x8 colour thumbnail (192) and a grey one (64).
+
+    Each thumbnail row has its median taken away, which removes the horizontal bands of sky
+    and grass and the overall brightness: what is left is where the objects are and their
+    colours, so a brightened copy of a scene lands next to the original.
+    """
+    rgb = np.asarray(img.convert("RGB").resize((8, 8), Image.Resampling.BOX), np.float32) / 255
+    grey = np.asarray(img.convert("L").resize((8, 8), Image.Resampling.BOX), np.float32) / 255
+    rgb -= np.median(rgb, axis=1, keepdims=True)
+    grey -= np.median(grey, axis=1, keepdims=True)
+    vec = np.concatenate([rgb.reshape(-1), grey.reshape(-1)])
+    vec /= max(float(np.linalg.norm(vec)), 1e-12)
     return [float(x) for x in vec.astype(np.float32)]
 
 

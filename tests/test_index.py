@@ -268,7 +268,9 @@ class TestMismatch:
         (folder / "ids.json").write_text(text.replace('"v00001"', '"v00000"'))  # same size
         index = SimilarityIndex.load(folder)
         with pytest.raises(IndexMismatchError, match="lists an id twice"):
-            index.search_like(["v00002"])
+            index.search_like([f"v{i:05d}" for i in range(2, 40)])  # many: the id map
+        with pytest.raises(IndexMismatchError, match="lists an id twice"):
+            remove_from_index(folder, ["v00005"])
         with pytest.raises(IndexMismatchError, match="checksum"):
             SimilarityIndex.load(folder, verify=True)
 

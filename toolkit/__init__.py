@@ -10,6 +10,9 @@ Example::
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from .archive import (
     JSON_MIMETYPE,
     PROTOBUF_MIMETYPE,
@@ -38,6 +41,42 @@ from .limits import DEFAULT_LIMITS, Limits
 from .metrics import ConceptCount, Metrics, compute_metrics
 
 __version__ = "0.1.0"
+
+#: Public names of the heavier modules, imported on first use so that ``import toolkit``
+#: (and every CLI start) stays fast: faiss, the catalog and the converters load only when used.
+_LAZY = {
+    "convert": ("ConvertReport", "FORMATS", "convert_archives"),
+    "media": ("FileNamer", "MediaReport", "MediaSink", "read_pat", "sniff_extension"),
+    "merge": ("CONFLICT_POLICIES", "MergeReport", "merge_archives"),
+    "subset": ("FilterCriteria", "FilterReport", "RemoveReport", "filter_inputs", "remove_inputs"),
+    "split": ("SplitReport", "split_archive"),
+    "catalog": ("Catalog", "DatasetInfo", "VersionInfo"),
+    "index": (
+        "DuplicateGroup",
+        "EvalReport",
+        "Hit",
+        "SimilarityIndex",
+        "add_to_index",
+        "build_index",
+        "evaluate_index",
+        "find_duplicates",
+        "remove_from_index",
+        "similar_ids",
+        "write_gallery",
+        "write_sheet",
+    ),
+}
+_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -68,4 +107,5 @@ __all__ = [
     "input_to_json",
     "list_inputs",
     "write_archive",
+    *sorted(_LAZY_NAMES),
 ]

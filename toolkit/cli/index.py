@@ -17,7 +17,7 @@ import click
 from ._common import ARCHIVE, echo_json, get_context, resolve_archive
 
 
-class SizeParam(click.ParamType):
+class SizeParam(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5 only
     """A size such as ``4GB``, ``512MB`` or ``1000000`` (bytes)."""
 
     name = "SIZE"

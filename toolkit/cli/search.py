@@ -101,9 +101,9 @@ def search_command(
 ) -> None:
     """Find the inputs nearest to some inputs (--like) or vectors (--vector).
 
-    Scores are cosine similarities by default (inner products for --metric ip,
-    negated Euclidean distances for l2): higher is more similar. A --like query is
-    left out of its own results. Several queries run as one batch.
+    Scores are cosine similarities (inner products for an index built with
+    --metric ip, negated Euclidean distances for l2): higher is more similar. A
+    --like query is left out of its own results. Several queries run as one batch.
 
     \b
     Example:
@@ -121,16 +121,19 @@ def search_command(
     _check_out(sheet, force, "--sheet")
     _check_out(html_out, force, "--html")
     index = SimilarityIndex.load(index_dir)
-    overrides = {"nprobe": nprobe, "rerank": rerank, "ef_search": ef_search}
     labels: list[Any]
     if like:
         queries = list(dict.fromkeys(like))
-        results = index.search_like(queries, k, min_score=min_score, **overrides)
+        results = index.search_like(
+            queries, k, min_score=min_score, nprobe=nprobe, rerank=rerank, ef_search=ef_search
+        )
         labels = queries
     else:
         assert vector is not None
         matrix = _load_vectors(vector)
-        results = index.search(matrix, k, min_score=min_score, **overrides)
+        results = index.search(
+            matrix, k, min_score=min_score, nprobe=nprobe, rerank=rerank, ef_search=ef_search
+        )
         labels = list(range(len(results)))
     several = len(results) > 1
     if as_json:

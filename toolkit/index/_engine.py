@@ -78,7 +78,7 @@ def faiss_metric(metric: str) -> int:
 def to_scores(distances: np.ndarray, metric: str) -> np.ndarray:
     """FAISS distances to scores (higher is more similar)."""
     if metric == "l2":
-        return -np.sqrt(np.maximum(distances, 0.0))
+        return np.asarray(-np.sqrt(np.maximum(distances, 0.0)))
     return distances
 
 
@@ -113,7 +113,7 @@ def choose_nlist(n: int) -> int:
     nlist = 2 ** round(math.log2(max(1.0, math.sqrt(n))))
     while nlist > 1 and nlist * TRAIN_PER_LIST > n:
         nlist //= 2
-    return max(1, min(nlist, 65536))
+    return int(max(1, min(nlist, 65536)))
 
 
 def _pq_choices(d: int) -> list[int]:
@@ -235,7 +235,7 @@ def new_index(plan: Plan, d: int, metric: str) -> faiss.Index:
     """An empty, untrained FAISS index for a plan."""
     index = faiss.index_factory(d, plan.factory, faiss_metric(metric))
     if plan.kind == "hnsw":
-        faiss.downcast_index(index).hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        faiss.downcast_index(index).hnsw.efConstruction = HNSW_EF_CONSTRUCTION  # type: ignore[attr-defined]
     return index
 
 
@@ -297,6 +297,16 @@ def train_sample(n: int, nlist: int, exclude: np.ndarray, seed: int) -> np.ndarr
 # -- searching ---------------------------------------------------------------------
 
 
+def ivf_params(nprobe: int) -> Any:
+    """Per-call IVF search parameters (FAISS's own type hints lack the keyword)."""
+    return faiss.SearchParametersIVF(nprobe=max(1, nprobe))  # type: ignore[call-arg]
+
+
+def hnsw_params(ef_search: int) -> Any:
+    """Per-call HNSW search parameters."""
+    return faiss.SearchParametersHNSW(efSearch=ef_search)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class SearchParams:
     """Search-time settings; 0 means "not used by this kind"."""
@@ -326,8 +336,8 @@ def exact_scores(
     """Exact scores of some rows against one query."""
     block = vectors[rows]
     if metric == "l2":
-        return -np.sqrt(np.maximum(((block - query) ** 2).sum(axis=1), 0.0))
-    return block @ query
+        return np.asarray(-np.sqrt(np.maximum(((block - query) ** 2).sum(axis=1), 0.0)))
+    return np.asarray(block @ query)
 
 
 def ann_search(
@@ -347,17 +357,13 @@ def ann_search(
     if kind == "flat":
         distances, labels = index.search(queries, k)
     elif kind == "ivf":
-        distances, labels = index.search(
-            queries, k, params=faiss.SearchParametersIVF(nprobe=max(1, params.nprobe))
-        )
+        distances, labels = index.search(queries, k, params=ivf_params(params.nprobe))
     elif kind == "hnsw":
         ef = max(params.ef_search or 64, k)
-        distances, labels = index.search(queries, k, params=faiss.SearchParametersHNSW(efSearch=ef))
+        distances, labels = index.search(queries, k, params=hnsw_params(ef))
     elif kind == "ivfpq":
         depth = min(index.ntotal, (k + 1) * max(1, params.rerank or 1))
-        _d, candidates = index.search(
-            queries, depth, params=faiss.SearchParametersIVF(nprobe=max(1, params.nprobe))
-        )
+        _d, candidates = index.search(queries, depth, params=ivf_params(params.nprobe))
         return rerank(vectors, queries, candidates, k, metric)
     else:  # pragma: no cover - validated earlier
         raise ValueError(kind)
@@ -580,9 +586,7 @@ def tune(
     reached: dict[int, tuple[int, float, float]] = {}
     fallback = (SearchParams(nprobe=nlist, rerank=deepest), 0.0, 0.0)
     for nprobe in probes:
-        _d, candidates = index.search(
-            queries, depth, params=faiss.SearchParametersIVF(nprobe=nprobe)
-        )
+        _d, candidates = index.search(queries, depth, params=ivf_params(nprobe))
         for factor in _RERANK:
             if factor in reached:
                 continue

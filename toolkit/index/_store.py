@@ -123,7 +123,7 @@ class VectorWriter:
 def open_vectors(path: Path) -> np.ndarray:
     """Memory-map a vectors file read-only, checking it is a float32 matrix."""
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        array: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:
         raise IndexMismatchError(f"{path}: missing; rebuild the index") from None
     except Exception as exc:  # numpy raises assorted errors (TokenError...) on a bad header

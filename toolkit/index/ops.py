@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from ..archive import ArchiveReader
@@ -79,7 +78,9 @@ def _find(parent: np.ndarray, a: int) -> int:
     return root
 
 
-def _pairs_range(index: SimilarityIndex, threshold: float, progress: Callable[[int], None] | None):
+def _pairs_range(
+    index: SimilarityIndex, threshold: float, progress: Callable[[int], None] | None
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Pairs (i, j, score), i < j, with score >= threshold, by FAISS range search."""
     metric = index.metric
     if metric == "l2":
@@ -90,7 +91,7 @@ def _pairs_range(index: SimilarityIndex, threshold: float, progress: Callable[[i
         radius = float(threshold) - 1e-6
     params = None
     if index.kind == "ivf":
-        params = faiss.SearchParametersIVF(nprobe=max(1, index.search_params.nprobe))
+        params = engine.ivf_params(index.search_params.nprobe)
     for start, block in engine.iter_blocks(index.vectors, _BLOCK):
         if params is not None:
             lims, distances, labels = index.faiss_index.range_search(block, radius, params=params)
@@ -109,7 +110,7 @@ def _pairs_knn(
     threshold: float,
     neighbours: int,
     progress: Callable[[int], None] | None,
-):
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Pairs from each input's nearest neighbours (exactly re-scored), score >= threshold."""
     k = min(len(index), neighbours + 1)
     for start, block in engine.iter_blocks(index.vectors, _BLOCK):
@@ -198,7 +199,8 @@ def find_duplicates(
         DuplicateGroup(tuple(index.ids[r] for r in rows), low[root], high[root])
         for root, rows in members.items()
     ]
-    groups.sort(key=lambda g: (-g.size, -g.max_score, g.ids[0]))
+    # Largest first, then the closest; scores are rounded so float noise cannot reorder ties.
+    groups.sort(key=lambda g: (-g.size, -round(g.max_score, 5), g.ids[0]))
     return groups
 
 
@@ -471,10 +473,10 @@ def _similar_in_archive(
                 best_ids[qi] = [merged_ids[o] for o in order]
     if k is not None:
         for qi in range(q):
-            for score, input_id in zip(best_scores[qi], best_ids[qi], strict=True):
-                if input_id is None or score == -np.inf:
+            for score, hit_id in zip(best_scores[qi], best_ids[qi], strict=True):
+                if hit_id is None or score == -np.inf:
                     continue
                 if min_score is not None and score < min_score:
                     continue
-                selected.add(input_id)
+                selected.add(hit_id)
     return selected

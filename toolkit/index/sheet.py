@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from .._atomic import atomic_file
 from ..archive import ArchiveReader
@@ -105,15 +105,15 @@ def gather_media(
                 by_stem.setdefault(path.stem, path)
                 by_stem.setdefault(path.name, path)
         for input_id in wanted:
-            path = by_stem.get(input_id)
-            if path is None:
+            found = by_stem.get(input_id)
+            if found is None:
                 media[input_id] = Media("none", text="no media file")
                 continue
             try:
-                media[input_id] = Media("image", data=path.read_bytes())
+                media[input_id] = Media("image", data=found.read_bytes())
             except OSError as exc:
                 media[input_id] = Media("none", text="unreadable file")
-                notes.append(f"{path}: unreadable ({exc.strerror or exc})")
+                notes.append(f"{found}: unreadable ({exc.strerror or exc})")
         missing = [i for i in wanted if media[i].kind == "none"]
         if missing:
             notes.append(
@@ -164,7 +164,10 @@ def gather_media(
     return media, notes
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+_Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
+
+
+def _font(size: int) -> _Font:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # pragma: no cover - Pillow < 10.1
@@ -186,7 +189,7 @@ def _decode(data: bytes, tile: int, limits: Limits) -> tuple[Image.Image | None,
                 return thumb, ""
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None, "image too large"
-    except (OSError, ValueError, SyntaxError, Image.UnidentifiedImageError):
+    except (OSError, ValueError, SyntaxError, UnidentifiedImageError):
         return None, "unreadable image"
 
 
@@ -217,7 +220,7 @@ def _tile_image(media: Media | None, tile: int, limits: Limits) -> Image.Image:
     return img
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: int) -> str:
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: _Font, width: int) -> str:
     text = "".join(ch if ch.isprintable() else " " for ch in text)  # ids may hold newlines
     if draw.textlength(text, font=font) <= width:
         return text

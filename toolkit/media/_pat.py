@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import MediaError
+from ..safety import register_secret
 
 __all__ = ["PAT_ENV", "read_pat"]
 
@@ -34,6 +35,7 @@ def read_pat(pat_file: Path | None = None) -> str | None:
         if not key:
             raise MediaError(f"{path}: the first line of the key file is empty; put the PAT there")
         _check(key, f"{path}")
+        register_secret(key)  # every Error: line of the CLI now hides it too
         return key
     key = os.environ.get(PAT_ENV, "").strip()
     if not key:
