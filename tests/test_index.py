@@ -250,6 +250,37 @@ class TestMismatch:
         with pytest.raises(IndexMismatchError, match="index.faiss is 4 bytes"):
             SimilarityIndex.load(folder)
 
+    @pytest.mark.parametrize("kind", ["flat", "ivfpq"])
+    def test_same_size_change_stops_before_faiss(self, built, tmp_path, monkeypatch, kind):
+        # faiss.read_index trusts the sizes in the file: a damaged 141-byte file made it
+        # allocate 6 GB. A file that does not match the sidecar never reaches it.
+        folder = self._copy(built, tmp_path, kind)
+        data = bytearray((folder / "index.faiss").read_bytes())
+        data[40:48] = (2**38).to_bytes(8, "little")  # a length field, or close to one
+        (folder / "index.faiss").write_bytes(bytes(data))
+
+        def never(*_args):
+            raise AssertionError("faiss.read_index was called")
+
+        monkeypatch.setattr(faiss, "read_index", never)
+        with pytest.raises(IndexMismatchError, match="index.faiss does not match its checksum"):
+            SimilarityIndex.load(folder)
+        sidecar = json.loads((folder / "index.json").read_text())
+        del sidecar["files"]["index.faiss"]["crc32"]  # an older sidecar: its SHA-256
+        (folder / "index.json").write_text(json.dumps(sidecar))
+        with pytest.raises(IndexMismatchError, match="rebuild the index"):
+            SimilarityIndex.load(folder)
+
+    def test_sidecar_without_checksums_still_loads(self, built, tmp_path):
+        folder = self._copy(built, tmp_path)
+        sidecar = json.loads((folder / "index.json").read_text())
+        assert isinstance(sidecar["files"]["index.faiss"]["crc32"], int)
+        for record in sidecar["files"].values():
+            record.pop("crc32", None)
+            record.pop("sha256", None)
+        (folder / "index.json").write_text(json.dumps(sidecar))
+        assert len(SimilarityIndex.load(folder)) == 3000
+
     def test_wrong_kind_and_metric(self, built, tmp_path):
         folder = self._copy(built, tmp_path, "ivf")
         sidecar = json.loads((folder / "index.json").read_text())
@@ -398,6 +429,65 @@ class TestBadInputs:
     def test_too_few_for_ivf(self, sample_archive, tmp_path):
         with pytest.raises(SchemaError, match="at least 64"):
             build_index([sample_archive], tmp_path / "ix", kind="ivfpq")
+
+
+class TestHugeVectors:
+    """Components above ~1.8e19 overflow a float32 norm: no warning, the right unit vector."""
+
+    HUGE = [3e19, 4e19, 0.0]  # norm 5e19: its float32 square is infinite
+    TINY = [3e-30, 4e-30, 0.0]  # its float32 squares underflow to zero
+
+    def test_cosine_takes_huge_and_tiny_vectors(self, make_archive, tmp_path):
+        records = [vector_input("huge", self.HUGE), vector_input("tiny", self.TINY)]
+        records.append(vector_input("plain", [1.0, 2.0, 2.0]))
+        archive = make_archive(records)
+        index = build_index([archive], tmp_path / "ix")  # warnings are errors here
+        np.testing.assert_allclose(index.vector("huge"), [0.6, 0.8, 0.0], rtol=1e-6)
+        np.testing.assert_allclose(index.vector("tiny"), [0.6, 0.8, 0.0], rtol=1e-6)
+        hits = index.search(np.array(self.HUGE, dtype=np.float32), k=2)[0]
+        assert {hit.id for hit in hits} == {"huge", "tiny"}
+        assert hits[0].score == pytest.approx(1.0, abs=1e-6)
+        # the same vectors again are unchanged, not conflicts
+        add_to_index(tmp_path / "ix", [archive])
+        assert len(SimilarityIndex.load(tmp_path / "ix")) == 3
+
+    def test_cosine_from_arrays_and_float64_beyond_float32(self, tmp_path):
+        vectors = np.array([self.HUGE, [1e300, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        with pytest.raises(SchemaError, match="'b' embedding holds values beyond the float32"):
+            build_index_from_arrays(vectors, ["a", "b", "c"], tmp_path / "ix")
+        index = build_index_from_arrays(vectors, ["a", "b", "c"], tmp_path / "ix", skip_bad=True)
+        assert len(index) == 2
+        np.testing.assert_allclose(index.vector("a"), [0.6, 0.8, 0.0], rtol=1e-6)
+
+    @pytest.mark.parametrize("metric", ["cosine", "ip", "l2"])
+    def test_one_vector_and_a_block_give_the_same_bits(self, metric):
+        # index add compares an incoming vector with the stored one exactly
+        from toolkit.index._collect import prepare_rows, prepare_vector
+
+        block = realistic_vectors(200, 48, seed=3)
+        block[3], block[5, 0], block[7] = 0, np.nan, block[7] * np.float32(1e20)
+        rows, usable, problems = prepare_rows(block, metric)
+        assert set(problems) == ({3, 5} if metric == "cosine" else {3, 5, 7})
+        for n, vector in enumerate(block):
+            one = prepare_vector(vector, metric)
+            assert (one is None) == (not usable[n])
+            if one is not None:
+                np.testing.assert_array_equal(one, rows[n])
+        if metric == "cosine":
+            np.testing.assert_allclose(np.linalg.norm(rows[usable], axis=1), 1.0, atol=1e-6)
+
+    @pytest.mark.parametrize("metric", ["ip", "l2"])
+    def test_ip_and_l2_name_a_norm_too_large(self, make_archive, tmp_path, metric):
+        records = [vector_input("huge", self.HUGE), vector_input("plain", [1.0, 2.0, 2.0])]
+        archive = make_archive(records)
+        with pytest.raises(SchemaError, match=r"'huge' embedding has a norm of 5e\+19") as info:
+            build_index([archive], tmp_path / "ix", metric=metric)
+        assert "--skip-bad" in str(info.value)
+        index = build_index([archive], tmp_path / "ix", metric=metric, skip_bad=True)
+        assert list(index.ids) == ["plain"]
+        with pytest.raises(SchemaError, match="query 0 has a norm of 5e"):
+            index.search(np.array(self.HUGE, dtype=np.float32))
+        assert index.search(np.zeros(3, dtype=np.float32), k=1)[0][0].id == "plain"
 
 
 class TestChanges:

@@ -7,7 +7,7 @@ from helpers import make_input
 from merge_helpers import entry_names, leftovers, read_inputs, wire
 
 import toolkit._rewrite as rewrite
-from toolkit.archive import ArchiveWriter, encode_batch
+from toolkit.archive import ArchiveWriter, encode_batch, write_archive
 from toolkit.errors import OutputError
 from toolkit.merge import merge_archives
 from toolkit.messages import InputBatch
@@ -61,23 +61,35 @@ def test_same_bytes_with_or_without_the_writer_thread(
     assert len(entry_names(out)) == 1 + 6  # 300 + 50 in batches of 64, source by source
 
 
-def test_a_failure_in_the_writer_thread_reaches_the_caller(make_archive, tmp_path, monkeypatch):
-    a = make_archive(_records(40), "a.zip", batch_size=4)
+@pytest.mark.parametrize(
+    ("method", "batch_size", "compress"),
+    [
+        ("add_encoded_batch", 3, False),  # re-chunked
+        ("add_encoded_batch", 4, False),  # stored source entries written whole
+        ("copy_entry", 4, True),  # deflated source entries copied whole
+    ],
+)
+def test_a_failure_in_the_writer_thread_reaches_the_caller(
+    tmp_path, monkeypatch, method, batch_size, compress
+):
+    a = tmp_path / "a.zip"
+    write_archive(a, _records(40), batch_size=4, compress=compress)
     calls = 0
-    original = ArchiveWriter.add_encoded_batch
+    original = getattr(ArchiveWriter, method)
 
-    def failing(self, data, count):
+    def failing(self, *args, **kwargs):
         nonlocal calls
         calls += 1
         if calls == 3:
             raise OutputError(f"{self.path}: write failed (No space left on device)")
-        original(self, data, count)
+        original(self, *args, **kwargs)
 
-    monkeypatch.setattr(ArchiveWriter, "add_encoded_batch", failing)
+    monkeypatch.setattr(ArchiveWriter, method, failing)
     out = tmp_path / "out.zip"
     with pytest.raises(OutputError, match="No space left"):
-        merge_archives([a], out, batch_size=4)
+        merge_archives([a], out, batch_size=batch_size)
     assert not out.exists() and leftovers(tmp_path) == []
+    assert calls >= 3
 
 
 def test_background_writer_close_and_abort(tmp_path):

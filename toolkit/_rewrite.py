@@ -2,8 +2,12 @@
 
 Shared by ``merge``, ``subset`` (remove, filter) and ``split``. Each source batch is
 parsed once (with the reader's limits), and its wire bytes are kept beside the parsed
-message: inputs that are copied unchanged are written as slices of those bytes, and a
-batch copied whole is written as it is. Only inputs that change are serialized again.
+message: inputs that are copied unchanged are written as slices of those bytes. A
+source batch that fills an output batch on its own is written whole with the CRC-32 it
+was checked against on reading (a stored entry: no second pass over its bytes), or as
+its compressed bytes, file to file (a deflated entry:
+:meth:`~toolkit.archive.ArchiveWriter.copy_entry`). Only inputs that change are
+serialized again.
 
 Example::
 
@@ -24,12 +28,14 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,7 +242,7 @@ def _frame_offsets(data: bytes | bytearray | memoryview) -> list[int] | None:
 class SourceBatch:
     """One batch of a source: the parsed inputs and, lazily, their wire bytes."""
 
-    __slots__ = ("_data", "_offsets", "batch", "entry", "inputs", "source")
+    __slots__ = ("_data", "_offsets", "batch", "entry", "inputs", "raw", "source")
 
     def __init__(
         self, source: Source, entry: BatchEntry, batch: InputBatch, data: bytes | None
@@ -247,6 +253,9 @@ class SourceBatch:
         self.inputs = batch.inputs
         self._data = data
         self._offsets: list[int] | None = None
+        #: True while :attr:`data` is the source entry's own bytes (protobuf flavour), so
+        #: that the entry can be copied as it is (:meth:`ArchiveWriter.copy_entry`).
+        self.raw = data is not None
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -268,6 +277,7 @@ class SourceBatch:
             if offsets is None or len(offsets) != len(self.inputs) + 1:
                 # Unknown fields beside the inputs: re-encode the inputs alone.
                 self._data = None
+                self.raw = False
                 offsets = frame_offsets(self.data)
                 assert offsets is not None
             self._offsets = offsets
@@ -291,7 +301,8 @@ def iter_source_batches(source: Source) -> Iterator[SourceBatch]:
 class BackgroundWriter:
     """Hand encoded batches to an :class:`ArchiveWriter` running in a second thread.
 
-    Writing a batch is mostly its CRC and the ``write`` calls, which release the GIL, so
+    Writing a batch is mostly its CRC (none for a batch written whole) and the ``write``
+    calls (or the kernel's copy, for an entry copied whole), which release the GIL, so
     they overlap reading and parsing the next batch. At most ``depth`` batches wait.
     Only for the protobuf flavour; the wrapped writer must not be used directly until
     :meth:`close` or :meth:`abort` returns. An error in the thread is raised by the next
@@ -314,7 +325,8 @@ class BackgroundWriter:
         self.writer = writer
         self.flavour = writer.flavour
         self.batch_size = writer.batch_size
-        self._queue: queue.Queue[tuple[bytes, int] | None] = queue.Queue(maxsize=depth)
+        #: Calls for the writer's thread to make.
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._cancel = False
         self._stopped = False
@@ -329,7 +341,7 @@ class BackgroundWriter:
             if self._error is not None or self._cancel:
                 continue  # drain
             try:
-                self.writer.add_encoded_batch(*item)
+                item()
             except BaseException as exc:  # handed to the caller's thread
                 self._error = exc
 
@@ -337,12 +349,20 @@ class BackgroundWriter:
         if self._error is not None:
             raise self._error
 
-    def add_encoded_batch(self, data: bytes, count: int) -> None:
-        """Queue one batch (``count`` inputs as ``InputBatch`` wire bytes)."""
+    def add_encoded_batch(self, data: bytes, count: int, *, crc: int | None = None) -> None:
+        """Queue one batch (``count`` inputs as ``InputBatch`` wire bytes, their CRC-32 if
+        known: see :meth:`ArchiveWriter.add_encoded_batch`)."""
         self._check()
         if self._stopped:
             raise ValueError("the writer is closed")
-        self._queue.put((data, count))
+        self._queue.put(functools.partial(self.writer.add_encoded_batch, data, count, crc=crc))
+
+    def copy_entry(self, reader: ArchiveReader, entry: BatchEntry, count: int) -> None:
+        """Queue one source entry to copy whole (see :meth:`ArchiveWriter.copy_entry`)."""
+        self._check()
+        if self._stopped:
+            raise ValueError("the writer is closed")
+        self._queue.put(functools.partial(self.writer.copy_entry, reader, entry, count))
 
     def _stop(self) -> None:
         if not self._stopped:
@@ -389,9 +409,10 @@ class BatchSink:
     """Gather inputs into batches of ``batch_size`` for an :class:`ArchiveWriter`.
 
     Unchanged inputs travel as slices of their source batch's bytes; a source batch
-    that fills a batch on its own is written as it is. With ``batch_size=None`` each
-    source batch (less what is left out) stays one batch. Call :meth:`flush` at the end
-    (and where a new batch should start).
+    that fills a batch on its own is written as it is (with the source entry's CRC-32,
+    or as its compressed bytes, when it is that entry's own bytes). With
+    ``batch_size=None`` each source batch (less what is left out) stays one batch. Call
+    :meth:`flush` at the end (and where a new batch should start).
     """
 
     def __init__(self, writer: ArchiveWriter | BackgroundWriter, batch_size: int | None) -> None:
@@ -409,7 +430,15 @@ class BatchSink:
         if not count:
             return
         if self.protobuf and not self._count and count == (self.batch_size or count):
-            self.writer.add_encoded_batch(source_batch.data, count)
+            entry = source_batch.entry
+            if not source_batch.raw:
+                self.writer.add_encoded_batch(source_batch.data, count)
+            elif entry.compress_type == zipfile.ZIP_STORED:
+                # The bytes are in memory already: write them with the CRC-32 checked on
+                # reading (no second pass over them to compute it).
+                self.writer.add_encoded_batch(source_batch.data, count, crc=entry.crc)
+            else:  # copy the compressed bytes, file to file (nothing to compress again)
+                self.writer.copy_entry(source_batch.source.reader, entry, count)
             self.added += count
             return
         self.add_range(source_batch, 0, count)

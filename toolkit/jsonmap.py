@@ -425,7 +425,13 @@ def _timestamp(message: Any) -> str:
 
 def _struct(message: Any) -> dict[str, Any]:
     fields = message.fields
-    return {key: _value(fields[key]) for key in sorted(fields)}
+    out: dict[str, Any] = {}
+    for key in sorted(fields):
+        value = fields[key]
+        kind = value.WhichOneof("kind")
+        # Strings, the most common kind, without a call.
+        out[key] = value.string_value if kind == "string_value" else _kind_value(value, kind)
+    return out
 
 
 def _list_value(message: Any) -> list[Any]:
@@ -433,7 +439,10 @@ def _list_value(message: Any) -> list[Any]:
 
 
 def _value(message: Any) -> Any:
-    kind = message.WhichOneof("kind")
+    return _kind_value(message, message.WhichOneof("kind"))
+
+
+def _kind_value(message: Any, kind: str | None) -> Any:
     if kind == "string_value":
         return message.string_value
     if kind == "number_value":

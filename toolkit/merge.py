@@ -388,12 +388,12 @@ class _Merger:
                 count = 0
                 for batch in iter_source_batches(source):
                     hashes = [hash(record.id) for record in batch.inputs]
-                    fresh = set(hashes)
-                    if len(fresh) != len(hashes):
+                    if not seen.isdisjoint(hashes):
+                        suspects.update(seen.intersection(hashes))
+                    before = len(seen)
+                    seen.update(hashes)
+                    if len(seen) - before != len(hashes):  # seen before, or twice in the batch
                         suspects.update(h for h, n in Counter(hashes).items() if n > 1)
-                    if not seen.isdisjoint(fresh):
-                        suspects.update(seen.intersection(fresh))
-                    seen |= fresh
                     count += len(hashes)
                     if writing:
                         if suspects:

@@ -9,15 +9,15 @@ Example::
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .errors import LimitError, MediaError
 from .messages import Concept, DatasetVersionMetrics, Input, Region
 from .records import input_type
+from .safety import image_size
 
 __all__ = ["ConceptCount", "Metrics", "MetricsCounter", "compute_metrics"]
 
@@ -201,16 +201,13 @@ class MetricsCounter:
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
-    """Width and height from an image header, without decoding pixels; (0, 0) if unreadable."""
-    from PIL import Image, UnidentifiedImageError
-
+    """Width and height from an image header, without decoding pixels; (0, 0) if unreadable
+    or over the default ``--max-image-pixels``."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as img:
-                return int(img.width), int(img.height)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        width, height = image_size(data)
+    except (LimitError, MediaError):
         return 0, 0
+    return int(width), int(height)
 
 
 def compute_metrics(inputs: Iterable[Input], *, inspect_media: bool = True) -> Metrics:

@@ -19,7 +19,7 @@ import io
 import os
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
@@ -50,14 +50,19 @@ _PIL_LOCK = threading.Lock()
 
 
 def open_image(
-    data: bytes, *, max_pixels: int = DEFAULT_LIMITS.max_image_pixels, where: str = "image"
+    data: bytes | str | os.PathLike[str] | BinaryIO,
+    *,
+    max_pixels: int | None = DEFAULT_LIMITS.max_image_pixels,
+    where: str = "image",
 ) -> PILImage.Image:
-    """Open image bytes lazily with pillow's decompression-bomb check at ``max_pixels``.
+    """Open image bytes (or a path, or a binary file) lazily, refusing over ``max_pixels``.
 
     Only the header is read here; decoding happens on ``.load()`` (or any pixel access)
     and is bounded by the size checked here. More pixels than ``max_pixels`` raise
     :class:`LimitError` (naming ``--max-image-pixels``); bytes that are no image raise
-    :class:`MediaError`.
+    :class:`MediaError`. ``max_pixels=None`` reads the header with no pixel limit and no
+    pillow warning, for a caller that only wants the size or format, or checks the size
+    against its limit itself before decoding.
 
     Example::
 
@@ -70,26 +75,32 @@ def open_image(
         saved = Image.MAX_IMAGE_PIXELS
         # Pillow warns above MAX_IMAGE_PIXELS and fails above twice that; the warning is
         # made an error, so its check stops exactly at our limit.
-        Image.MAX_IMAGE_PIXELS = max(1, max_pixels)
+        Image.MAX_IMAGE_PIXELS = None if max_pixels is None else max(1, max_pixels)
+        source = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(io.BytesIO(data))
+                image = Image.open(source)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _pixel_error(where, max_pixels, str(exc)) from None
+            raise _pixel_error(where, max_pixels or 0, str(exc)) from None
         except Exception as exc:  # UnidentifiedImageError, and assorted errors of plugins
             raise MediaError(f"{where}: not a readable image ({_short(exc)})") from None
         finally:
             Image.MAX_IMAGE_PIXELS = saved
     width, height = image.size
-    if width < 0 or height < 0 or width * height > max_pixels:
+    if width < 0 or height < 0 or (max_pixels is not None and width * height > max_pixels):
         image.close()
+        if max_pixels is None:
+            raise MediaError(f"{where}: not a readable image ({width} x {height} pixels)")
         raise _pixel_error(where, max_pixels, f"{width} x {height} pixels")
     return image
 
 
 def image_size(
-    data: bytes, *, max_pixels: int = DEFAULT_LIMITS.max_image_pixels, where: str = "image"
+    data: bytes | str | os.PathLike[str] | BinaryIO,
+    *,
+    max_pixels: int | None = DEFAULT_LIMITS.max_image_pixels,
+    where: str = "image",
 ) -> tuple[int, int]:
     """``(width, height)`` from the image header, without decoding the pixels.
 

@@ -25,7 +25,6 @@ import logging
 import os
 import shutil
 import sqlite3
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -38,12 +37,14 @@ from ..errors import (
     ArchiveError,
     CatalogError,
     InputNotFoundError,
+    LimitError,
     MediaError,
     NotInCatalogError,
     OutputError,
 )
 from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import Input
+from ..safety import open_image
 
 if TYPE_CHECKING:
     from ..convert import ConvertReport
@@ -1280,29 +1281,15 @@ _COVER_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp",
 
 def _prepare_cover(path: Path, workdir: Path, limits: Limits) -> tuple[Path, str]:
     """Check that ``path`` is an image and copy it into ``workdir``; return (copy, home name)."""
-    from PIL import Image, UnidentifiedImageError
-
     if not path.is_file():
         raise MediaError(f"{path}: no such file")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            saved = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
-            try:
-                with Image.open(path) as img:
-                    fmt = img.format or ""
-                    img.verify()
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
-    except (
-        UnidentifiedImageError,
-        OSError,
-        ValueError,
-        SyntaxError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
+        with open_image(path, max_pixels=limits.max_image_pixels, where=str(path)) as img:
+            fmt = img.format or ""
+            img.verify()
+    except (LimitError, MediaError) as exc:
+        raise MediaError(f"{exc}; give a PNG or JPEG file") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise MediaError(f"{path}: not a readable image ({exc}); give a PNG or JPEG file") from None
     sha, _size = file_sha256(path)
     name = f"covers/{sha[:24]}{_COVER_FORMATS.get(fmt, path.suffix.lower() or '.img')}"

@@ -83,6 +83,93 @@ def _declared_dims(record: Input, which: int) -> int:
     return int(record.data.embeddings[which].num_dimensions)
 
 
+#: The largest vector norm an ``ip`` or ``l2`` index takes: inner products (up to 1e36)
+#: and squared distances (up to 4e36) then stay finite in float32. Cosine vectors are
+#: divided by their norm, so any finite, nonzero vector is fine there.
+MAX_NORM = 1e18
+
+
+def prepare_rows(block: Any, metric: str) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """``block`` (m, d) ready to index: float32 rows, a mask of usable rows, and the problems.
+
+    Returns ``(rows, usable, problems)``: ``rows`` holds every row as float32, divided
+    by its norm for ``cosine`` (unusable rows are left as they came); ``problems`` maps
+    each unusable row to why ("holds NaN or infinite values", "is all zeros", or a norm
+    above :data:`MAX_NORM` for ``ip``/``l2``).
+
+    The norm is computed in float32, so that vectors get the same bits as in indexes
+    built before (``index add`` compares them exactly), except where float32 overflows
+    (components above ~1.8e19) or underflows: then in float64, scaled by the largest
+    component, so a huge but finite vector still becomes a finite unit vector.
+    """
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        source = np.asarray(block)
+        rows = np.asarray(source, dtype=np.float32)
+        finite = np.isfinite(rows).all(axis=1)
+        all_finite = bool(finite.all())
+        norms = np.linalg.norm(rows if all_finite else np.where(finite[:, None], rows, 0.0), axis=1)
+        # float32 overflowed (inf) or underflowed (0): a zero norm need not be a zero row
+        nonzero = np.ones(len(rows), dtype=bool)
+        for row in np.flatnonzero(norms == 0):
+            nonzero[row] = bool(rows[row].any())
+        redo = np.flatnonzero(finite & nonzero & ~((norms > 0) & np.isfinite(norms)))
+        wide = np.asarray(rows[redo], dtype=np.float64)
+        scale = np.abs(wide).max(axis=1, initial=0.0)
+        scaled = wide / scale[:, None] if len(redo) else wide
+        scaled_norms = np.linalg.norm(scaled, axis=1)
+        exact = np.full(len(rows), np.nan)
+        exact[redo] = scale * scaled_norms  # up to ~3.4e38 * sqrt(d): fine in float64
+    usable = finite & nonzero
+    if metric != "cosine":
+        big = np.where(np.isfinite(norms), norms.astype(np.float64), np.inf)
+        big[redo] = exact[redo]
+        usable &= big <= MAX_NORM
+    problems: dict[int, str] = {}
+    for row in np.flatnonzero(~usable):
+        if not finite[row]:
+            beyond = np.isfinite(np.asarray(source[row], dtype=np.float64)).all()
+            problems[int(row)] = (
+                "holds values beyond the float32 range"
+                if beyond
+                else "holds NaN or infinite values"
+            )
+        elif not nonzero[row]:
+            problems[int(row)] = "is all zeros"
+        else:
+            norm = exact[row] if np.isfinite(exact[row]) else float(norms[row])
+            problems[int(row)] = (
+                f"has a norm of {norm:.3g}, above the {MAX_NORM:.0e} that {metric} scores "
+                "allow in float32 (scale the vectors down, or use the cosine metric)"
+            )
+    if metric == "cosine" and usable.any():
+        if not usable.all() or len(redo):
+            norms = np.where(usable, norms, np.float32(1))  # the others are left as they came
+            norms[redo] = 1
+        with np.errstate(invalid="ignore"):  # NaN rows divided by 1
+            rows = rows / norms[:, None]
+        if len(redo):
+            rows[redo] = (scaled / scaled_norms[:, None]).astype(np.float32)
+    return rows, usable, problems
+
+
+def prepare_vector(vector: np.ndarray, metric: str) -> np.ndarray | None:
+    """One vector as :func:`prepare_rows` makes it (the same bits), or None if unusable.
+
+    The common case (a float32 norm that neither overflows nor underflows) is a few
+    numpy calls, for paths that go one record at a time.
+    """
+    row = np.asarray(vector, dtype=np.float32)[None, :]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        norms = np.linalg.norm(row, axis=1)  # NaN or infinite for non-finite values
+    norm = float(norms[0])
+    if 0 < norm < np.inf:
+        if metric == "cosine":
+            return (row / norms[:, None])[0]
+        return row[0] if norm <= MAX_NORM else None
+    rows, usable, _problems = prepare_rows(row, metric)
+    return rows[0] if usable[0] else None
+
+
 class Collector:
     """Check embeddings batch by batch and append the good ones to a :class:`VectorWriter`.
 
@@ -170,19 +257,12 @@ class Collector:
                 f"{where}: vectors have {block.shape[1]} dimensions where {self._dimension_origin} "
                 f"{self.dimension}"
             )
-        block = np.asarray(block, dtype=np.float32)
-        finite = np.isfinite(block).all(axis=1)
-        norms = np.linalg.norm(np.where(finite[:, None], block, 0.0), axis=1)
-        good = finite & (norms > 0)
-        if not good.all():
-            for row in np.flatnonzero(~good):
-                reason = "holds NaN or infinite values" if not finite[row] else "is all zeros"
+        block, good, problems = prepare_rows(block, self.metric)
+        if problems:
+            for row, reason in problems.items():
                 self._bad(ids[row], f"embedding {reason}", where)
             block = block[good]
-            norms = norms[good]
             ids = [i for i, ok in zip(ids, good, strict=True) if ok]
-        if self.metric == "cosine":
-            block = (block / norms[:, None]).astype(np.float32)
         self._append(block, ids, where)
 
     def _append(self, block: np.ndarray, ids: list[str], where: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -212,13 +213,27 @@ def sha256_file(path: Path, *, skip: int = 0) -> str:
     return digest.hexdigest()
 
 
+def crc32_file(path: Path) -> int:
+    """CRC-32 of a file, read in chunks (several GB a second)."""
+    crc = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(8 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
 def file_record(path: Path, sha256: str | None = None) -> dict[str, Any]:
     """Size and checksum of one index file, for the sidecar.
 
     For ``vectors.npy`` the checksum covers the rows only (the header is rewritten in
     place), and a caller that hashed the rows while writing passes it in.
+    ``index.faiss`` also gets a CRC-32, checked on every load before FAISS parses the
+    file (its reader trusts the sizes inside; a SHA-256 is checked with ``verify``).
     """
     if path.name == VECTORS_FILE:
         digest = sha256 or sha256_file(path, skip=HEADER_BYTES)
         return {"bytes": path.stat().st_size, "rows_sha256": digest}
-    return {"bytes": path.stat().st_size, "sha256": sha256 or sha256_file(path)}
+    record = {"bytes": path.stat().st_size, "sha256": sha256 or sha256_file(path)}
+    if path.name == INDEX_FILE:
+        record["crc32"] = crc32_file(path)
+    return record

@@ -23,7 +23,7 @@ from ..archive import ArchiveReader
 from ..errors import SchemaError
 from ..limits import DEFAULT_LIMITS, Limits
 from . import _engine as engine
-from ._collect import embedding_array
+from ._collect import embedding_array, prepare_vector
 from .core import SimilarityIndex
 
 __all__ = [
@@ -391,15 +391,6 @@ def _similar_in_index(
     return out
 
 
-def _prepare(vector: np.ndarray, metric: str) -> np.ndarray | None:
-    if not np.isfinite(vector).all():
-        return None
-    norm = float(np.linalg.norm(vector))
-    if norm == 0:
-        return None
-    return (vector / norm).astype(np.float32) if metric == "cosine" else vector.astype(np.float32)
-
-
 def _similar_in_archive(
     path: Path,
     wanted: list[str],
@@ -420,7 +411,7 @@ def _similar_in_archive(
                     f"{path}: input {input_id!r} has no embedding number {embedding}, so "
                     "nothing can be similar to it"
                 )
-            prepared = _prepare(vector, metric)
+            prepared = prepare_vector(vector, metric)
             if prepared is None:
                 raise SchemaError(f"{path}: input {input_id!r} has a NaN or all-zero embedding")
             queries[input_id] = prepared
@@ -443,7 +434,7 @@ def _similar_in_archive(
                 vector = embedding_array(record, embedding)
                 if vector is None or vector.shape[0] != dim:
                     continue
-                prepared = _prepare(vector, metric)
+                prepared = prepare_vector(vector, metric)
                 if prepared is None:
                     continue
                 ids.append(record.id)

@@ -20,7 +20,6 @@ import html
 import io
 import os
 import textwrap
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +29,10 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from .._atomic import atomic_file
 from ..archive import ArchiveReader
-from ..errors import ArchiveError, OutputError
+from ..errors import ArchiveError, LimitError, MediaError, OutputError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..records import input_type
+from ..safety import open_image
 from .core import Hit, SimilarityIndex
 
 __all__ = [
@@ -177,19 +177,14 @@ def _font(size: int) -> _Font:
 def _decode(data: bytes, tile: int, limits: Limits) -> tuple[Image.Image | None, str]:
     """A thumbnail fitting ``tile`` x ``tile``, or None and why."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                if width * height > limits.max_image_pixels:
-                    return None, "image too large"
-                img.draft("RGB", (tile, tile))
-                thumb = img.convert("RGB")
-                thumb.thumbnail((tile, tile))
-                return thumb, ""
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        with open_image(data, max_pixels=limits.max_image_pixels) as img:
+            img.draft("RGB", (tile, tile))
+            thumb = img.convert("RGB")
+            thumb.thumbnail((tile, tile))
+            return thumb, ""
+    except LimitError:
         return None, "image too large"
-    except (OSError, ValueError, SyntaxError, UnidentifiedImageError):
+    except (MediaError, OSError, ValueError, SyntaxError, UnidentifiedImageError):
         return None, "unreadable image"
 
 

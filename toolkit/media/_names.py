@@ -80,6 +80,19 @@ class FileNamer:
         if stem is not None:
             return stem
         budget = MAX_NAME_BYTES - _EXT_ROOM
+        if (
+            len(input_id) <= budget
+            and _PLAIN_ID.match(input_id)
+            and input_id[-1] != "."
+            and input_id.partition(".")[0].lower() not in _WINDOWS_RESERVED
+        ):
+            # The common case, an id that _sanitise keeps as it is (ASCII, so its length
+            # is its UTF-8 size and lower() is casefold()): the branch below, shortened.
+            folded = input_id.lower()
+            if folded not in self._taken:
+                self._taken.add(folded)
+                self._stems[input_id] = input_id
+                return input_id
         clean = _sanitise(input_id)
         changed = clean != input_id
         short = _clip_utf8(clean, budget - 1 - _HASH_CHARS)

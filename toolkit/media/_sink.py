@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from ..errors import MediaError, OutputError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import Input
+from ..safety import open_image
 from ._http import DEFAULT_KEY_HOSTS, Fetcher, FetchError, FetchPolicy, LocalWriteError, hosted_url
 from ._names import FileNamer
 from ._sniff import (
@@ -520,10 +521,11 @@ class MediaSink:
 
     def _write_png(self, src: BinaryIO, dest: Path) -> int:
         """Re-encode an image as PNG (as the SDK does), within the pixel limit."""
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
 
         try:
-            with Image.open(src) as image:
+            # The header only, no pillow warning: the size is checked here, with its message.
+            with open_image(src, max_pixels=None, where="png") as image:
                 width, height = image.size
                 if width * height > self._max_pixels:
                     raise _ContentError(
@@ -541,8 +543,10 @@ class MediaSink:
                     raise LocalWriteError(exc) from exc
         except Image.DecompressionBombError as exc:
             raise _ContentError(f"image too large ({exc})") from None
-        except UnidentifiedImageError:
-            raise _ContentError("not an image (pillow cannot read it)") from None
+        except MediaError as exc:
+            if "cannot identify image file" in str(exc):
+                raise _ContentError("not an image (pillow cannot read it)") from None
+            raise _ContentError(str(exc).removeprefix("png: ")) from None
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise _ContentError(f"not a readable image ({exc})") from None
         return dest.stat().st_size
@@ -583,14 +587,10 @@ class MediaSink:
 
 def _pillow_format(fh: BinaryIO) -> str | None:
     """The format pillow recognises in a file it can open, as an extension, or None."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
-        with Image.open(fh) as image:
+        with open_image(fh, max_pixels=None) as image:  # any size: the format only
             fmt = image.format or ""
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        return None
-    except Image.DecompressionBombError:
+    except MediaError:
         return None
     ext = normalise_extension(fmt) or re.sub(r"[^a-z0-9]", "", fmt.lower())[:10]
     return ext or None
