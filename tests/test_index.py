@@ -466,8 +466,10 @@ class TestHugeVectors:
 
         block = realistic_vectors(200, 48, seed=3)
         block[3], block[5, 0], block[7] = 0, np.nan, block[7] * np.float32(1e20)
+        block[9, 1] = np.array([0x7F800001], dtype=np.uint32).view(np.float32)[0]  # signalling
         rows, usable, problems = prepare_rows(block, metric)
-        assert set(problems) == ({3, 5} if metric == "cosine" else {3, 5, 7})
+        assert set(problems) == ({3, 5, 9} if metric == "cosine" else {3, 5, 7, 9})
+        assert problems[9] == "holds NaN or infinite values"
         for n, vector in enumerate(block):
             one = prepare_vector(vector, metric)
             assert (one is None) == (not usable[n])

@@ -127,7 +127,10 @@ def prepare_rows(block: Any, metric: str) -> tuple[np.ndarray, np.ndarray, dict[
     problems: dict[int, str] = {}
     for row in np.flatnonzero(~usable):
         if not finite[row]:
-            beyond = np.isfinite(np.asarray(source[row], dtype=np.float64)).all()
+            # float64 (or wider) input that float32 cannot hold; no cast here: casting a
+            # signalling NaN raises "invalid value" where warnings are errors
+            beyond = source.dtype.kind == "f" and source.dtype.itemsize > 4
+            beyond = beyond and bool(np.isfinite(source[row]).all())
             problems[int(row)] = (
                 "holds values beyond the float32 range"
                 if beyond
