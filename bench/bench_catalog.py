@@ -34,21 +34,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from toolkit._wire import encode_varint as _varint  # noqa: E402
 from toolkit.archive import ArchiveReader, ArchiveWriter  # noqa: E402
 from toolkit.catalog import Catalog  # noqa: E402
 from toolkit.messages import Input  # noqa: E402
 from toolkit.metrics import MetricsCounter  # noqa: E402
 
 DATA = ROOT / "bench" / "_data"
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def make_small_archive(path: Path, n: int) -> None:

@@ -53,6 +53,8 @@ from toolkit.index import SimilarityIndex  # noqa: E402, I001
 import faiss  # noqa: E402
 
 from toolkit.archive import ArchiveWriter  # noqa: E402
+from toolkit._wire import encode_field as _field  # noqa: E402
+from toolkit._wire import encode_varint as _varint  # noqa: E402
 
 DATA = ROOT / "bench" / "_data"
 RESULTS = ROOT / "bench" / "_results"
@@ -87,19 +89,6 @@ def generate(path: Path, rows: int, d: int) -> np.ndarray:
     out.flush()
     del out
     return np.load(path, mmap_mode="r")
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
 def write_archive(path: Path, base: np.ndarray, ids: list[str]) -> None:

@@ -25,23 +25,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from toolkit._wire import encode_field as _field  # noqa: E402
+from toolkit._wire import encode_varint as _varint  # noqa: E402
 from toolkit.archive import ArchiveReader, ArchiveWriter  # noqa: E402
 from toolkit.messages import InputBatch  # noqa: E402
 
 DATA = ROOT / "bench" / "_data"
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
 def make_embedding_archive(path: Path, count: int, dim: int = 512, seed: int = 0) -> Path:

@@ -12,23 +12,10 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from toolkit._wire import encode_field as field
 from toolkit.archive import JSON_MIMETYPE, PROTOBUF_MIMETYPE
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field."""
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
 def zip_bytes(

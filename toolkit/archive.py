@@ -35,6 +35,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
 from ._atomic import temp_sibling
+from ._wire import encode_varint as _varint
 from .errors import ArchiveError, EmptyArchiveError, InputNotFoundError, LimitError, OutputError
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input, InputBatch
@@ -684,15 +685,6 @@ def _parse_json_batch(data: bytes, where: str) -> InputBatch:
 
 
 # -- writing ---------------------------------------------------------------------
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def encode_batch(serialized_inputs: Iterable[bytes]) -> bytes:
