@@ -14,6 +14,7 @@ from ..catalog import PATCH_ACTIONS, DatasetInfo, VersionInfo
 from ..convert import FORMATS, MEDIA_CHOICES
 from ..merge import CONFLICT_POLICIES
 from ._common import ARCHIVE, echo_json, echo_jsonl, get_context, open_catalog, resolve_archive
+from .info import echo_metrics
 
 __all__ = ["confirm_irreversible", "datasets", "read_ids", "versions"]
 
@@ -117,40 +118,6 @@ def _echo_version_table(found: list[VersionInfo]) -> None:
         for v in found
     ]
     _table(["id", "name", "inputs", "size", "created (UTC)", "parent", "file"], rows, right={2, 3})
-
-
-def _echo_metrics(m: dict[str, Any]) -> None:
-    """The metrics lines of ``clarifai-archive info``."""
-    types = ", ".join(f"{k} {v}" for k, v in m.get("input_types", {}).items())
-    click.echo(f"inputs:     {m['inputs_count']} ({types})")
-    click.echo(f"unlabeled:  {m['unlabeled_inputs_count']}")
-    click.echo(f"metadata:   {m['inputs_with_metadata_count']} inputs")
-    click.echo(
-        f"regions:    {m['regions_count']} (boxes {m['bounding_boxes_count']}, "
-        f"polygons {m['polygons_count']}, points {m['points_count']}, "
-        f"masks {m['masks_count']})"
-    )
-    click.echo(f"frames:     {m['frames_count']}")
-    dims = ", ".join(f"{n} x {d}-d" for d, n in m.get("embedding_dimensions", {}).items())
-    click.echo(f"embeddings: {m['embeddings_count']}" + (f" ({dims})" if dims else ""))
-    if m.get("image_width_range") and m.get("image_height_range"):
-        (wmin, wmax), (hmin, hmax) = m["image_width_range"], m["image_height_range"]
-        click.echo(f"image size: {wmin}-{wmax} x {hmin}-{hmax} px")
-    click.echo(
-        f"labels:     {m['positive_input_tags_count']} positive on inputs, "
-        f"{m['positive_region_tags_count']} on regions"
-    )
-    concepts = m.get("concepts") or {}
-    if concepts:
-        click.echo("concepts:")
-        width = max(len(k) for k in concepts)
-        click.echo(f"  {'id':<{width}}  {'inputs':>6}  {'regions':>7}  {'negative':>8}  name")
-        for concept_id in sorted(concepts):
-            c = concepts[concept_id]
-            click.echo(
-                f"  {concept_id:<{width}}  {c['inputs']:>6}  {c['regions']:>7}  "
-                f"{c['negatives']:>8}  {c['name']}"
-            )
 
 
 def _echo_dataset(info: DatasetInfo) -> None:
@@ -652,7 +619,7 @@ def get_version_command(dataset_id: str, version_id: str, as_json: bool) -> None
         click.echo(f"made from:  {version.dataset_id}@{version.parent} ({version.origin})")
     state = "MISSING (moved or deleted by hand)" if version.missing else ""
     click.echo(f"archive:    {version.archive} ({_human_size(version.size)}) {state}".rstrip())
-    _echo_metrics(version.metrics)
+    echo_metrics(version.metrics)
 
 
 @versions.command("patch")

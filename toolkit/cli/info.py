@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..metrics import MetricsCounter
@@ -31,32 +33,38 @@ def info(archive: str, as_json: bool) -> None:
         echo_json(metrics.to_dict())
         return
     click.echo(f"archive:    {archive} ({flavour}, {entries} batch entries)")
-    types = ", ".join(f"{k} {v}" for k, v in metrics.input_types.items())
-    click.echo(f"inputs:     {metrics.inputs_count} ({types})")
-    click.echo(f"unlabeled:  {metrics.unlabeled_inputs_count}")
-    click.echo(f"metadata:   {metrics.inputs_with_metadata_count} inputs")
+    echo_metrics(metrics.to_dict())
+
+
+def echo_metrics(m: dict[str, Any]) -> None:
+    """The metrics lines of ``info`` and ``versions get``, from ``Metrics.to_dict()``."""
+    types = ", ".join(f"{k} {v}" for k, v in m.get("input_types", {}).items())
+    click.echo(f"inputs:     {m['inputs_count']} ({types})")
+    click.echo(f"unlabeled:  {m['unlabeled_inputs_count']}")
+    click.echo(f"metadata:   {m['inputs_with_metadata_count']} inputs")
     click.echo(
-        f"regions:    {metrics.regions_count} (boxes {metrics.bounding_boxes_count}, "
-        f"polygons {metrics.polygons_count}, points {metrics.points_count}, "
-        f"masks {metrics.masks_count})"
+        f"regions:    {m['regions_count']} (boxes {m['bounding_boxes_count']}, "
+        f"polygons {m['polygons_count']}, points {m['points_count']}, "
+        f"masks {m['masks_count']})"
     )
-    click.echo(f"frames:     {metrics.frames_count}")
-    dims = ", ".join(f"{n} x {d}-d" for d, n in metrics.embedding_dimensions.items())
-    click.echo(f"embeddings: {metrics.embeddings_count}" + (f" ({dims})" if dims else ""))
-    if metrics.image_width_range and metrics.image_height_range:
-        (wmin, wmax), (hmin, hmax) = metrics.image_width_range, metrics.image_height_range
+    click.echo(f"frames:     {m['frames_count']}")
+    dims = ", ".join(f"{n} x {d}-d" for d, n in m.get("embedding_dimensions", {}).items())
+    click.echo(f"embeddings: {m['embeddings_count']}" + (f" ({dims})" if dims else ""))
+    if m.get("image_width_range") and m.get("image_height_range"):
+        (wmin, wmax), (hmin, hmax) = m["image_width_range"], m["image_height_range"]
         click.echo(f"image size: {wmin}-{wmax} x {hmin}-{hmax} px")
     click.echo(
-        f"labels:     {metrics.positive_input_tags_count} positive on inputs, "
-        f"{metrics.positive_region_tags_count} on regions"
+        f"labels:     {m['positive_input_tags_count']} positive on inputs, "
+        f"{m['positive_region_tags_count']} on regions"
     )
-    if metrics.concepts:
+    concepts = m.get("concepts") or {}
+    if concepts:
         click.echo("concepts:")
-        width = max(len(k) for k in metrics.concepts)
+        width = max(len(k) for k in concepts)
         click.echo(f"  {'id':<{width}}  {'inputs':>6}  {'regions':>7}  {'negative':>8}  name")
-        for concept_id in sorted(metrics.concepts):
-            c = metrics.concepts[concept_id]
+        for concept_id in sorted(concepts):
+            c = concepts[concept_id]
             click.echo(
-                f"  {concept_id:<{width}}  {c.inputs:>6}  {c.regions:>7}  "
-                f"{c.negatives:>8}  {c.name}"
+                f"  {concept_id:<{width}}  {c['inputs']:>6}  {c['regions']:>7}  "
+                f"{c['negatives']:>8}  {c['name']}"
             )

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, ClassVar, Literal, Protocol
 from google.protobuf import unknown_fields
 from google.protobuf.message import Message
 
-from ..archive import ArchiveReader, BatchEntry
+from ..archive import ArchiveReader, ArchiveWriter, BatchEntry, Flavour
 from ..errors import ConflictError, EmptyArchiveError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import InputBatch
@@ -209,3 +209,36 @@ def is_inside(path: Path, folder: Path) -> bool:
     """True when ``path`` is ``folder`` or lies somewhere inside it."""
     p, f = path.resolve(), folder.resolve()
     return p == f or f in p.parents
+
+
+class ArchiveConverter:
+    """Shared body of the converters whose output is an archive (json and protobuf).
+
+    Subclasses set ``flavour`` and, where inputs need other handling, ``write_batch``.
+    """
+
+    output_kind: ClassVar[OutputKind] = "file"
+    supports_media: ClassVar[bool] = False
+    supports_stdout: ClassVar[bool] = False
+    flavour: ClassVar[Flavour]
+
+    def __init__(self, job: ConvertJob) -> None:
+        self._writer = ArchiveWriter(
+            job.output_path, batch_size=job.batch_size, flavour=self.flavour, split=job.split
+        )
+        self._added = 0
+
+    def write_batch(self, batch: SourceBatch) -> None:
+        add = self._writer.add
+        for record in batch.batch.inputs:
+            add(record)
+        self._added += len(batch.batch.inputs)
+
+    def finish(self) -> dict[str, Any]:
+        return {"written": self._added}
+
+    def commit(self) -> None:
+        self._writer.close()
+
+    def abort(self) -> None:
+        self._writer.abort()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ..archive import ArchiveWriter
-from ._base import ConvertJob, OutputKind, SourceBatch
+from ..archive import Flavour
+from ._base import ArchiveConverter
 
 __all__ = ["ProtobufConverter"]
 
 
-class ProtobufConverter:
+class ProtobufConverter(ArchiveConverter):
     """Rewrites inputs as ``<split>/input-batch-000000_n<count>`` entries of ``batch_size``
     inputs, ``mimetype`` first and stored, as the official SDK reader expects. Each input's
     wire bytes are copied as they are, so fields the toolkit does not model survive.
@@ -22,28 +22,5 @@ class ProtobufConverter:
 
     name: ClassVar[str] = "protobuf"
     summary: ClassVar[str] = "Clarifai-Data-Protobuf zip, rewritten (unknown fields kept)"
-    output_kind: ClassVar[OutputKind] = "file"
-    supports_media: ClassVar[bool] = False
-    supports_stdout: ClassVar[bool] = False
+    flavour: ClassVar[Flavour] = "protobuf"
     check_unknown: ClassVar[bool] = False
-
-    def __init__(self, job: ConvertJob) -> None:
-        self._writer = ArchiveWriter(
-            job.output_path, batch_size=job.batch_size, flavour="protobuf", split=job.split
-        )
-        self._added = 0
-
-    def write_batch(self, batch: SourceBatch) -> None:
-        add = self._writer.add_serialized
-        for record in batch.batch.inputs:
-            add(record.SerializeToString(deterministic=True))
-        self._added += len(batch.batch.inputs)
-
-    def finish(self) -> dict[str, Any]:
-        return {"written": self._added}
-
-    def commit(self) -> None:
-        self._writer.close()
-
-    def abort(self) -> None:
-        self._writer.abort()
