@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,38 @@ class TestUpgrade:
         assert {"datasets", "versions", "input_index"} <= tables
         assert catalog_db.upgrade(conn, home=tmp_path) == SCHEMA_VERSION
         conn.close()
+
+
+def test_switching_to_wal_waits_for_a_writer_of_a_new_database(tmp_path):
+    # Two processes creating the catalog at once: one is inside its first write while
+    # the other switches the file to WAL. SQLite answers "locked" at once there,
+    # without waiting, so connect() retries until the writer is done.
+    path = tmp_path / "catalog.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    timer = threading.Timer(0.3, lambda: writer.execute("COMMIT"))
+    timer.start()
+    started = time.monotonic()
+    conn = catalog_db.connect(path, timeout=10)
+    waited = time.monotonic() - started
+    timer.join()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert waited >= 0.25
+    conn.close()
+    writer.close()
+
+
+def test_switching_to_wal_gives_up_after_the_timeout(tmp_path):
+    path = tmp_path / "catalog.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    started = time.monotonic()
+    with pytest.raises(CatalogError, match="catalog is busy"):
+        catalog_db.connect(path, timeout=0.2)
+    assert 0.1 <= time.monotonic() - started < 5
+    writer.execute("ROLLBACK")
+    writer.close()

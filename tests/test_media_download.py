@@ -291,14 +291,14 @@ def test_retry_after_forms() -> None:
 
 
 def test_a_slow_server_times_out_and_is_retried(server: MediaServer, tmp_path: Path) -> None:
-    server.add("/orig/slow", image_bytes(), latency=1.0)
+    server.add("/orig/slow", image_bytes(), latency=2.0)
     start = time.monotonic()
     _names, report = download(
         tmp_path, [hosted_input("s", server.origin, "slow")], timeout=0.2, retries=1
     )
-    # Two tries that each waited for the 1 s answer would take 2 s; timeouts end them sooner
-    # (the bound leaves room for a loaded machine).
-    assert time.monotonic() - start < 1.8
+    # Two tries that each waited for the 2 s answer would take 4 s; timeouts end them in
+    # well under 1 s (the bound leaves room for a loaded machine).
+    assert time.monotonic() - start < 3.0
     assert report.failed == {
         "s": f"timed out after 0.2 s waiting for 127.0.0.1:{server.port} (2 tries)"
     }

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -63,7 +64,7 @@ def connect(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connecti
         raise CatalogError(f"{path}: cannot open the catalog database ({exc})") from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _enter_wal(conn, timeout)
         if str(mode).lower() != "wal":  # pragma: no cover - e.g. a file system without locks
             log.warning("%s: journal mode is %s, not WAL", path, mode)
         conn.execute("PRAGMA foreign_keys = ON")
@@ -74,9 +75,34 @@ def connect(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connecti
     return conn
 
 
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def _enter_wal(conn: sqlite3.Connection, timeout: float) -> str:
+    """Switch to WAL mode, retrying while another process holds the database.
+
+    WAL mode is stored in the file, so this only changes something the first time.
+    When several processes create the catalog at once, the switch can fail with
+    "database is locked" at once, without SQLite's busy handler waiting, so it
+    is retried here until ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 def _error(path: Path | str, exc: sqlite3.Error) -> CatalogError:
     text = str(exc)
-    if "locked" in text or "busy" in text:
+    if _is_busy(exc):
         return CatalogError(
             f"{path}: the catalog is busy (another clarifai-archive process is writing to it "
             "and did not finish in time); try again"
