@@ -101,13 +101,14 @@ def run_sdk(archive: Path, out: Path, workers: int) -> int:
         return sum(1 for name in zf.namelist() if "/inputs/" in name)
 
 
-def run_ours(archive: Path, out: Path, jobs: int, png: bool = False) -> int:
+def run_ours(archive: Path, out: Path, jobs: int | None, png: bool = False) -> int:
     from toolkit.cli import cli
 
     if "convert" in cli.commands:
         os.environ["CLARIFAI_PAT"] = KEY
         args = ["-q", "convert", str(archive), "--to", "sdk", "--media", "download"]
-        args += ["--jobs", str(jobs), "-o", str(out)] + (["--png"] if png else [])
+        args += (["--jobs", str(jobs)] if jobs else []) + ["-o", str(out)]
+        args += ["--png"] if png else []
         cli.main(args, prog_name="clarifai-archive", standalone_mode=False)
         with zipfile.ZipFile(out) as zf:
             return sum(1 for name in zf.namelist() if "/inputs/" in name)
@@ -135,7 +136,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
     parser.add_argument("--size", default="640x480", help="image size WxH")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=16, help="our --jobs (default 16)")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="our --jobs (default: the command's, 64)"
+    )
     parser.add_argument(
         "--sdk-workers",
         default="4,10",
@@ -163,7 +166,7 @@ def main() -> None:
         print(
             f"{args.inputs} hosted images ({megabytes:.1f} MB, {args.size}), "
             f"{args.latency * 1000:.0f} ms latency per request, {args.runs} runs each; "
-            f"ours: {ours_how} --media download --jobs {args.jobs}"
+            f"ours: {ours_how} --media download --jobs {args.jobs or 'default (64)'}"
         )
         times: dict[str, list[float]] = {f"sdk{w}": [] for w in sdk_workers}
         times["ours"] = []
@@ -188,7 +191,8 @@ def main() -> None:
                 times["ours-png"].append(seconds)
                 _remove(out)
     ours = statistics.median(times["ours"])
-    print(f"  ours (jobs={args.jobs}): {ours:7.2f} s  ({args.inputs / ours:6.0f} inputs/s)")
+    label = args.jobs or "default"
+    print(f"  ours (jobs={label}): {ours:7.2f} s  ({args.inputs / ours:6.0f} inputs/s)")
     ours_png = statistics.median(times["ours-png"]) if args.png else None
     if ours_png is not None:
         print(f"  ours --png:        {ours_png:7.2f} s  ({args.inputs / ours_png:6.0f} inputs/s)")

@@ -112,7 +112,8 @@ class MediaServer:
     """A threaded HTTP/1.1 server on 127.0.0.1 (a free port) serving bytes by path.
 
     ``routes`` maps paths to bytes or :class:`Route`; ``latency`` delays every answer;
-    ``key`` makes every route added without its own ``key`` require that key.
+    ``key`` makes every route added without its own ``key`` require that key;
+    ``capacity`` answers 429 at once to requests beyond that many in flight.
     """
 
     def __init__(
@@ -123,8 +124,12 @@ class MediaServer:
         key: str | None = None,
         host: str = "127.0.0.1",
         tls: tuple[Path, Path] | None = None,
+        capacity: int | None = None,
     ) -> None:
         self.latency = latency
+        self.capacity = capacity
+        #: Requests answered 429 because more than ``capacity`` were in flight.
+        self.refused = 0
         self.key = key
         self._lock = threading.Lock()
         self._routes: dict[str, Route] = {}
@@ -215,8 +220,16 @@ class MediaServer:
 
     def _handle(self, handler: _Handler) -> None:
         with self._lock:
-            self._in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            if self.capacity is not None and self._in_flight >= self.capacity:
+                self.refused += 1
+                busy = True
+            else:
+                busy = False
+                self._in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        if busy:
+            self._answer(handler, 429, b"too many requests", "text/plain")
+            return
         try:
             self._answer_request(handler)
         finally:

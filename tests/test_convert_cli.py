@@ -247,3 +247,26 @@ class TestArguments:
         result = runner.invoke(cli, ["convert", str(copy), "--to", "protobuf", "-o", str(copy)])
         assert result.exit_code == 1 and "is the source archive" in result.stderr
         assert copy.read_bytes() == sample_archive.read_bytes()
+
+
+def test_a_server_pushing_back_is_noted(runner, make_archive, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n")
+    with MediaServer(key=KEY, latency=0.02, capacity=2) as server:
+        records = []
+        for n in range(12):
+            server.add(f"/orig/{n}", png_bytes())
+            records.append(hosted_input(f"i{n}", server.origin, str(n)))
+        source = make_archive(records)
+        out = tmp_path / "sdk.zip"
+        result = _run(
+            runner,
+            *("convert", str(source), "--to", "sdk", "-o", str(out), "--media", "download"),
+            *("--jobs", "8", "--retries", "20", "--pat-file", str(key_file)),
+        )
+    assert result.exit_code == 0, result.stderr
+    assert "Note: a server answered 429/503 (too many requests): downloads went down to" in (
+        result.stderr
+    )
+    with zipfile.ZipFile(out) as zf:
+        assert sum(n.startswith("all/inputs/") for n in zf.namelist()) == 12

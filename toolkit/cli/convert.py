@@ -67,6 +67,11 @@ def _notes(report: ConvertReport) -> list[str]:
                 shown = ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
                 parts.append(f"{len(ids)} x {why} ({shown})")
             notes.append(f"no media written for {media.skipped} input(s): " + "; ".join(parts))
+        if media.jobs_lowered_to is not None:
+            notes.append(
+                "a server answered 429/503 (too many requests): downloads went down to "
+                f"{media.jobs_lowered_to} at a time, and back up while answers were good"
+            )
         if media.failed:
             shown = "; ".join(f"{k}: {v}" for k, v in list(media.failed.items())[:_SHOWN])
             more = " ..." if len(media.failed) > _SHOWN else ""
@@ -101,9 +106,9 @@ def _notes(report: ConvertReport) -> list[str]:
 @click.option(
     "--jobs",
     type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="Downloads at a time.",
+    default=None,
+    help="Downloads at a time (default 64; fewer, automatically, while a server answers "
+    "429 or 503). Without downloads: files written at a time (default 16).",
 )
 @click.option(
     "--timeout",
@@ -158,7 +163,7 @@ def convert(
     to: str,
     output: str,
     media: str,
-    jobs: int,
+    jobs: int | None,
     timeout: float,
     retries: int,
     pat_file: Path | None,

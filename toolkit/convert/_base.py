@@ -36,7 +36,8 @@ class ConvertJob:
     #: The source archives, in order.
     sources: tuple[Path, ...]
     media: MediaChoice = "none"
-    jobs: int = 16
+    #: Media files fetched or written at once (None: the MediaSink's default for the mode).
+    jobs: int | None = None
     timeout: float = 30.0
     retries: int = 4
     pat: str | None = field(default=None, repr=False)

@@ -974,13 +974,4 @@ def _chunks(src: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
 def _merge_reports(a: MediaReport | None, b: MediaReport | None) -> MediaReport | None:
     if a is None or b is None:
         return a if b is None else b
-    return MediaReport(
-        written=a.written + b.written,
-        reused=a.reused + b.reused,
-        skipped=a.skipped + b.skipped,
-        skipped_ids=a.skipped_ids + b.skipped_ids,
-        skip_reasons={**a.skip_reasons, **b.skip_reasons},
-        failed={**a.failed, **b.failed},
-        renamed={**a.renamed, **b.renamed},
-        bytes_written=a.bytes_written + b.bytes_written,
-    )
+    return a.combined(b)

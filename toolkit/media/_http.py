@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import ipaddress
+import logging
 import random
 import re
 import socket
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
+from ._throttle import Throttle
+
 __all__ = [
     "DEFAULT_KEY_HOSTS",
     "FetchError",
@@ -31,10 +34,14 @@ __all__ = [
     "hosted_url",
 ]
 
+log = logging.getLogger(__name__)
+
 #: Hosts (and their subdomains) that may receive the key. Loopback is always allowed.
 DEFAULT_KEY_HOSTS: tuple[str, ...] = ("clarifai.com",)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_STATUSES = frozenset({408, 425, 429})
+#: Answers that mean "too many requests from you": fewer downloads at once.
+_PUSH_BACK_STATUSES = frozenset({429, 503})
 _CHUNK = 1 << 16
 _USER_AGENT = "clarifai-archive-toolkit"
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -79,10 +86,13 @@ class LocalWriteError(Exception):
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, push_back: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.push_back = push_back
 
 
 class _Interrupted(FetchError):
@@ -151,6 +161,8 @@ class Fetcher:
     """One worker's HTTP client: keeps a connection per origin open between requests.
 
     Not thread-safe: give each thread its own. ``stop`` cuts backoffs and bodies short.
+    A ``throttle`` shared by several fetchers bounds their requests in flight together
+    and lowers that bound while servers answer 429 or 503.
     """
 
     def __init__(
@@ -160,8 +172,10 @@ class Fetcher:
         pat: str | None,
         rng: random.Random | None = None,
         stop: threading.Event | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.policy = policy
+        self._throttle = throttle
         self._pat = pat
         self._rng = rng or random.Random()
         self._stop = stop or threading.Event()
@@ -195,7 +209,7 @@ class Fetcher:
             except OSError as exc:
                 raise LocalWriteError(exc) from exc
             try:
-                self._fetch_once(url, dest, key_origin)
+                self._try_once(url, dest, key_origin)
                 return
             except _Retryable as exc:
                 if tries > self.policy.retries:
@@ -213,6 +227,22 @@ class Fetcher:
                 raise FetchError(self._scrub(exc.reason)) from None
 
     # -- internals ------------------------------------------------------------
+
+    def _try_once(self, url: str, dest: BinaryIO, key_origin: tuple[str, str, int] | None) -> None:
+        """One try, inside a throttle slot when there is a throttle."""
+        if self._throttle is None:
+            self._fetch_once(url, dest, key_origin)
+            return
+        with self._throttle.slot(self._stop) as epoch:
+            if self._stop.is_set():
+                raise _Interrupted("interrupted")
+            try:
+                self._fetch_once(url, dest, key_origin)
+            except _Retryable as exc:
+                if exc.push_back and self._throttle.pushed_back(epoch):
+                    log.info("a server pushed back: %d downloads at once", self._throttle.limit)
+                raise
+        self._throttle.succeeded()
 
     def _scrub(self, text: str) -> str:
         if self._pat and self._pat in text:
@@ -269,7 +299,11 @@ class Fetcher:
             reason = f"HTTP {status} {resp.reason}".rstrip() + f" from {_where(parts)}"
             if status in _RETRY_STATUSES or 500 <= status <= 599:
                 cap = self.policy.max_retry_after
-                raise _Retryable(reason, _retry_after(resp.getheader("Retry-After"), cap))
+                raise _Retryable(
+                    reason,
+                    _retry_after(resp.getheader("Retry-After"), cap),
+                    push_back=status in _PUSH_BACK_STATUSES,
+                )
             if status in (401, 403) and "Authorization" in headers:
                 reason += " (check the key: CLARIFAI_PAT)"
             elif status in (401, 403) and key_origin is not None:

@@ -32,8 +32,9 @@ from ._sniff import (
     normalise_extension,
     sniff_extension,
 )
+from ._throttle import Throttle
 
-__all__ = ["MediaMode", "MediaReport", "MediaSink"]
+__all__ = ["DEFAULT_DOWNLOAD_JOBS", "DEFAULT_WRITE_JOBS", "MediaMode", "MediaReport", "MediaSink"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,14 @@ _SHARED_CONTAINERS = frozenset({"mp4", "webm", "mkv", "ogg", "3gp", "mov", "m4a"
 _PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
 _TEMP = re.compile(r"^\..+\.part-\d+-[0-9a-f]{8}$")
 _HEAD = 4096
+#: Downloads at once by default (fewer while servers answer 429 or 503). Media downloads
+#: wait on the network, not the CPU, so many at once is what makes them fast.
+DEFAULT_DOWNLOAD_JOBS = 64
+#: Files written at once by default when nothing is downloaded.
+DEFAULT_WRITE_JOBS = 16
+#: Bytes of embedded media waiting in the queue or being written, at most (one file
+#: larger than this still goes through, alone).
+MAX_QUEUED_BYTES = 64 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -75,11 +84,28 @@ class MediaReport:
     renamed: dict[str, str] = field(default_factory=dict)
     #: Bytes written in this run.
     bytes_written: int = 0
+    #: The fewest downloads at once after servers pushed back (429/503); None if never.
+    jobs_lowered_to: int | None = None
 
     @property
     def ok(self) -> bool:
         """True when nothing failed."""
         return not self.failed
+
+    def combined(self, other: MediaReport) -> MediaReport:
+        """One report for the work of two sinks (this one's inputs first)."""
+        lowered = [n for n in (self.jobs_lowered_to, other.jobs_lowered_to) if n is not None]
+        return MediaReport(
+            written=self.written + other.written,
+            reused=self.reused + other.reused,
+            skipped=self.skipped + other.skipped,
+            skipped_ids=self.skipped_ids + other.skipped_ids,
+            skip_reasons={**self.skip_reasons, **other.skip_reasons},
+            failed={**self.failed, **other.failed},
+            renamed={**self.renamed, **other.renamed},
+            bytes_written=self.bytes_written + other.bytes_written,
+            jobs_lowered_to=min(lowered, default=None),
+        )
 
 
 @dataclass
@@ -108,7 +134,10 @@ class MediaSink:
     {suffix}`` with ``Authorization: Key <pat>``) and plain ``url``s (without the key).
 
     Files keep their original bytes and the extension of their real format (``png=True``
-    re-encodes images as PNG, as the Clarifai SDK does). Each file is written under a
+    re-encodes images as PNG, as the Clarifai SDK does). ``jobs`` files are fetched or
+    written at once (default :data:`DEFAULT_DOWNLOAD_JOBS` when downloading, else
+    :data:`DEFAULT_WRITE_JOBS`); downloads go fewer at once, and back up again, while
+    servers answer 429 or 503. Each file is written under a
     hidden temporary name and renamed when complete. A file already in ``folder`` under
     an input's name is reused, so a re-run fetches only what is missing. ``on_done(n)``
     is called from the thread that calls :meth:`submit`/:meth:`close`, with the number
@@ -127,7 +156,7 @@ class MediaSink:
         folder: Path,
         *,
         mode: MediaMode,
-        jobs: int = 16,
+        jobs: int | None = None,
         timeout: float = 30.0,
         retries: int = 4,
         pat: str | None = None,
@@ -144,6 +173,8 @@ class MediaSink:
     ) -> None:
         if mode not in _MODES:
             raise ValueError(f"mode must be one of {', '.join(_MODES)}, not {mode!r}")
+        if jobs is None:
+            jobs = DEFAULT_DOWNLOAD_JOBS if mode == "download" else DEFAULT_WRITE_JOBS
         if jobs < 1:
             raise ValueError("jobs must be at least 1")
         if retries < 0 or timeout <= 0:
@@ -171,6 +202,9 @@ class MediaSink:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._queue: queue.Queue[_Task | None] = queue.Queue(maxsize=2 * jobs)
+        self._throttle = Throttle(jobs)
+        self._room = threading.Condition()
+        self._queued_bytes = 0
         self._threads: list[threading.Thread] = []
         self._fatal: BaseException | None = None
         self._seq = 0
@@ -217,7 +251,8 @@ class MediaSink:
     def submit(self, record: Input) -> str | None:
         """Queue the input's media; return its provisional file name, or None when skipped.
 
-        Blocks while ``2 * jobs`` files are waiting, so memory stays flat.
+        Blocks while ``2 * jobs`` files, or :data:`MAX_QUEUED_BYTES` of embedded media,
+        are waiting, so memory stays flat.
         """
         if self._report is not None:
             raise RuntimeError("MediaSink is closed")
@@ -240,6 +275,10 @@ class MediaSink:
             return existing
         task.old_name = existing
         self._start_workers()
+        size = len(task.data) if task.data is not None else 0
+        while not self._reserve(size):
+            self._report_progress()
+            self._raise_fatal()
         while True:
             try:
                 self._queue.put(task, timeout=0.1)
@@ -400,9 +439,30 @@ class MediaSink:
             self._threads.append(thread)
             thread.start()
 
+    def _reserve(self, size: int) -> bool:
+        """Count ``size`` bytes as queued if they fit (waiting up to 0.1 s); else False."""
+        with self._room:
+            if self._queued_bytes and self._queued_bytes + size > MAX_QUEUED_BYTES:
+                self._room.wait(0.1)
+                if self._queued_bytes and self._queued_bytes + size > MAX_QUEUED_BYTES:
+                    return False
+            self._queued_bytes += size
+            return True
+
+    def _release(self, task: _Task) -> None:
+        if task.data is None:
+            return
+        with self._room:
+            self._queued_bytes -= len(task.data)
+            self._room.notify()
+
     def _work(self, n: int) -> None:
         fetcher = Fetcher(
-            self._policy, pat=self._pat, rng=random.Random(self._seed + n), stop=self._stop
+            self._policy,
+            pat=self._pat,
+            rng=random.Random(self._seed + n),
+            stop=self._stop,
+            throttle=self._throttle,
         )
         try:
             while True:
@@ -411,6 +471,7 @@ class MediaSink:
                     return
                 try:
                     self._process(task, fetcher)
+                    self._release(task)
                 except OutputError as exc:
                     with self._lock:
                         if self._fatal is None:
@@ -582,6 +643,9 @@ class MediaSink:
                 failed={input_id: why for _, input_id, why in sorted(self._failed)},
                 renamed={input_id: name for _, input_id, name in sorted(self._renamed)},
                 bytes_written=self._bytes,
+                jobs_lowered_to=(
+                    self._throttle.lowest if self._throttle.lowest < self.jobs else None
+                ),
             )
 
 
