@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -39,6 +40,15 @@ def url_input(input_id: str, url: str, *, kind: str = "image") -> Input:
     record = Input(id=input_id)
     getattr(record.data, kind).url = url
     return record
+
+
+def served_url_inputs(server: Any, count: int) -> list[Input]:
+    """``count`` url inputs, each for a small image ``server`` now serves at ``/<n>.png``."""
+    records = []
+    for n in range(count):
+        server.add(f"/{n}.png", image_bytes(n))
+        records.append(url_input(f"i{n}", server.url(f"/{n}.png")))
+    return records
 
 
 def embedded_input(input_id: str, data: bytes, *, kind: str = "image") -> Input:

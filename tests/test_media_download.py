@@ -16,6 +16,7 @@ from media_helpers import (
     embedded_input,
     hosted_input,
     image_bytes,
+    served_url_inputs,
     url_input,
 )
 from media_server import MediaServer
@@ -451,10 +452,7 @@ def test_bodies_over_the_size_limit_fail(server: MediaServer, tmp_path: Path) ->
 
 def test_downloads_run_concurrently_up_to_jobs(tmp_path: Path) -> None:
     with MediaServer(latency=0.2) as server:
-        records = []
-        for n in range(24):
-            server.add(f"/{n}.png", image_bytes(n))
-            records.append(url_input(f"i{n}", server.url(f"/{n}.png")))
+        records = served_url_inputs(server, 24)
         start = time.monotonic()
         _names, report = download(tmp_path, records, jobs=8)
         elapsed = time.monotonic() - start
@@ -467,10 +465,7 @@ def test_downloads_run_concurrently_up_to_jobs(tmp_path: Path) -> None:
 
 def test_submit_blocks_so_queued_work_stays_bounded(tmp_path: Path) -> None:
     with MediaServer(latency=0.1) as server:
-        records = []
-        for n in range(12):
-            server.add(f"/{n}.png", image_bytes(n))
-            records.append(url_input(f"i{n}", server.url(f"/{n}.png")))
+        records = served_url_inputs(server, 12)
         sink = MediaSink(tmp_path, mode="download", jobs=2, **FAST)  # type: ignore[arg-type]
         most_queued = 0
         start = time.monotonic()

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from media_helpers import KEY, all_names, embedded_input, image_bytes, url_input
+from media_helpers import KEY, all_names, embedded_input, served_url_inputs
 from media_server import MediaServer
 from PIL import Image
 
@@ -56,11 +56,17 @@ def test_the_limit_never_falls_below_one():
     assert throttle.limit == 1 and throttle.lowest == 1
 
 
-def test_successes_raise_the_limit_back_one_at_a_time_up_to_the_most():
-    throttle = Throttle(8)
+def _halved(most: int) -> tuple[Throttle, int]:
+    """A throttle after one push-back, and the epoch of the request pushed back."""
+    throttle = Throttle(most)
     with throttle.slot() as epoch:
         pass
-    throttle.pushed_back(epoch)
+    assert throttle.pushed_back(epoch)
+    return throttle, epoch
+
+
+def test_successes_raise_the_limit_back_one_at_a_time_up_to_the_most():
+    throttle, _epoch = _halved(8)
     assert throttle.limit == 4
     for _ in range(3):
         throttle.succeeded()
@@ -73,10 +79,7 @@ def test_successes_raise_the_limit_back_one_at_a_time_up_to_the_most():
 
 
 def test_a_push_back_restarts_the_run_of_successes():
-    throttle = Throttle(8)
-    with throttle.slot() as epoch:
-        pass
-    throttle.pushed_back(epoch)
+    throttle, epoch = _halved(8)
     for _ in range(3):
         throttle.succeeded()
     throttle.pushed_back(epoch)  # an old request: no decrease, but the run starts again
@@ -138,10 +141,7 @@ def test_most_must_be_positive():
 
 def test_downloads_slow_down_while_the_server_pushes_back(tmp_path: Path) -> None:
     with MediaServer(latency=0.03, capacity=4) as server:
-        records = []
-        for n in range(60):
-            server.add(f"/{n}.png", image_bytes(n))
-            records.append(url_input(f"i{n}", server.url(f"/{n}.png")))
+        records = served_url_inputs(server, 60)
         with MediaSink(tmp_path, mode="download", jobs=32, retries=20, **FAST) as sink:
             for record in records:
                 sink.submit(record)
@@ -156,10 +156,7 @@ def test_downloads_slow_down_while_the_server_pushes_back(tmp_path: Path) -> Non
 
 def test_no_push_back_keeps_every_job_and_reports_nothing(tmp_path: Path) -> None:
     with MediaServer(latency=0.05) as server:
-        records = []
-        for n in range(40):
-            server.add(f"/{n}.png", image_bytes(n))
-            records.append(url_input(f"i{n}", server.url(f"/{n}.png")))
+        records = served_url_inputs(server, 40)
         with MediaSink(tmp_path, mode="download", jobs=20, **FAST) as sink:
             for record in records:
                 sink.submit(record)
