@@ -79,6 +79,12 @@ def _wait_for_temp(folder: Path, proc: subprocess.Popen, timeout: float = 60) ->
 CASES = {
     "convert json": ["convert", "{src}", "--to", "json", "-o", "{out}/result.zip"],
     "convert jsonl": ["convert", "{src}", "--to", "jsonl", "-o", "{out}/result.jsonl"],
+    "convert json, 2 workers": [
+        *("convert", "{src}", "--to", "json", "--workers", "2", "-o", "{out}/result.zip"),
+    ],
+    "convert jsonl, 2 workers": [
+        *("convert", "{src}", "--to", "jsonl", "--workers", "2", "-o", "{out}/result.jsonl"),
+    ],
     "convert coco": ["convert", "{src}", "--to", "coco", "-o", "{out}/coco"],
     "merge": ["merge", "{src}", "{src}", "-o", "{out}/merged.zip", "--to", "json"],
     "split": [
@@ -124,7 +130,9 @@ def _limit_file_size(max_bytes: int):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["convert json", "convert jsonl", "merge", "split"])
+@pytest.mark.parametrize(
+    "case", ["convert json", "convert jsonl", "convert jsonl, 2 workers", "merge", "split"]
+)
 def test_full_disk_leaves_nothing(big_archive, tmp_path: Path, case) -> None:
     """Writes past 1 MB fail (a file-size limit stands in for a full disk)."""
     out = tmp_path / "out"

@@ -734,8 +734,8 @@ class ArchiveWriter:
         self.inputs_written = 0
         self.batches_written = 0
         self._on_batch = on_batch
+        # Inputs not yet written: wire bytes (protobuf) or compact JSON objects (json).
         self._pending: list[bytes] = []
-        self._pending_messages: list[Input] = []
         self._closed = False
         if self.path.is_dir():
             raise OutputError(f"{self.path}: is a folder; give a .zip file name")
@@ -766,11 +766,26 @@ class ArchiveWriter:
     def add(self, record: Input) -> None:
         """Append one input."""
         if self.flavour == "json":
-            self._pending_messages.append(record)
+            from .jsonmap import input_to_json_bytes
+
+            self._pending.append(input_to_json_bytes(record))
         else:
             self._pending.append(record.SerializeToString(deterministic=True))
-        if len(self._pending) + len(self._pending_messages) >= self.batch_size:
+        if len(self._pending) >= self.batch_size:
             self._flush()
+
+    def add_json_inputs(self, items: Iterable[bytes]) -> None:
+        """Append inputs already written as compact JSON objects (JSON flavour only).
+
+        Each item is what :func:`toolkit.jsonmap.input_to_json_bytes` returns for one
+        input; the parallel ``--to json`` conversion encodes them in other processes.
+        """
+        if self.flavour != "json":
+            raise ValueError("add_json_inputs needs a JSON-flavour writer")
+        for item in items:
+            self._pending.append(item)
+            if len(self._pending) >= self.batch_size:
+                self._flush()
 
     def add_serialized(self, data: bytes) -> None:
         """Append one input given as its protobuf wire bytes (protobuf flavour)."""
@@ -813,20 +828,15 @@ class ArchiveWriter:
         self._count_batch(count)
 
     def _flush(self) -> None:
+        count = len(self._pending)
+        if not count:
+            return
         if self.flavour == "json":
-            count = len(self._pending_messages)
-            if not count:
-                return
-            from .jsonmap import batch_to_json_bytes
-
-            data = batch_to_json_bytes(self._pending_messages)
-            self._pending_messages = []
+            # What orjson writes for {"inputs": [...]}: compact, the objects as they are.
+            data = b'{"inputs":[' + b",".join(self._pending) + b"]}"
         else:
-            count = len(self._pending)
-            if not count:
-                return
             data = encode_batch(self._pending)
-            self._pending = []
+        self._pending = []
         self._write_batch(data, count)
 
     def copy_entry(self, reader: ArchiveReader, entry: BatchEntry, count: int) -> None:

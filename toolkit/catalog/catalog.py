@@ -323,6 +323,12 @@ class Catalog:
                 conn.close()
         self._conn = self._empty = None
 
+    def __del__(self) -> None:
+        # A catalog dropped without close() still closes its database (Python 3.13 warns
+        # about SQLite connections left to the garbage collector).
+        with contextlib.suppress(Exception):
+            self.close()
+
     def __enter__(self) -> Catalog:
         return self
 

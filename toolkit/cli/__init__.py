@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import signal
 import sys
@@ -245,4 +246,14 @@ def main() -> None:
         signum = getattr(signal, name, None)
         if signum is not None:
             signal.signal(signum, _raise_interrupt)
-    cli(prog_name="clarifai-archive")
+    try:
+        cli(prog_name="clarifai-archive")
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - click always exits through SystemExit
+        code = 0
+    # What a failed or interrupted command still held (open archives in its exception's
+    # frames) is finalized now, while every module is loaded: left to interpreter exit,
+    # Python 3.13's zipfile prints "Exception ignored" tracebacks.
+    gc.collect()
+    sys.exit(code)

@@ -150,6 +150,13 @@ def _notes(report: ConvertReport) -> list[str]:
     help="Inputs per batch entry (json, protobuf).",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="json, jsonl: processes that encode the JSON (default: one per CPU, up to 4, "
+    "for sources of 32 MiB or more; else 1).",
+)
+@click.option(
     "--report",
     "report_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -172,6 +179,7 @@ def convert(
     split: str,
     video_frames: bool,
     batch_size: int,
+    workers: int | None,
     report_file: Path | None,
     force: bool,
 ) -> None:
@@ -236,6 +244,7 @@ def convert(
             split=split,
             video_frames=video_frames,
             batch_size=batch_size,
+            workers=workers,
             force=force,
             limits=context.limits,
             report_path=report_file,

@@ -42,6 +42,7 @@ from ._base import (
     iter_source_batches,
     same_file,
 )
+from ._parallel import auto_workers
 from .clarifai_json import ClarifaiJsonConverter
 from .coco import OUTPUT_NAMES as _COCO_NAMES
 from .coco import CocoConverter, rle_encode
@@ -196,6 +197,7 @@ def convert_archives(
     split: str = "all",
     video_frames: bool = False,
     batch_size: int = 128,
+    workers: int | None = None,
     force: bool = False,
     limits: Limits = DEFAULT_LIMITS,
     report_path: str | os.PathLike[str] | None = None,
@@ -221,7 +223,9 @@ def convert_archives(
 
     ``split`` names the folder of batch entries (json, protobuf) or of the SDK layout;
     ``batch_size`` the inputs per entry (json, protobuf); ``video_frames`` (coco) exports
-    each video frame that carries regions as an image. Outputs are written under a
+    each video frame that carries regions as an image. ``workers`` (json, jsonl) is the
+    number of processes that encode the JSON; by default one per usable CPU (up to 4)
+    when the sources hold 32 MiB of batches or more, else 1. Outputs are written under a
     temporary name and appear only when complete; an existing output is replaced then.
     A folder holding files a conversion did not write is refused unless ``force``.
     ``report_path`` receives the report as JSON (also when media failed).
@@ -250,8 +254,8 @@ def convert_archives(
         raise ValueError("--png applies to --to sdk with --media embedded or download")
     if video_frames and fmt is not CocoConverter:
         raise ValueError("--video-frames applies to --to coco")
-    if batch_size < 1 or (jobs is not None and jobs < 1):
-        raise ValueError("batch_size and jobs must be at least 1")
+    if batch_size < 1 or (jobs is not None and jobs < 1) or (workers is not None and workers < 1):
+        raise ValueError("batch_size, jobs and workers must be at least 1")
     check_split(split)
     paths = [Path(s) for s in sources]
     if not paths:
@@ -279,6 +283,7 @@ def convert_archives(
             split=split,
             video_frames=video_frames,
             batch_size=batch_size,
+            workers=workers or auto_workers(sum(e.size for r in readers for e in r.entries)),
             limits=limits,
             media_progress=media_progress,
             media_options=dict(media_options or {}),

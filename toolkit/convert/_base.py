@@ -45,6 +45,8 @@ class ConvertJob:
     split: str = "all"
     video_frames: bool = False
     batch_size: int = 128
+    #: Processes that encode JSON (json, jsonl); 1: this process alone.
+    workers: int = 1
     limits: Limits = DEFAULT_LIMITS
     #: Called with the number of inputs whose media is finished (written, reused, skipped
     #: or failed) since the last call.

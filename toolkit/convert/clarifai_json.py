@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..archive import Flavour
-from ._base import ArchiveConverter
+from ._base import ArchiveConverter, ConvertJob, SourceBatch
+from ._parallel import JsonEncoder
 
 __all__ = ["ClarifaiJsonConverter"]
 
@@ -23,3 +24,25 @@ class ClarifaiJsonConverter(ArchiveConverter):
     summary: ClassVar[str] = "Clarifai-Data-JSON zip (protobuf JSON mapping, snake_case names)"
     flavour: ClassVar[Flavour] = "json"
     check_unknown: ClassVar[bool] = True
+
+    def __init__(self, job: ConvertJob) -> None:
+        super().__init__(job)
+        self._encoder = JsonEncoder(job.workers)
+
+    def write_batch(self, batch: SourceBatch) -> None:
+        for items in self._encoder.submit(batch.batch, str(batch.source)):
+            self._add(items)
+
+    def _add(self, items: list[bytes]) -> None:
+        self._writer.add_json_inputs(items)
+        self._added += len(items)
+
+    def finish(self) -> dict[str, Any]:
+        for items in self._encoder.drain():
+            self._add(items)
+        self._encoder.close()
+        return super().finish()
+
+    def abort(self) -> None:
+        self._encoder.close()
+        super().abort()

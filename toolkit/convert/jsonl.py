@@ -6,16 +6,12 @@ import contextlib
 import os
 from typing import IO, Any, BinaryIO, ClassVar
 
-import orjson
-
 from .._atomic import temp_sibling
-from ..errors import OutputError, SchemaError
-from ..jsonmap import _json_objects
+from ..errors import OutputError
 from ._base import ConvertJob, OutputKind, SourceBatch
+from ._parallel import JsonEncoder
 
 __all__ = ["JsonLinesConverter"]
-
-_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 
 
 class JsonLinesConverter:
@@ -39,6 +35,7 @@ class JsonLinesConverter:
         self._written = 0
         self._tmp = None
         self._dest = None
+        self._encoder = JsonEncoder(job.workers)
         if isinstance(job.output, os.PathLike):
             self._dest = job.output
             self._tmp = temp_sibling(job.output)
@@ -52,17 +49,15 @@ class JsonLinesConverter:
             self._stream = job.output
 
     def write_batch(self, batch: SourceBatch) -> None:
-        objects = _json_objects(batch.batch.inputs)
-        try:
-            lines = [orjson.dumps(obj, option=_OPTIONS) for obj in objects]
-        except orjson.JSONEncodeError as exc:
-            raise SchemaError(f"{batch.source}: cannot write an input as JSON ({exc})") from None
-        self._write(lines)
-        self._written += len(objects)
+        for lines in self._encoder.submit(batch.batch, str(batch.source)):
+            self._write(lines)
 
     def _write(self, lines: list[bytes]) -> None:
+        if not lines:
+            return
+        self._written += len(lines)
         try:
-            self._stream.writelines(lines)
+            self._stream.write(b"\n".join(lines) + b"\n")
         except BrokenPipeError:
             raise
         except OSError as exc:
@@ -71,6 +66,9 @@ class JsonLinesConverter:
             ) from None
 
     def finish(self) -> dict[str, Any]:
+        for lines in self._encoder.drain():
+            self._write(lines)
+        self._encoder.close()
         try:
             self._stream.flush()
         except BrokenPipeError:
@@ -93,6 +91,7 @@ class JsonLinesConverter:
         self._tmp = None
 
     def abort(self) -> None:
+        self._encoder.close()
         if self._tmp is None:
             return
         with contextlib.suppress(OSError):

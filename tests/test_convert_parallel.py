@@ -1,0 +1,204 @@
+"""``--to json|jsonl`` with worker processes: the same bytes, in order, failures clean."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from convert_helpers import varied_inputs
+
+from toolkit.archive import ArchiveWriter
+from toolkit.cli import cli
+from toolkit.convert import _parallel, convert_archives
+from toolkit.convert._parallel import JsonEncoder, auto_workers, encode_inputs
+from toolkit.errors import SchemaError, ToolkitError
+from toolkit.messages import Input, InputBatch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only"
+)
+
+
+def _no_other_threads() -> None:
+    names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    assert not names, f"threads left running by earlier tests: {names}"
+
+
+def _batches(records: list[Input], size: int) -> list[InputBatch]:
+    return [InputBatch(inputs=records[i : i + size]) for i in range(0, len(records), size)]
+
+
+def test_workers_give_the_same_bytes_in_the_same_order() -> None:
+    _no_other_threads()
+    batches = _batches(varied_inputs(300, seed=11), 7)
+    expected = [encode_inputs(b.inputs) for b in batches]
+    got = []
+    with JsonEncoder(workers=3) as encoder:
+        for n, batch in enumerate(batches):
+            got.extend(encoder.submit(batch, f"batch {n}"))
+            assert encoder.parallel
+            assert len(encoder._pending) <= 2 * 3  # bounded: memory stays flat
+        got.extend(encoder.drain())
+    assert got == expected
+
+
+def test_one_worker_encodes_here() -> None:
+    batch = _batches(varied_inputs(5), 5)[0]
+    encoder = JsonEncoder(workers=1)
+    assert list(encoder.submit(batch, "b")) == [encode_inputs(batch.inputs)]
+    assert not encoder.parallel
+    encoder.close()
+
+
+def test_with_another_thread_running_it_encodes_here() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        batch = _batches(varied_inputs(5), 5)[0]
+        with JsonEncoder(workers=2) as encoder:
+            assert list(encoder.submit(batch, "b")) == [encode_inputs(batch.inputs)]
+            assert not encoder.parallel and encoder.workers == 1
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_auto_workers_only_for_big_sources(monkeypatch) -> None:
+    monkeypatch.setattr(_parallel, "usable_cpus", lambda: 8)
+    assert auto_workers(_parallel.PARALLEL_MIN_BYTES - 1) == 1
+    assert auto_workers(_parallel.PARALLEL_MIN_BYTES) == _parallel.MAX_AUTO_WORKERS == 4
+    monkeypatch.setattr(_parallel, "usable_cpus", lambda: 2)
+    assert auto_workers(10 * _parallel.PARALLEL_MIN_BYTES) == 2
+    with pytest.raises(ValueError):
+        JsonEncoder(workers=0)
+
+
+@pytest.mark.parametrize(("to", "name"), [("json", "out.zip"), ("jsonl", "out.jsonl")])
+def test_convert_output_is_the_same_with_workers(make_archive, tmp_path: Path, to, name) -> None:
+    _no_other_threads()
+    first = make_archive(varied_inputs(90, seed=5), "a.zip", batch_size=13)
+    renamed = [Input(id=f"b-{r.id}", data=r.data) for r in varied_inputs(40, seed=6)]
+    second = make_archive(renamed, "b.zip", batch_size=9, flavour="json")
+    outputs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}" / name
+        out.parent.mkdir()
+        report = convert_archives([first, second], out, to=to, workers=workers, batch_size=16)
+        assert report.inputs == report.written == 130
+        outputs[workers] = out.read_bytes()
+    assert outputs[1] == outputs[2]
+
+
+def _bad_archive(make_archive) -> Path:
+    records = varied_inputs(60, seed=2)
+    records[47].data.metadata.update({"x": math.nan})
+    return make_archive(records, "bad.zip", batch_size=10)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_input_json_cannot_hold_is_named_and_nothing_is_left(
+    make_archive, tmp_path: Path, workers
+) -> None:
+    source = _bad_archive(make_archive)
+    out = tmp_path / "out" / "x.jsonl"
+    out.parent.mkdir()
+    with pytest.raises(SchemaError) as info:
+        convert_archives([source], out, to="jsonl", workers=workers)
+    message = str(info.value)
+    assert message.startswith(f"{source}: input 'in-047': cannot be written as JSON")
+    assert os.listdir(out.parent) == []
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(
+    make_archive, tmp_path: Path, monkeypatch
+) -> None:
+    _no_other_threads()
+
+    def die(records) -> list[bytes]:
+        os._exit(3)
+
+    # The workers are forks of this process: they run the patched function.
+    monkeypatch.setattr(_parallel, "encode_inputs", die)
+    source = make_archive(varied_inputs(50), "a.zip", batch_size=5)
+    out = tmp_path / "out" / "x.zip"
+    out.parent.mkdir()
+    with pytest.raises(ToolkitError, match="a worker process stopped while converting"):
+        convert_archives([source], out, to="json", workers=2)
+    assert os.listdir(out.parent) == []
+
+
+def test_cli_workers_option(make_archive, tmp_path: Path, runner) -> None:
+    source = make_archive(varied_inputs(20), "a.zip", batch_size=4)
+    out = tmp_path / "x.jsonl"
+    args = ["convert", str(source), "--to", "jsonl", "-o", str(out), "--workers", "2"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    assert len(out.read_bytes().splitlines()) == 20
+    bad = runner.invoke(cli, [*args[:-1], "0"])
+    assert bad.exit_code == 2 and "--workers" in bad.stderr
+
+
+@pytest.fixture(name="big_embeddings", scope="module")
+def _big_embeddings(tmp_path_factory) -> Path:
+    """20,000 inputs with a 256-d embedding (~21 MB): a few seconds of JSON work."""
+    path = tmp_path_factory.mktemp("par") / "big.zip"
+    vector = [math.sin(k) for k in range(256)]
+    with ArchiveWriter(path, batch_size=100) as writer:
+        for n in range(20_000):
+            record = Input(id=f"in-{n:05d}")
+            record.data.embeddings.add(vector=vector, num_dimensions=256)
+            writer.add(record)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("to", ["json", "jsonl"])
+def test_ctrl_c_to_the_whole_group_stops_workers_cleanly(
+    big_embeddings, tmp_path: Path, to
+) -> None:
+    """A terminal's Ctrl-C reaches the main process and its workers: one Error line, no
+    traceback from any process, no output, no process left."""
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "toolkit", "-q", "convert", str(big_embeddings)),
+            *("--to", to, "--workers", "2", "-o", str(out / f"result.{to}")),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not os.listdir(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.2)  # workers busy
+    os.killpg(proc.pid, signal.SIGINT)
+    _stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.splitlines() == ["Error: interrupted (SIGINT); no partial output was kept"]
+    assert os.listdir(out) == []
+    _group_ends(proc.pid)
+
+
+def _group_ends(pgid: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError("worker processes outlived the command")
