@@ -108,8 +108,8 @@ def baseline(archive: Path, out: Path, limit: int | None) -> int:
     return count
 
 
-def ours(archive: Path, out: Path, to: str) -> int:
-    return convert_archives([archive], out, to=to).inputs
+def ours(archive: Path, out: Path, to: str, workers: int | None = None) -> int:
+    return convert_archives([archive], out, to=to, workers=workers).inputs
 
 
 def timed(runs: int, fn, *args) -> float:  # type: ignore[no-untyped-def]
@@ -140,18 +140,22 @@ try:
         peak = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
 except (OSError, StopIteration):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(peak)
+# json and jsonl encode big sources in worker processes (forks): the largest of them
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(peak, workers)
 """
 
 
-def peak_rss_mib(archive: Path, out: Path, to: str) -> float:
-    """Peak resident memory of a fresh process converting ``archive`` (MiB)."""
+def peak_rss_mib(archive: Path, out: Path, to: str) -> tuple[float, float]:
+    """Peak resident memory of a fresh process converting ``archive``, and of the largest
+    of its worker processes (0 when it had none), in MiB."""
     code = _CHILD.format(root=str(ROOT), archive=str(archive), out=str(out), to=to)
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     clean(out)
-    return int(result.stdout.strip().splitlines()[-1]) / 1024
+    main, workers = result.stdout.strip().splitlines()[-1].split()
+    return int(main) / 1024, int(workers) / 1024
 
 
 def main() -> None:
@@ -188,9 +192,12 @@ def main() -> None:
         suffixes = {"json": ".zip", "jsonl": ".jsonl", "coco": "", "protobuf": ".zip"}
         for to, suffix in suffixes.items():
             target = out.with_suffix(suffix)
-            a = peak_rss_mib(small, target, to)
-            b = peak_rss_mib(archive, target, to)
-            print(f"  --to {to:<9} {a:8.1f} {b:8.1f}   +{b - a:.1f} MiB for 10x the inputs")
+            a, _ = peak_rss_mib(small, target, to)
+            b, worker = peak_rss_mib(archive, target, to)
+            line = f"  --to {to:<9} {a:8.1f} {b:8.1f}   +{b - a:.1f} MiB for 10x the inputs"
+            if worker:
+                line += f"; each worker process at most {worker:.1f} MiB"
+            print(line)
         print("  (kept per input: its id, to refuse repeated ids, about 100 bytes;")
         print("   coco also keeps the file names given out, about 200 bytes)")
     if not args.keep:
@@ -208,7 +215,10 @@ def run_timings(args: argparse.Namespace, archive: Path, out: Path, size_mib: fl
     clean(out.with_suffix(".jsonl"))
     results["baseline (MessageToDict + json.dumps)"] = base * n / measured
     for to, target in (("json", out.with_suffix(".zip")), ("jsonl", out.with_suffix(".jsonl"))):
+        # default: worker processes for a source this big (one per CPU, up to 4)
         results[f"convert --to {to}"] = timed(args.runs, ours, archive, target, to)
+        clean(target)
+        results[f"convert --to {to} --workers 1"] = timed(args.runs, ours, archive, target, to, 1)
         clean(target)
     results["convert --to coco (no media)"] = timed(args.runs, ours, archive, out, "coco")
     clean(out)

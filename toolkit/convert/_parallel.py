@@ -2,15 +2,16 @@
 
 Writing protobuf's JSON mapping costs about 40 us an input with 512-d embeddings, all of
 it CPU. With several cores, :class:`JsonEncoder` hands each batch (its wire bytes) to a
-pool of worker processes and gives the results back in the batches' order; at most
-``2 * workers`` batches are in flight, so memory stays flat. With one worker it encodes
-in this process. The output is the same bytes either way.
+pool of worker processes (forks of this one) and gives the results back in the batches'
+order; at most ``2 * workers`` batches are in flight, so memory stays flat. With one
+worker, or where workers cannot be forked safely, it encodes in this process. The output
+is the same bytes either way.
 
 Example::
 
     with JsonEncoder(workers=2) as encoder:
         for batch in batches:
-            for items in encoder.submit(batch):
+            for items in encoder.submit(batch, where="a.zip"):
                 write(items)
         for items in encoder.drain():
             write(items)
@@ -45,8 +46,8 @@ __all__ = [
     "usable_cpus",
 ]
 
-#: Sources smaller than this (batch bytes in all) are converted in this process: starting
-#: workers costs a few tenths of a second.
+#: Sources smaller than this (batch bytes in all) are converted in this process: there,
+#: forking workers and handing batches over would cost about what they save.
 PARALLEL_MIN_BYTES = 32 * 1024**2
 #: The most worker processes ``auto_workers`` picks.
 MAX_AUTO_WORKERS = 4
