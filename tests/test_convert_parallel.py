@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -12,13 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from convert_helpers import varied_inputs
+from convert_helpers import varied_inputs, write_raw_archive
 
 from toolkit.archive import ArchiveWriter
 from toolkit.cli import cli
 from toolkit.convert import _parallel, convert_archives
 from toolkit.convert._parallel import JsonEncoder, auto_workers, encode_inputs
-from toolkit.errors import SchemaError, ToolkitError
+from toolkit.errors import ArchiveError, SchemaError, ToolkitError
 from toolkit.messages import Input, InputBatch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,3 +203,21 @@ def _group_ends(pgid: int) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("worker processes outlived the command")
+
+
+@pytest.mark.parametrize("to", ["json", "jsonl"])
+def test_a_damaged_batch_halfway_stops_workers_and_leaves_nothing(tmp_path: Path, to) -> None:
+    _no_other_threads()
+    good = [InputBatch(inputs=b).SerializeToString() for b in _chunks(varied_inputs(60), 6)]
+    damaged = good[:6] + [b"\x0a\xff\xff\xff\x0f garbage"] + good[6:]
+    source = write_raw_archive(tmp_path / "damaged.zip", damaged)
+    out = tmp_path / "out" / f"x.{to}"
+    out.parent.mkdir()
+    with pytest.raises(ArchiveError, match="all/batch-6_n1"):
+        convert_archives([source], out, to=to, workers=2)
+    assert os.listdir(out.parent) == []
+    assert multiprocessing.active_children() == []
+
+
+def _chunks(records: list[Input], size: int) -> list[list[Input]]:
+    return [records[i : i + size] for i in range(0, len(records), size)]
