@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
@@ -43,7 +44,7 @@ def test_workers_give_the_same_bytes_in_the_same_order() -> None:
     batches = _batches(varied_inputs(300, seed=11), 7)
     expected = [encode_inputs(b.inputs) for b in batches]
     got = []
-    with JsonEncoder(workers=3) as encoder:
+    with contextlib.closing(JsonEncoder(workers=3)) as encoder:
         for n, batch in enumerate(batches):
             got.extend(encoder.submit(batch, f"batch {n}"))
             assert encoder.parallel
@@ -66,7 +67,7 @@ def test_with_another_thread_running_it_encodes_here() -> None:
     thread.start()
     try:
         batch = _batches(varied_inputs(5), 5)[0]
-        with JsonEncoder(workers=2) as encoder:
+        with contextlib.closing(JsonEncoder(workers=2)) as encoder:
             assert list(encoder.submit(batch, "b")) == [encode_inputs(batch.inputs)]
             assert not encoder.parallel and encoder.workers == 1
     finally:

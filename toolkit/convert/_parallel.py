@@ -9,7 +9,7 @@ is the same bytes either way.
 
 Example::
 
-    with JsonEncoder(workers=2) as encoder:
+    with contextlib.closing(JsonEncoder(workers=2)) as encoder:
         for batch in batches:
             for items in encoder.submit(batch, where="a.zip"):
                 write(items)
@@ -29,7 +29,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from types import TracebackType
 
 import orjson
 
@@ -206,14 +205,3 @@ class JsonEncoder:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-    def __enter__(self) -> JsonEncoder:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
