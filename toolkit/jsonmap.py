@@ -35,6 +35,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from ._wire import packed_floats
 from .errors import SchemaError
 from .messages import Input
 
@@ -302,15 +303,9 @@ class _Mapper:
             count = len(message.vector)
             if not count:
                 return plain(message)
-            data = message.SerializeToString()
-            # Field 1 (vector), length-delimited, comes first; unknown fields come last.
-            if data[0] != 0x0A:
-                return plain(message)
-            length, pos = _read_varint(data, 1)
-            if length != 4 * count:
-                return plain(message)
-            array = np.frombuffer(data, dtype="<f4", count=count, offset=pos)
-            if not _plain_vector(array):
+            # Field 1 (vector) comes first; unknown fields come last.
+            array = packed_floats(message.SerializeToString())
+            if array is None or len(array) != count or not _plain_vector(array):
                 return plain(message)
             out: dict[str, Any] = {vector_name: array}
             dims = message.num_dimensions
@@ -383,17 +378,6 @@ def _is_embedding(descriptor: Descriptor) -> bool:
         and vector.is_repeated
         and dims.type == FieldDescriptor.TYPE_UINT32
     )
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
 
 
 def _wrapper_plain(message: Any) -> Any:

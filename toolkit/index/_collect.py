@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._wire import packed_floats
 from ..archive import ArchiveReader
 from ..errors import ConflictError, SchemaError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -52,17 +53,6 @@ class CollectStats:
         }
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-
-
 def embedding_array(record: Input, which: int) -> np.ndarray | None:
     """Embedding ``which`` of ``record`` as a float32 view of its wire bytes, or None.
 
@@ -72,11 +62,8 @@ def embedding_array(record: Input, which: int) -> np.ndarray | None:
     embeddings = record.data.embeddings
     if which >= len(embeddings):
         return None
-    raw = embeddings[which].SerializeToString()
-    if not raw or raw[0] != 0x0A:  # field 1 (vector), length-delimited: always first
-        return np.empty(0, dtype=np.float32)
-    length, pos = _read_varint(raw, 1)
-    return np.frombuffer(raw, dtype="<f4", count=length // 4, offset=pos)
+    vector = packed_floats(embeddings[which].SerializeToString())
+    return np.empty(0, dtype=np.float32) if vector is None else vector
 
 
 def _declared_dims(record: Input, which: int) -> int:
