@@ -457,6 +457,36 @@ class Catalog:
             name, n = f"{base}-{n}.zip", n + 1
         return name
 
+    def _register_derived(
+        self,
+        parent: VersionInfo,
+        part: Path,
+        *,
+        version: str | None,
+        description: str,
+        tag: str,
+        origin: Origin,
+        source: str,
+    ) -> VersionInfo:
+        """Register ``part``, made from ``parent``, as a new version of its dataset: id
+        ``version``, or by default ``parent``'s id with ``-<tag><n>``."""
+        scanned = scan(part, limits=self.limits, hash_file=True)
+        with self._writing() as txn:
+            return self._register(
+                txn,
+                dataset_id=parent.dataset_id,
+                version_id=version,
+                default_id=lambda taken: derived_version_id(parent.id, tag, taken),
+                part=part,
+                scanned=scanned,
+                name="",
+                description=description,
+                parent=parent.id,
+                origin=origin,
+                source=source,
+                create_dataset=False,
+            )
+
     def _register(
         self,
         txn: _Txn,
@@ -712,22 +742,15 @@ class Catalog:
                     f"{parent.ref}: its archive does not match its index; run "
                     f"'clarifai-archive versions refresh {parent.dataset_id} {parent.id}'"
                 )
-            scanned = scan(part, limits=self.limits, hash_file=True)
-            with self._writing() as txn:
-                made = self._register(
-                    txn,
-                    dataset_id=parent.dataset_id,
-                    version_id=version,
-                    default_id=lambda taken: derived_version_id(parent.id, "del", taken),
-                    part=part,
-                    scanned=scanned,
-                    name="",
-                    description=description,
-                    parent=parent.id,
-                    origin="delete-inputs",
-                    source=parent.ref,
-                    create_dataset=False,
-                )
+            made = self._register_derived(
+                parent,
+                part,
+                version=version,
+                description=description,
+                tag="del",
+                origin="delete-inputs",
+                source=parent.ref,
+            )
         report = dataclasses.replace(report, source=parent.ref, output=str(made.archive))
         return DerivedVersion(
             version=made, parent=parent, missing_ids=report.not_found, report=report
@@ -1046,22 +1069,15 @@ class Datasets:
                 limits=cat.limits,
                 progress=progress,
             )
-            scanned = scan(part, limits=cat.limits, hash_file=True)
-            with cat._writing() as txn:
-                made = cat._register(
-                    txn,
-                    dataset_id=parent.dataset_id,
-                    version_id=version,
-                    default_id=lambda taken: derived_version_id(parent.id, "merge", taken),
-                    part=part,
-                    scanned=scanned,
-                    name="",
-                    description=description,
-                    parent=parent.id,
-                    origin="merge",
-                    source=source_name,
-                    create_dataset=False,
-                )
+            made = cat._register_derived(
+                parent,
+                part,
+                version=version,
+                description=description,
+                tag="merge",
+                origin="merge",
+                source=source_name,
+            )
         # the report names the files as the user knows them, not the scratch copies
         counts = [s.inputs for s in report.sources]
         report = dataclasses.replace(
