@@ -11,9 +11,16 @@ from typing import IO, Any, TypeVar
 import click
 
 from ..catalog import PATCH_ACTIONS, DatasetInfo, VersionInfo
-from ..convert import FORMATS, MEDIA_CHOICES
+from ..convert import FORMATS
 from ..merge import CONFLICT_POLICIES
 from ._common import ARCHIVE, echo_json, echo_jsonl, get_context, open_catalog, resolve_archive
+from .convert import (
+    allow_missing_option,
+    check_media_usage,
+    force_folder_option,
+    media_option,
+    pat_file_option,
+)
 from .info import echo_metrics
 
 __all__ = ["confirm_irreversible", "datasets", "read_ids", "versions"]
@@ -487,23 +494,10 @@ def merge_command(
     required=True,
     help="Output zip, .jsonl file or folder (coco).",
 )
-@click.option(
-    "--media",
-    type=click.Choice(list(MEDIA_CHOICES)),
-    default="none",
-    show_default=True,
-    help="coco and sdk: write the media carried in the archive (embedded) or also fetch "
-    "hosted copies and URLs (download).",
-)
-@click.option(
-    "--pat-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File whose first line is the Clarifai key for hosted copies (default: $CLARIFAI_PAT).",
-)
-@click.option("--allow-missing", is_flag=True, help="Write the output even when some media failed.")
-@click.option(
-    "--force", is_flag=True, help="Replace an output folder that holds files of other origin."
-)
+@media_option
+@pat_file_option
+@allow_missing_option
+@force_folder_option
 @_json_option("Print the conversion report as JSON.")
 def export_command(
     ref: str,
@@ -526,11 +520,7 @@ def export_command(
         clarifai-archive datasets export birds@v1 --to protobuf -o birds-v1.zip
         clarifai-archive datasets export birds --to jsonl -o birds.jsonl
     """
-    fmt = FORMATS[to]
-    if media != "none" and not fmt.supports_media:
-        raise click.UsageError(f"--media applies to --to coco and sdk, not {to}")
-    if pat_file is not None and media != "download":
-        raise click.UsageError("--pat-file applies to --media download")
+    check_media_usage(to, media, pat_file)
     options: dict[str, Any] = {}
     if media != "none":
         options["media"] = media

@@ -79,6 +79,38 @@ def _notes(report: ConvertReport) -> list[str]:
     return notes
 
 
+# Options shared with 'datasets export', which converts a catalog version.
+media_option = click.option(
+    "--media",
+    type=click.Choice(list(MEDIA_CHOICES)),
+    default="none",
+    show_default=True,
+    help="coco and sdk: write the media carried in the archive (embedded) or also fetch "
+    "hosted copies and URLs (download).",
+)
+pat_file_option = click.option(
+    "--pat-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File whose first line is the Clarifai key for hosted copies (default: $CLARIFAI_PAT).",
+)
+allow_missing_option = click.option(
+    "--allow-missing", is_flag=True, help="Write the output even when some media failed."
+)
+force_folder_option = click.option(
+    "--force", is_flag=True, help="Replace an output folder that holds files of other origin."
+)
+
+
+def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
+    """Wrong usage of --media and --pat-file for format ``to``: a UsageError (exit 2)."""
+    if media != "none" and not FORMATS[to].supports_media:
+        raise click.UsageError(
+            f"--media applies to --to coco and sdk; {to} keeps the embedded bytes in the records"
+        )
+    if pat_file is not None and media != "download":
+        raise click.UsageError("--pat-file applies to --media download")
+
+
 @click.command()
 @click.argument("archives", nargs=-1, required=True, type=ARCHIVE, metavar="ARCHIVE...")
 @click.option(
@@ -95,14 +127,7 @@ def _notes(report: ConvertReport) -> list[str]:
     metavar="OUT",
     help="Output zip, .jsonl file ('-' for standard output with jsonl) or folder (coco).",
 )
-@click.option(
-    "--media",
-    type=click.Choice(list(MEDIA_CHOICES)),
-    default="none",
-    show_default=True,
-    help="coco and sdk: write the media carried in the archive (embedded) or also fetch "
-    "hosted copies and URLs (download).",
-)
+@media_option
 @click.option(
     "--jobs",
     type=click.IntRange(1, 256),
@@ -124,12 +149,8 @@ def _notes(report: ConvertReport) -> list[str]:
     show_default=True,
     help="Retries of a download on 429/5xx and network errors, with backoff.",
 )
-@click.option(
-    "--pat-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File whose first line is the Clarifai key for hosted copies (default: $CLARIFAI_PAT).",
-)
-@click.option("--allow-missing", is_flag=True, help="Write the output even when some media failed.")
+@pat_file_option
+@allow_missing_option
 @click.option("--png", is_flag=True, help="sdk: re-encode images as PNG, as the Clarifai SDK does.")
 @click.option(
     "--split",
@@ -162,9 +183,7 @@ def _notes(report: ConvertReport) -> list[str]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the full report (counts, skipped and failed inputs) as JSON here.",
 )
-@click.option(
-    "--force", is_flag=True, help="Replace an output folder that holds files of other origin."
-)
+@force_folder_option
 def convert(
     archives: tuple[str, ...],
     to: str,
@@ -202,16 +221,11 @@ def convert(
     fmt = FORMATS[to]
     if output == "-" and not fmt.supports_stdout:
         raise click.UsageError(f"--to {to} writes a {fmt.output_kind}; give its path with -o")
-    if media != "none" and not fmt.supports_media:
-        raise click.UsageError(
-            f"--media applies to --to coco and sdk; {to} keeps the embedded bytes in the records"
-        )
+    check_media_usage(to, media, pat_file)
     if png and (to != "sdk" or media == "none"):
         raise click.UsageError("--png applies to --to sdk with --media embedded or download")
     if video_frames and to != "coco":
         raise click.UsageError("--video-frames applies to --to coco")
-    if pat_file is not None and media != "download":
-        raise click.UsageError("--pat-file applies to --media download")
     try:
         from ..convert._base import check_split
 
