@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from typing import IO, Any, BinaryIO, ClassVar
 
 from .._atomic import temp_sibling
@@ -52,12 +53,11 @@ class JsonLinesConverter:
         for lines in self._encoder.submit(batch.batch, str(batch.source)):
             self._write(lines)
 
-    def _write(self, lines: list[bytes]) -> None:
-        if not lines:
-            return
-        self._written += len(lines)
+    @contextlib.contextmanager
+    def _output_errors(self) -> Iterator[None]:
+        """A failed write is an OutputError; a closed pipe (``| head``) stays itself."""
         try:
-            self._stream.write(b"\n".join(lines) + b"\n")
+            yield
         except BrokenPipeError:
             raise
         except OSError as exc:
@@ -65,18 +65,19 @@ class JsonLinesConverter:
                 f"{self._dest or 'output'}: write failed ({exc.strerror or exc})"
             ) from None
 
+    def _write(self, lines: list[bytes]) -> None:
+        if not lines:
+            return
+        self._written += len(lines)
+        with self._output_errors():
+            self._stream.write(b"\n".join(lines) + b"\n")
+
     def finish(self) -> dict[str, Any]:
         for lines in self._encoder.drain():
             self._write(lines)
         self._encoder.close()
-        try:
+        with self._output_errors():
             self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError(
-                f"{self._dest or 'output'}: write failed ({exc.strerror or exc})"
-            ) from None
         return {"written": self._written}
 
     def commit(self) -> None:
