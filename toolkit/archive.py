@@ -92,6 +92,14 @@ _PREAD = hasattr(os, "pread")
 _COPY_CHUNK = 1 << 20
 
 
+def zip_entry_info(name: str, compress_type: int = zipfile.ZIP_STORED) -> zipfile.ZipInfo:
+    """A zip entry header that gives the same bytes on every run: a fixed date, mode 0644."""
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.compress_type = compress_type
+    info.external_attr = 0o644 << 16
+    return info
+
+
 @dataclass(frozen=True)
 class BatchEntry:
     """One batch entry of an archive, as its central directory describes it."""
@@ -755,9 +763,7 @@ class ArchiveWriter:
             raise
 
     def _writestr(self, name: str, data: bytes, compression: int) -> None:
-        info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-        info.compress_type = compression
-        info.external_attr = 0o644 << 16
+        info = zip_entry_info(name, compression)
         try:
             self._zip.writestr(info, data)
         except OSError as exc:
@@ -875,9 +881,7 @@ class ArchiveWriter:
     def _new_info(
         self, count: int, compress_type: int, crc: int, file_size: int, compress_size: int
     ) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(self._next_name(count), date_time=_ZIP_DATE)
-        info.compress_type = compress_type
-        info.external_attr = 0o644 << 16
+        info = zip_entry_info(self._next_name(count), compress_type)
         info.CRC = crc
         info.file_size = file_size
         info.compress_size = compress_size

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import orjson
 
 from .._atomic import temp_sibling
+from ..archive import zip_entry_info
 from ..errors import OutputError
 from ..jsonmap import _JSON_NAMES, _quiet_floats, _struct
 from ..media import FileNamer, MediaSink
@@ -34,8 +35,6 @@ from ..messages import Concept, Input, Region
 from ._base import ConvertJob, OutputKind, SourceBatch
 
 __all__ = ["SdkConverter", "annotation_items"]
-
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def _plain(obj: Any) -> Any:
@@ -123,9 +122,7 @@ class SdkConverter:
         self._namer = self._sink.namer if self._sink is not None else FileNamer()
 
     def _writestr(self, name: str, data: bytes) -> None:
-        info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-        info.compress_type = zipfile.ZIP_STORED
-        info.external_attr = 0o644 << 16
+        info = zip_entry_info(name)
         try:
             self._zip.writestr(info, data)
         except OSError as exc:
@@ -158,9 +155,7 @@ class SdkConverter:
                 path = self._media_dir / final
                 if not path.is_file():
                     continue
-                info = zipfile.ZipInfo(f"{self.split}/inputs/{final}", date_time=_ZIP_DATE)
-                info.compress_type = zipfile.ZIP_STORED
-                info.external_attr = 0o644 << 16
+                info = zip_entry_info(f"{self.split}/inputs/{final}")
                 try:
                     with open(path, "rb") as src, self._zip.open(info, "w") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
