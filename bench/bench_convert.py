@@ -9,7 +9,8 @@ a timestamp and 0-2 labelled boxes: the shape of a real export with embeddings.
   ``json.dumps(json_format.MessageToDict(input, preserving_proto_field_name=True))``, as
   Clarifai's SDK writes its annotation files; target: ours >= 30x faster, same run.
 - parse loop: zipfile + ``InputBatch.FromString`` over every entry, nothing else;
-  target: ``--to coco`` (no media) <= 3x its time.
+  target: ``--to coco`` (no media) <= 3x its time. It is timed with the C reader
+  (``toolkit._speedups``, built at install where a C compiler is) and without it.
 - memory: each conversion runs in a fresh process on an archive of ``--inputs`` / 10 and
   of ``--inputs`` inputs; the peak resident size should not grow with the archive.
 
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from google.protobuf import json_format  # noqa: E402
 
 from toolkit.archive import ArchiveWriter  # noqa: E402
+from toolkit.convert import coco as coco_module  # noqa: E402
 from toolkit.convert import convert_archives  # noqa: E402
 from toolkit.messages import Input, InputBatch  # noqa: E402
 
@@ -221,6 +223,16 @@ def run_timings(args: argparse.Namespace, archive: Path, out: Path, size_mib: fl
         results[f"convert --to {to} --workers 1"] = timed(args.runs, ours, archive, target, to, 1)
         clean(target)
     results["convert --to coco (no media)"] = timed(args.runs, ours, archive, out, "coco")
+    clean(out)
+    # The same without the C reader (toolkit._speedups), as where it could not be built.
+    fast_reader = coco_module.SPEEDUPS
+    coco_module.SPEEDUPS = None
+    try:
+        results["convert --to coco (no media, pure Python)"] = timed(
+            args.runs, ours, archive, out, "coco"
+        )
+    finally:
+        coco_module.SPEEDUPS = fast_reader
     clean(out)
 
     base_time = results["baseline (MessageToDict + json.dumps)"]

@@ -477,16 +477,26 @@ class ArchiveReader:
 
     def read_batch(self, entry: BatchEntry) -> InputBatch:
         """Parse one batch entry into an ``InputBatch``, within the reader's limits."""
+        return self.parse_batch(entry, self.read_batch_bytes(entry))
+
+    def read_batch_bytes(self, entry: BatchEntry) -> bytes:
+        """One batch entry's bytes, with the limit on objects checked (protobuf flavour;
+        :meth:`parse_batch` checks the rest)."""
         data = self.read_entry_bytes(entry)
+        limits = self.limits
+        # Each field takes two bytes or more: only big entries can hold too many.
+        if self.flavour == "protobuf" and len(data) > 2 * limits.max_batch_objects:
+            objects = count_wire_objects(
+                data, InputBatch.DESCRIPTOR, stop_after=limits.max_batch_objects
+            )
+            _check_objects(objects, limits, f"{self.path}: entry {entry.name!r}")
+        return data
+
+    def parse_batch(self, entry: BatchEntry, data: bytes) -> InputBatch:
+        """Parse the bytes :meth:`read_batch_bytes` gave for ``entry``."""
         where = f"{self.path}: entry {entry.name!r}"
         limits = self.limits
         if self.flavour == "protobuf":
-            # Each field takes two bytes or more: only big entries can hold too many.
-            if len(data) > 2 * limits.max_batch_objects:
-                objects = count_wire_objects(
-                    data, InputBatch.DESCRIPTOR, stop_after=limits.max_batch_objects
-                )
-                _check_objects(objects, limits, where)
             try:
                 batch = InputBatch.FromString(data)
             except (DecodeError, RuntimeError, ValueError) as exc:

@@ -293,9 +293,11 @@ def convert_archives(
         converter = fmt(job)
         try:
             with _gc_paused():
-                for source_batch in iter_source_batches(readers, check_unknown=fmt.check_unknown):
+                for source_batch in iter_source_batches(
+                    readers, check_unknown=fmt.check_unknown, raw=converter.reads_raw
+                ):
                     converter.write_batch(source_batch)
-                    inputs += len(source_batch.batch.inputs)
+                    inputs += source_batch.count
                     batches += 1
                     if source_batch.unknown_ids:
                         unknown += len(source_batch.unknown_ids)

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO, ClassVar, Literal, Protocol
 from google.protobuf import unknown_fields
 from google.protobuf.message import Message
 
+from .._native import scan_batch
 from ..archive import ArchiveReader, ArchiveWriter, BatchEntry, Flavour
 from ..errors import ConflictError, EmptyArchiveError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -61,19 +62,60 @@ class ConvertJob:
         return self.output
 
 
-@dataclass
 class SourceBatch:
-    """One batch entry of one source archive, parsed."""
+    """One batch entry of one source archive: parsed, or (for a converter that reads the
+    wire bytes itself) its checked bytes and input ids, parsed only when asked."""
 
-    #: The archive it comes from.
-    source: Path
-    #: Position of that archive among the sources, from 0.
-    source_index: int
-    entry: BatchEntry
-    batch: InputBatch
-    #: Ids of inputs in this batch that carry fields the toolkit does not model (only
-    #: filled when the converter asks for the check).
-    unknown_ids: list[str] = field(default_factory=list)
+    __slots__ = (
+        "_parsed",
+        "entry",
+        "ids",
+        "raw",
+        "reader",
+        "source",
+        "source_index",
+        "unknown_ids",
+    )
+
+    def __init__(
+        self,
+        reader: ArchiveReader,
+        source_index: int,
+        entry: BatchEntry,
+        batch: InputBatch | None = None,
+        unknown_ids: list[str] | None = None,
+        *,
+        raw: bytes | None = None,
+        ids: list[str] | None = None,
+    ) -> None:
+        #: The archive it comes from, and its position among the sources (from 0).
+        self.reader = reader
+        self.source: Path = reader.path
+        self.source_index = source_index
+        self.entry = entry
+        self._parsed = batch
+        #: Ids of inputs in this batch that carry fields the toolkit does not model (only
+        #: filled when the converter asks for the check).
+        self.unknown_ids = unknown_ids if unknown_ids is not None else []
+        #: The entry's bytes, checked by the C reader (``toolkit._native.scan_batch``),
+        #: and its input ids; None when the batch was parsed instead.
+        self.raw = raw
+        self.ids = ids
+
+    @property
+    def batch(self) -> InputBatch:
+        """The parsed batch (parsed here on first use when only its bytes were read)."""
+        if self._parsed is None:
+            assert self.raw is not None
+            self._parsed = self.reader.parse_batch(self.entry, self.raw)
+        return self._parsed
+
+    @property
+    def count(self) -> int:
+        """How many inputs the batch holds."""
+        if self._parsed is None and self.ids is not None:
+            return len(self.ids)
+        return len(self.batch.inputs)
 
 
 class Converter(Protocol):
@@ -106,6 +148,9 @@ class Converter(Protocol):
     supports_stdout: ClassVar[bool]
     #: Whether inputs with unknown fields should be found and reported (JSON has no room).
     check_unknown: ClassVar[bool]
+    #: Whether the batches may come as checked wire bytes (``SourceBatch.raw``) instead
+    #: of parsed: for a converter with its own reader of the bytes.
+    reads_raw: bool
 
     def __init__(self, job: ConvertJob) -> None: ...
 
@@ -153,33 +198,65 @@ def _has_unknown(message: Message) -> bool:
 
 
 def iter_source_batches(
-    readers: Sequence[ArchiveReader], *, check_unknown: bool
+    readers: Sequence[ArchiveReader], *, check_unknown: bool, raw: bool = False
 ) -> Iterator[SourceBatch]:
     """Every batch of every source, in order, with repeated input ids refused.
 
+    With ``raw`` (and the C reader built), protobuf entries come as checked bytes and
+    input ids, not parsed (an entry the C reader leaves to protobuf is parsed as always).
     Memory holds one batch and the set of ids seen so far.
     """
     owner: dict[str, int] = {}
+    raw = raw and not check_unknown
     for index, reader in enumerate(readers):
         seen_any = False
+        # The C reader stops at 16 levels of nesting (metadata 5 deep): a lower metadata
+        # limit than 8 is left to the parse, which checks it.
+        fast = raw and reader.flavour == "protobuf" and reader.limits.max_metadata_depth >= 8
         for entry in reader.entries:
             unknown: list[str] = []
-            batch = reader.read_batch(entry)
-            if check_unknown and reader.flavour == "protobuf" and entry.size:
-                # Cheap test per batch (the entry's size is that of its wire bytes); the
-                # inputs themselves are looked at only when it fires.
-                batch.DiscardUnknownFields()
-                if batch.ByteSize() != entry.size:
-                    unknown = [r.id for r in reader.read_batch(entry).inputs if _has_unknown(r)]
-            for record in batch.inputs:
-                input_id = record.id
-                if input_id in owner:
-                    raise _conflict(readers, owner[input_id], index, input_id, entry)
-                owner[input_id] = index
-            seen_any = seen_any or len(batch.inputs) > 0
-            yield SourceBatch(reader.path, index, entry, batch, unknown)
+            if fast:
+                data = reader.read_batch_bytes(entry)
+                ids = scan_batch(data)
+                if ids is not None:
+                    source_batch = SourceBatch(reader, index, entry, raw=data, ids=ids)
+                else:
+                    batch = reader.parse_batch(entry, data)
+                    ids = [r.id for r in batch.inputs]
+                    source_batch = SourceBatch(reader, index, entry, batch)
+            else:
+                batch = reader.read_batch(entry)
+                if check_unknown and reader.flavour == "protobuf" and entry.size:
+                    # Cheap test per batch (the entry's size is that of its wire bytes);
+                    # the inputs themselves are looked at only when it fires.
+                    batch.DiscardUnknownFields()
+                    if batch.ByteSize() != entry.size:
+                        unknown = [r.id for r in reader.read_batch(entry).inputs if _has_unknown(r)]
+                ids = [r.id for r in batch.inputs]
+                source_batch = SourceBatch(reader, index, entry, batch, unknown)
+            fresh = dict.fromkeys(ids, index)
+            if len(fresh) != len(ids) or not owner.keys().isdisjoint(fresh):
+                _refuse_repeated(readers, owner, ids, index, entry)
+            owner.update(fresh)
+            seen_any = seen_any or len(ids) > 0
+            yield source_batch
         if not seen_any and not reader.allow_empty:
             raise EmptyArchiveError(f"{reader.path}: the archive holds no inputs")
+
+
+def _refuse_repeated(
+    readers: Sequence[ArchiveReader],
+    owner: dict[str, int],
+    ids: list[str],
+    index: int,
+    entry: BatchEntry,
+) -> None:
+    """Raise the conflict for the first of ``ids`` seen before (in ``owner``, the ids of
+    the batches before, or earlier in ``ids``)."""
+    for input_id in ids:
+        if input_id in owner:
+            raise _conflict(readers, owner[input_id], index, input_id, entry)
+        owner[input_id] = index
 
 
 def _conflict(
@@ -223,6 +300,7 @@ class ArchiveConverter:
     output_kind: ClassVar[OutputKind] = "file"
     supports_media: ClassVar[bool] = False
     supports_stdout: ClassVar[bool] = False
+    reads_raw: bool = False
     flavour: ClassVar[Flavour]
 
     def __init__(self, job: ConvertJob) -> None:

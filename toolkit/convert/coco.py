@@ -43,10 +43,12 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
+from google.protobuf.message import DecodeError
 
 from .. import __version__
 from .._atomic import atomic_dir
-from ..errors import LimitError, MediaError, OutputError
+from .._native import SPEEDUPS
+from ..errors import ArchiveError, LimitError, MediaError, OutputError
 from ..jsonmap import _struct
 from ..media import FileNamer, MediaReport, MediaSink, normalise_extension, sniff_extension
 from ..messages import Input, Region
@@ -57,6 +59,8 @@ from ._base import ConvertJob, OutputKind, SourceBatch
 __all__ = ["CocoConverter", "rle_encode"]
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
+#: How the spooled images and annotations are written (the C reader writes the same).
+_dumps = functools.partial(orjson.dumps, option=_NUMPY)
 #: Most entries kept by the per-run caches of concept entries and category ids.
 _CACHE_SIZE = 4096
 _SPOOL = ".coco-spool"
@@ -405,6 +409,11 @@ class CocoConverter:
         self._by_id: list[_Category] = []
         self._category_ids: dict[tuple[str, str], int] = {}
         self._concept_entries: dict[tuple[str, str, float], dict[str, Any]] = {}
+        #: image_info.format -> ".ext" (or None), for the C reader.
+        self._extensions: dict[str, str | None] = {}
+        #: The C reader takes the batches' wire bytes when no media is written.
+        self.reads_raw = SPEEDUPS is not None and self._sink is None
+        self._memos = SPEEDUPS.new_memos() if SPEEDUPS is not None and self.reads_raw else None
         self._next_image = 1
         self._next_annotation = 1
         self._images_written = 0
@@ -462,66 +471,136 @@ class CocoConverter:
     # -- converting ----------------------------------------------------------------
 
     def write_batch(self, batch: SourceBatch) -> None:
-        # Images and annotations are gathered as dicts and written with one orjson call
-        # per batch: one spool line holds the batch's items, commas between them.
+        # Images and annotations are written as one spool line per batch: the batch's
+        # JSON objects with commas between them.
+        if batch.raw is not None and self.reads_raw:
+            self._convert_raw(batch)
+            return
         images: list[dict[str, Any]] = []
         annotations: list[dict[str, Any]] = []
         pending: list[bytes] = []
-        video_frames = self.job.video_frames
-        # Without a media sink, the common image (its size in image_info, no embedded
-        # bytes) is converted inline below: the same steps as _image, fewer calls.
-        inline = self._sink is None
-        stem_for = self._namer.stem_for
-        concepts_of = self._concepts
-        annotate = self._annotate
-        next_image = self._next_image
         for record in batch.batch.inputs:
-            data = record.data
-            if not data.HasField("image"):
-                if video_frames and data.HasField("video"):
-                    self._next_image = next_image
-                    self._video(record, images, annotations, pending)
-                    next_image = self._next_image
-                else:
-                    kind = input_type(record)
-                    self._skipped[kind] = self._skipped.get(kind, 0) + 1
-                continue
-            image = data.image
-            info = image.image_info
-            width, height = info.width, info.height
-            if not inline or width <= 0 or height <= 0 or image.base64:
-                self._next_image = next_image
-                self._image(record, data, images, annotations, pending)
-                next_image = self._next_image
-                continue
-            fmt = info.format
-            ext = _normalised(fmt) if fmt else None
-            if ext is None:
-                ext = _declared_ext("image", image)
-            input_id = record.id
-            images.append(
-                {
-                    "id": next_image,
-                    "file_name": f"{stem_for(input_id)}.{ext}",
-                    "width": width,
-                    "height": height,
-                    "clarifai_input_id": input_id,
-                    "clarifai_concepts": concepts_of(data.concepts),
-                    "clarifai_metadata": (
-                        _struct(data.metadata) if data.HasField("metadata") else {}
-                    ),
-                }
-            )
-            regions = data.regions
-            if regions:
-                annotate(next_image, regions, width, height, annotations)
-            next_image += 1
-        self._next_image = next_image
+            self._record(record, images, annotations, pending)
         self._images_written += len(images)
         self._annotations_written += len(annotations)
         self._write_items(self._images, images)
         self._write_items(self._annotations, annotations)
         self._write(self._pending, pending)
+
+    def _convert_raw(self, batch: SourceBatch) -> None:
+        """Convert a batch from its wire bytes with the C reader: it writes the JSON of
+        the common image input itself (the very bytes orjson writes for the dicts
+        :meth:`_record` makes) and hands every other input to :meth:`_record`, in order.
+        """
+        assert SPEEDUPS is not None and batch.raw is not None
+        images: list[dict[str, Any]] = []
+        annotations: list[dict[str, Any]] = []
+        pending: list[bytes] = []
+        counters = [
+            self._next_image,
+            self._next_annotation,
+            self._regions_without_concept,
+            self._regions_without_shape,
+        ]
+
+        def other_input(data: bytes) -> None:
+            (
+                self._next_image,
+                self._next_annotation,
+                self._regions_without_concept,
+                self._regions_without_shape,
+            ) = counters
+            try:
+                record = Input.FromString(data)
+            except DecodeError as exc:  # pragma: no cover - scan_batch checked the bytes
+                raise ArchiveError(
+                    f"{batch.source}: entry {batch.entry.name!r} is not a readable "
+                    f"InputBatch ({exc}); the archive is damaged, download it again"
+                ) from None
+            self._record(record, images, annotations, pending)
+            counters[:] = [
+                self._next_image,
+                self._next_annotation,
+                self._regions_without_concept,
+                self._regions_without_shape,
+            ]
+
+        image_json, image_count, annotation_json, annotation_count = SPEEDUPS.coco_images(
+            batch.raw,
+            self._memos,
+            self._concept_entries,
+            self._concept_entry,
+            self._category_ids,
+            self._category_id,
+            self._namer.stem_for,
+            self._namer.plain_tables(),
+            self._extensions,
+            _normalised,
+            other_input,
+            _dumps,
+            images,
+            annotations,
+            counters,
+        )
+        assert not pending  # only downloads wait: the C reader runs without media
+        (
+            self._next_image,
+            self._next_annotation,
+            self._regions_without_concept,
+            self._regions_without_shape,
+        ) = counters
+        self._images_written += image_count
+        self._annotations_written += annotation_count
+        if image_json:
+            self._write(self._images, [image_json, b"\n"])
+        if annotation_json:
+            self._write(self._annotations, [annotation_json, b"\n"])
+
+    def _record(
+        self,
+        record: Input,
+        images: list[dict[str, Any]],
+        annotations: list[dict[str, Any]],
+        pending: list[bytes],
+    ) -> None:
+        """The image entry (or entries, for video frames) and annotations of one input."""
+        data = record.data
+        if not data.HasField("image"):
+            if self.job.video_frames and data.HasField("video"):
+                self._video(record, images, annotations, pending)
+            else:
+                kind = input_type(record)
+                self._skipped[kind] = self._skipped.get(kind, 0) + 1
+            return
+        image = data.image
+        info = image.image_info
+        width, height = info.width, info.height
+        # Without a media sink, the common image (its size in image_info, no embedded
+        # bytes) is converted here: the same steps as _image, fewer calls.
+        if self._sink is not None or width <= 0 or height <= 0 or image.base64:
+            self._image(record, data, images, annotations, pending)
+            return
+        fmt = info.format
+        ext = _normalised(fmt) if fmt else None
+        if ext is None:
+            ext = _declared_ext("image", image)
+        input_id = record.id
+        image_id = self._next_image
+        images.append(
+            {
+                "id": image_id,
+                "file_name": f"{self._namer.stem_for(input_id)}.{ext}",
+                "width": width,
+                "height": height,
+                "clarifai_input_id": input_id,
+                "clarifai_concepts": self._concepts(data.concepts),
+                "clarifai_metadata": _struct(data.metadata) if data.HasField("metadata") else {},
+            }
+        )
+        self._next_image = image_id + 1
+        regions = data.regions
+        if regions:
+            self._annotate(image_id, regions, width, height, annotations)
 
     def _write(self, fh: BinaryIO, parts: list[bytes]) -> None:
         if not parts:
@@ -534,7 +613,7 @@ class CocoConverter:
     def _write_items(self, fh: BinaryIO, items: list[dict[str, Any]]) -> None:
         """Write ``items`` as one spool line: the JSON objects with commas between."""
         if items:
-            data = orjson.dumps(items, option=_NUMPY)
+            data = _dumps(items)
             self._write(fh, [memoryview(data)[1:-1], b"\n"])  # type: ignore[list-item]
 
     def _concepts(self, concepts: Any) -> list[dict[str, Any]]:
@@ -544,21 +623,23 @@ class CocoConverter:
             value = c.value
             if value > 0:
                 # The same (id, name, value) gives the same entry: made once and shared.
-                key = (c.id, c.name, value)
-                entry = entries.get(key)
-                if entry is None:
-                    cid, name = key[0], key[1]
-                    entry = {
-                        "id": cid,
-                        "name": name,
-                        "value": np.float32(value),
-                        "category_id": self._category(cid, name).id,
-                    }
-                    if len(entries) >= _CACHE_SIZE:
-                        entries.clear()
-                    entries[key] = entry
-                out.append(entry)
+                entry = entries.get((c.id, c.name, value))
+                out.append(entry if entry is not None else self._concept_entry(c.id, c.name, value))
         return out
+
+    def _concept_entry(self, concept_id: str, name: str, value: float) -> dict[str, Any]:
+        """The ``clarifai_concepts`` entry of a positive concept, made and remembered."""
+        entries = self._concept_entries
+        entry = {
+            "id": concept_id,
+            "name": name,
+            "value": np.float32(value),
+            "category_id": self._category(concept_id, name).id,
+        }
+        if len(entries) >= _CACHE_SIZE:
+            entries.clear()
+        entries[(concept_id, name, value)] = entry
+        return entry
 
     def _image(
         self,

@@ -31,6 +31,7 @@ class JsonLinesConverter:
     supports_media: ClassVar[bool] = False
     supports_stdout: ClassVar[bool] = True
     check_unknown: ClassVar[bool] = True
+    reads_raw: bool = False
 
     def __init__(self, job: ConvertJob) -> None:
         self._written = 0

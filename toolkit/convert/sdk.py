@@ -86,6 +86,7 @@ class SdkConverter:
     supports_media: ClassVar[bool] = True
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = True
+    reads_raw: bool = False
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job

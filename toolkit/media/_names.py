@@ -74,6 +74,12 @@ class FileNamer:
         self._stems: dict[str, str] = {}
         self._taken: set[str] = set()
 
+    def plain_tables(self) -> tuple[dict[str, str], set[str], frozenset[str], int]:
+        """What the C reader needs to give a plain id its stem as :meth:`stem_for` does
+        (the stems given, the casefolded names taken, the reserved names, the longest
+        stem), and to leave every other id to :meth:`stem_for`."""
+        return self._stems, self._taken, _WINDOWS_RESERVED, MAX_NAME_BYTES - _EXT_ROOM
+
     def stem_for(self, input_id: str) -> str:
         """The file name without extension for ``input_id`` (the same on every call)."""
         stem = self._stems.get(input_id)

@@ -1,0 +1,391 @@
+"""The C reader (toolkit._speedups) gives exactly what the pure-Python path gives.
+
+``convert --to coco`` reads the batches' wire bytes with it when it is built: these
+tests convert the same archives both ways and compare the bytes of ``annotations.json``
+and the reports, over hand-picked edge cases, generated inputs and damaged batches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from convert_helpers import png_bytes, varied_inputs
+from google.protobuf.message import DecodeError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from toolkit import _native
+from toolkit.archive import ArchiveWriter, write_archive
+from toolkit.convert import ConvertReport, convert_archives
+from toolkit.convert import coco as coco_module
+from toolkit.errors import ToolkitError
+from toolkit.limits import DEFAULT_LIMITS
+from toolkit.messages import Input, InputBatch
+
+needs_c = pytest.mark.skipif(_native.SPEEDUPS is None, reason="the C reader is not built")
+
+_REPORT_FIELDS = (
+    "inputs",
+    "images",
+    "annotations",
+    "categories",
+    "skipped_inputs",
+    "regions_without_concept",
+    "regions_without_shape",
+    "images_without_size",
+)
+
+
+def test_the_c_reader_is_built_where_a_compiler_is() -> None:
+    if os.environ.get("CLARIFAI_ARCHIVE_PURE_PYTHON", "") not in ("", "0"):
+        pytest.skip("the pure-Python path was asked for")
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: the package installs without the C reader")
+    assert _native.SPEEDUPS is not None, "pip install -e . should have built toolkit._speedups"
+
+
+def _convert(archive: Path, out: Path, *, c_reader: bool, **options: Any) -> ConvertReport:
+    with pytest.MonkeyPatch.context() as patch:
+        if not c_reader:
+            patch.setattr(coco_module, "SPEEDUPS", None)
+        return convert_archives([archive], out, to="coco", **options)
+
+
+def _both(
+    folder: Path, archive: Path, *, expect_c: bool = True, **options: Any
+) -> tuple[bytes, ConvertReport]:
+    """Convert ``archive`` both ways; check the outputs and reports are the same (and,
+    with ``expect_c``, that the C reader took part)."""
+    calls = []
+    original = coco_module.CocoConverter._convert_raw
+
+    def counted(self: Any, batch: Any) -> None:
+        calls.append(1)
+        original(self, batch)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coco_module.CocoConverter, "_convert_raw", counted)
+        fast = _convert(archive, folder / "c", c_reader=True, **options)
+    assert calls or not expect_c, "the C reader was not used"
+    plain = _convert(archive, folder / "py", c_reader=False, **options)
+    text = (folder / "c" / "annotations.json").read_bytes()
+    assert text == (folder / "py" / "annotations.json").read_bytes()
+    for name in _REPORT_FIELDS:
+        assert getattr(fast, name) == getattr(plain, name), name
+    return text, fast
+
+
+def _archive(path: Path, records: list[Input], batch_size: int = 5) -> Path:
+    write_archive(path, records, batch_size=batch_size)
+    return path
+
+
+def _image(input_id: str, width: int = 640, height: int = 480, fmt: str = "JPEG") -> Input:
+    record = Input(id=input_id)
+    image = record.data.image
+    image.url = f"https://example.com/{input_id}.jpg"
+    image.image_info.width, image.image_info.height, image.image_info.format = width, height, fmt
+    return record
+
+
+def _box(record: Input, region_id: str, box: tuple[float, ...], *concepts: tuple) -> None:
+    region = record.data.regions.add(id=region_id)
+    b = region.region_info.bounding_box
+    b.top_row, b.left_col, b.bottom_row, b.right_col = box
+    for concept_id, name, value in concepts:
+        region.data.concepts.add(id=concept_id, name=name, value=value)
+
+
+# -- hand-picked edge cases ----------------------------------------------------------
+
+
+@needs_c
+def test_sample_data_and_varied_inputs_are_the_same_both_ways(tmp_path: Path) -> None:
+    _both(
+        tmp_path / "sample",
+        Path(__file__).parent.parent / "sample_data" / "clarifai-data-protobuf.zip",
+    )
+    archive = _archive(tmp_path / "varied.zip", varied_inputs(60), batch_size=7)
+    _both(tmp_path / "varied", archive)
+    _both(tmp_path / "frames", archive, video_frames=True)
+
+
+@needs_c
+def test_strings_numbers_and_names_that_need_care(tmp_path: Path) -> None:
+    records = []
+    texts = ['quote " and \\ back', "ctl \x00\x01\x1f\x7f \n\t\r\b\f", "é ✓ \U0001f600 \u2028"]
+    for i, text in enumerate(texts):
+        record = _image(f"IMG-{i}")  # capitals: a casefolded name in the namer
+        record.data.concepts.add(id=text, name=text, value=0.75)
+        record.data.metadata.update({text: text, "n": -0.0, "big": 1e20, "tiny": 1e-7})
+        _box(record, text, (0.1, 0.2, 0.5, 0.7), (text, text, 1.0))
+        records.append(record)
+    for input_id in ("con", "CON.jpg", "a.", "img-0", "Img-0", "x" * 200, "", "../up"):
+        records.append(_image(input_id))
+    odd = _image("odd-numbers", width=3, height=7)
+    odd.data.metadata.update(
+        {"z": 1.0, "a": [1.5, None, True, {"k": [0.1, 123456789.25]}], "m": {}, "e": []}
+    )
+    _box(odd, "neg", (-0.5, -0.25, -0.125, 1e-9), ("c", "C", 1.0))
+    _box(odd, "huge", (0.0, 0.0, 3e38, 3e38), ("c", "C", 1.0))  # round() itself decides
+    _box(odd, "zero", (0.0, 0.0, 0.0, 0.0), ("c", "C", 1.0))
+    records.append(odd)
+    wide = _image("wide-metadata")  # more keys than the C reader sorts on its stack
+    wide.data.metadata.update({f"key-{(i * 7) % 40:02d}": float(i) for i in range(40)})
+    records.append(wide)
+    text, _ = _both(tmp_path, _archive(tmp_path / "in.zip", records))
+    assert b'"quote \\" and \\\\ back"' in text
+
+
+@needs_c
+def test_inputs_the_c_reader_leaves_to_python(tmp_path: Path) -> None:
+    """Each of these goes through the Python path, between inputs the C reader takes."""
+    records = [_image("first")]
+    no_format = _image("no-format", fmt="")
+    no_size = _image("no-size", width=0, height=0)
+    embedded = _image("embedded")
+    embedded.data.image.base64 = png_bytes((8, 6))
+    text = Input(id="text")
+    text.data.text.raw = "hello"
+    video = Input(id="video")
+    video.data.video.url = "https://example.com/v.mp4"
+    polygon = _image("polygon")
+    region = polygon.data.regions.add(id="p")
+    for row, col in ((0.0, 0.0), (0.0, 0.5), (0.5, 0.5)):
+        region.region_info.polygon.points.add(row=row, col=col)
+    region.data.concepts.add(id="dog", name="Dog", value=1.0)
+    nan_box = _image("nan-box")
+    _box(nan_box, "nan", (float("nan"), 0.0, 0.5, 0.5), ("dog", "Dog", 1.0))
+    many = _image("many-labels")
+    _box(many, "m", (0.1, 0.1, 0.2, 0.2), *[(f"c{i}", f"C{i}", 1.0) for i in range(70)])
+    unlabelled = _image("unlabelled")
+    _box(unlabelled, "u", (0.1, 0.1, 0.2, 0.2), ("dog", "Dog", 0.0))
+    shapeless = _image("shapeless")
+    shapeless.data.regions.add(id="s").data.concepts.add(id="dog", name="Dog", value=1.0)
+    empty_info = _image("empty-info")
+    r = empty_info.data.regions.add(id="e")
+    r.region_info.SetInParent()
+    r.data.concepts.add(id="dog", name="Dog", value=1.0)
+    records += [no_format, no_size, embedded, text, video, polygon, nan_box, many]
+    records += [unlabelled, shapeless, empty_info, _image("last")]
+    _, report = _both(tmp_path, _archive(tmp_path / "in.zip", records, batch_size=4))
+    assert report.skipped_inputs == {"text": 1, "video": 1}
+    assert report.regions_without_concept == 1 and report.regions_without_shape == 3
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited field (numbers below 16, payloads below 128 bytes)."""
+    assert number < 16 and len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+@needs_c
+def test_merged_fields_and_repeated_keys(tmp_path: Path) -> None:
+    """Wire forms protobuf merges (a message field twice, a map key twice, an id twice)."""
+    merged = _image("merged").SerializeToString()
+    merged += Input(data={"concepts": [{"id": "a", "name": "A", "value": 1.0}]}).SerializeToString()
+    first, second = Input(), Input()
+    first.data.metadata.update({"k": "first"})
+    second.data.metadata.update({"k": "second", "j": 1.0})
+    keyed = _image("keys")
+    keyed.data.metadata.MergeFromString(
+        first.data.metadata.SerializeToString() + second.data.metadata.SerializeToString()
+    )
+    late = Input(data=_image("x").data).SerializeToString() + _field(1, b"early")
+    late += _field(1, b"late-id")  # the last id counts
+    batch = b"".join(
+        _field(1, body) for body in (merged, keyed.SerializeToString(), late)
+    ) + _field(1, _image("y").SerializeToString())
+    path = tmp_path / "in.zip"
+    with ArchiveWriter(path) as writer:
+        writer.add_encoded_batch(batch, 4)
+    text, report = _both(tmp_path, path)
+    assert report.images == 4
+    assert b'"clarifai_metadata":{"j":1.0,"k":"second"}' in text
+    assert b'"clarifai_input_id":"late-id"' in text and b"early" not in text
+
+
+def test_scan_batch_hands_deep_nesting_to_protobuf(tmp_path: Path) -> None:
+    record = _image("deep")
+    value: Any = "leaf"
+    for _ in range(12):
+        value = {"k": value}
+    record.data.metadata.update({"v": value})
+    data = InputBatch(inputs=[record]).SerializeToString()
+    assert _native.scan_batch(data) is None
+    if _native.SPEEDUPS is not None:
+        shallow = InputBatch(inputs=[_image("shallow")]).SerializeToString()
+        assert _native.scan_batch(shallow) == ["shallow"]
+    archive = _archive(tmp_path / "in.zip", [record, _image("other")])
+    fast = _convert(archive, tmp_path / "c", c_reader=True)
+    plain = _convert(archive, tmp_path / "py", c_reader=False)
+    assert fast.images == plain.images == 2
+    assert (tmp_path / "c" / "annotations.json").read_bytes() == (
+        tmp_path / "py" / "annotations.json"
+    ).read_bytes()
+
+
+def test_a_low_metadata_limit_is_checked_as_always(tmp_path: Path) -> None:
+    record = _image("meta")
+    record.data.metadata.update({"a": {"b": {"c": 1.0}}})
+    archive = _archive(tmp_path / "in.zip", [record])
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_metadata_depth=2)
+    for c_reader in (True, False):
+        with pytest.raises(ToolkitError, match="metadata nests 3 levels deep"):
+            _convert(archive, tmp_path / f"out-{c_reader}", c_reader=c_reader, limits=limits)
+
+
+# -- generated inputs ------------------------------------------------------------------
+
+_TEXT = st.text(
+    alphabet=st.sampled_from(list('abcXYZ09-_. "\\/\x00\x1f\x7fé✓\U0001f600')), max_size=8
+)
+_FLOAT32 = st.floats(width=32, allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [0.0, -0.0, 0.1, 0.25, 0.5, 1.0, 1.5, -0.3]
+)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(-(10**17), 10**17).map(float)
+    | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def _inputs(draw: st.DrawFn) -> list[Input]:
+    records = []
+    ids = draw(st.lists(_TEXT | st.sampled_from(["a", "A", "con", "x" * 195]), max_size=12))
+    for input_id in dict.fromkeys(ids):
+        record = Input(id=input_id)
+        data = record.data
+        kind = draw(st.sampled_from(["image", "image", "image", "text", "none"]))
+        if kind == "image":
+            image = data.image
+            info = image.image_info
+            info.width = draw(st.sampled_from([0, 1, 3, 640, 4000]))
+            info.height = draw(st.sampled_from([0, 1, 7, 480]))
+            info.format = draw(st.sampled_from(["JPEG", "png", "", "weird", "JPG"]))
+            if draw(st.booleans()):
+                image.url = "https://example.com/a.png"
+        elif kind == "text":
+            data.text.raw = "t"
+        for concept in draw(st.lists(st.tuples(_TEXT, _TEXT, _FLOAT32), max_size=3)):
+            data.concepts.add(id=concept[0], name=concept[1], value=concept[2])
+        if draw(st.booleans()):
+            data.metadata.update(draw(st.dictionaries(_TEXT, _JSON, max_size=4)))
+        for _ in range(draw(st.integers(0, 3))):
+            region = data.regions.add(id=draw(_TEXT))
+            shape = draw(st.sampled_from(["box", "box", "box", "none", "empty", "point"]))
+            if shape == "box":
+                b = region.region_info.bounding_box
+                b.top_row, b.left_col, b.bottom_row, b.right_col = draw(
+                    st.tuples(_FLOAT32, _FLOAT32, _FLOAT32, _FLOAT32)
+                )
+            elif shape == "empty":
+                region.region_info.SetInParent()
+            elif shape == "point":
+                region.region_info.point.row, region.region_info.point.col = 0.5, 0.25
+            for concept in draw(st.lists(st.tuples(_TEXT, _TEXT, _FLOAT32), max_size=2)):
+                region.data.concepts.add(id=concept[0], name=concept[1], value=concept[2])
+        records.append(record)
+    return records
+
+
+@needs_c
+@settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(records=_inputs())
+def test_generated_inputs_are_the_same_both_ways(
+    tmp_path_factory: Any, records: list[Input]
+) -> None:
+    if not records:
+        return
+    folder = tmp_path_factory.mktemp("gen")
+    # Metadata nested deeper than the C reader goes makes a batch protobuf's alone.
+    _both(folder, _archive(folder / "in.zip", records, batch_size=3), expect_c=False)
+
+
+# -- damaged batches -------------------------------------------------------------------
+
+
+def _mutations(base: bytes, count: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 4)):
+            action = rng.random()
+            at = rng.randrange(len(data))
+            if action < 0.6:
+                data[at] = rng.randrange(256)
+            elif action < 0.8:
+                del data[at : at + rng.randint(1, 8)]
+            else:
+                data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 4)))
+        out.append(bytes(data))
+    return out
+
+
+@needs_c
+def test_scan_batch_accepts_only_what_protobuf_parses() -> None:
+    records = varied_inputs(12)
+    for i, record in enumerate(records):
+        record.data.metadata.update({"k": f"v{i}", "n": float(i), "l": [1.0, "x", None]})
+    base = InputBatch(inputs=records).SerializeToString()
+    assert _native.scan_batch(base) == [r.id for r in records]
+    accepted = 0
+    for data in _mutations(base, 4000, seed=29):
+        ids = _native.scan_batch(data)
+        if ids is None:
+            continue
+        accepted += 1
+        try:
+            batch = InputBatch.FromString(data)
+        except DecodeError:
+            pytest.fail(f"the C reader accepted a batch protobuf refuses: {data.hex()}")
+        assert ids == [r.id for r in batch.inputs]
+    assert accepted > 100  # the test sees both kinds
+
+
+@needs_c
+def test_damaged_batches_convert_the_same_both_ways(tmp_path: Path) -> None:
+    base_records = [_image(f"img-{i}") for i in range(6)]
+    for i, record in enumerate(base_records):
+        record.data.concepts.add(id="cat", name="Cat", value=1.0)
+        record.data.metadata.update({"i": float(i), "s": "x"})
+        _box(record, f"r{i}", (0.1, 0.2, 0.3, 0.4), ("cat", "Cat", 1.0))
+    base = InputBatch(inputs=base_records).SerializeToString()
+    checked = 0
+    for n, data in enumerate(_mutations(base, 1500, seed=31)):
+        if _native.scan_batch(data) is None:
+            continue
+        count = len(InputBatch.FromString(data).inputs)
+        if count == 0 or checked >= 60:
+            continue
+        path = tmp_path / f"m{n}.zip"
+        with ArchiveWriter(path) as writer:
+            writer.add_encoded_batch(data, count)
+        folder = tmp_path / f"m{n}"
+        try:
+            _both(folder, path)
+        except ToolkitError as exc:  # an id given twice, say: both ways must agree
+            with pytest.raises(type(exc)):
+                _convert(path, folder / "py2", c_reader=False)
+        checked += 1
+    assert checked >= 20
+    with zipfile.ZipFile(path) as zf:  # the last one written is a real archive
+        assert zf.namelist()[0] == "mimetype"

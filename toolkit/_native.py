@@ -1,0 +1,87 @@
+"""The optional C reader of the wire format (``toolkit/_speedups.c``), ready to use.
+
+``SPEEDUPS`` is the loaded module, or None when it was not built (no C compiler when the
+package was installed) or when ``CLARIFAI_ARCHIVE_PURE_PYTHON=1`` asks for the
+pure-Python path. Everything it does, the pure-Python path also does: it only makes
+``convert --to coco`` faster.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from .messages import InputBatch
+
+__all__ = ["SPEEDUPS", "schema_tables", "scan_batch"]
+
+# Kinds of field the C reader knows (toolkit/_speedups.c: K_*).
+_VARINT, _F32, _F64, _STRING, _BYTES, _MESSAGE = range(6)
+_KINDS = {
+    FieldDescriptor.TYPE_INT32: _VARINT,
+    FieldDescriptor.TYPE_INT64: _VARINT,
+    FieldDescriptor.TYPE_UINT32: _VARINT,
+    FieldDescriptor.TYPE_UINT64: _VARINT,
+    FieldDescriptor.TYPE_ENUM: _VARINT,
+    FieldDescriptor.TYPE_BOOL: _VARINT,
+    FieldDescriptor.TYPE_FLOAT: _F32,
+    FieldDescriptor.TYPE_DOUBLE: _F64,
+    FieldDescriptor.TYPE_STRING: _STRING,
+    FieldDescriptor.TYPE_BYTES: _BYTES,
+    FieldDescriptor.TYPE_MESSAGE: _MESSAGE,
+}
+
+
+def schema_tables(root: Descriptor) -> list[list[tuple[int, int, int, int]]]:
+    """The message tables of ``root`` and every message it holds (table 0 is ``root``):
+    per field its number, kind, whether repeated, and the table of its message."""
+    order: list[Descriptor] = []
+    index: dict[str, int] = {}
+
+    def visit(descriptor: Descriptor) -> int:
+        if descriptor.full_name not in index:
+            index[descriptor.full_name] = len(order)
+            order.append(descriptor)
+            for field in descriptor.fields:
+                if field.message_type is not None:
+                    visit(field.message_type)
+        return index[descriptor.full_name]
+
+    visit(root)
+    tables = []
+    for descriptor in order:
+        table = []
+        for field in descriptor.fields:
+            kind = _KINDS.get(field.type)
+            if kind is None:  # pragma: no cover - resources.proto uses no other type
+                raise ValueError(f"{descriptor.full_name}.{field.name}: type {field.type}")
+            sub = index[field.message_type.full_name] if field.message_type is not None else 0
+            table.append((field.number, kind, int(field.is_repeated), sub))
+        tables.append(table)
+    return tables
+
+
+def _load() -> ModuleType | None:
+    if os.environ.get("CLARIFAI_ARCHIVE_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    _speedups.load_schema(schema_tables(InputBatch.DESCRIPTOR))
+    return _speedups
+
+
+SPEEDUPS: ModuleType | None = _load()
+
+
+def scan_batch(data: bytes) -> list[str] | None:
+    """The input ids of a protobuf InputBatch entry, or None when protobuf should parse it
+    (the C reader is missing, or the entry is unusual or damaged: protobuf then copes or
+    says what is wrong)."""
+    if SPEEDUPS is None:
+        return None
+    ids: list[str] | None = SPEEDUPS.scan_batch(data)
+    return ids

@@ -1,0 +1,1467 @@
+/*
+ * toolkit._speedups: a small reader of the protobuf wire format for the hot path of
+ * `convert --to coco`. Optional: when it cannot be built, toolkit/_native.py says so and
+ * the pure-Python path (protobuf's classes) does the same work, only slower.
+ *
+ * - load_schema(tables): the message tables made from protobuf's descriptors by
+ *   toolkit/_native.py (table 0 is InputBatch).
+ * - scan_batch(data): checks an InputBatch entry against those tables as protobuf's parser
+ *   would (lengths, varints, wire types, UTF-8, nesting) and returns its input ids, or
+ *   None when anything is unusual: the caller then parses the entry with protobuf, which
+ *   raises the right error or copes with the rare encoding this reader leaves to it.
+ * - coco_images(...): the COCO image and annotation dicts of the common image input of a
+ *   batch that scan_batch accepted; each input it does not take on (no image, no size,
+ *   embedded bytes, shapes other than one box, merged duplicates, ...) goes to a Python
+ *   callback with its bytes, in archive order. See toolkit/convert/coco.py.
+ *
+ * Every read is bounds-checked: the bytes come from an untrusted archive.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- wire format ------------------------------------------------------------------- */
+
+enum { W_VARINT = 0, W_I64 = 1, W_LEN = 2, W_I32 = 5 };
+
+typedef struct {
+    uint32_t number;
+    int wire;
+    uint64_t varint;      /* W_VARINT */
+    const uint8_t *data;  /* W_LEN, W_I32, W_I64 */
+    size_t len;
+} Field;
+
+static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) { /* most tags and lengths: one byte */
+        *out = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    uint64_t value = 0;
+    for (int i = 0; i < 10; i++) {
+        if (p >= end)
+            return -1;
+        uint8_t byte = *p++;
+        if (i == 9 && byte > 1)
+            return -1;
+        value |= (uint64_t)(byte & 0x7f) << (7 * i);
+        if (!(byte & 0x80)) {
+            *pp = p;
+            *out = value;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The next field of a message: 1 when read, 0 at its end, -1 when malformed (groups,
+ * unknown wire types, field number 0 and truncation all count as malformed here). */
+static inline int next_field(const uint8_t **pp, const uint8_t *end, Field *f)
+{
+    if (*pp >= end)
+        return 0;
+    uint64_t tag;
+    if (read_varint(pp, end, &tag) < 0 || tag > 0xFFFFFFFFu)
+        return -1;
+    f->number = (uint32_t)(tag >> 3);
+    f->wire = (int)(tag & 7);
+    if (f->number == 0)
+        return -1;
+    const uint8_t *p = *pp;
+    switch (f->wire) {
+    case W_VARINT:
+        return read_varint(pp, end, &f->varint) < 0 ? -1 : 1;
+    case W_I64:
+        if (end - p < 8)
+            return -1;
+        f->data = p;
+        f->len = 8;
+        *pp = p + 8;
+        return 1;
+    case W_I32:
+        if (end - p < 4)
+            return -1;
+        f->data = p;
+        f->len = 4;
+        *pp = p + 4;
+        return 1;
+    case W_LEN: {
+        uint64_t len;
+        if (read_varint(&p, end, &len) < 0 || len > (uint64_t)(end - p))
+            return -1;
+        f->data = p;
+        f->len = (size_t)len;
+        *pp = p + len;
+        return 1;
+    }
+    default:
+        return -1;
+    }
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static float as_float(const uint8_t *p)
+{
+    uint32_t bits = le32(p);
+    float value;
+    memcpy(&value, &bits, 4);
+    return value;
+}
+
+static double as_double(const uint8_t *p)
+{
+    uint64_t bits = (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+    double value;
+    memcpy(&value, &bits, 8);
+    return value;
+}
+
+/* Strict UTF-8, as protobuf checks proto3 strings: no overlong forms, no surrogates,
+ * nothing above U+10FFFF. */
+static int valid_utf8(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII, eight bytes at a time. */
+        while (n - i >= 8) {
+            uint64_t chunk;
+            memcpy(&chunk, s + i, 8);
+            if (chunk & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i <= need)
+            return 0;
+        for (size_t k = 1; k <= need; k++) {
+            uint8_t cc = s[i + k];
+            if ((cc & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* ---- schema checks (scan_batch) --------------------------------------------------- */
+
+enum { K_VARINT = 0, K_F32 = 1, K_F64 = 2, K_STRING = 3, K_BYTES = 4, K_MESSAGE = 5 };
+
+#define MAX_TABLES 64
+#define MAX_FIELDS 32
+/* Deeper nesting goes to protobuf, which knows its own limit and the metadata limit. */
+#define MAX_NESTING 16
+
+typedef struct {
+    uint32_t number;
+    int kind;
+    int repeated;
+    int table; /* K_MESSAGE */
+} Spec;
+
+#define DIRECT 64 /* field numbers below this are found by index */
+
+typedef struct {
+    int count;
+    Spec fields[MAX_FIELDS];
+    signed char direct[DIRECT]; /* number -> position in fields, or -1 */
+} Table;
+
+static Table tables[MAX_TABLES];
+static int table_count = 0;
+
+static const Spec *find_spec(const Table *t, uint32_t number)
+{
+    if (number < DIRECT)
+        return t->direct[number] < 0 ? NULL : &t->fields[(int)t->direct[number]];
+    for (int i = 0; i < t->count; i++)
+        if (t->fields[i].number == number)
+            return &t->fields[i];
+    return NULL;
+}
+
+static int expected_wire(int kind)
+{
+    switch (kind) {
+    case K_VARINT:
+        return W_VARINT;
+    case K_F32:
+        return W_I32;
+    case K_F64:
+        return W_I64;
+    default:
+        return W_LEN;
+    }
+}
+
+/* 1 when the message parses as protobuf would parse it, 0 when in any doubt. */
+static int check_message(const uint8_t *p, const uint8_t *end, int table, int depth)
+{
+    if (depth > MAX_NESTING)
+        return 0;
+    const Table *t = &tables[table];
+    Field f;
+    int r;
+    while ((r = next_field(&p, end, &f)) == 1) {
+        const Spec *spec = find_spec(t, f.number);
+        if (spec == NULL)
+            continue; /* an unknown field, kept by protobuf as it is */
+        int wire = expected_wire(spec->kind);
+        if (f.wire != wire) {
+            /* A repeated number may come packed. */
+            if (!(spec->repeated && f.wire == W_LEN && wire != W_LEN))
+                return 0;
+            if (spec->kind == K_F32 && f.len % 4)
+                return 0;
+            if (spec->kind == K_F64 && f.len % 8)
+                return 0;
+            if (spec->kind == K_VARINT) {
+                const uint8_t *q = f.data, *qend = f.data + f.len;
+                uint64_t v;
+                while (q < qend)
+                    if (read_varint(&q, qend, &v) < 0)
+                        return 0;
+            }
+            continue;
+        }
+        if (spec->kind == K_STRING && !valid_utf8(f.data, f.len))
+            return 0;
+        if (spec->kind == K_MESSAGE && !check_message(f.data, f.data + f.len, spec->table, depth + 1))
+            return 0;
+    }
+    return r == 0;
+}
+
+static PyObject *load_schema(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    PyObject *seq = PySequence_Fast(arg, "load_schema expects a list of tables");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n < 1 || n > MAX_TABLES) {
+        Py_DECREF(seq);
+        return PyErr_Format(PyExc_ValueError, "load_schema: %zd tables (1 to %d)", n, MAX_TABLES);
+    }
+    Table loaded[MAX_TABLES];
+    memset(loaded, 0, sizeof(loaded));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fields = PySequence_Fast(PySequence_Fast_GET_ITEM(seq, i), "a table is a list");
+        if (fields == NULL)
+            goto fail;
+        Py_ssize_t m = PySequence_Fast_GET_SIZE(fields);
+        if (m > MAX_FIELDS) {
+            Py_DECREF(fields);
+            PyErr_Format(PyExc_ValueError, "load_schema: %zd fields (at most %d)", m, MAX_FIELDS);
+            goto fail;
+        }
+        for (Py_ssize_t j = 0; j < m; j++) {
+            unsigned int number;
+            int kind, repeated, table;
+            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fields, j), "Iiii", &number, &kind,
+                                  &repeated, &table)) {
+                Py_DECREF(fields);
+                goto fail;
+            }
+            if (kind < K_VARINT || kind > K_MESSAGE || (kind == K_MESSAGE && (table < 0 || table >= n))) {
+                Py_DECREF(fields);
+                PyErr_SetString(PyExc_ValueError, "load_schema: bad field entry");
+                goto fail;
+            }
+            loaded[i].fields[j] = (Spec){number, kind, repeated, table};
+        }
+        memset(loaded[i].direct, -1, sizeof(loaded[i].direct));
+        for (Py_ssize_t j = 0; j < m; j++)
+            if (loaded[i].fields[j].number < DIRECT)
+                loaded[i].direct[loaded[i].fields[j].number] = (signed char)j;
+        loaded[i].count = (int)m;
+        Py_DECREF(fields);
+    }
+    memcpy(tables, loaded, sizeof(loaded));
+    table_count = (int)n;
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(seq);
+    return NULL;
+}
+
+static PyObject *decode(const uint8_t *s, size_t n)
+{
+    return PyUnicode_DecodeUTF8((const char *)s, (Py_ssize_t)n, "strict");
+}
+
+static PyObject *scan_batch(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (table_count == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "scan_batch: load_schema was not called");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint8_t *start = view.buf, *end = start + view.len;
+    if (!check_message(start, end, 0, 1)) {
+        PyBuffer_Release(&view);
+        Py_RETURN_NONE;
+    }
+    PyObject *ids = PyList_New(0);
+    if (ids == NULL)
+        goto fail;
+    const uint8_t *p = start;
+    Field f, g;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != 1)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        const uint8_t *id = NULL;
+        size_t id_len = 0;
+        while (next_field(&q, qend, &g) == 1)
+            if (g.number == 1) {
+                id = g.data;
+                id_len = g.len;
+            }
+        PyObject *text = id ? decode(id, id_len) : PyUnicode_New(0, 0);
+        if (text == NULL || PyList_Append(ids, text) < 0) {
+            Py_XDECREF(text);
+            goto fail;
+        }
+        Py_DECREF(text);
+    }
+    PyBuffer_Release(&view);
+    return ids;
+fail:
+    Py_XDECREF(ids);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+/* ---- COCO (coco_images) ------------------------------------------------------------ */
+
+/* Field numbers of clarifai.api and google.protobuf messages (resources.proto). */
+enum {
+    INPUT_ID = 1, INPUT_DATA = 2,
+    DATA_IMAGE = 1, DATA_VIDEO = 2, DATA_CONCEPTS = 3, DATA_METADATA = 5, DATA_REGIONS = 11,
+    IMAGE_BASE64 = 2, IMAGE_INFO = 6,
+    INFO_WIDTH = 1, INFO_HEIGHT = 2, INFO_FORMAT = 3,
+    CONCEPT_ID = 1, CONCEPT_NAME = 2, CONCEPT_VALUE = 3,
+    REGION_ID = 1, REGION_INFO = 2, REGION_DATA = 3,
+    RINFO_BOX = 1,
+    STRUCT_FIELDS = 1, ENTRY_KEY = 1, ENTRY_VALUE = 2,
+    VALUE_NULL = 1, VALUE_NUMBER = 2, VALUE_STRING = 3, VALUE_BOOL = 4, VALUE_STRUCT = 5,
+    VALUE_LIST = 6, LIST_VALUES = 1,
+};
+
+typedef struct {
+    const uint8_t *p, *end;
+} Span;
+
+/* What the checks of one image input found, for making its entries. */
+typedef struct {
+    Span id, data, format, metadata;
+    int has_id, regions;
+    const uint8_t *first_region; /* where the walk for regions starts */
+    int32_t width, height;
+} ImageInput;
+
+/* Messages whose singular message fields appear twice are merged by protobuf; such
+ * inputs, and numbers JSON cannot hold, are left to the Python path. */
+static int metadata_simple(Span s, int depth);
+
+static int value_simple(Span s, int depth)
+{
+    Field f;
+    int kinds = 0;
+    const uint8_t *p = s.p;
+    while (next_field(&p, s.end, &f) == 1) {
+        switch (f.number) {
+        case VALUE_NULL: case VALUE_STRING: case VALUE_BOOL:
+            kinds++;
+            break;
+        case VALUE_NUMBER:
+            kinds++;
+            if (!isfinite(as_double(f.data)))
+                return 0;
+            break;
+        case VALUE_STRUCT:
+            kinds++;
+            if (!metadata_simple((Span){f.data, f.data + f.len}, depth + 1))
+                return 0;
+            break;
+        case VALUE_LIST: {
+            kinds++;
+            const uint8_t *q = f.data, *qend = f.data + f.len;
+            Field g;
+            while (next_field(&q, qend, &g) == 1)
+                if (g.number == LIST_VALUES && !value_simple((Span){g.data, g.data + g.len}, depth + 1))
+                    return 0;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return kinds <= 1;
+}
+
+static int metadata_simple(Span s, int depth)
+{
+    if (depth > MAX_NESTING)
+        return 0;
+    Field f, g;
+    const uint8_t *p = s.p;
+    while (next_field(&p, s.end, &f) == 1) {
+        if (f.number != STRUCT_FIELDS)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        int values = 0;
+        while (next_field(&q, qend, &g) == 1) {
+            /* protobuf keeps a map entry with an unknown field as an unknown field of the
+             * Struct, out of the map: the Python path does what it does. */
+            if (g.number != ENTRY_KEY && g.number != ENTRY_VALUE)
+                return 0;
+            if (g.number == ENTRY_VALUE &&
+                (++values > 1 || !value_simple((Span){g.data, g.data + g.len}, depth + 1)))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* A region the fast path takes: no region_info, or one holding one finite box. */
+static int region_simple(Span s)
+{
+    Field f, g;
+    int infos = 0, datas = 0;
+    const uint8_t *p = s.p;
+    while (next_field(&p, s.end, &f) == 1) {
+        if (f.number == REGION_DATA && ++datas > 1)
+            return 0;
+        if (f.number != REGION_INFO)
+            continue;
+        if (++infos > 1)
+            return 0;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        int boxes = 0;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number != RINFO_BOX || ++boxes > 1)
+                return 0;
+            const uint8_t *b = g.data, *bend = g.data + g.len;
+            Field h;
+            while (next_field(&b, bend, &h) == 1)
+                if (h.number >= 1 && h.number <= 4 && !isfinite(as_float(h.data)))
+                    return 0;
+        }
+    }
+    return 1;
+}
+
+/* Reads one input; 1 when the fast path takes it (``in`` filled), 0 when Python does. */
+static int image_simple(Span s, ImageInput *in)
+{
+    Field f, g, h;
+    int datas = 0;
+    memset(in, 0, sizeof(*in));
+    const uint8_t *p = s.p;
+    while (next_field(&p, s.end, &f) == 1) {
+        if (f.number == INPUT_ID) {
+            in->id = (Span){f.data, f.data + f.len};
+            in->has_id = 1;
+        } else if (f.number == INPUT_DATA) {
+            if (++datas > 1)
+                return 0;
+            in->data = (Span){f.data, f.data + f.len};
+        }
+    }
+    if (datas != 1)
+        return 0;
+    int images = 0, metadatas = 0;
+    p = in->data.p;
+    const uint8_t *field_start = p;
+    for (; next_field(&p, in->data.end, &f) == 1; field_start = p) {
+        switch (f.number) {
+        case DATA_IMAGE: {
+            if (++images > 1)
+                return 0;
+            const uint8_t *q = f.data, *qend = f.data + f.len;
+            int infos = 0;
+            size_t base64 = 0;
+            while (next_field(&q, qend, &g) == 1) {
+                if (g.number == IMAGE_BASE64) {
+                    base64 = g.len;
+                } else if (g.number == IMAGE_INFO) {
+                    if (++infos > 1)
+                        return 0;
+                    const uint8_t *r = g.data, *rend = g.data + g.len;
+                    while (next_field(&r, rend, &h) == 1) {
+                        if (h.number == INFO_WIDTH)
+                            in->width = (int32_t)(uint32_t)h.varint;
+                        else if (h.number == INFO_HEIGHT)
+                            in->height = (int32_t)(uint32_t)h.varint;
+                        else if (h.number == INFO_FORMAT)
+                            in->format = (Span){h.data, h.data + h.len};
+                    }
+                }
+            }
+            if (base64)
+                return 0;
+            break;
+        }
+        case DATA_VIDEO:
+            return 0;
+        case DATA_METADATA:
+            if (++metadatas > 1 || !metadata_simple((Span){f.data, f.data + f.len}, 1))
+                return 0;
+            in->metadata = (Span){f.data, f.data + f.len};
+            break;
+        case DATA_REGIONS:
+            if (!region_simple((Span){f.data, f.data + f.len}))
+                return 0;
+            if (in->regions++ == 0)
+                in->first_region = field_start;
+            break;
+        default:
+            break;
+        }
+    }
+    return images == 1 && in->width > 0 && in->height > 0 && in->format.end > in->format.p;
+}
+
+/* A memo from wire bytes (a Concept message) to what was made of them, so a repeated
+ * concept costs no decoding, no new strings or tuples and no call into Python.
+ * Direct-mapped: a new key takes its slot's place. One per conversion (a capsule). */
+#define MEMO_SLOTS 4096
+#define MEMO_MAX_KEY 256
+
+typedef struct {
+    uint64_t hash;
+    size_t len;
+    uint8_t *key;
+    PyObject *value;
+} MemoSlot;
+
+typedef struct {
+    MemoSlot slots[MEMO_SLOTS];
+} Memo;
+
+typedef struct {
+    Memo concepts;   /* image Concept bytes -> its clarifai_concepts entry, as JSON bytes */
+    Memo categories; /* region Concept bytes -> category id (int) */
+} Memos;
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+static PyObject *memo_get(Memo *m, const uint8_t *key, size_t n, uint64_t *hash)
+{
+    *hash = hash_bytes(key, n);
+    MemoSlot *slot = &m->slots[*hash & (MEMO_SLOTS - 1)];
+    if (slot->value != NULL && slot->hash == *hash && slot->len == n &&
+        (n == 0 || memcmp(slot->key, key, n) == 0))
+        return slot->value;
+    return NULL;
+}
+
+static void memo_put(Memo *m, const uint8_t *key, size_t n, uint64_t hash, PyObject *value)
+{
+    if (n > MEMO_MAX_KEY)
+        return;
+    MemoSlot *slot = &m->slots[hash & (MEMO_SLOTS - 1)];
+    uint8_t *copy = PyMem_Malloc(n ? n : 1);
+    if (copy == NULL)
+        return; /* a memo is only a shortcut */
+    memcpy(copy, key, n);
+    PyMem_Free(slot->key);
+    Py_XSETREF(slot->value, Py_NewRef(value));
+    slot->key = copy;
+    slot->len = n;
+    slot->hash = hash;
+}
+
+static void memo_clear(Memo *m)
+{
+    for (int i = 0; i < MEMO_SLOTS; i++) {
+        PyMem_Free(m->slots[i].key);
+        Py_CLEAR(m->slots[i].value);
+        m->slots[i].key = NULL;
+    }
+}
+
+static void memos_free(PyObject *capsule)
+{
+    Memos *memos = PyCapsule_GetPointer(capsule, "toolkit._speedups.memos");
+    if (memos == NULL)
+        return;
+    memo_clear(&memos->concepts);
+    memo_clear(&memos->categories);
+    PyMem_Free(memos);
+}
+
+static PyObject *new_memos(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    Memos *memos = PyMem_Calloc(1, sizeof(Memos));
+    if (memos == NULL)
+        return PyErr_NoMemory();
+    PyObject *capsule = PyCapsule_New(memos, "toolkit._speedups.memos", memos_free);
+    if (capsule == NULL)
+        PyMem_Free(memos);
+    return capsule;
+}
+
+/* ---- JSON text, byte for byte as orjson writes the same dicts --------------------- */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+static int buf_grow(Buf *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 1 << 16;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *data = PyMem_Realloc(b->data, cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int put(Buf *b, const char *s, size_t n)
+{
+    if (buf_grow(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+#define PUT_LITERAL(b, s) put((b), (s), sizeof(s) - 1)
+
+/* The decimal digits of ``v`` at ``out`` (no sign); their count. snprintf is slow. */
+static int format_digits(char *out, unsigned long long v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static int format_int(char *out, long long v)
+{
+    if (v < 0) {
+        out[0] = '-';
+        return 1 + format_digits(out + 1, 0ull - (unsigned long long)v);
+    }
+    return format_digits(out, (unsigned long long)v);
+}
+
+static int put_int(Buf *b, long long v)
+{
+    char text[24];
+    return put(b, text, (size_t)format_int(text, v));
+}
+
+/* A JSON string from valid UTF-8, escaped as orjson escapes it. */
+static int put_string(Buf *b, const uint8_t *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (buf_grow(b, 6 * n + 2) < 0)
+        return -1;
+    char *out = b->data + b->len;
+    *out++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\') {
+            *out++ = (char)ch;
+            continue;
+        }
+        *out++ = '\\';
+        switch (ch) {
+        case '"': *out++ = '"'; break;
+        case '\\': *out++ = '\\'; break;
+        case '\b': *out++ = 'b'; break;
+        case '\t': *out++ = 't'; break;
+        case '\n': *out++ = 'n'; break;
+        case '\f': *out++ = 'f'; break;
+        case '\r': *out++ = 'r'; break;
+        default:
+            *out++ = 'u';
+            *out++ = '0';
+            *out++ = '0';
+            *out++ = hex[ch >> 4];
+            *out++ = hex[ch & 15];
+        }
+    }
+    *out++ = '"';
+    b->len = (size_t)(out - b->data);
+    return 0;
+}
+
+static int put_str_object(Buf *b, PyObject *text)
+{
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
+    return s == NULL ? -1 : put_string(b, (const uint8_t *)s, (size_t)n);
+}
+
+/* ``k / 10**decimals`` (a float that is exactly the double nearest that decimal) as
+ * Python's repr and orjson write it: the decimal itself, trailing zeros dropped. */
+static int format_scaled(char *out, long long k, int decimals, int negative_zero)
+{
+    unsigned long long scale = decimals == 2 ? 100 : 10000;
+    unsigned long long a = k < 0 ? 0ull - (unsigned long long)k : (unsigned long long)k;
+    int n = 0;
+    if (k < 0 || (k == 0 && negative_zero))
+        out[n++] = '-';
+    n += format_digits(out + n, a / scale);
+    out[n++] = '.';
+    unsigned long long frac = a % scale;
+    for (int i = decimals - 1; i >= 0; i--) {
+        out[n + i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    n += decimals;
+    while (out[n - 1] == '0' && out[n - 2] != '.')
+        n--;
+    return n;
+}
+
+/* A double as orjson writes it: its length when written, 0 when orjson's form may
+ * differ from Python's repr (exponents), -1 on error. */
+static int format_double(char *out, size_t cap, double x)
+{
+    if (!isfinite(x))
+        return 0;
+    if (x == floor(x) && fabs(x) < 1e15) {
+        int n = 0;
+        if (signbit(x))
+            out[n++] = '-';
+        n += format_digits(out + n, (unsigned long long)fabs(x));
+        out[n++] = '.';
+        out[n++] = '0';
+        return n;
+    }
+    char *text = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (text == NULL)
+        return -1;
+    size_t n = strlen(text);
+    int status = strpbrk(text, "eEni") == NULL && n < cap ? (int)n : 0;
+    if (status)
+        memcpy(out, text, n);
+    PyMem_Free(text);
+    return status;
+}
+
+static int put_double(Buf *b, double x)
+{
+    char text[64];
+    int n = format_double(text, sizeof(text), x);
+    if (n <= 0)
+        return n;
+    return put(b, text, (size_t)n) < 0 ? -1 : 1;
+}
+
+/* ``round(x, decimals)`` as toolkit.convert.coco._round2/_round4 compute it, formatted
+ * as orjson writes that float (see format_double); ``*value`` gets the float. */
+static int format_rounded(char *out, size_t cap, double x, int decimals, double *value)
+{
+    const double big = 1099511627776.0; /* 2**40 */
+    double scale = decimals == 2 ? 100.0 : 10000.0;
+    double s = x * scale;
+    if (-big < s && s < big) {
+        double k = nearbyint(s); /* ties to even, as round() */
+        double d = s - k;
+        if (-0.4999 < d && d < 0.4999) {
+            *value = k != 0.0 ? k / scale : x * 0.0;
+            return format_scaled(out, (long long)k, decimals, signbit(*value) != 0);
+        }
+    }
+    PyObject *number = PyFloat_FromDouble(x);
+    if (number == NULL)
+        return -1;
+    PyObject *rounded = PyObject_CallMethod(number, "__round__", "i", decimals);
+    Py_DECREF(number);
+    if (rounded == NULL)
+        return -1;
+    *value = PyFloat_AsDouble(rounded);
+    Py_DECREF(rounded);
+    return format_double(out, cap, *value);
+}
+
+/* ---- metadata (google.protobuf.Struct) as toolkit.jsonmap._struct writes it ------- */
+
+typedef struct {
+    Span key, value;
+    size_t position;
+} Entry;
+
+static int compare_entries(const void *a, const void *b)
+{
+    const Entry *x = a, *y = b;
+    size_t nx = (size_t)(x->key.end - x->key.p), ny = (size_t)(y->key.end - y->key.p);
+    int order = memcmp(x->key.p, y->key.p, nx < ny ? nx : ny);
+    if (order == 0)
+        order = nx < ny ? -1 : nx > ny;
+    if (order == 0)
+        order = x->position < y->position ? -1 : 1;
+    return order;
+}
+
+static int put_value(Buf *b, Span s, int depth);
+
+/* Keys sorted (UTF-8 byte order is code point order, as sorted() on str); of a key
+ * given twice the last value counts, as protobuf's map parsing keeps it. */
+static int put_struct(Buf *b, Span s, int depth)
+{
+    if (depth > MAX_NESTING)
+        return 0;
+    size_t count = 0;
+    Field f, g;
+    const uint8_t *p = s.p;
+    while (next_field(&p, s.end, &f) == 1)
+        count += f.number == STRUCT_FIELDS;
+    if (count == 0)
+        return PUT_LITERAL(b, "{}") < 0 ? -1 : 1;
+    Entry small[16];
+    Entry *entries = count <= 16 ? small : PyMem_Malloc(count * sizeof(Entry));
+    if (entries == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    size_t n = 0;
+    p = s.p;
+    while (next_field(&p, s.end, &f) == 1) {
+        if (f.number != STRUCT_FIELDS)
+            continue;
+        Entry *e = &entries[n];
+        e->key = (Span){(const uint8_t *)"", (const uint8_t *)""};
+        e->value = (Span){NULL, NULL};
+        e->position = n++;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number == ENTRY_KEY)
+                e->key = (Span){g.data, g.data + g.len};
+            else if (g.number == ENTRY_VALUE)
+                e->value = (Span){g.data, g.data + g.len};
+        }
+    }
+    if (n > 1)
+        qsort(entries, n, sizeof(Entry), compare_entries);
+    int status = PUT_LITERAL(b, "{") < 0 ? -1 : 1;
+    int first = 1;
+    for (size_t i = 0; i < n && status == 1; i++) {
+        if (i + 1 < n && entries[i + 1].key.end - entries[i + 1].key.p == entries[i].key.end - entries[i].key.p &&
+            memcmp(entries[i + 1].key.p, entries[i].key.p, (size_t)(entries[i].key.end - entries[i].key.p)) == 0)
+            continue; /* a later value for the same key follows */
+        if ((!first && PUT_LITERAL(b, ",") < 0) ||
+            put_string(b, entries[i].key.p, (size_t)(entries[i].key.end - entries[i].key.p)) < 0 ||
+            PUT_LITERAL(b, ":") < 0) {
+            status = -1;
+            break;
+        }
+        first = 0;
+        if (entries[i].value.p == NULL)
+            status = PUT_LITERAL(b, "null") < 0 ? -1 : 1;
+        else
+            status = put_value(b, entries[i].value, depth + 1);
+    }
+    if (status == 1 && PUT_LITERAL(b, "}") < 0)
+        status = -1;
+    if (entries != small)
+        PyMem_Free(entries);
+    return status;
+}
+
+/* One Value (metadata_simple allowed one kind at most). 1, 0 (Python should write
+ * it), -1. */
+static int put_value(Buf *b, Span s, int depth)
+{
+    Field f;
+    const uint8_t *p = s.p;
+    while (next_field(&p, s.end, &f) == 1) {
+        switch (f.number) {
+        case VALUE_NULL:
+            return PUT_LITERAL(b, "null") < 0 ? -1 : 1;
+        case VALUE_NUMBER:
+            return put_double(b, as_double(f.data));
+        case VALUE_STRING:
+            return put_string(b, f.data, f.len) < 0 ? -1 : 1;
+        case VALUE_BOOL:
+            return (f.varint ? PUT_LITERAL(b, "true") : PUT_LITERAL(b, "false")) < 0 ? -1 : 1;
+        case VALUE_STRUCT:
+            return put_struct(b, (Span){f.data, f.data + f.len}, depth + 1);
+        case VALUE_LIST: {
+            if (depth > MAX_NESTING)
+                return 0;
+            if (PUT_LITERAL(b, "[") < 0)
+                return -1;
+            const uint8_t *q = f.data, *qend = f.data + f.len;
+            Field g;
+            int first = 1;
+            while (next_field(&q, qend, &g) == 1) {
+                if (g.number != LIST_VALUES)
+                    continue;
+                if (!first && PUT_LITERAL(b, ",") < 0)
+                    return -1;
+                first = 0;
+                int status = put_value(b, (Span){g.data, g.data + g.len}, depth + 1);
+                if (status != 1)
+                    return status;
+            }
+            return PUT_LITERAL(b, "]") < 0 ? -1 : 1;
+        }
+        default:
+            break;
+        }
+    }
+    return PUT_LITERAL(b, "null") < 0 ? -1 : 1;
+}
+
+/* ---- the conversion ----------------------------------------------------------------- */
+
+/* What coco_images works with: the converter's tables, callbacks and counters. */
+typedef struct {
+    Memos *memos;
+    PyObject *concept_entries, *concept_entry; /* dict (id, name, value) -> entry; maker */
+    PyObject *category_ids, *category_id;      /* dict (id, name) -> int; maker */
+    PyObject *stem_for;                        /* callable id -> file stem */
+    PyObject *stems, *taken, *reserved;        /* FileNamer.plain_tables() */
+    Py_ssize_t stem_budget;
+    PyObject *exts, *ext_for;                  /* dict format -> ".ext" or None; maker */
+    PyObject *fallback;                        /* callable(bytes): the Python path */
+    PyObject *dumps;                           /* orjson.dumps with the converter's options */
+    PyObject *counters;                        /* list: image, annotation, no concept, no shape */
+    long long next_image, next_annotation, without_concept, without_shape;
+    Buf images, annotations;                   /* JSON objects, commas between */
+    long long images_written, annotations_written;
+} Coco;
+
+static PyObject *cached_call(PyObject *cache, PyObject *key, PyObject *maker, PyObject *args)
+{
+    PyObject *hit = PyDict_GetItemWithError(cache, key);
+    if (hit != NULL)
+        return Py_NewRef(hit);
+    if (PyErr_Occurred())
+        return NULL;
+    return PyObject_Call(maker, args, NULL);
+}
+
+/* A Concept message's id, name and value. */
+static void read_concept(const Field *f, Span *id, Span *name, float *value)
+{
+    *id = (Span){(const uint8_t *)"", (const uint8_t *)""};
+    *name = *id;
+    *value = 0.0f;
+    Field g;
+    const uint8_t *q = f->data, *qend = f->data + f->len;
+    while (next_field(&q, qend, &g) == 1) {
+        if (g.number == CONCEPT_ID)
+            *id = (Span){g.data, g.data + g.len};
+        else if (g.number == CONCEPT_NAME)
+            *name = (Span){g.data, g.data + g.len};
+        else if (g.number == CONCEPT_VALUE)
+            *value = as_float(g.data);
+    }
+}
+
+/* What the converter makes of a positive concept (memoised by its bytes): for the image,
+ * its clarifai_concepts entry as JSON bytes; for a region, its category id. New ref. */
+static PyObject *concept_item(Coco *c, const Field *f, Span id, Span name, float value, int region)
+{
+    Memo *memo = region ? &c->memos->categories : &c->memos->concepts;
+    uint64_t hash;
+    PyObject *item = memo_get(memo, f->data, f->len, &hash);
+    if (item != NULL)
+        return Py_NewRef(item);
+    PyObject *cid = decode(id.p, (size_t)(id.end - id.p));
+    PyObject *cname = cid ? decode(name.p, (size_t)(name.end - name.p)) : NULL;
+    PyObject *key = NULL;
+    if (cname != NULL)
+        key = region ? PyTuple_Pack(2, cid, cname) : Py_BuildValue("(OOd)", cid, cname, (double)value);
+    Py_XDECREF(cid);
+    Py_XDECREF(cname);
+    if (key == NULL)
+        return NULL;
+    item = region ? cached_call(c->category_ids, key, c->category_id, key)
+                  : cached_call(c->concept_entries, key, c->concept_entry, key);
+    Py_DECREF(key);
+    if (item != NULL && !region) {
+        Py_SETREF(item, PyObject_CallOneArg(c->dumps, item));
+        if (item != NULL && !PyBytes_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "coco_images: dumps must return bytes");
+            Py_CLEAR(item);
+        }
+    }
+    if (item != NULL)
+        memo_put(memo, f->data, f->len, hash, item);
+    return item;
+}
+
+/* The clarifai_concepts list of the image: its positive concepts' entries. */
+static int put_concepts(Coco *c, Buf *b, Span data)
+{
+    if (PUT_LITERAL(b, "[") < 0)
+        return -1;
+    int first = 1;
+    Field f;
+    const uint8_t *p = data.p;
+    while (next_field(&p, data.end, &f) == 1) {
+        if (f.number != DATA_CONCEPTS)
+            continue;
+        Span id, name;
+        float value;
+        read_concept(&f, &id, &name, &value);
+        if (!(value > 0.0f))
+            continue;
+        PyObject *entry = concept_item(c, &f, id, name, value, 0);
+        if (entry == NULL)
+            return -1;
+        int status = (!first && PUT_LITERAL(b, ",") < 0) ||
+                     put(b, PyBytes_AS_STRING(entry), (size_t)PyBytes_GET_SIZE(entry)) < 0;
+        Py_DECREF(entry);
+        if (status)
+            return -1;
+        first = 0;
+    }
+    return PUT_LITERAL(b, "]");
+}
+
+#define MAX_REGION_CATEGORIES 64
+
+/* A region's annotations (one per positive concept). 1, 0 (Python should convert the
+ * input), -1. */
+static int put_region(Coco *c, Span region, long long image_id, double w, double h)
+{
+    Field f, g, bf;
+    Span id = {(const uint8_t *)"", (const uint8_t *)""}, data = {NULL, NULL};
+    const uint8_t *info = NULL, *info_end = NULL;
+    const uint8_t *p = region.p;
+    while (next_field(&p, region.end, &f) == 1) {
+        if (f.number == REGION_ID)
+            id = (Span){f.data, f.data + f.len};
+        else if (f.number == REGION_INFO) {
+            info = f.data;
+            info_end = f.data + f.len;
+        } else if (f.number == REGION_DATA)
+            data = (Span){f.data, f.data + f.len};
+    }
+    long long cats[MAX_REGION_CATEGORIES];
+    int ncats = 0;
+    if (data.p != NULL) {
+        p = data.p;
+        while (next_field(&p, data.end, &f) == 1) {
+            if (f.number != DATA_CONCEPTS)
+                continue;
+            Span cid, cname;
+            float value;
+            read_concept(&f, &cid, &cname, &value);
+            if (!(value > 0.0f))
+                continue;
+            if (ncats == MAX_REGION_CATEGORIES)
+                return 0;
+            PyObject *cat = concept_item(c, &f, cid, cname, value, 1);
+            if (cat == NULL)
+                return -1;
+            cats[ncats] = PyLong_AsLongLong(cat);
+            Py_DECREF(cat);
+            if (cats[ncats] == -1 && PyErr_Occurred())
+                return -1;
+            ncats++;
+        }
+    }
+    if (ncats == 0) {
+        c->without_concept++;
+        return 1;
+    }
+    /* region_simple allowed one box at most, with finite values. */
+    int has_box = 0;
+    float box[4] = {0, 0, 0, 0}; /* top, left, bottom, right */
+    if (info != NULL) {
+        while (next_field(&info, info_end, &g) == 1) {
+            has_box = 1;
+            const uint8_t *q = g.data, *qend = g.data + g.len;
+            while (next_field(&q, qend, &bf) == 1)
+                if (bf.number >= 1 && bf.number <= 4)
+                    box[bf.number - 1] = as_float(bf.data);
+        }
+    }
+    if (!has_box) {
+        c->without_shape++;
+        return 1;
+    }
+    double top = box[0], left = box[1], bottom = box[2], right = box[3];
+    /* The text from the bbox to the region id's key once, then one annotation per
+     * category. Each number takes at most 64 characters. */
+    char geometry[512], x[64], y[64], bw[64], bh[64], area[64];
+    double vx, vy, vw, vh, varea;
+    int nw = format_rounded(bw, sizeof(bw), (right - left) * w, 2, &vw);
+    int nh = nw > 0 ? format_rounded(bh, sizeof(bh), (bottom - top) * h, 2, &vh) : nw;
+    int nx = nh > 0 ? format_rounded(x, sizeof(x), left * w, 2, &vx) : nh;
+    int ny = nx > 0 ? format_rounded(y, sizeof(y), top * h, 2, &vy) : nx;
+    int na = ny > 0 ? format_rounded(area, sizeof(area), vw * vh, 4, &varea) : ny;
+    if (na <= 0)
+        return na;
+    Buf text = {geometry, 0, sizeof(geometry)}; /* big enough: never grows */
+    PUT_LITERAL(&text, ",\"bbox\":[");
+    put(&text, x, (size_t)nx);
+    PUT_LITERAL(&text, ",");
+    put(&text, y, (size_t)ny);
+    PUT_LITERAL(&text, ",");
+    put(&text, bw, (size_t)nw);
+    PUT_LITERAL(&text, ",");
+    put(&text, bh, (size_t)nh);
+    PUT_LITERAL(&text, "],\"area\":");
+    put(&text, area, (size_t)na);
+    PUT_LITERAL(&text, ",\"iscrowd\":0,\"segmentation\":[],\"clarifai_region_id\":");
+    size_t ng = text.len;
+    for (int i = 0; i < ncats; i++) {
+        Buf *b = &c->annotations;
+        if ((b->len && PUT_LITERAL(b, ",") < 0) || PUT_LITERAL(b, "{\"id\":") < 0 ||
+            put_int(b, c->next_annotation) < 0 || PUT_LITERAL(b, ",\"image_id\":") < 0 ||
+            put_int(b, image_id) < 0 || PUT_LITERAL(b, ",\"category_id\":") < 0 ||
+            put_int(b, cats[i]) < 0 || put(b, geometry, ng) < 0 ||
+            put_string(b, id.p, (size_t)(id.end - id.p)) < 0 || PUT_LITERAL(b, "}") < 0)
+            return -1;
+        c->next_annotation++;
+        c->annotations_written++;
+    }
+    return 1;
+}
+
+/* FileNamer.stem_for(input_id): a plain id that is free keeps its name, as stem_for's
+ * first branch decides (toolkit/media/_names.py); any other id goes to stem_for. */
+static PyObject *stem_of(Coco *c, PyObject *input_id, Span raw)
+{
+    PyObject *stem = PyDict_GetItemWithError(c->stems, input_id);
+    if (stem != NULL)
+        return Py_NewRef(stem);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_ssize_t n = raw.p ? raw.end - raw.p : 0;
+    char folded[256];
+    int plain = n > 0 && n <= c->stem_budget && n < (Py_ssize_t)sizeof(folded) &&
+                raw.p[n - 1] != '.' && raw.p[0] != '.' && raw.p[0] != '-';
+    Py_ssize_t prefix = n;
+    for (Py_ssize_t i = 0; plain && i < n; i++) {
+        char ch = (char)raw.p[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+                   ch == '.'))
+            plain = 0;
+        if (ch == '.' && prefix == n)
+            prefix = i;
+        folded[i] = ch;
+    }
+    if (plain && prefix <= 7) { /* the reserved device names are short */
+        PyObject *head = PyUnicode_FromStringAndSize(folded, prefix);
+        if (head == NULL)
+            return NULL;
+        int reserved = PySet_Contains(c->reserved, head);
+        Py_DECREF(head);
+        if (reserved < 0)
+            return NULL;
+        plain = !reserved;
+    }
+    if (plain) {
+        /* An id without capitals is its own casefolded name (and has its hash already). */
+        PyObject *name = memcmp(folded, raw.p, (size_t)n) == 0 ? Py_NewRef(input_id)
+                                                               : PyUnicode_FromStringAndSize(folded, n);
+        if (name == NULL)
+            return NULL;
+        int taken = PySet_Contains(c->taken, name);
+        if (taken == 0 && (PySet_Add(c->taken, name) < 0 || PyDict_SetItem(c->stems, input_id, input_id) < 0))
+            taken = -1;
+        Py_DECREF(name);
+        if (taken < 0)
+            return NULL;
+        if (taken == 0)
+            return Py_NewRef(input_id);
+    }
+    return PyObject_CallOneArg(c->stem_for, input_id);
+}
+
+/* The image entry and annotations of one input that image_simple took on: 1 when
+ * written, 0 when Python should convert it (nothing of it is kept then), -1. */
+static int put_image(Coco *c, ImageInput *in, PyObject *ext)
+{
+    Buf *b = &c->images;
+    size_t images_len = b->len, annotations_len = c->annotations.len;
+    long long counters[4] = {c->next_image, c->next_annotation, c->without_concept, c->without_shape};
+    long long annotations_written = c->annotations_written;
+    Span id = in->has_id ? in->id : (Span){(const uint8_t *)"", (const uint8_t *)""};
+    PyObject *input_id = decode(id.p, (size_t)(id.end - id.p));
+    if (input_id == NULL)
+        return -1;
+    int status = -1;
+    PyObject *stem = stem_of(c, input_id, in->has_id ? in->id : (Span){NULL, NULL});
+    if (stem == NULL)
+        goto done;
+    long long image_id = c->next_image;
+    if ((b->len && PUT_LITERAL(b, ",") < 0) || PUT_LITERAL(b, "{\"id\":") < 0 ||
+        put_int(b, image_id) < 0 || PUT_LITERAL(b, ",\"file_name\":\"") < 0)
+        goto done;
+    /* stem + ext, one JSON string: the stem escaped, the extension plain. */
+    b->len--;
+    Py_ssize_t stem_len, ext_len;
+    const char *stem_text = PyUnicode_AsUTF8AndSize(stem, &stem_len);
+    const char *ext_text = PyUnicode_AsUTF8AndSize(ext, &ext_len);
+    if (stem_text == NULL || ext_text == NULL || put_string(b, (const uint8_t *)stem_text, (size_t)stem_len) < 0)
+        goto done;
+    b->len--;
+    if (put(b, ext_text, (size_t)ext_len) < 0 || PUT_LITERAL(b, "\",\"width\":") < 0 ||
+        put_int(b, in->width) < 0 || PUT_LITERAL(b, ",\"height\":") < 0 || put_int(b, in->height) < 0 ||
+        PUT_LITERAL(b, ",\"clarifai_input_id\":") < 0 || put_string(b, id.p, (size_t)(id.end - id.p)) < 0 ||
+        PUT_LITERAL(b, ",\"clarifai_concepts\":") < 0 || put_concepts(c, b, in->data) < 0 ||
+        PUT_LITERAL(b, ",\"clarifai_metadata\":") < 0)
+        goto done;
+    status = in->metadata.p != NULL ? put_struct(b, in->metadata, 1) : (PUT_LITERAL(b, "{}") < 0 ? -1 : 1);
+    if (status == 1 && PUT_LITERAL(b, "}") < 0)
+        status = -1;
+    if (status != 1)
+        goto done;
+    c->next_image = image_id + 1;
+    if (in->regions) {
+        double w = (double)in->width, h = (double)in->height;
+        Field f;
+        const uint8_t *p = in->first_region;
+        while (status == 1 && next_field(&p, in->data.end, &f) == 1)
+            if (f.number == DATA_REGIONS)
+                status = put_region(c, (Span){f.data, f.data + f.len}, image_id, w, h);
+    }
+done:
+    if (status == 0) { /* undone: the Python path converts the input */
+        b->len = images_len;
+        c->annotations.len = annotations_len;
+        c->next_image = counters[0];
+        c->next_annotation = counters[1];
+        c->without_concept = counters[2];
+        c->without_shape = counters[3];
+        c->annotations_written = annotations_written;
+    } else if (status == 1) {
+        c->images_written++;
+    }
+    Py_DECREF(input_id);
+    Py_XDECREF(stem);
+    return status;
+}
+
+static int store_counters(Coco *c)
+{
+    long long values[4] = {c->next_image, c->next_annotation, c->without_concept, c->without_shape};
+    for (Py_ssize_t i = 0; i < 4; i++) {
+        PyObject *v = PyLong_FromLongLong(values[i]);
+        if (v == NULL || PyList_SetItem(c->counters, i, v) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int load_counters(Coco *c)
+{
+    long long *slots[4] = {&c->next_image, &c->next_annotation, &c->without_concept, &c->without_shape};
+    if (!PyList_Check(c->counters) || PyList_GET_SIZE(c->counters) != 4) {
+        PyErr_SetString(PyExc_TypeError, "coco_images: counters must be a list of 4 ints");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < 4; i++) {
+        long long v = PyLong_AsLongLong(PyList_GET_ITEM(c->counters, i));
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        *slots[i] = v;
+    }
+    return 0;
+}
+
+/* ".ext" for an image_info.format, or None: from the cache, else from ext_for. */
+static PyObject *extension(Coco *c, Span format)
+{
+    PyObject *key = decode(format.p, (size_t)(format.end - format.p));
+    if (key == NULL)
+        return NULL;
+    PyObject *ext = PyDict_GetItemWithError(c->exts, key);
+    if (ext != NULL) {
+        Py_INCREF(ext);
+    } else if (!PyErr_Occurred()) {
+        ext = PyObject_CallOneArg(c->ext_for, key);
+        if (ext != NULL && ext != Py_None)
+            Py_SETREF(ext, PyUnicode_FromFormat(".%U", ext));
+        if (ext != NULL && PyDict_GET_SIZE(c->exts) < 1024 && PyDict_SetItem(c->exts, key, ext) < 0)
+            Py_CLEAR(ext);
+    }
+    Py_DECREF(key);
+    return ext;
+}
+
+/* Appends what the Python path put in ``items`` (dicts) to ``b`` as JSON, and empties it. */
+static int take_items(Coco *c, PyObject *items, Buf *b, long long *written)
+{
+    Py_ssize_t n = PyList_GET_SIZE(items);
+    if (n == 0)
+        return 0;
+    PyObject *text = PyObject_CallOneArg(c->dumps, items);
+    if (text == NULL)
+        return -1;
+    int status = -1;
+    if (PyBytes_Check(text) && PyBytes_GET_SIZE(text) >= 2) {
+        /* "[a,b]" -> "a,b" */
+        status = ((b->len && PUT_LITERAL(b, ",") < 0) ||
+                  put(b, PyBytes_AS_STRING(text) + 1, (size_t)PyBytes_GET_SIZE(text) - 2) < 0)
+                     ? -1
+                     : 0;
+    } else {
+        PyErr_SetString(PyExc_TypeError, "coco_images: dumps must return a JSON list");
+    }
+    Py_DECREF(text);
+    if (status == 0) {
+        *written += n;
+        status = PyList_SetSlice(items, 0, n, NULL);
+    }
+    return status;
+}
+
+/* The Python path for one input: it appends dicts to ``images`` and ``annotations``. */
+static int convert_in_python(Coco *c, const Field *f, PyObject *images, PyObject *annotations)
+{
+    if (store_counters(c) < 0)
+        return -1;
+    PyObject *raw = PyBytes_FromStringAndSize((const char *)f->data, (Py_ssize_t)f->len);
+    if (raw == NULL)
+        return -1;
+    PyObject *done = PyObject_CallOneArg(c->fallback, raw);
+    Py_DECREF(raw);
+    if (done == NULL)
+        return -1;
+    Py_DECREF(done);
+    if (load_counters(c) < 0 || take_items(c, images, &c->images, &c->images_written) < 0 ||
+        take_items(c, annotations, &c->annotations, &c->annotations_written) < 0)
+        return -1;
+    return 0;
+}
+
+static PyObject *coco_images(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Coco c;
+    memset(&c, 0, sizeof(c));
+    Py_buffer view;
+    PyObject *capsule, *images, *annotations;
+    if (!PyArg_ParseTuple(args, "y*OO!OO!OO(O!O!O!n)O!OOOO!O!O!:coco_images", &view, &capsule,
+                          &PyDict_Type, &c.concept_entries, &c.concept_entry, &PyDict_Type,
+                          &c.category_ids, &c.category_id, &c.stem_for, &PyDict_Type, &c.stems,
+                          &PySet_Type, &c.taken, &PyFrozenSet_Type, &c.reserved, &c.stem_budget,
+                          &PyDict_Type, &c.exts, &c.ext_for, &c.fallback, &c.dumps, &PyList_Type,
+                          &images, &PyList_Type, &annotations, &PyList_Type, &c.counters))
+        return NULL;
+    PyObject *result = NULL;
+    const uint8_t *p = view.buf, *end = p + view.len;
+    c.memos = PyCapsule_GetPointer(capsule, "toolkit._speedups.memos");
+    if (c.memos == NULL || load_counters(&c) < 0)
+        goto done;
+    Field f;
+    int r;
+    while ((r = next_field(&p, end, &f)) == 1) {
+        if (f.number != 1)
+            continue;
+        ImageInput in;
+        int status = 0;
+        if (image_simple((Span){f.data, f.data + f.len}, &in)) {
+            PyObject *ext = extension(&c, in.format);
+            if (ext == NULL)
+                goto done;
+            if (ext != Py_None)
+                status = put_image(&c, &in, ext);
+            Py_DECREF(ext);
+            if (status < 0)
+                goto done;
+        }
+        if (status == 0 && convert_in_python(&c, &f, images, annotations) < 0)
+            goto done;
+    }
+    if (r < 0) {
+        PyErr_SetString(PyExc_ValueError, "coco_images: malformed batch (not checked by scan_batch?)");
+        goto done;
+    }
+    if (store_counters(&c) < 0)
+        goto done;
+    result = Py_BuildValue("(y#Ly#L)", c.images.data ? c.images.data : "", (Py_ssize_t)c.images.len,
+                           c.images_written, c.annotations.data ? c.annotations.data : "",
+                           (Py_ssize_t)c.annotations.len, c.annotations_written);
+done:
+    PyMem_Free(c.images.data);
+    PyMem_Free(c.annotations.data);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"load_schema", load_schema, METH_O, "Load the message tables (table 0: InputBatch)."},
+    {"scan_batch", scan_batch, METH_O,
+     "Input ids of a checked InputBatch entry, or None when protobuf should parse it."},
+    {"new_memos", new_memos, METH_NOARGS, "The memos of one conversion, for coco_images."},
+    {"coco_images", coco_images, METH_VARARGS,
+     "COCO images and annotations (JSON) of a batch that scan_batch accepted."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "toolkit._speedups", "Wire-format reader for convert --to coco.", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    return PyModule_Create(&module);
+}
