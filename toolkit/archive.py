@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -961,10 +962,7 @@ class ArchiveWriter:
         if self._closed:
             return
         self._closed = True
-        try:
-            self._zip.close()
-        except (OSError, ValueError):
-            pass
+        discard_zip(self._zip)
         self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> ArchiveWriter:
@@ -1045,6 +1043,25 @@ def _kernel_copy(src: int, dst: int, src_offset: int, dst_offset: int, size: int
             if exc.errno in _WRITE_FULL:
                 raise
     return done
+
+
+def discard_zip(zf: zipfile.ZipFile) -> None:
+    """Close a zip being written whose file is going to be deleted, whatever state an
+    interruption left it in.
+
+    A signal that lands while zipfile writes an entry can leave its writing handle open:
+    ``close()`` then refuses, and zipfile would try again when the object is collected,
+    printing "Exception ignored ... ValueError" on the way out. Here the file is simply
+    let go of, and zipfile has nothing left to close.
+    """
+    try:
+        zf.close()
+    except (OSError, ValueError):
+        zf._writing = False  # type: ignore[attr-defined]
+        fp, zf.fp = zf.fp, None
+        if fp is not None:
+            with contextlib.suppress(OSError):
+                fp.close()
 
 
 def write_archive(

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import orjson
 
 from .._atomic import temp_sibling
-from ..archive import zip_entry_info
+from ..archive import discard_zip, zip_entry_info
 from ..errors import OutputError
 from ..jsonmap import _JSON_NAMES, _quiet_floats, _struct
 from ..media import FileNamer, MediaSink
@@ -189,8 +189,7 @@ class SdkConverter:
         if self._sink is not None:
             with contextlib.suppress(Exception):
                 self._sink.abort()
-        with contextlib.suppress(Exception):
-            self._zip.close()
+        discard_zip(self._zip)
         with contextlib.suppress(FileNotFoundError):
             self._tmp.unlink()
         # Downloads finished so far stay for the next run; embedded copies are cheap to redo.
