@@ -496,20 +496,10 @@ class CocoConverter:
         images: list[dict[str, Any]] = []
         annotations: list[dict[str, Any]] = []
         pending: list[bytes] = []
-        counters = [
-            self._next_image,
-            self._next_annotation,
-            self._regions_without_concept,
-            self._regions_without_shape,
-        ]
+        counters = self._counters()
 
         def other_input(data: bytes) -> None:
-            (
-                self._next_image,
-                self._next_annotation,
-                self._regions_without_concept,
-                self._regions_without_shape,
-            ) = counters
+            self._set_counters(counters)
             try:
                 record = Input.FromString(data)
             except DecodeError as exc:  # pragma: no cover - scan_batch checked the bytes
@@ -518,12 +508,7 @@ class CocoConverter:
                     f"InputBatch ({exc}); the archive is damaged, download it again"
                 ) from None
             self._record(record, images, annotations, pending)
-            counters[:] = [
-                self._next_image,
-                self._next_annotation,
-                self._regions_without_concept,
-                self._regions_without_shape,
-            ]
+            counters[:] = self._counters()
 
         image_json, image_count, annotation_json, annotation_count = SPEEDUPS.coco_images(
             batch.raw,
@@ -543,18 +528,30 @@ class CocoConverter:
             counters,
         )
         assert not pending  # only downloads wait: the C reader runs without media
-        (
-            self._next_image,
-            self._next_annotation,
-            self._regions_without_concept,
-            self._regions_without_shape,
-        ) = counters
+        self._set_counters(counters)
         self._images_written += image_count
         self._annotations_written += annotation_count
         if image_json:
             self._write(self._images, [image_json, b"\n"])
         if annotation_json:
             self._write(self._annotations, [annotation_json, b"\n"])
+
+    def _counters(self) -> list[int]:
+        """The numbering and counts the C reader and the Python path hand each other."""
+        return [
+            self._next_image,
+            self._next_annotation,
+            self._regions_without_concept,
+            self._regions_without_shape,
+        ]
+
+    def _set_counters(self, counters: list[int]) -> None:
+        (
+            self._next_image,
+            self._next_annotation,
+            self._regions_without_concept,
+            self._regions_without_shape,
+        ) = counters
 
     def _record(
         self,
