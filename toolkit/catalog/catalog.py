@@ -288,12 +288,7 @@ class Catalog:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[_Txn]:
-        try:
-            self.home.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CatalogError(
-                f"{self.home}: cannot create the catalog home ({exc.strerror or exc})"
-            ) from None
+        self._ensure_home()
         conn = self._open()
         txn = _Txn(conn)
         try:
