@@ -73,33 +73,6 @@ def is_stream(value: object) -> bool:
     return hasattr(value, "read") or hasattr(value, "write")
 
 
-class _CapturingReader(ArchiveReader):
-    """An :class:`ArchiveReader` that keeps the bytes of the entry it read last.
-
-    ``read_batch`` reads the entry's bytes and parses them with the reader's limits;
-    keeping the bytes spares reading the entry twice when it is copied unchanged.
-    """
-
-    _captured: bytes | None = None
-
-    def read_entry_bytes(self, entry: BatchEntry) -> bytes:
-        data = super().read_entry_bytes(entry)
-        self._captured = data
-        return data
-
-    def read_batch_and_bytes(self, entry: BatchEntry) -> tuple[InputBatch, bytes | None]:
-        """The parsed batch, and its protobuf wire bytes (None for the JSON flavour)."""
-        self._captured = None
-        batch = self.read_batch(entry)
-        if self.flavour != "protobuf":
-            return batch, None
-        data = self._captured
-        self._captured = None
-        if data is None:  # pragma: no cover - read_batch always reads through read_entry_bytes
-            data = self.read_entry_bytes(entry)
-        return batch, data
-
-
 @dataclass
 class Source:
     """One opened source archive."""
@@ -138,7 +111,7 @@ def open_sources(
             path = Path(source)  # type: ignore[arg-type]
             name = str(source)
             streamed = False
-        reader = _CapturingReader(path, limits=limits, allow_empty=True)
+        reader = ArchiveReader(path, limits=limits, allow_empty=True)
         stack.callback(reader.close)
         opened.append(Source(index=index, name=name, reader=reader, path=path, streamed=streamed))
     return opened
@@ -287,12 +260,11 @@ class SourceBatch:
 def iter_source_batches(source: Source) -> Iterator[SourceBatch]:
     """Every batch of ``source``, in the archive's order, parsed within the reader's limits."""
     reader = source.reader
+    keep_bytes = reader.flavour == "protobuf"  # to copy an unchanged entry as it is
     for entry in reader.entries:
-        if isinstance(reader, _CapturingReader):
-            batch, data = reader.read_batch_and_bytes(entry)
-        else:
-            batch, data = reader.read_batch(entry), None
-        yield SourceBatch(source, entry, batch, data)
+        data = reader.read_batch_bytes(entry)
+        batch = reader.parse_batch(entry, data)
+        yield SourceBatch(source, entry, batch, data if keep_bytes else None)
 
 
 # -- writing ------------------------------------------------------------------------
