@@ -1107,8 +1107,8 @@ class Datasets:
             print(report.images, report.annotations)
         """
         from .._atomic import atomic_file
+        from .._outputs import check_outputs
         from ..convert import ConvertReport, convert_archives
-        from ..convert._base import same_file
 
         cat = self._catalog
         version = cat.version(ref)
@@ -1119,8 +1119,7 @@ class Datasets:
         if to == "protobuf" and flavour == "protobuf" and not options:
             if out.is_dir():
                 raise OutputError(f"{out}: is a folder; give a .zip file name")
-            if same_file(out, path):
-                raise OutputError(f"{out}: is the version's own archive; write elsewhere")
+            check_outputs({"-o": out}, [path], existing_ok={"-o"})
             try:
                 with atomic_file(out) as tmp:
                     shutil.copyfile(path, tmp)
