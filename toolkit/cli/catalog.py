@@ -13,7 +13,17 @@ import click
 from ..catalog import PATCH_ACTIONS, DatasetInfo, VersionInfo
 from ..convert import FORMATS
 from ..merge import CONFLICT_POLICIES
-from ._common import ARCHIVE, echo_json, echo_jsonl, get_context, open_catalog, resolve_archive
+from ._common import (
+    ARCHIVE,
+    check_writes,
+    echo_json,
+    echo_jsonl,
+    get_context,
+    open_catalog,
+    report_option,
+    resolve_archive,
+    write_report,
+)
 from .convert import (
     allow_missing_option,
     check_media_usage,
@@ -498,6 +508,7 @@ def merge_command(
 @pat_file_option
 @allow_missing_option
 @force_folder_option
+@report_option("Also write the conversion report as JSON to this file ('-' for stdout).")
 @_json_option("Print the conversion report as JSON.")
 def export_command(
     ref: str,
@@ -507,6 +518,7 @@ def export_command(
     pat_file: Path | None,
     allow_missing: bool,
     force: bool,
+    report_path: Path | None,
     as_json: bool,
 ) -> None:
     """Export a dataset version (the latest by default) in another format.
@@ -531,6 +543,12 @@ def export_command(
         options["pat"] = read_pat(pat_file)
     catalog = open_catalog()
     version = catalog.version(ref)
+    check_writes(
+        {"-o": output, "--report": report_path},
+        [version.archive],
+        force=force,
+        existing_ok={"-o"} if FORMATS[to].output_kind == "folder" else (),
+    )
     hidden = get_context().quiet or not sys.stderr.isatty()
     with click.progressbar(
         length=max(version.entries_count, 1), label="Exporting", file=sys.stderr, hidden=hidden
@@ -538,6 +556,7 @@ def export_command(
         report = catalog.datasets.export(
             version.ref, output, to=to, force=force, progress=bar.update, **options
         )
+    write_report(report_path, {"version": version.ref, "report": report.to_dict()})
     if as_json:
         echo_json({"version": version.ref, "report": report.to_dict()})
         return
