@@ -203,9 +203,8 @@ class TestDatasetsPatch:
         assert out["image"] is None
 
     def test_default_filter(self, run, demo):
-        result = run(
-            "datasets", "patch", "demo", "--default-filter-id", "dataset-filter-1", ok=False
-        )
+        args = ("datasets", "patch", "demo", "--default-filter-id", "dataset-filter-1")
+        result = run(*args, ok=False)
         assert result.exit_code == 1
         assert result.stderr == (
             "Error: no saved filter 'dataset-filter-1' in the catalog; the catalog has none; "
