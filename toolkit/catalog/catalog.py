@@ -596,7 +596,7 @@ class Catalog:
             raise CatalogError(
                 f"{version.ref}: its archive {version.archive} is missing (moved or deleted "
                 "by hand); put the file back, or remove the version with "
-                f"'clarifai-archive versions delete {version.dataset_id} {version.id}'"
+                f"'clarifai-archive versions delete {version.ref}'"
             )
         return version.archive
 
@@ -624,7 +624,7 @@ class Catalog:
             if not version.indexed:
                 raise CatalogError(
                     f"{version.ref} has no input index yet; build it with "
-                    f"'clarifai-archive versions refresh {version.dataset_id} {version.id}'"
+                    f"'clarifai-archive versions refresh {version.ref}'"
                 )
             row = conn.execute(
                 "SELECT entry FROM input_index WHERE version_pk = ? AND input_id = ?",
@@ -660,7 +660,7 @@ class Catalog:
         path = self._require_file(version)
         stale = (
             f"{version.ref}: its archive {path} changed since it was imported; run "
-            f"'clarifai-archive versions refresh {version.dataset_id} {version.id}'"
+            f"'clarifai-archive versions refresh {version.ref}'"
         )
         if path.stat().st_size != version.size:
             raise CatalogError(stale)
@@ -731,7 +731,7 @@ class Catalog:
         if not parent.indexed:
             raise CatalogError(
                 f"{parent.ref} has no input index yet; build it with "
-                f"'clarifai-archive versions refresh {parent.dataset_id} {parent.id}'"
+                f"'clarifai-archive versions refresh {parent.ref}'"
             )
         present = self.existing_ids(parent.ref, wanted)
         missing = [i for i in wanted if i not in present]
@@ -752,7 +752,7 @@ class Catalog:
             if not report.removed:  # pragma: no cover - the index said otherwise
                 raise CatalogError(
                     f"{parent.ref}: its archive does not match its index; run "
-                    f"'clarifai-archive versions refresh {parent.dataset_id} {parent.id}'"
+                    f"'clarifai-archive versions refresh {parent.ref}'"
                 )
             made = self._register_derived(
                 parent,
