@@ -23,11 +23,9 @@ SHOWN_IDS = 5
 
 def output_options(*, folder: bool = False, merge: bool = False) -> Callable[[F], F]:
     """``-o/--output``, ``--force``, ``--to``, ``--batch-size``, ``--report`` and ``--json``."""
-    to_help = (
-        "Flavour of the output archive (default: protobuf)."
-        if merge
-        else "Flavour of the output archive(s) (default: the source's)."
-    )
+    what = "archives" if folder else "archive"
+    default = "protobuf" if merge else "the source's"
+    to_help = f"Flavour of the output {what}: protobuf or json (default: {default})."
     if folder:
         output = click.option(
             "-o",

@@ -40,13 +40,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 _PAGE = click.option(
     "--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page, from 1."
 )
-_PER_PAGE = click.option(
-    "--per-page",
-    type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Items a page.",
-)
+
+
+def _per_page(what: str) -> Callable[[F], F]:
+    return click.option(
+        "--per-page",
+        type=click.IntRange(min=1),
+        default=100,
+        show_default=True,
+        help=f"{what} a page.",
+    )
 
 
 def _json_option(help_text: str = "Print JSON.") -> Callable[[F], F]:
@@ -228,7 +231,7 @@ def add_command(
 
 @datasets.command("list")
 @_PAGE
-@_PER_PAGE
+@_per_page("Datasets")
 @_json_option("JSON Lines, one dataset a line.")
 def list_datasets_command(page: int, per_page: int, as_json: bool) -> None:
     """List the datasets of the catalog, by id, a page at a time.
@@ -451,7 +454,7 @@ def _echo_derived(made: Any, as_json: bool, what: str) -> None:
     "--ids-from",
     type=click.File("r", encoding="utf-8"),
     metavar="FILE",
-    help="Only these input ids of SOURCE (one a line; - for stdin).",
+    help="Only these input ids of SOURCE (one a line; '-' for stdin).",
 )
 @click.option("--version", "version_id", metavar="VID", help="Id of the new version.")
 @click.option("--description", default="", help="Description of the new version.")
@@ -655,7 +658,7 @@ def versions() -> None:
 @versions.command("list")
 @click.argument("dataset_id", metavar="ID")
 @_PAGE
-@_PER_PAGE
+@_per_page("Versions")
 @_json_option("JSON Lines, one version a line (without metrics).")
 def list_versions_command(dataset_id: str, page: int, per_page: int, as_json: bool) -> None:
     """List the versions of a dataset, newest first; missing archive files are marked.

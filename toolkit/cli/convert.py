@@ -189,7 +189,10 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     help="json, jsonl: processes that encode the JSON (default: one per CPU, up to 4, "
     "for sources of 32 MiB or more; else 1).",
 )
-@report_option("Also write the full report (counts, skipped and failed inputs) as JSON here.")
+@report_option(
+    "Also write the full report (counts, skipped and failed inputs) as JSON to this file "
+    "('-' for stdout)."
+)
 @force_folder_option
 @json_option("Print the report as one JSON document on stdout (not with -o -).")
 def convert(

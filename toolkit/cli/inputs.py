@@ -127,7 +127,7 @@ def get_command(archive: str, input_id: str, as_json: bool) -> None:
 
 @inputs.command("delete")
 @click.argument("dataset", metavar="DATASET[@VERSION]")
-@click.option("--id", "ids", multiple=True, metavar="ID", help="Input id to delete (repeatable).")
+@click.option("--id", "ids", multiple=True, metavar="ID", help="An input id to delete (repeat).")
 @click.option(
     "--ids-from",
     type=click.File("r", encoding="utf-8"),
