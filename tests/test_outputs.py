@@ -69,6 +69,8 @@ class TestCheckOutputs:
         with pytest.raises(OutputError, match="one would overwrite the other"):
             check_outputs({"-o": out, "--report": tmp_path / "." / "out.jsonl"}, [src])
         check_outputs({"-o": out, "--report": tmp_path / "r.json", "--html": None}, [src])
+        coco = tmp_path / "coco"
+        check_outputs({"-o": coco, "--report": coco / "report.json"}, [src])
         out.write_text("old")
         with pytest.raises(OutputError, match=f"{out}: exists; pass --force"):
             check_outputs({"-o": out}, [src])
@@ -134,6 +136,14 @@ class TestTheProbesCommands:
         result = run(["convert", str(src), "--to", "json", "-o", str(alias), "--force"])
         assert_refused(result, str(alias), str(src))
         assert src.read_bytes() == before
+
+    def test_a_report_inside_the_coco_folder(self, src: Path, tmp_path: Path) -> None:
+        coco = tmp_path / "coco"
+        args = ["convert", str(src), "--to", "coco", "-o", str(coco)]
+        result = run([*args, "--report", str(coco / "report.json")])
+        assert result.exit_code == 0, result.stderr
+        assert '"format": "coco"' in (coco / "report.json").read_text()
+        assert (coco / "annotations.json").is_file()
 
     def test_coco_folder_through_a_link_to_the_sources_folder(
         self, src: Path, tmp_path: Path

@@ -7,7 +7,8 @@ refuses, with an :class:`~toolkit.errors.OutputError` naming both paths:
 - an output that is a source: the same path in another spelling (``./a.zip``,
   ``d/../a.zip``), a symbolic link to it, or a hard link (same device and inode);
 - an output inside a source folder, or an output folder that holds a source;
-- two outputs that are the same file;
+- two outputs that are the same file (a report inside an output folder is allowed: it
+  is written once the folder is complete);
 - an output that exists, unless ``force`` (or the caller handles existing outputs
   itself: a resumable folder, an index updated in place).
 
@@ -99,7 +100,9 @@ def check_outputs(
                 )
     for i, (role, out) in enumerate(named):
         for other_role, other in named[i + 1 :]:
-            if same_path(out, other) or within(out, other) or within(other, out):
+            # A file inside an output folder is fine: reports are written once the
+            # folder is complete (``-o coco --report coco/report.json``).
+            if same_path(out, other):
                 raise OutputError(
                     f"{out} ({role}) and {other} ({other_role}): one would overwrite the "
                     "other; give them different paths"

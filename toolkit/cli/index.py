@@ -251,12 +251,9 @@ def add_command(
     from ..index import add_to_index
 
     paths = [resolve_archive(a) for a in archives]
-    check_writes(
-        {"INDEX_DIR": index_dir, "--report": report_path},
-        paths,
-        force=force,
-        existing_ok={"INDEX_DIR"},
-    )
+    # The index is changed in place (the library checks the archives against it); the
+    # report may land neither on an archive nor in the index folder.
+    check_writes({"--report": report_path}, [index_dir, *paths], force=force)
     with progress_callback("Reading embeddings", archive_lengths(paths)) as update:
         report = add_to_index(
             index_dir,
@@ -305,12 +302,7 @@ def remove_command(
         wanted.extend(line.strip() for line in ids_from if line.strip())
     if not wanted:
         raise click.UsageError("give at least one --id (or --ids-from FILE)")
-    check_writes(
-        {"INDEX_DIR": index_dir, "--report": report_path},
-        [],
-        force=force,
-        existing_ok={"INDEX_DIR"},
-    )
+    check_writes({"--report": report_path}, [index_dir], force=force)
     report = remove_from_index(index_dir, wanted, missing_ok=missing_ok)
     write_report(report_path, report.to_dict())
     _echo_change(report, as_json)
