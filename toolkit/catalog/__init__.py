@@ -3,6 +3,7 @@
 Example::
 
     from toolkit.catalog import Catalog
+    from toolkit.subset import FilterCriteria
 
     catalog = Catalog()                                # $CLARIFAI_ARCHIVE_HOME or a per-user folder
     catalog.datasets.add("clarifai-data-protobuf.zip", dataset="birds", version="v1")
