@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from .._atomic import atomic_file
+from .._outputs import check_outputs
 from ..archive import ArchiveReader
 from ..errors import MediaError, OutputError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -38,9 +39,7 @@ from ._base import (
     OutputKind,
     SourceBatch,
     check_split,
-    is_inside,
     iter_source_batches,
-    same_file,
 )
 from ._parallel import auto_workers
 from .clarifai_json import ClarifaiJsonConverter
@@ -150,24 +149,26 @@ def count_batches(
     return total
 
 
-def _check_output(fmt: type[Converter], output: Path, sources: Sequence[Path], force: bool) -> None:
-    for source in sources:
-        if same_file(output, source):
-            raise OutputError(
-                f"{output}: is the source archive {source}; write the output to another path"
-            )
+def _check_output(
+    fmt: type[Converter],
+    output: Path,
+    sources: Sequence[Path],
+    force: bool,
+    report_path: Path | None = None,
+) -> None:
+    # An existing output is the caller's to refuse (the command line asks for --force);
+    # what may never happen is writing over a source, here or through --report.
+    check_outputs(
+        {"-o": output, "--report": report_path},
+        sources,
+        existing_ok={"-o", "--report"},
+    )
     if fmt.output_kind == "file":
         if output.is_dir():
             raise OutputError(f"{output}: is a folder; give a file name for --to {fmt.name}")
         return
     if output.exists() and not output.is_dir():
         raise OutputError(f"{output}: is a file; --to {fmt.name} writes a folder, give its name")
-    for source in sources:
-        if is_inside(source, output):
-            raise OutputError(
-                f"{output}: holds the source archive {source}, and the output folder is "
-                "replaced as a whole; write the output to another folder"
-            )
     if output.is_dir() and not force:
         try:
             names = sorted(os.listdir(output))
@@ -180,6 +181,10 @@ def _check_output(fmt: type[Converter], output: Path, sources: Sequence[Path], f
                 f"{output}: holds files a conversion did not write ({shown}); it would be "
                 "replaced as a whole, so choose a new or empty folder, or pass --force"
             )
+
+
+def _as_path(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value)
 
 
 def convert_archives(
@@ -270,7 +275,9 @@ def convert_archives(
     with contextlib.ExitStack() as stack:
         readers = [stack.enter_context(ArchiveReader(p, limits=limits)) for p in paths]
         if out_path is not None:
-            _check_output(fmt, out_path, paths, force)
+            _check_output(fmt, out_path, paths, force, _as_path(report_path))
+        elif report_path is not None:
+            check_outputs({"--report": _as_path(report_path)}, paths, existing_ok={"--report"})
         job = ConvertJob(
             output=out_path if out_path is not None else stream,  # type: ignore[arg-type]
             sources=tuple(paths),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -273,22 +272,6 @@ def _conflict(
         "convert does not merge. Combine them first with 'clarifai-archive merge', which "
         "decides what to keep, then convert the merged archive"
     )
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` name the same file (or would, once ``a`` exists)."""
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
-
-
-def is_inside(path: Path, folder: Path) -> bool:
-    """True when ``path`` is ``folder`` or lies somewhere inside it."""
-    p, f = path.resolve(), folder.resolve()
-    return p == f or f in p.parents
 
 
 class ArchiveConverter:
