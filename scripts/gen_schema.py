@@ -25,6 +25,7 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor, FileDescriptor
+from google.protobuf.descriptor_pool import DescriptorPool
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
@@ -196,7 +197,8 @@ def _field(
     entry = entries.get(field.type_name.lstrip("."))
     if entry is not None:
         key, value = entry.field[0], entry.field[1]
-        kind = f"map<{_type(key, package, scopes, imports)}, {_type(value, package, scopes, imports)}>"
+        key_type = _type(key, package, scopes, imports)
+        kind = f"map<{key_type}, {_type(value, package, scopes, imports)}>"
         label = ""
     else:
         kind = _type(field, package, scopes, imports)
@@ -322,21 +324,26 @@ def write_protos(out_dir: Path = PROTO_DIR) -> list[Path]:
 
 def _field_facts(field: FieldDescriptor) -> dict[str, object]:
     oneof = field.containing_oneof
+    label = "singular"
+    if field.is_repeated:
+        label = "repeated, packed" if field.is_packed else "repeated"
     return {
         "number": field.number,
         "type": field.type,
-        "label": "repeated" if field.is_repeated else "singular",
+        "label": label,
         "message type": field.message_type.full_name if field.message_type else None,
         "enum type": field.enum_type.full_name if field.enum_type else None,
         "oneof": oneof.name if oneof is not None else None,
         "presence": field.has_presence,
         "json name": field.json_name,
-        "packed": field.is_packed if field.is_repeated else None,
     }
 
 
-def _lookup(pool: object, item: _Type) -> _Type | None:
-    find = pool.FindEnumTypeByName if isinstance(item, EnumDescriptor) else pool.FindMessageTypeByName  # type: ignore[attr-defined]
+def _lookup(pool: DescriptorPool, item: _Type) -> _Type | None:
+    if isinstance(item, EnumDescriptor):
+        find = pool.FindEnumTypeByName
+    else:
+        find = pool.FindMessageTypeByName
     try:
         found: _Type = find(item.full_name)
     except KeyError:
@@ -344,7 +351,7 @@ def _lookup(pool: object, item: _Type) -> _Type | None:
     return found
 
 
-def schema_differences(ours: object, theirs_roots: Iterable[_Type]) -> list[str]:
+def schema_differences(ours: DescriptorPool, theirs_roots: Iterable[_Type]) -> list[str]:
     """Every difference between our descriptor pool ``ours`` and clarifai-grpc's types
     reachable from ``theirs_roots``: a missing message, enum, field or enum value, or a
     field or value that differs in any fact. Empty when our schema is complete."""
@@ -384,7 +391,10 @@ def _differences(name: str, mine: _Type, theirs: _Type) -> Iterator[str]:
         want, got = _field_facts(field), _field_facts(other)
         for fact, value in want.items():
             if got[fact] != value:
-                yield f"field {name}.{field.name}: {fact} is {got[fact]!r}, clarifai-grpc has {value!r}"
+                yield (
+                    f"field {name}.{field.name}: {fact} is {got[fact]!r}, "
+                    f"clarifai-grpc has {value!r}"
+                )
     for field in mine.fields:
         if field.name not in theirs.fields_by_name:
             yield f"field {name}.{field.name} = {field.number} is not in clarifai-grpc"

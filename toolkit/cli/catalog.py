@@ -538,6 +538,9 @@ def export_command(
         report = catalog.datasets.export(
             version.ref, output, to=to, force=force, progress=bar.update, **options
         )
+    from .convert import warn_unknown_fields
+
+    warn_unknown_fields(report)
     if as_json:
         echo_json({"version": version.ref, "report": report.to_dict()})
         return

@@ -9,6 +9,7 @@ import click
 
 from ..convert import FORMATS, MEDIA_CHOICES, ConvertReport, convert_archives, count_batches
 from ..media import read_pat
+from ..unknown import UnknownFields, describe_unknown_fields
 from ._common import ARCHIVE, get_context, resolve_archive
 
 _SHOWN = 10
@@ -77,6 +78,15 @@ def _notes(report: ConvertReport) -> list[str]:
             more = " ..." if len(media.failed) > _SHOWN else ""
             notes.append(f"media of {len(media.failed)} input(s) failed: {shown}{more}")
     return notes
+
+
+def warn_unknown_fields(report: ConvertReport) -> None:
+    """The warning (on stderr, also with -q) when JSON output left unknown fields out."""
+    if report.unknown_field_inputs:
+        found = UnknownFields(
+            report.unknown_field_inputs, report.unknown_fields, report.unknown_field_examples
+        )
+        click.echo(f"Warning: {describe_unknown_fields(found)}", err=True)
 
 
 # Options shared with 'datasets export', which converts a catalog version.
@@ -264,6 +274,7 @@ def convert(
             report_path=report_file,
             progress=bar.update,
         )
+    warn_unknown_fields(report)
     for note in _notes(report):
         if not quiet or "failed" in note:
             click.echo(f"Note: {note}", err=True)
