@@ -329,7 +329,7 @@ def _field_facts(field: FieldDescriptor) -> dict[str, object]:
         label = "repeated, packed" if field.is_packed else "repeated"
     return {
         "number": field.number,
-        "type": field.type,
+        "type": _SCALARS.get(field.type, "message" if field.message_type else "enum"),
         "label": label,
         "message type": field.message_type.full_name if field.message_type else None,
         "enum type": field.enum_type.full_name if field.enum_type else None,

@@ -11,7 +11,7 @@ are sorted so the same input always gives the same bytes.
 Two floats are written differently from protobuf's printer, so that they read back: the
 largest float32 as its exact value (protobuf's ``3.4028235e+38`` is refused by its own
 parser), and subnormals in their truly shortest form (``1e-45``, not ``1.4013e-45``).
-Unknown fields (fields of Clarifai's schema that the toolkit does not model) have no
+Unknown fields (of a Clarifai newer than the schema; see :mod:`toolkit.unknown`) have no
 JSON form and are left out, as protobuf's own mapping does.
 
 Example::
