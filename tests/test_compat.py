@@ -245,3 +245,30 @@ def test_json_views_warn_about_fields_no_schema_knows(tmp_path: Path) -> None:
     out = tmp_path / "p.zip"
     result = runner.invoke(cli, ["convert", str(path), "--to", "protobuf", "-o", str(out)])
     assert result.exit_code == 0 and "Warning" not in result.stderr
+
+
+def test_catalog_views_warn_about_fields_no_schema_knows(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from toolkit.cli import cli
+
+    records = _grpc_inputs()[:2]
+    records[1].data.MergeFromString(b"\x98\x06\x01")  # Data field 99
+    path = tmp_path / "future.zip"
+    _write_with_grpc(path, records)
+    runner = CliRunner()
+    home = ["--home", str(tmp_path / "home")]
+    result = runner.invoke(cli, [*home, "-q", "datasets", "add", str(path), "--dataset", "f"])
+    assert result.exit_code == 0, result.output
+    warning = (
+        "Warning: 1 input (e.g. 'in-1') carries fields this schema does not know "
+        "(Data field 99); JSON output leaves them out, protobuf output keeps them\n"
+    )
+    out = tmp_path / "f.jsonl"
+    result = runner.invoke(cli, [*home, "datasets", "export", "f", "--to", "jsonl", "-o", str(out)])
+    assert result.exit_code == 0 and result.stderr == warning
+    result = runner.invoke(cli, [*home, "inputs", "get", "f", "in-1"])
+    assert result.exit_code == 0 and result.stderr == warning
+    assert json.loads(result.stdout) == json_format.MessageToDict(
+        records[1], preserving_proto_field_name=True
+    )
