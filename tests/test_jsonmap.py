@@ -328,6 +328,46 @@ def test_every_field_clarifai_defines_maps_as_protobuf_does() -> None:
         assert json_format.MessageToDict(again, preserving_proto_field_name=True) == want
 
 
+def test_every_enum_value_is_named_as_protobuf_names_it() -> None:
+    """Every value of every enum an input reaches, aliases included (StatusCode has
+    INPUT_SUCCESS and INPUT_DOWNLOAD_SUCCESS = 30000: protobuf names the first)."""
+    checked = 0
+    for message in _reachable(grpc.Input.DESCRIPTOR):
+        for field in message.fields:
+            if field.enum_type is None or field.is_repeated or field.containing_oneof:
+                continue
+            path = _path_to(grpc.Input.DESCRIPTOR, message)
+            for value in field.enum_type.values:
+                theirs = grpc.Input(id="e")
+                target = theirs
+                for step in path:
+                    target = getattr(target, step.name)
+                    if step.is_repeated:
+                        target = target.add()
+                setattr(target, field.name, value.number)
+                ours = Input.FromString(theirs.SerializeToString())
+                assert input_to_dict(ours) == json_format.MessageToDict(
+                    theirs, preserving_proto_field_name=True
+                ), (message.full_name, field.name, value.name)
+                checked += 1
+    assert checked > 500
+
+
+def _path_to(root, target) -> list:
+    """The shortest path of message fields from ``root`` to ``target``."""
+    paths = {root.full_name: []}
+    queue = [root]
+    while queue:
+        descriptor = queue.pop(0)
+        for field in descriptor.fields:
+            sub = field.message_type
+            if sub is None or sub.full_name in paths or sub.GetOptions().map_entry:
+                continue
+            paths[sub.full_name] = paths[descriptor.full_name] + [field]
+            queue.append(sub)
+    return paths[target.full_name]
+
+
 def test_every_field_generator_sets_every_field() -> None:
     """The generator above leaves no field of Clarifai's schema untried."""
     seen: set[tuple[str, str]] = set()

@@ -149,7 +149,9 @@ def _enum_converter(field: FieldDescriptor) -> _Convert:
     enum_type = field.enum_type
     if enum_type.full_name == "google.protobuf.NullValue":
         return lambda value: None
-    names = {number: value.name for number, value in enum_type.values_by_number.items()}
+    # The name protobuf's printer uses: for numbers with aliases (allow_alias), the first.
+    by_number = enum_type.values_by_number
+    names = {value.number: by_number[value.number].name for value in enum_type.values}
     return lambda value: names.get(value, value)
 
 
