@@ -180,7 +180,8 @@ static int valid_utf8(const uint8_t *s, size_t n)
 
 enum { K_VARINT = 0, K_F32 = 1, K_F64 = 2, K_STRING = 3, K_BYTES = 4, K_MESSAGE = 5 };
 
-/* Clarifai's schema from InputBatch outward: 116 messages, at most 36 fields (12.6). */
+/* Clarifai's schema from InputBatch outward: 116 message tables (well-known types and map
+ * entries included), at most 36 fields each (clarifai-grpc 12.6). */
 #define MAX_TABLES 1024
 #define MAX_FIELDS 120
 /* Deeper nesting goes to protobuf, which knows its own limit and the metadata limit. */
