@@ -601,6 +601,9 @@ def export_command(
             progress=bar.update,
             **options,
         )
+    from .convert import warn_unknown_fields
+
+    warn_unknown_fields(report)
     write_report(report_path, {"version": version.ref, "report": report.to_dict()})
     if as_json:
         echo_json({"version": version.ref, "report": report.to_dict()})

@@ -9,6 +9,7 @@ import click
 
 from ..convert import FORMATS, MEDIA_CHOICES, ConvertReport, convert_archives, count_batches
 from ..media import read_pat
+from ..unknown import UnknownFields, describe_unknown_fields
 from ._common import (
     ARCHIVE,
     check_writes,
@@ -86,6 +87,15 @@ def _notes(report: ConvertReport) -> list[str]:
             more = " ..." if len(media.failed) > _SHOWN else ""
             notes.append(f"media of {len(media.failed)} input(s) failed: {shown}{more}")
     return notes
+
+
+def warn_unknown_fields(report: ConvertReport) -> None:
+    """The warning (on stderr, also with -q) when JSON output left unknown fields out."""
+    if report.unknown_field_inputs:
+        found = UnknownFields(
+            report.unknown_field_inputs, report.unknown_fields, report.unknown_field_examples
+        )
+        click.echo(f"Warning: {describe_unknown_fields(found)}", err=True)
 
 
 # Options shared with 'datasets export', which converts a catalog version.
@@ -289,6 +299,7 @@ def convert(
             report_path=None if report_path is None or str(report_path) == "-" else report_path,
             progress=bar.update,
         )
+    warn_unknown_fields(report)
     for note in _notes(report):
         if not quiet or "failed" in note:
             click.echo(f"Note: {note}", err=True)

@@ -13,6 +13,7 @@ from ..jsonmap import input_to_dict, input_to_json
 from ..messages import Input
 from ..records import input_type, iter_regions, positive_concepts
 from ..subset import FilterCriteria
+from ..unknown import UnknownFieldTally, describe_unknown_fields
 from ._common import ARCHIVE, catalog_ref, echo_json, get_context, open_catalog, open_reader
 
 
@@ -74,6 +75,7 @@ def list_command(
     if as_json:
         for record in records:
             click.echo(input_to_json(record))
+        _warn_unknown_fields(records)
         return
     if not records:
         return
@@ -123,6 +125,17 @@ def get_command(archive: str, input_id: str, as_json: bool) -> None:
         with open_reader(archive) as reader:
             record = reader.get_input(input_id)
     echo_json(input_to_dict(record))
+    _warn_unknown_fields([record])
+
+
+def _warn_unknown_fields(records: list[Input]) -> None:
+    """Warn (stderr, also with -q) when JSON left out fields the schema does not know."""
+    tally = UnknownFieldTally()
+    for record in records:
+        tally.add(record)
+    found = tally.result()
+    if found.inputs:
+        click.echo(f"Warning: {describe_unknown_fields(found)}", err=True)
 
 
 @inputs.command("delete")

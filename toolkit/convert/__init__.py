@@ -32,6 +32,7 @@ from ..archive import ArchiveReader
 from ..errors import MediaError, OutputError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..media import MediaReport
+from ..unknown import UnknownFieldTally
 from ._base import (
     Converter,
     ConvertJob,
@@ -114,10 +115,12 @@ class ConvertReport:
     #: sdk: annotation files and media files in the zip.
     annotation_files: int = 0
     media_files: int = 0
-    #: Inputs carrying fields the toolkit does not model (json, jsonl and sdk leave them
-    #: out), and the first few of their ids.
+    #: Inputs carrying fields the schema does not know (newer than the pinned Clarifai;
+    #: json, jsonl and sdk leave them out), the first few of their ids, and where the
+    #: fields are (``"Data field 99"``, sorted).
     unknown_field_inputs: int = 0
     unknown_field_examples: tuple[str, ...] = ()
+    unknown_fields: tuple[str, ...] = ()
     #: What happened to the media, when asked for (None with ``media="none"``).
     media: MediaReport | None = None
 
@@ -237,8 +240,10 @@ def convert_archives(
     ``progress(n)`` is called after each batch entry with ``n`` = 1; ``media_progress(n)``
     with the number of inputs whose media is done; ``media_options`` are passed on to
     :class:`~toolkit.media.MediaSink` (``backoff``, ``key_hosts``, ...). Inputs carrying
-    fields the toolkit does not model are logged as a warning for json, jsonl and sdk,
-    which cannot hold them.
+    fields the schema does not know (from a Clarifai newer than the pinned one) are
+    counted in the report for json, jsonl and sdk, which cannot hold them
+    (``unknown_field_inputs``, ``unknown_fields``; :func:`toolkit.unknown.describe_unknown_fields`
+    words the warning the CLI prints).
 
     Example::
 
@@ -295,8 +300,8 @@ def convert_archives(
             media_progress=media_progress,
             media_options=dict(media_options or {}),
         )
-        inputs = batches = unknown = 0
-        examples: list[str] = []
+        inputs = batches = 0
+        tally = UnknownFieldTally()
         converter = fmt(job)
         try:
             with _gc_paused():
@@ -306,33 +311,26 @@ def convert_archives(
                     converter.write_batch(source_batch)
                     inputs += source_batch.count
                     batches += 1
-                    if source_batch.unknown_ids:
-                        unknown += len(source_batch.unknown_ids)
-                        examples.extend(source_batch.unknown_ids[: max(0, 3 - len(examples))])
+                    for input_id in source_batch.unknown_ids:
+                        tally.add_found(input_id, source_batch.unknown_fields)
                     if progress is not None:
                         progress(1)
                 counts = converter.finish()
         except BaseException:
             converter.abort()
             raise
+        unknown = tally.result()
         report = ConvertReport(
             format=to,
             output=str(out_path) if out_path is not None else "-",
             sources=tuple(str(p) for p in paths),
             inputs=inputs,
             batches=batches,
-            unknown_field_inputs=unknown,
-            unknown_field_examples=tuple(examples),
+            unknown_field_inputs=unknown.inputs,
+            unknown_field_examples=unknown.examples,
+            unknown_fields=unknown.fields,
             **counts,
         )
-        if unknown:
-            log.warning(
-                "%d input(s) carry fields the toolkit does not model (e.g. %s); %s output "
-                "cannot hold them, so they are left out (--to protobuf keeps them)",
-                unknown,
-                ", ".join(repr(i) for i in examples),
-                to,
-            )
         if not report.ok and not allow_missing:
             converter.abort()
             if report_path is not None:
