@@ -277,7 +277,7 @@ def test_property_labels_conserved(tmp_path, case):
         assert change.to == final[concept_id]
     # Each new id holds exactly the labels kept from the concepts mapped to it.
     expected: Counter = Counter()
-    for concept_id, change in report.concepts.items():
+    for change in report.concepts.values():
         expected[change.to] += change.unchanged + change.changed
     assert after == +expected == Counter(report.labels_after)
     dropped_ids = {final[d] if d in present else d for d in drop}
