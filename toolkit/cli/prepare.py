@@ -84,5 +84,5 @@ def dedupe(
     if len(report.groups) > 10:
         note(f"  ... and {len(report.groups) - 10} more groups (see --report)")
     if report.inputs_without_embedding:
-        note(f"  {report.inputs_without_embedding} inputs without embedding, kept unchecked")
+        note(f"  inputs without embedding (kept, not compared): {report.inputs_without_embedding}")
     _write_report(report_path, report.to_dict())
