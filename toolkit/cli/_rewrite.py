@@ -23,8 +23,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 SHOWN_IDS = 5
 
 
-def output_options(*, folder: bool = False) -> Callable[[F], F]:
-    """``-o/--output``, ``--force``, ``--to``, ``--batch-size`` and ``--report``."""
+def output_options(*, folder: bool = False, required: bool = True) -> Callable[[F], F]:
+    """``-o/--output``, ``--force``, ``--to``, ``--batch-size`` and ``--report``
+    (``required=False``: ``-o`` may be left out, for commands that can write elsewhere)."""
     if folder:
         output = click.option(
             "-o",
@@ -39,7 +40,7 @@ def output_options(*, folder: bool = False) -> Callable[[F], F]:
             "-o",
             "--output",
             "output",
-            required=True,
+            required=required,
             type=click.Path(dir_okay=False, path_type=Path),
             help="Archive to write (written under a temporary name, moved into place at the end).",
         )

@@ -1,15 +1,71 @@
-"""``clarifai-archive dedupe``: one input per group of near-duplicates."""
+"""``clarifai-archive dedupe``, and writing a result as a new catalog version
+(``--new-version``, shared with ``relabel``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from ..dedupe import KEEP_RULES, dedupe_archive
-from ._common import ARCHIVE, get_context, resolve_archive
+from ._common import ARCHIVE, catalog_ref, get_context, open_catalog, resolve_archive
 from ._rewrite import check_output, declared_inputs, note, output_options, progress_callback
 from ._rewrite import write_report as _write_report
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def new_version_option() -> Callable[[F], F]:
+    """``--new-version [VID]``: write the result into the catalog instead of ``-o``."""
+    return click.option(
+        "--new-version",
+        "new_version",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[VID]",
+        help="ARCHIVE is a catalog reference: add the result as a new version of its dataset "
+        "(id VID, else derived: v1-relabel1) instead of writing -o.",
+    )
+
+
+def write_result(
+    archive: str,
+    output: Path | None,
+    *,
+    force: bool,
+    new_version: str | None,
+    tag: str,
+    make: Callable[[Path, Path], Any],
+) -> Any:
+    """Run ``make(source, output)`` into ``-o OUT``, or into a new catalog version."""
+    if new_version is not None:
+        if output is not None:
+            raise click.UsageError("give -o OUT or --new-version, not both")
+        ref = catalog_ref(archive)
+        if ref is None:
+            raise click.UsageError(
+                f"--new-version needs a catalog reference DATASET[@VERSION]; {archive} is a file"
+            )
+        made = open_catalog().derive(
+            ref,
+            make,
+            tag=tag,
+            origin=tag,
+            version=new_version or None,  # type: ignore[arg-type]
+        )
+        note(
+            f"Created version {made.version.ref} from {made.parent.ref}: "
+            f"{made.version.inputs_count} inputs."
+        )
+        return made.report
+    if output is None:
+        raise click.UsageError("give -o OUT (or --new-version when ARCHIVE is a catalog reference)")
+    path = resolve_archive(archive)
+    check_output(output, [path], force=force)
+    return make(path, output)
 
 
 @click.command()
@@ -35,13 +91,15 @@ from ._rewrite import write_report as _write_report
     help="Find the pairs with this index (default: an exact one built in memory from the "
     "archive's embeddings).",
 )
-@output_options()
+@new_version_option()
+@output_options(required=False)
 def dedupe(
     archive: str,
     threshold: float | None,
     keep: str,
     index_dir: Path | None,
-    output: Path,
+    new_version: str | None,
+    output: Path | None,
     force: bool,
     flavour: str | None,
     batch_size: int,
@@ -58,22 +116,27 @@ def dedupe(
         clarifai-archive dedupe export.zip -o unique.zip
         clarifai-archive dedupe export.zip -o unique.zip --threshold 0.9 --keep most-labels \\
             --report groups.json
+        clarifai-archive dedupe birds@v1 --new-version
     """
-    path = resolve_archive(archive)
-    check_output(output, [path], force=force)
-    total = declared_inputs([path])
-    with progress_callback(2 * total if total else None, "Deduplicating") as progress:
-        report = dedupe_archive(
-            path,
-            output,
-            threshold=threshold,
-            keep=keep,  # type: ignore[arg-type]
-            index=index_dir,
-            flavour=flavour,  # type: ignore[arg-type]
-            batch_size=batch_size,
-            limits=get_context().limits,
-            progress=progress,
-        )
+
+    def make(source: Path, out: Path) -> Any:
+        total = declared_inputs([source])
+        with progress_callback(2 * total if total else None, "Deduplicating") as progress:
+            return dedupe_archive(
+                source,
+                out,
+                threshold=threshold,
+                keep=keep,  # type: ignore[arg-type]
+                index=index_dir,
+                flavour=flavour,  # type: ignore[arg-type]
+                batch_size=batch_size,
+                limits=get_context().limits,
+                progress=progress,
+            )
+
+    report = write_result(
+        archive, output, force=force, new_version=new_version, tag="dedupe", make=make
+    )
     note(
         f"Kept {report.inputs_written} of {report.inputs_read} inputs: {len(report.groups)} "
         f"groups of near-duplicates (threshold {report.threshold:g}, keep {report.keep}); "

@@ -8,15 +8,17 @@ import click
 
 from ..relabel import (
     REGION_SHAPES,
+    RelabelReport,
     RelabelRules,
     merge_into,
     parse_mapping,
     read_map_file,
     relabel_archive,
 )
-from ._common import ARCHIVE, get_context, resolve_archive
-from ._rewrite import check_output, declared_inputs, note, output_options, progress_callback
+from ._common import ARCHIVE, get_context
+from ._rewrite import declared_inputs, note, output_options, progress_callback
 from ._rewrite import write_report as _write_report
+from .prepare import new_version_option, write_result
 
 
 def _pairs(
@@ -119,7 +121,8 @@ def _shapes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
     show_default=True,
     help="What to do with a region left with no concept.",
 )
-@output_options()
+@new_version_option()
+@output_options(required=False)
 def relabel(
     archive: str,
     mapping: tuple[tuple[str, str], ...],
@@ -132,7 +135,8 @@ def relabel(
     min_box_area: float | None,
     keep_unsized: bool,
     empty_regions: str,
-    output: Path,
+    new_version: str | None,
+    output: Path | None,
     force: bool,
     flavour: str | None,
     batch_size: int,
@@ -153,6 +157,7 @@ def relabel(
             --drop-negatives --drop-regions point
         clarifai-archive relabel export.zip -o out.zip --keep-concepts ball,box \\
             --min-box-area 100 --report report.json
+        clarifai-archive relabel birds@v1 --map Ball=toy --new-version
     """
     pairs = list(mapping)
     if map_file is not None:
@@ -185,18 +190,22 @@ def relabel(
             "nothing to change: give --map, --map-file, --merge-into, --drop-concept, "
             "--keep-concepts, --drop-regions, --drop-negatives or --min-box-area"
         )
-    path = resolve_archive(archive)
-    check_output(output, [path], force=force)
-    with progress_callback(declared_inputs([path]), "Relabelling") as progress:
-        report = relabel_archive(
-            path,
-            output,
-            rules=rules,
-            flavour=flavour,  # type: ignore[arg-type]
-            batch_size=batch_size,
-            limits=get_context().limits,
-            progress=progress,
-        )
+
+    def make(source: Path, out: Path) -> RelabelReport:
+        with progress_callback(declared_inputs([source]), "Relabelling") as progress:
+            return relabel_archive(
+                source,
+                out,
+                rules=rules,
+                flavour=flavour,  # type: ignore[arg-type]
+                batch_size=batch_size,
+                limits=get_context().limits,
+                progress=progress,
+            )
+
+    report = write_result(
+        archive, output, force=force, new_version=new_version, tag="relabel", make=make
+    )
     note(
         f"Relabelled {report.inputs_changed} of {report.inputs_read} inputs; wrote "
         f"{report.inputs_written} to {report.output}."
@@ -205,7 +214,7 @@ def relabel(
         c: v for c, v in sorted(report.concepts.items()) if v.changed or v.merged or v.dropped
     }
     if touched:
-        width = max(len(c) for c in touched)
+        width = max(len("concept"), *(len(c) for c in touched))
         note(
             f"  {'concept':<{width}}  {'labels':>6}  {'changed':>7}  {'merged':>6}  {'dropped':>7}"
         )
