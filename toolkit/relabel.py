@@ -552,7 +552,7 @@ class _Relabeller:
         info = region.region_info
         plan = self.plan
         for shape in plan.shapes:
-            if info.HasField(shape):  # type: ignore[arg-type]
+            if info.HasField(shape):
                 return "shape:" + next(k for k, v in REGION_SHAPES.items() if v == shape)
         if plan.min_box_area is not None and info.HasField("bounding_box"):
             if size is None:

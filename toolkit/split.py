@@ -598,12 +598,14 @@ def _grouped(
     wants = [[r * f for r in ratios] for f in freq]
     assigned = [0] * n
 
-    def pick(key: Callable[[int], tuple[float, ...]]) -> int:
-        best = max(key(j) for j in open_splits)
+    def pick(want: list[float] | None) -> int:
+        """The split that wants ``want`` (a concept) most, then the most inputs; ties at random."""
+        keys = {j: (want[j] if want is not None else 0.0, wants_total[j]) for j in open_splits}
+        best = max(keys.values())
         cands = [
             j
-            for j in open_splits
-            if all(abs(a - b) <= _EPS for a, b in zip(key(j), best, strict=True))
+            for j, key in keys.items()
+            if abs(key[0] - best[0]) <= _EPS and abs(key[1] - best[1]) <= _EPS
         ]
         return cands[0] if len(cands) == 1 else rnd.choice(cands)
 
@@ -611,9 +613,9 @@ def _grouped(
         group, found = groups[g], counts[g]
         if stratified and found:
             rarest = min(found, key=lambda m: (freq[m], m))
-            j = pick(lambda s, m=rarest: (wants[m][s], wants_total[s]))
+            j = pick(wants[rarest])
         else:
-            j = pick(lambda s: (wants_total[s],))
+            j = pick(None)
         for i in group:
             assigned[i] = j
         wants_total[j] -= len(group)

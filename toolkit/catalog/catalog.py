@@ -796,7 +796,11 @@ class Catalog:
                 origin=origin,
                 source=parent.ref,
             )
-        if report is not None and dataclasses.is_dataclass(report) and hasattr(report, "output"):
+        if (
+            dataclasses.is_dataclass(report)
+            and not isinstance(report, type)
+            and hasattr(report, "output")
+        ):
             report = dataclasses.replace(report, source=parent.ref, output=str(made.archive))
         return DerivedVersion(version=made, parent=parent, report=report)
 

@@ -53,8 +53,8 @@ def write_result(
             ref,
             make,
             tag=tag,
-            origin=tag,
-            version=new_version or None,  # type: ignore[arg-type]
+            origin=tag,  # type: ignore[arg-type]
+            version=new_version or None,
         )
         note(
             f"Created version {made.version.ref} from {made.parent.ref}: "

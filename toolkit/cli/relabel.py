@@ -169,7 +169,7 @@ def relabel(
         rules = RelabelRules(
             mapping=tuple(pairs),
             drop_concepts=drop_concepts,
-            keep_concepts=_split_commas(keep_concepts) if keep_concepts else None,
+            keep_concepts=tuple(_split_commas(keep_concepts)) if keep_concepts else None,
             drop_regions=tuple(drop_regions),
             drop_negatives=drop_negatives,
             min_box_area=min_box_area,

@@ -146,6 +146,7 @@ def filtered_search(
     k = max(1, min(k, len(selection)))
     widen = 1.0 / max(selection.fraction, 1e-9)
     sel = selection.selector()
+    search_params: Any
     if kind in ("ivf", "ivfpq"):
         nlist = faiss.extract_index_ivf(index).nlist
         nprobe = min(nlist, max(1, math.ceil((params.nprobe or 1) * widen)))
