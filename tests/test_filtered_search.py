@@ -68,7 +68,8 @@ def test_flat_equals_numpy(tmp_path, vectors, fraction, exact_bytes, monkeypatch
 
 
 def test_ivf_with_every_list_probed_equals_numpy(tmp_path, vectors, monkeypatch):
-    monkeypatch.setattr(select_module, "SCAN_BYTES", 0)  # the FAISS id-selector path
+    monkeypatch.setattr(select_module, "ANN_EXACT_BYTES", 0)  # the FAISS id-selector path
+    monkeypatch.setattr(select_module, "SCAN_BYTES", 0)
     index = _index(tmp_path, vectors, "ivf")
     nlist = index.sidecar["params"]["nlist"]
     rng = np.random.default_rng(8)
@@ -80,16 +81,19 @@ def test_ivf_with_every_list_probed_equals_numpy(tmp_path, vectors, monkeypatch)
 
 
 @pytest.mark.parametrize("kind", ["ivf", "ivfpq", "hnsw"])
-@pytest.mark.parametrize("scan_bytes", [select_module.SCAN_BYTES, 0])
-def test_approximate_kinds_only_return_selected_rows(
-    tmp_path, vectors, kind, scan_bytes, monkeypatch
-):
-    monkeypatch.setattr(select_module, "SCAN_BYTES", scan_bytes)
+@pytest.mark.parametrize("path", ["exact", "scan", "id-selector"])
+def test_approximate_kinds_only_return_selected_rows(tmp_path, vectors, kind, path, monkeypatch):
+    if path != "exact":
+        monkeypatch.setattr(select_module, "ANN_EXACT_BYTES", 0)
+    if path == "id-selector":
+        monkeypatch.setattr(select_module, "SCAN_BYTES", 0)
     index = _index(tmp_path, vectors, kind)
     rng = np.random.default_rng(9)
     rows = np.sort(rng.choice(N, 300, replace=False))
     queries = realistic_vectors(20, D, seed=13)
-    hits = index.search(queries, K, where=Selection(rows, N))
+    selection = Selection(rows, N)
+    assert selection.path(index.kind, D) == path
+    hits = index.search(queries, K, where=selection)
     want_rows, _ = _exact_filtered(vectors, rows, queries, K)
     selected = set(rows.tolist())
     recall = []
@@ -97,8 +101,8 @@ def test_approximate_kinds_only_return_selected_rows(
         got = [index.row(h.id) for h in found]
         assert len(got) == K and set(got) <= selected
         recall.append(len(set(got) & set(want_rows[qi].tolist())) / K)
-    if scan_bytes:
-        # The 8-bit scan's best 100 of 300 rows, re-scored exactly, hold the true top 10.
+    if path != "id-selector":
+        # Exact; or the 8-bit scan's best 100 of 300 rows, re-scored exactly.
         assert np.mean(recall) == 1.0
     else:
         assert np.mean(recall) >= 0.9
@@ -276,7 +280,8 @@ def test_search_sort_duplicates_filters(runner, sample_archive, tmp_path):
     assert result.exit_code == 2 and "--archive goes with a filter option" in result.stderr
 
 
-def test_scan_path_holds_recall_on_a_large_selection(tmp_path, vectors):
+def test_scan_path_holds_recall_on_a_large_selection(tmp_path, vectors, monkeypatch):
+    monkeypatch.setattr(select_module, "ANN_EXACT_BYTES", 0)
     index = _index(tmp_path, vectors, "ivfpq")
     rows = np.sort(np.random.default_rng(10).choice(N, 2500, replace=False))
     selection = Selection(rows, N)
