@@ -190,7 +190,8 @@ def test_search_like_rank_all_and_duplicates(labelled):
     assert sorted(ids) == ["in0003", "in0005"]  # ids alone need no archive
 
 
-def test_duplicates_among_matching_inputs(tmp_path):
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])  # range search; nearest neighbours
+def test_duplicates_among_matching_inputs(tmp_path, kind):
     base = realistic_vectors(6, 8, seed=4)
     vectors = np.vstack([base, base[:3] + 1e-4])  # rows 6, 7, 8 copy rows 0, 1, 2
     records = []
@@ -202,7 +203,7 @@ def test_duplicates_among_matching_inputs(tmp_path):
         records.append(record)
     archive = tmp_path / "dups.zip"
     write_archive(archive, records)
-    index = build_index([archive], tmp_path / "ix", kind="flat")
+    index = build_index([archive], tmp_path / "ix", kind=kind)
     assert [g.ids for g in find_duplicates(index, threshold=0.99)] == [
         ("d0", "d6"),
         ("d1", "d7"),
