@@ -343,6 +343,10 @@ class TestCli:
         args = ["relabel", str(archive), "-o", str(out), "--drop-regions", "circle"]
         result = runner.invoke(cli, args)
         assert result.exit_code == 2 and "not a region shape" in result.stderr
+        result = runner.invoke(
+            cli, ["relabel", str(archive), "-o", str(out), "--keep-concepts", ","]
+        )
+        assert result.exit_code == 2 and "needs at least one concept" in result.stderr
         args = ["relabel", str(archive), "-o", str(out), "--keep-unsized"]
         result = runner.invoke(cli, args)
         assert result.exit_code == 2 and "--keep-unsized goes with --min-box-area" in result.stderr

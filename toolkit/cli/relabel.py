@@ -163,6 +163,8 @@ def relabel(
     if map_file is not None:
         pairs.extend(read_map_file(map_file))
     pairs.extend(merges)
+    if keep_concepts and not _split_commas(keep_concepts):
+        raise click.UsageError("--keep-concepts needs at least one concept (ID,ID,...)")
     if keep_unsized and min_box_area is None:
         raise click.UsageError("--keep-unsized goes with --min-box-area")
     try:
