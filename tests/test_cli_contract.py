@@ -116,6 +116,14 @@ COMMANDS: dict[str, tuple[Args, str]] = {
     "search": (lambda w: ["search", str(w.index), "--like", "img-0001", "-k", "3"], "lines+"),
     "sort": (lambda w: ["sort", str(w.index), "--like", "img-0001"], "lines+"),
     "duplicates": (lambda w: ["duplicates", str(w.index)], "lines"),
+    "relabel": (
+        lambda w: ["relabel", str(w.src), "--map", "ball=sphere", "-o", w.out("rl.zip")],
+        "doc",
+    ),
+    "dedupe": (
+        lambda w: ["dedupe", str(w.src), "--threshold", "0.95", "-o", w.out("dd.zip")],
+        "doc",
+    ),
 }
 
 #: The commands that write files, each with an invocation whose main output is ``out``
@@ -139,6 +147,8 @@ WRITERS: dict[str, tuple[Writer, bool]] = {
         lambda w, out: ["datasets", "export", "d", "--to", "jsonl", "-o", out],
         True,
     ),
+    "relabel": (lambda w, out: ["relabel", str(w.src), "--map", "ball=sphere", "-o", out], True),
+    "dedupe": (lambda w, out: ["dedupe", str(w.src), "--threshold", "0.95", "-o", out], True),
 }
 
 

@@ -20,17 +20,37 @@ Assignment, deterministic for a ``seed``:
   concept fill the splits that want the most inputs. With one concept per input, every
   concept's count in each split is within one of its ratio share.
 
+Leak-free splits, ``group_by``: inputs of one group always land in the same split.
+
+- ``near-duplicates[:THRESHOLD]``: groups of near-duplicate inputs (pairs whose
+  embeddings score at least THRESHOLD, default 0.95 cosine, joined transitively), from an
+  index folder (``index``) or from an exact in-memory index of the archive's embeddings
+  (embedding number 0), built while the first pass reads them; inputs without one are
+  groups of their own.
+- ``metadata:KEY``: inputs sharing the value of metadata KEY (dotted; a source video, a
+  patient id); inputs without the key are groups of their own.
+
+Groups are placed whole, largest first (seeded random order among equals), each in the
+split that still wants the most inputs; with ``stratify_by="concept"`` a group goes
+first by its rarest concept, to the split that wants that concept most (the iterative
+stratification above, with a group's concept counts in place of one input's). Ratios
+and concept shares hold as well as the groups allow; the report gives the achieved
+ratios and the largest group.
+
 Example::
 
     report = split_archive("export.zip", "splits", ratios={"train": 0.8, "val": 0.2},
                            seed=7, stratify_by="concept", tag=True)
     print(report.counts)   # {'train': 24, 'val': 7}
+    report = split_archive("export.zip", "splits", ratios={"train": 0.8, "val": 0.2},
+                           group_by="near-duplicates:0.9")
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
+import json
 import math
 import os
 import random
@@ -42,6 +62,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from google.protobuf import json_format
 
 from ._rewrite import (
     BatchSink,
@@ -56,8 +77,17 @@ from .errors import ArchiveError, OutputError
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input
 from .records import iter_regions
+from .subset import _lookup
 
-__all__ = ["RATIO_TOLERANCE", "SplitReport", "check_ratios", "parse_ratios", "split_archive"]
+__all__ = [
+    "RATIO_TOLERANCE",
+    "GroupBy",
+    "SplitReport",
+    "check_ratios",
+    "parse_group_by",
+    "parse_ratios",
+    "split_archive",
+]
 
 #: How far from 1 the ratios may add up.
 RATIO_TOLERANCE = 1e-6
@@ -124,6 +154,53 @@ def check_ratios(ratios: Mapping[str, float]) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
+class GroupBy:
+    """What keeps inputs together: ``near-duplicates`` (with a threshold) or ``metadata``
+    (with a dotted key)."""
+
+    kind: Literal["near-duplicates", "metadata"]
+    threshold: float | None = None
+    key: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "metadata":
+            return f"metadata:{self.key}"
+        return "near-duplicates" + (f":{self.threshold:g}" if self.threshold is not None else "")
+
+
+def parse_group_by(text: str) -> GroupBy:
+    """``"near-duplicates[:THRESHOLD]"`` or ``"metadata:KEY"`` -> :class:`GroupBy`.
+
+    Example::
+
+        parse_group_by("near-duplicates:0.9")   # GroupBy('near-duplicates', 0.9)
+        parse_group_by("metadata:source.video")
+    """
+    kind, sep, rest = text.strip().partition(":")
+    if kind == "near-duplicates":
+        if not sep:
+            return GroupBy("near-duplicates")
+        try:
+            threshold = float(rest)
+        except ValueError:
+            raise ValueError(
+                f"{text!r}: {rest!r} is not a number (e.g. near-duplicates:0.9)"
+            ) from None
+        if not math.isfinite(threshold):
+            raise ValueError(f"{text!r}: the threshold must be a finite number")
+        return GroupBy("near-duplicates", threshold=threshold)
+    if kind == "metadata":
+        key = rest.strip()
+        if not key or any(not part for part in key.split(".")):
+            raise ValueError(f"{text!r}: give a metadata key, e.g. metadata:source.video")
+        return GroupBy("metadata", key=key)
+    raise ValueError(
+        f"{text!r}: group by near-duplicates[:THRESHOLD] or metadata:KEY "
+        "(e.g. near-duplicates:0.95, metadata:patient)"
+    )
+
+
+@dataclass(frozen=True)
 class SplitReport:
     """What ``split_archive`` wrote."""
 
@@ -139,10 +216,22 @@ class SplitReport:
     #: Concept id -> split name -> inputs with that positive concept.
     concepts: dict[str, dict[str, int]]
     tagged: bool = False
+    #: ``near-duplicates[:T]`` or ``metadata:KEY`` when inputs were kept in groups.
+    group_by: str | None = None
+    #: With ``group_by``: how many groups, inputs in groups of two or more, inputs that
+    #: could not be grouped (no embedding / no such key), and the largest group (size,
+    #: split, first ids).
+    groups: dict[str, Any] | None = None
+
+    @property
+    def achieved(self) -> dict[str, float]:
+        """Split name -> share of the inputs it got."""
+        total = sum(self.counts.values())
+        return {name: (count / total if total else 0.0) for name, count in self.counts.items()}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {
+        out = {
             "source": self.source,
             "out_dir": self.out_dir,
             "seed": self.seed,
@@ -151,8 +240,13 @@ class SplitReport:
             "ratios": dict(self.ratios),
             "files": dict(self.files),
             "counts": dict(self.counts),
+            "achieved_ratios": {k: round(v, 6) for k, v in self.achieved.items()},
             "concepts": {c: dict(v) for c, v in sorted(self.concepts.items())},
         }
+        if self.group_by is not None:
+            out["group_by"] = self.group_by
+            out["groups"] = self.groups
+        return out
 
 
 def split_archive(
@@ -163,12 +257,19 @@ def split_archive(
     seed: int = 0,
     stratify_by: Literal["concept"] | None = None,
     tag: bool = False,
+    group_by: str | GroupBy | None = None,
+    index: str | os.PathLike[str] | Any | None = None,
     flavour: Flavour | None = None,
     batch_size: int | None = 128,
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int], None] | None = None,
 ) -> SplitReport:
     """Write one archive per split, ``<out_dir>/<name>.zip``, as the module docstring says.
+
+    ``group_by`` (``"near-duplicates[:THRESHOLD]"``, ``"metadata:KEY"`` or a
+    :class:`GroupBy`) keeps every group in one split; ``index`` (a folder or a loaded
+    :class:`~toolkit.index.SimilarityIndex`) gives the near-duplicates instead of the
+    archive's own embeddings.
 
     ``ratios`` must add up to 1 (ValueError otherwise). ``tag=True`` also records the
     split name in each input's metadata under ``split`` (replacing any value there).
@@ -189,6 +290,9 @@ def split_archive(
         raise ValueError(f"unknown flavour {flavour!r}; use 'protobuf' or 'json'")
     if batch_size is not None and batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    grouping = parse_group_by(group_by) if isinstance(group_by, str) else group_by
+    if index is not None and (grouping is None or grouping.kind != "near-duplicates"):
+        raise ValueError("an index goes with group_by='near-duplicates'")
     names = list(checked)
     out = Path(out_dir)
     with ExitStack() as stack:
@@ -199,15 +303,25 @@ def split_archive(
         if out.exists() and not out.is_dir():
             raise OutputError(f"{out}: is a file; give a folder for the split archives")
         labels = _Labels()
+        keys = _GroupKeys(grouping, index) if grouping is not None else None
         total = 0
         for batch in iter_source_batches(opened):
             for record in batch.inputs:
                 labels.add(record)
+                if keys is not None:
+                    keys.add(record)
             total += len(batch)
             if progress is not None:
                 progress(len(batch))
         ratio_list = [checked[name] for name in names]
-        if stratify_by == "concept":
+        group_info: dict[str, Any] | None = None
+        if keys is not None:
+            group_of = keys.groups()
+            assignment = _grouped(
+                group_of, labels, ratio_list, seed, stratified=stratify_by == "concept"
+            )
+            group_info = keys.describe(group_of, assignment, names)
+        elif stratify_by == "concept":
             assignment = _stratified(labels, ratio_list, seed)
         else:
             assignment = _plain(total, ratio_list, seed)
@@ -234,6 +348,8 @@ def split_archive(
         counts={name: int(counts[j]) for j, name in enumerate(names)},
         concepts=concepts,
         tagged=tag,
+        group_by=str(grouping) if grouping is not None else None,
+        groups=group_info,
     )
 
 
@@ -280,6 +396,86 @@ class _Labels:
         return {
             concept_id: {name: int(table[n, j]) for j, name in enumerate(names)}
             for n, concept_id in enumerate(ids)
+        }
+
+
+class _GroupKeys:
+    """Pass 1 for ``group_by``: each input's metadata value, or its embedding."""
+
+    #: Ids of the largest group named in the report.
+    SHOWN = 10
+
+    def __init__(self, grouping: GroupBy, index: Any) -> None:
+        self.grouping = grouping
+        self.index = index
+        self.ids: list[str] = []
+        self.values: list[str | None] = []
+        self.gatherer: Any = None
+        self.path = grouping.key.split(".")
+        if grouping.kind == "near-duplicates":
+            from .index.groups import EmbeddingGatherer
+
+            self.gatherer = EmbeddingGatherer()
+
+    def add(self, record: Input) -> None:
+        if self.gatherer is not None:
+            self.gatherer.add(record)
+            self.ids = self.gatherer.ids
+            return
+        self.ids.append(record.id)
+        value = None
+        if record.data.HasField("metadata"):
+            found = _lookup(record.data.metadata, self.path)
+            if found is not None:
+                value = json.dumps(
+                    json_format.MessageToDict(found), sort_keys=True, ensure_ascii=False
+                )
+        self.values.append(value)
+
+    def groups(self) -> np.ndarray:
+        """The group number of each input (inputs of one group share it)."""
+        n = len(self.ids)
+        group_of = np.arange(n, dtype=np.int64)
+        self.ungrouped = 0
+        if self.gatherer is not None:
+            from .index.groups import duplicate_groups
+
+            found = duplicate_groups(
+                self.gatherer, threshold=self.grouping.threshold, index=self.index
+            )
+            for group in found:
+                group_of[list(group.ordinals)] = group.ordinals[0]
+            self.ungrouped = self.gatherer.skipped if self.index is None else 0
+            return group_of
+        first: dict[str, int] = {}
+        for ordinal, value in enumerate(self.values):
+            if value is None:
+                self.ungrouped += 1
+                continue
+            group_of[ordinal] = first.setdefault(value, ordinal)
+        return group_of
+
+    def describe(
+        self, group_of: np.ndarray, assignment: bytearray, names: list[str]
+    ) -> dict[str, Any]:
+        n = len(group_of)
+        sizes = np.bincount(group_of, minlength=n) if n else np.zeros(0, dtype=np.int64)
+        count = int((sizes > 0).sum())
+        grouped = int(sizes[sizes > 1].sum())
+        largest: dict[str, Any] | None = None
+        if n:
+            root = int(np.argmax(sizes))
+            members = np.flatnonzero(group_of == root)
+            largest = {
+                "size": int(sizes[root]),
+                "split": names[assignment[int(members[0])]],
+                "ids": [self.ids[int(m)] for m in members[: self.SHOWN]],
+            }
+        return {
+            "count": count,
+            "grouped_inputs": grouped,
+            "ungrouped_inputs": self.ungrouped,
+            "largest": largest,
         }
 
 
@@ -363,6 +559,68 @@ def _stratified(labels: _Labels, ratios: list[float], seed: int) -> bytearray:
             j = choose(None)
             assigned[i] = j
             wants_total[j] -= 1
+    return bytearray(assigned)
+
+
+def _grouped(
+    group_of: np.ndarray, labels: _Labels, ratios: list[float], seed: int, *, stratified: bool
+) -> bytearray:
+    """Place whole groups (see the module docstring): largest first, or rarest concept first."""
+    n = len(group_of)
+    k = len(ratios)
+    rnd = random.Random(seed)
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(group_of.tolist()):
+        members.setdefault(g, []).append(i)
+    groups = list(members.values())
+    rnd.shuffle(groups)
+    counts: list[dict[int, int]] = []
+    freq = [0] * len(labels.index)
+    for group in groups:
+        found: dict[int, int] = {}
+        for i in group:
+            for m in labels.of(i):
+                found[m] = found.get(m, 0) + 1
+        counts.append(found)
+        if stratified:
+            for m, c in found.items():
+                freq[m] += c
+    order = list(range(len(groups)))
+
+    def rank(g: int) -> tuple[int, int]:
+        if stratified and counts[g]:
+            return (min(freq[m] for m in counts[g]), -len(groups[g]))
+        return (n + 1 if stratified else 0, -len(groups[g]))
+
+    order.sort(key=rank)  # stable: the seeded shuffle breaks ties
+    open_splits = [j for j in range(k) if ratios[j] > 0] or list(range(k))
+    wants_total = [r * n for r in ratios]
+    wants = [[r * f for r in ratios] for f in freq]
+    assigned = [0] * n
+
+    def pick(want: list[float] | None) -> int:
+        """The split that wants ``want`` (a concept) most, then the most inputs; ties at random."""
+        keys = {j: (want[j] if want is not None else 0.0, wants_total[j]) for j in open_splits}
+        best = max(keys.values())
+        cands = [
+            j
+            for j, key in keys.items()
+            if abs(key[0] - best[0]) <= _EPS and abs(key[1] - best[1]) <= _EPS
+        ]
+        return cands[0] if len(cands) == 1 else rnd.choice(cands)
+
+    for g in order:
+        group, found = groups[g], counts[g]
+        if stratified and found:
+            rarest = min(found, key=lambda m: (freq[m], m))
+            j = pick(wants[rarest])
+        else:
+            j = pick(None)
+        for i in group:
+            assigned[i] = j
+        wants_total[j] -= len(group)
+        for m, c in found.items():
+            wants[m][j] -= c
     return bytearray(assigned)
 
 

@@ -42,6 +42,7 @@ from ..errors import (
     MediaError,
     NotInCatalogError,
     OutputError,
+    ToolkitError,
 )
 from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import Input
@@ -75,7 +76,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Origin = Literal["add", "delete-inputs", "merge"]
+Origin = Literal["add", "delete-inputs", "merge", "relabel", "dedupe"]
 _IN_CHUNK = 900
 
 
@@ -767,6 +768,58 @@ class Catalog:
         return DerivedVersion(
             version=made, parent=parent, missing_ids=report.not_found, report=report
         )
+
+    def derive(
+        self,
+        ref: str | CatalogRef,
+        make: Callable[[Path, Path], Any],
+        *,
+        tag: str,
+        origin: Origin,
+        version: str | None = None,
+        description: str = "",
+    ) -> DerivedVersion:
+        """Make a new version of ``ref``'s dataset with ``make(source_archive, new_archive)``,
+        which writes the new archive and returns its report (``relabel``, ``dedupe``).
+
+        The new version's id is ``version`` or, by default, the parent's with ``-<tag><n>``
+        (``v1`` gives ``v1-relabel1``); the parent is left as it was. Nothing is registered
+        when ``make`` fails.
+
+        Example::
+
+            made = catalog.derive("birds", lambda src, out: relabel_archive(src, out, rules=r),
+                                  tag="relabel", origin="relabel")
+        """
+        parsed = ref if isinstance(ref, CatalogRef) else parse_ref(ref)
+        if version is not None:
+            validate_id(version, what="version id")
+        parent = self.version(parsed)
+        source = self._require_file(parent)
+        self._check_version_free(parsed.dataset, version)
+        with Workspace(self._ensure_home()) as ws:
+            part = ws.path / "version.zip"
+            try:
+                report = make(source, part)
+            except ToolkitError as exc:
+                # Name the version as the user knows it, not its file in the home.
+                raise type(exc)(str(exc).replace(str(source), parent.ref)) from None
+            made = self._register_derived(
+                parent,
+                part,
+                version=version,
+                description=description,
+                tag=tag,
+                origin=origin,
+                source=parent.ref,
+            )
+        if (
+            dataclasses.is_dataclass(report)
+            and not isinstance(report, type)
+            and hasattr(report, "output")
+        ):
+            report = dataclasses.replace(report, source=parent.ref, output=str(made.archive))
+        return DerivedVersion(version=made, parent=parent, report=report)
 
     def _ensure_home(self) -> Path:
         try:

@@ -32,7 +32,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,126}[A-Za-z0-9_-])?")
 _MAX_ID = 128
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 #: Operations that derive a new version from an old one, and the suffix they add.
-_DERIVED_SUFFIX = re.compile(r"-(?:del|merge)\d+$")
+_DERIVED_SUFFIX = re.compile(r"-(?:del|merge|relabel|dedupe)\d+$")
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ def unique_id(base: str, taken: Container[str]) -> str:
 
 
 def derived_version_id(parent: str, operation: str, taken: Container[str]) -> str:
-    """The id of a version made by ``operation`` (``del`` or ``merge``) from ``parent``.
+    """The id of a version made by ``operation`` (``del``, ``merge``, ``relabel``, ``dedupe``)
+    from ``parent``.
 
     The scheme: the parent id without an earlier ``-del<n>``/``-merge<n>`` suffix, then
     ``-<operation><n>`` with the smallest ``n`` from 1 that is free in the dataset, so
@@ -118,7 +119,7 @@ def derived_version_id(parent: str, operation: str, taken: Container[str]) -> st
 
         derived_version_id("v1-del1", "del", {"v1", "v1-del1"})    # "v1-del2"
     """
-    if operation not in ("del", "merge"):
+    if operation not in ("del", "merge", "relabel", "dedupe"):
         raise ValueError(f"unknown operation {operation!r}")
     root = _DERIVED_SUFFIX.sub("", parent)[: _MAX_ID - 12] or "version"
     n = 1

@@ -238,6 +238,10 @@ def _register() -> None:
     cli.add_command(search.search_command)
     cli.add_command(search.sort_command)
     cli.add_command(search.duplicates_command)
+    from . import prepare, relabel
+
+    cli.add_command(relabel.relabel)
+    cli.add_command(prepare.dedupe)
 
 
 _register()

@@ -21,8 +21,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 SHOWN_IDS = 5
 
 
-def output_options(*, folder: bool = False, merge: bool = False) -> Callable[[F], F]:
-    """``-o/--output``, ``--force``, ``--to``, ``--batch-size``, ``--report`` and ``--json``."""
+def output_options(
+    *, folder: bool = False, merge: bool = False, required: bool = True
+) -> Callable[[F], F]:
+    """``-o/--output``, ``--force``, ``--to``, ``--batch-size``, ``--report`` and ``--json``
+    (``required=False``: ``-o`` may be left out, for commands that can write elsewhere)."""
     what = "archives" if folder else "archive"
     default = "protobuf" if merge else "the source's"
     to_help = f"Flavour of the output {what}: protobuf or json (default: {default})."
@@ -40,7 +43,7 @@ def output_options(*, folder: bool = False, merge: bool = False) -> Callable[[F]
             "-o",
             "--output",
             "output",
-            required=True,
+            required=required,
             type=click.Path(dir_okay=False, path_type=Path),
             help="Archive to write (written under a temporary name, moved into place at the end).",
         )

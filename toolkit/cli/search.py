@@ -9,6 +9,7 @@ from typing import IO, Any
 import click
 
 from ._common import check_writes, echo_jsonl, get_context, json_option, report_option, write_report
+from ._criteria import criteria_options, pop_criteria
 from .index import INDEX_DIR, note, progress_callback
 
 
@@ -89,6 +90,7 @@ def index_sources(index: Any, *extra: Path | None) -> list[Path | None]:
 @click.option("--nprobe", type=click.IntRange(min=1), help="Override the tuned IVF lists probed.")
 @click.option("--rerank", type=click.IntRange(min=1), help="Override the re-ranking depth (x k).")
 @click.option("--ef-search", type=click.IntRange(min=1), help="Override the tuned HNSW efSearch.")
+@criteria_options(archive_option=True)
 def search_command(
     index_dir: Path,
     like: tuple[str, ...],
@@ -105,16 +107,22 @@ def search_command(
     nprobe: int | None,
     rerank: int | None,
     ef_search: int | None,
+    filter_archives: tuple[Path, ...],
+    **filters: Any,
 ) -> None:
     """Find the inputs nearest to some inputs (--like) or vectors (--vector).
 
     Scores are cosine similarities (inner products for an index built with
     --metric ip, negated Euclidean distances for l2): higher is more similar. A
     --like query is left out of its own results. Several queries run as one batch.
+    The filter options (--concept, --metadata, ... as in filter) choose the candidates
+    first, from the archives the index was built from (or --archive): -k 5 --concept
+    ball gives the 5 nearest inputs labelled ball.
 
     \b
     Example:
         clarifai-archive search my-index --like img-0007 -k 5
+        clarifai-archive search my-index --like img-0007 -k 3 --concept ball
         clarifai-archive search my-index --like img-0007 --like img-0017 --json
         clarifai-archive search my-index --vector query.npy --min-score 0.8
         clarifai-archive search my-index --like img-0007 --sheet sheet.png --html sheet.html
@@ -131,18 +139,31 @@ def search_command(
         index_sources(index, media_dir, vector),
         force=force,
     )
+    where = _where(index, filters, filter_archives)
     labels: list[Any]
     if like:
         queries = list(dict.fromkeys(like))
         results = index.search_like(
-            queries, k, min_score=min_score, nprobe=nprobe, rerank=rerank, ef_search=ef_search
+            queries,
+            k,
+            min_score=min_score,
+            nprobe=nprobe,
+            rerank=rerank,
+            ef_search=ef_search,
+            where=where,
         )
         labels = queries
     else:
         assert vector is not None
         matrix = _load_vectors(vector)
         results = index.search(
-            matrix, k, min_score=min_score, nprobe=nprobe, rerank=rerank, ef_search=ef_search
+            matrix,
+            k,
+            min_score=min_score,
+            nprobe=nprobe,
+            rerank=rerank,
+            ef_search=ef_search,
+            where=where,
         )
         labels = list(range(len(results)))
     several = len(results) > 1
@@ -190,6 +211,23 @@ def search_command(
             note(f"wrote {html_out}")
 
 
+def _where(index: Any, filters: dict[str, Any], archives: tuple[Path, ...]) -> Any:
+    """The selection the filter options make on ``index`` (None without filter options)."""
+    if archives and not filters_given(filters):
+        raise click.UsageError("--archive goes with a filter option (--concept, --metadata, ...)")
+    criteria = pop_criteria(filters)
+    if criteria.is_empty:
+        return None
+    selection = index.select(criteria, archives=list(archives) or None, limits=get_context().limits)
+    note(f"filter: {len(selection)} of {len(index)} indexed inputs match")
+    return selection
+
+
+def filters_given(filters: dict[str, Any]) -> bool:
+    """True when any filter option was given."""
+    return any(bool(value) for value in filters.values())
+
+
 def _echo_table(hits: Any) -> None:
     if not hits:
         click.echo("(no hits)")
@@ -219,6 +257,7 @@ def _echo_table(hits: Any) -> None:
 @click.option("--force", is_flag=True, help="Overwrite the output or --report file.")
 @report_option()
 @json_option("JSON Lines (the only output of sort; accepted as by every command).")
+@criteria_options(archive_option=True)
 def sort_command(
     index_dir: Path,
     like: str | None,
@@ -227,15 +266,19 @@ def sort_command(
     force: bool,
     report_path: Path | None,
     as_json: bool,
+    filter_archives: tuple[Path, ...],
+    **filters: Any,
 ) -> None:
     """Rank the whole collection by exact similarity, as JSON Lines (rank, id, score).
 
     The --like input itself is left out. Output is streamed; a file is written
-    under a temporary name and renamed when complete.
+    under a temporary name and renamed when complete. The filter options (as in
+    filter) rank only the matching inputs.
 
     \b
     Example:
         clarifai-archive sort my-index --like img-0007 | head -3
+        clarifai-archive sort my-index --like img-0007 --concept ball --type image
         clarifai-archive sort my-index --like img-0007 -o ranked.jsonl
     """
     import orjson
@@ -251,14 +294,15 @@ def sort_command(
         raise click.UsageError("-o - and --report - would both write to standard output")
     index = SimilarityIndex.load(index_dir)
     check_writes({"-o": output, "--report": report_path}, index_sources(index, vector), force=force)
+    where = _where(index, filters, filter_archives)
     if like:
-        hits = index.rank_all(like)
+        hits = index.rank_all(like, where=where)
     else:
         assert vector is not None
         matrix = _load_vectors(vector)
         if matrix.ndim == 2 and matrix.shape[0] != 1:
             raise click.UsageError("--vector for sort takes one vector (d,)")
-        hits = index.rank_all(matrix.reshape(-1))
+        hits = index.rank_all(matrix.reshape(-1), where=where)
 
     def write(stream: IO[bytes]) -> None:
         buffer: list[bytes] = []
@@ -277,14 +321,16 @@ def sort_command(
                 click.echo(data, nl=False)
 
         write(_Echo())  # type: ignore[arg-type]
-    else:
+    ranked = len(index) if where is None else len(where)
+    if like and (where is None or index.row(like) in set(where.rows.tolist())):
+        ranked -= 1
+    if not to_stdout:
         try:
             with atomic_file(output) as tmp, open(tmp, "wb") as stream:
                 write(stream)
         except OSError as exc:
             raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
-        note(f"wrote {len(index) - (1 if like else 0)} ranked inputs to {output}")
-    ranked = len(index) - (1 if like else 0)
+        note(f"wrote {ranked} ranked inputs to {output}")
     write_report(report_path, {"index": str(index.path), "output": str(output), "ranked": ranked})
 
 
@@ -304,17 +350,25 @@ def sort_command(
     help="ivfpq/hnsw: nearest inputs looked at per input.",
 )
 @json_option("JSON Lines, one group a line.")
+@criteria_options(archive_option=True)
 def duplicates_command(
-    index_dir: Path, threshold: float | None, neighbours: int, as_json: bool
+    index_dir: Path,
+    threshold: float | None,
+    neighbours: int,
+    as_json: bool,
+    filter_archives: tuple[Path, ...],
+    **filters: Any,
 ) -> None:
     """Groups of near-duplicate inputs, largest first.
 
     Every pair scoring at least the threshold is joined (range search), and the
     groups are the connected components: if A~B and B~C, A, B and C are one group.
+    The filter options (as in filter) look among the matching inputs only.
 
     \b
     Example:
         clarifai-archive duplicates my-index
+        clarifai-archive duplicates my-index --concept box --threshold 0.9
         clarifai-archive duplicates my-index --threshold 0.9 --json
     """
     from ..index import DEFAULT_DUPLICATE_THRESHOLD, SimilarityIndex, find_duplicates
@@ -326,8 +380,11 @@ def duplicates_command(
             "e.g. --threshold -0.1 for pairs within distance 0.1)"
         )
     value = DEFAULT_DUPLICATE_THRESHOLD if threshold is None else threshold
-    with progress_callback("Comparing", len(index)) as update:
-        groups = find_duplicates(index, threshold=value, neighbours=neighbours, progress=update)
+    where = _where(index, filters, filter_archives)
+    with progress_callback("Comparing", len(index) if where is None else len(where)) as update:
+        groups = find_duplicates(
+            index, threshold=value, neighbours=neighbours, progress=update, where=where
+        )
     if as_json:
         for number, group in enumerate(groups, start=1):
             echo_jsonl({"group": number, **group.to_dict()})
@@ -401,12 +458,15 @@ def narrow_by_similarity(
         raise click.UsageError("--like needs --min-score S, -k N or both")
     from ..index import similar_ids
 
+    # The other criteria choose the candidates before the nearest are taken.
     found = similar_ids(
         like_index if like_index is not None else archive,
         like,
         k=like_k,
         min_score=like_min_score,
         include_queries=True,
+        where=criteria,
+        archive=archive,
         limits=get_context().limits,
     )
     note(f"--like: {len(found)} similar inputs (the --like inputs included)")

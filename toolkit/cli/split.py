@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..split import parse_ratios, split_archive
+from ..split import GroupBy, parse_group_by, parse_ratios, split_archive
 from ._common import ARCHIVE, check_writes, echo_json, get_context, resolve_archive
 from ._rewrite import declared_inputs, note, output_options, progress_callback
 from ._rewrite import write_report as _write_report
@@ -15,6 +15,15 @@ from ._rewrite import write_report as _write_report
 def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> dict[str, float]:
     try:
         return parse_ratios(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _group_by(ctx: click.Context, param: click.Parameter, value: str | None) -> GroupBy | None:
+    if value is None:
+        return None
+    try:
+        return parse_group_by(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -37,6 +46,20 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> dict[str,
     help="Spread every concept over the splits by the ratios (iterative stratification).",
 )
 @click.option("--tag", is_flag=True, help="Record the split name in each input's metadata.split.")
+@click.option(
+    "--group-by",
+    callback=_group_by,
+    metavar="near-duplicates[:T]|metadata:KEY",
+    help="Keep groups whole in one split: near-duplicates (embeddings scoring >= T, "
+    "default 0.95) or inputs sharing metadata KEY.",
+)
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="--group-by near-duplicates: use this index (default: an exact one built in "
+    "memory from the archive's embeddings).",
+)
 @output_options(folder=True)
 def split(
     archive: str,
@@ -44,6 +67,8 @@ def split(
     seed: int,
     stratify_by: str | None,
     tag: bool,
+    group_by: GroupBy | None,
+    index_dir: Path | None,
     output: Path,
     force: bool,
     flavour: str | None,
@@ -54,14 +79,22 @@ def split(
     """Split ARCHIVE into one archive per split, OUTPUT/<name>.zip, reproducibly.
 
     Each archive's batch folder is the split name (the official SDK reads it as the
-    split). Other files in OUTPUT are left alone.
+    split). Other files in OUTPUT are left alone. --group-by keeps near-duplicates
+    (or inputs sharing a metadata value) in one split, so none leaks from train to test;
+    the ratios then hold as well as the groups allow.
 
     \b
     Example:
         clarifai-archive split export.zip --ratios train=0.8,val=0.2 -o splits
         clarifai-archive split export.zip --ratios train=0.7,val=0.15,test=0.15 \\
             --stratify-by concept --seed 7 --tag -o splits
+        clarifai-archive split export.zip --ratios train=0.8,test=0.2 \\
+            --group-by near-duplicates:0.9 -o splits
+        clarifai-archive split export.zip --ratios train=0.8,test=0.2 \\
+            --group-by metadata:patient_id -o splits
     """
+    if index_dir is not None and (group_by is None or group_by.kind != "near-duplicates"):
+        raise click.UsageError("--index goes with --group-by near-duplicates")
     path = resolve_archive(archive)
     check_writes(
         {
@@ -80,6 +113,8 @@ def split(
             seed=seed,
             stratify_by=stratify_by,  # type: ignore[arg-type]
             tag=tag,
+            group_by=group_by,
+            index=index_dir,
             flavour=flavour,  # type: ignore[arg-type]
             batch_size=batch_size,
             limits=get_context().limits,
@@ -94,6 +129,14 @@ def split(
         note(
             f"  {name:<{width}}  {count:>7} inputs  ({share:.1%}, "
             f"asked {report.ratios[name]:.1%})  {report.files[name]}"
+        )
+    if report.groups is not None:
+        groups = report.groups
+        largest = groups["largest"] or {"size": 0, "split": "-"}
+        note(
+            f"  groups ({report.group_by}): {groups['count']}, {groups['grouped_inputs']} inputs "
+            f"in groups of 2 or more, {groups['ungrouped_inputs']} ungrouped; largest "
+            f"{largest['size']} inputs, in {largest['split']}"
         )
     _write_report(report_path, report.to_dict())
     if as_json:

@@ -7,9 +7,9 @@ from typing import IO
 
 import click
 
-from ..records import INPUT_TYPES
-from ..subset import FilterCriteria, filter_inputs, parse_metadata_filter, remove_inputs
+from ..subset import filter_inputs, remove_inputs
 from ._common import ARCHIVE, echo_json, get_context, resolve_archive
+from ._criteria import criteria_from, criteria_options
 from ._rewrite import (
     check_output,
     declared_inputs,
@@ -84,53 +84,9 @@ def remove(
         echo_json(report.to_dict())
 
 
-def _metadata_pairs(
-    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-) -> tuple[tuple[str, str], ...]:
-    try:
-        return tuple(parse_metadata_filter(value) for value in values)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 @click.command("filter")
 @click.argument("archive", type=ARCHIVE)
-@click.option(
-    "--concept",
-    "concepts",
-    multiple=True,
-    metavar="ID",
-    help="Keep inputs with this positive label, on the input or a region (repeat: any).",
-)
-@click.option(
-    "--no-concept",
-    "no_concepts",
-    multiple=True,
-    metavar="ID",
-    help="Leave out inputs with this positive label (repeat: any of them).",
-)
-@click.option(
-    "--metadata",
-    multiple=True,
-    metavar="KEY=VALUE",
-    callback=_metadata_pairs,
-    help="Keep inputs whose metadata KEY (dotted: a.b) equals VALUE (repeat: any).",
-)
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    type=click.Choice(INPUT_TYPES),
-    help="Keep inputs of this type (repeat: any).",
-)
-@click.option("--has-embeddings", is_flag=True, help="Keep inputs that carry an embedding.")
-@click.option("--has-regions", is_flag=True, help="Keep inputs with a region.")
-@click.option("--unlabeled", is_flag=True, help="Keep inputs with no concept and no region.")
-@click.option(
-    "--ids-from",
-    type=click.File("r", encoding="utf-8"),
-    help="Keep inputs whose id is in this file, one a line ('#' comments; '-' for stdin).",
-)
+@criteria_options()
 @click.option(
     "--limit", type=click.IntRange(min=0), help="Keep at most N inputs (reading stops there)."
 )
@@ -167,8 +123,12 @@ def filter_command(
         clarifai-archive filter export.zip -o boxes.zip --has-regions --no-concept person
         clarifai-archive filter export.zip -o train.zip --metadata split=train --type image
         clarifai-archive filter export.zip -o similar.zip --like img-0007 --min-score 0.9
+        clarifai-archive filter export.zip -o balls.zip --like img-0007 -k 3 --concept ball
+
+    With --like, the other options choose the candidates before the most similar are
+    taken: -k 3 --concept ball keeps the 3 most similar inputs labelled ball.
     """
-    criteria = FilterCriteria(
+    criteria = criteria_from(
         concepts=concepts,
         no_concepts=no_concepts,
         metadata=metadata,
@@ -176,10 +136,9 @@ def filter_command(
         has_embeddings=has_embeddings,
         has_regions=has_regions,
         unlabeled=unlabeled,
+        ids_from=ids_from,
         limit=limit,
     )
-    if ids_from is not None:
-        criteria = criteria.with_ids(read_ids_from(ids_from))
     # Options that compute an id set (e.g. a similarity search) narrow it here with
     # ``criteria = criteria.with_ids(ids)``.
     path = resolve_archive(archive)

@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 from ._engine import FLAT_MAX, KINDS, METRICS
+from ._select import Selection
 from .core import (
     ChangeReport,
     Hit,
@@ -58,6 +59,7 @@ __all__ = [
     "EvalReport",
     "Hit",
     "Media",
+    "Selection",
     "SheetRow",
     "SimilarityIndex",
     "add_to_index",

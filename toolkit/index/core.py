@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 import os
@@ -27,8 +28,15 @@ import numpy as np
 from .._atomic import atomic_dir
 from .._outputs import check_outputs
 from ..archive import ArchiveReader
-from ..errors import IndexMismatchError, InputNotFoundError, OutputError, SchemaError
+from ..errors import (
+    ArchiveError,
+    IndexMismatchError,
+    InputNotFoundError,
+    OutputError,
+    SchemaError,
+)
 from ..limits import DEFAULT_LIMITS, Limits
+from ..subset import FilterCriteria
 from . import _engine as engine
 from ._collect import (
     Collector,
@@ -38,6 +46,7 @@ from ._collect import (
     prepare_rows,
     prepare_vector,
 )
+from ._select import Selection, filtered_search, selected_scores
 from ._store import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -74,6 +83,10 @@ PathLike = str | os.PathLike[str]
 Sources = PathLike | Iterable[PathLike]
 Progress = Callable[[int], None]
 Note = Callable[[str], None]
+#: What ``where=`` takes: criteria evaluated on the archives, or rows already selected.
+Where = FilterCriteria | Selection | None
+#: Selections a loaded index keeps for criteria it was searched with.
+_CACHED_SELECTIONS = 8
 
 _FAISS_CLASS = {
     "flat": "IndexFlat",
@@ -216,6 +229,7 @@ class SimilarityIndex:
         self.faiss_index = faiss_index
         self._rows: dict[str, int] | None = None
         self._lookups = 0
+        self._selections: dict[tuple[FilterCriteria, tuple[str, ...]], Selection] = {}
 
     # -- loading -------------------------------------------------------------------
 
@@ -373,6 +387,99 @@ class SimilarityIndex:
         """The stored vector of an input (normalised for cosine)."""
         return np.array(self.vectors[self.row(input_id)])
 
+    # -- filtering ------------------------------------------------------------------
+
+    def select(
+        self,
+        where: FilterCriteria,
+        *,
+        archives: Sequence[PathLike] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> Selection:
+        """The rows whose inputs match ``where``, read from ``archives`` (by default the
+        archives the index was built from, as recorded in its sidecar).
+
+        The index stores ids only, so the criteria are evaluated on the archives' inputs
+        and each matching id is mapped to its row (ids without a row are skipped).
+        ``limit`` is ignored. Criteria that only name ``ids`` need no archive. The
+        selection is kept for the next search with the same criteria.
+
+        Example::
+
+            cats = index.select(FilterCriteria(concepts=("cat",)))
+            hits = index.search(query, k=10, where=cats)
+        """
+        criteria = dataclasses.replace(where, limit=None)
+        paths = self._filter_archives(archives) if not _ids_only(criteria) else []
+        key = (criteria, tuple(str(p) for p in paths))
+        cached = self._selections.get(key)
+        if cached is not None:
+            return cached
+        rows_of = self._row_map()
+        if _ids_only(criteria):
+            assert criteria.ids is not None
+            rows = [rows_of[i] for i in criteria.ids if i in rows_of]
+        else:
+            found: set[int] = set()
+            for path in paths:
+                with ArchiveReader(path, limits=limits) as reader:
+                    for _entry, batch in reader.iter_batches():
+                        for record in batch.inputs:
+                            row = rows_of.get(record.id)
+                            if row is not None and criteria.matches(record):
+                                found.add(row)
+            rows = sorted(found)
+        selection = Selection(rows, len(self))
+        if len(self._selections) >= _CACHED_SELECTIONS:
+            self._selections.pop(next(iter(self._selections)))
+        self._selections[key] = selection
+        return selection
+
+    def _filter_archives(self, archives: Sequence[PathLike] | None) -> list[Path]:
+        if archives is not None:
+            paths = [Path(p) for p in archives]
+            if not paths:
+                raise ValueError("give at least one archive to evaluate the criteria on")
+            return paths
+        paths = [Path(s["path"]) for s in self.sources if s.get("path")]
+        if not paths:
+            raise ArchiveError(
+                f"{self.path}: the index records no source archive (built from arrays), so "
+                "filters cannot be evaluated; give the archive (--archive ARCHIVE)"
+            )
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise ArchiveError(
+                f"{self.path}: the archive {missing[0]} it was built from is gone, so filters "
+                "cannot be evaluated; give the archive (--archive ARCHIVE)"
+            )
+        return paths
+
+    def _selection(
+        self, where: Where, archives: Sequence[PathLike] | None, limits: Limits
+    ) -> Selection | None:
+        if where is None or isinstance(where, Selection):
+            if where is not None and where.total != len(self):
+                raise IndexMismatchError(
+                    f"{self.path}: the selection was made for {where.total} rows but the index "
+                    f"holds {len(self)}; select again"
+                )
+            return where
+        if where.is_empty:
+            return None
+        return self.select(where, archives=archives, limits=limits)
+
+    def _run_search(
+        self, matrix: np.ndarray, k: int, params: engine.SearchParams, selection: Selection | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if selection is None:
+            return engine.ann_search(
+                self.faiss_index, self.kind, self.vectors, matrix, k, params, self.metric
+            )
+        return filtered_search(
+            self.faiss_index, self.kind, self.vectors, matrix, k, params, self.metric, selection
+        )
+
     # -- searching ------------------------------------------------------------------
 
     def _params(
@@ -419,28 +526,34 @@ class SimilarityIndex:
         nprobe: int | None = None,
         rerank: int | None = None,
         ef_search: int | None = None,
+        where: Where = None,
+        archives: Sequence[PathLike] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> list[list[Hit]]:
         """The k nearest inputs of each query vector ((d,) or (q, d)), best first.
 
         ``min_score`` keeps hits scoring at least that much; ``exclude_ids`` are
         left out of every query's results. ``nprobe``, ``rerank`` (candidates per
         result for ``ivfpq``) and ``ef_search`` override the tuned settings.
+        ``where`` (a :class:`~toolkit.subset.FilterCriteria`, evaluated on
+        ``archives`` as :meth:`select` does, or a :class:`Selection`) restricts the
+        search to the inputs that match, before the nearest ones are chosen: ``k``
+        hits are the k most similar matching inputs.
+
+        Example::
+
+            hits = index.search(query, k=10, where=FilterCriteria(concepts=("cat",)))[0]
         """
         if k < 1:
             raise ValueError("k must be at least 1")
         matrix = _check_query_matrix(queries, self.dimension, self.metric, str(self.path))
+        selection = self._selection(where, archives, limits)
         skip = set()
         for input_id in exclude_ids:
             if input_id in self:
                 skip.add(self.row(input_id))
-        scores, rows = engine.ann_search(
-            self.faiss_index,
-            self.kind,
-            self.vectors,
-            matrix,
-            k + len(skip),
-            self._params(nprobe, rerank, ef_search),
-            self.metric,
+        scores, rows = self._run_search(
+            matrix, k + len(skip), self._params(nprobe, rerank, ef_search), selection
         )
         return self._hits(scores, rows, k, min_score, [skip] * len(matrix) if skip else None)
 
@@ -453,8 +566,14 @@ class SimilarityIndex:
         nprobe: int | None = None,
         rerank: int | None = None,
         ef_search: int | None = None,
+        where: Where = None,
+        archives: Sequence[PathLike] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> list[list[Hit]]:
         """The k nearest inputs of each given input (one batch), each query itself left out.
+
+        ``where`` restricts the hits to matching inputs, as in :meth:`search` (the
+        queries themselves need not match).
 
         Example::
 
@@ -465,15 +584,10 @@ class SimilarityIndex:
         rows = [self.row(i) for i in input_ids]
         if not rows:
             return []
+        selection = self._selection(where, archives, limits)
         matrix = np.ascontiguousarray(self.vectors[np.asarray(rows)], dtype=np.float32)
-        scores, found = engine.ann_search(
-            self.faiss_index,
-            self.kind,
-            self.vectors,
-            matrix,
-            k + 1,
-            self._params(nprobe, rerank, ef_search),
-            self.metric,
+        scores, found = self._run_search(
+            matrix, k + 1, self._params(nprobe, rerank, ef_search), selection
         )
         return self._hits(scores, found, k, min_score, [{r} for r in rows])
 
@@ -493,10 +607,18 @@ class SimilarityIndex:
                 out[start : start + len(rows)] = rows @ q
         return out
 
-    def rank_all(self, query: str | Any) -> Iterator[Hit]:
+    def rank_all(
+        self,
+        query: str | Any,
+        *,
+        where: Where = None,
+        archives: Sequence[PathLike] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> Iterator[Hit]:
         """Every indexed input ranked by exact similarity to ``query`` (an id or a vector).
 
         When ``query`` is an id, that input itself is left out. Ties keep row order.
+        ``where`` ranks only the matching inputs, as in :meth:`search`.
 
         Example::
 
@@ -507,15 +629,30 @@ class SimilarityIndex:
         if isinstance(query, str):
             own = self.row(query)
             query = np.array(self.vectors[own])
-        scores = self.exact_scores(query)
-        order = np.argsort(-scores, kind="stable")
+        selection = self._selection(where, archives, limits)
+        if selection is None:
+            scores = self.exact_scores(query)
+            order = np.argsort(-scores, kind="stable")
+            rows_in_order = order
+            scores_in_order = scores[order]
+        else:
+            matrix = _check_query_matrix(query, self.dimension, self.metric, str(self.path))
+            picked = selected_scores(self.vectors, selection, matrix[0], self.metric)
+            order = np.argsort(-picked, kind="stable")
+            rows_in_order = selection.rows[order]
+            scores_in_order = picked[order]
         rank = 0
         ids = self.ids
-        for row in order:
+        for row, score in zip(rows_in_order.tolist(), scores_in_order.tolist(), strict=True):
             if row == own:
                 continue
             rank += 1
-            yield Hit(ids[row], float(scores[row]), rank)
+            yield Hit(ids[row], float(score), rank)
+
+
+def _ids_only(criteria: FilterCriteria) -> bool:
+    """True when the criteria are an id set and nothing else (no archive needed)."""
+    return criteria.ids is not None and dataclasses.replace(criteria, ids=None).is_empty
 
 
 # -- building --------------------------------------------------------------------------

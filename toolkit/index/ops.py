@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,13 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 
 from ..archive import ArchiveReader
 from ..errors import SchemaError
 from ..limits import DEFAULT_LIMITS, Limits
+from ..subset import FilterCriteria
 from . import _engine as engine
 from ._collect import embedding_array, prepare_vector
+from ._select import Selection, filtered_search
 from .core import SimilarityIndex
 
 __all__ = [
@@ -78,10 +82,27 @@ def _find(parent: np.ndarray, a: int) -> int:
     return root
 
 
+def _blocks(
+    index: SimilarityIndex, selection: Selection | None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(rows, vectors)`` blocks of every row, or of the selected rows only."""
+    if selection is None:
+        for start, block in engine.iter_blocks(index.vectors, _BLOCK):
+            yield np.arange(start, start + len(block)), block
+        return
+    for start in range(0, len(selection), _BLOCK):
+        rows = selection.rows[start : start + _BLOCK]
+        yield rows, np.ascontiguousarray(index.vectors[rows], dtype=np.float32)
+
+
 def _pairs_range(
-    index: SimilarityIndex, threshold: float, progress: Callable[[int], None] | None
+    index: SimilarityIndex,
+    threshold: float,
+    progress: Callable[[int], None] | None,
+    selection: Selection | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Pairs (i, j, score), i < j, with score >= threshold, by FAISS range search."""
+    """Pairs (i, j, score), i < j, with score >= threshold, by FAISS range search (among
+    the selected rows only, through an id selector, when a selection is given)."""
     metric = index.metric
     if metric == "l2":
         if threshold > 0:  # a negated distance is never positive
@@ -89,15 +110,22 @@ def _pairs_range(
         radius = float(threshold) ** 2 * (1 + 1e-6) + 1e-12  # squared distance
     else:
         radius = float(threshold) - 1e-6
-    params = None
+    params: Any = None
+    sel = selection.selector() if selection is not None else None
     if index.kind == "ivf":
-        params = engine.ivf_params(index.search_params.nprobe)
-    for start, block in engine.iter_blocks(index.vectors, _BLOCK):
+        nprobe = max(1, index.search_params.nprobe)
+        if sel is not None:
+            params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)  # type: ignore[call-arg]
+        else:
+            params = engine.ivf_params(nprobe)
+    elif sel is not None:
+        params = faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
+    for rows, block in _blocks(index, selection):
         if params is not None:
             lims, distances, labels = index.faiss_index.range_search(block, radius, params=params)
         else:
             lims, distances, labels = index.faiss_index.range_search(block, radius)
-        queries = np.repeat(np.arange(start, start + len(block)), np.diff(lims).astype(np.int64))
+        queries = np.repeat(rows, np.diff(lims).astype(np.int64))
         scores = engine.to_scores(distances, metric)
         keep = (labels > queries) & (scores >= threshold)
         yield queries[keep], labels[keep], scores[keep]
@@ -110,20 +138,34 @@ def _pairs_knn(
     threshold: float,
     neighbours: int,
     progress: Callable[[int], None] | None,
+    selection: Selection | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Pairs from each input's nearest neighbours (exactly re-scored), score >= threshold."""
-    k = min(len(index), neighbours + 1)
-    for start, block in engine.iter_blocks(index.vectors, _BLOCK):
-        scores, rows = engine.ann_search(
-            index.faiss_index,
-            index.kind,
-            index.vectors,
-            block,
-            k,
-            index.search_params,
-            index.metric,
-        )
-        queries = np.repeat(np.arange(start, start + len(block)), k)
+    k = min(len(index) if selection is None else len(selection), neighbours + 1)
+    for start_rows, block in _blocks(index, selection):
+        if selection is None:
+            scores, rows = engine.ann_search(
+                index.faiss_index,
+                index.kind,
+                index.vectors,
+                block,
+                k,
+                index.search_params,
+                index.metric,
+            )
+        else:
+            scores, rows = filtered_search(
+                index.faiss_index,
+                index.kind,
+                index.vectors,
+                block,
+                k,
+                index.search_params,
+                index.metric,
+                selection,
+            )
+        k = rows.shape[1]
+        queries = np.repeat(start_rows, k)
         rows, scores = rows.reshape(-1), scores.reshape(-1)
         keep = (rows >= 0) & (rows != queries) & (scores >= threshold)
         a, b = queries[keep], rows[keep]
@@ -138,6 +180,9 @@ def find_duplicates(
     threshold: float | None = None,
     neighbours: int = DUPLICATE_NEIGHBOURS,
     progress: Callable[[int], None] | None = None,
+    where: FilterCriteria | Selection | None = None,
+    archives: Sequence[str | os.PathLike[str]] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[DuplicateGroup]:
     """Groups of near-duplicate inputs, largest first.
 
@@ -147,7 +192,9 @@ def find_duplicates(
     negated L2 distance (``-0.1`` = within distance 0.1); ``ip`` and ``l2`` need one.
     Pairs come from a FAISS range search on ``flat`` (exact) and ``ivf`` (probed
     lists) indexes, and from each input's ``neighbours`` nearest, exactly
-    re-scored, on ``ivfpq`` and ``hnsw`` indexes.
+    re-scored, on ``ivfpq`` and ``hnsw`` indexes. ``where`` (criteria evaluated on
+    ``archives``, or a :class:`Selection`) looks for duplicates among the matching
+    inputs only.
 
     Example::
 
@@ -165,14 +212,17 @@ def find_duplicates(
             )
         threshold = DEFAULT_DUPLICATE_THRESHOLD
     n = len(index)
+    selection = index._selection(where, archives, limits)
     parent = np.arange(n)
     all_a: list[np.ndarray] = []
     all_b: list[np.ndarray] = []
     all_s: list[np.ndarray] = []
+    if selection is not None and not len(selection):
+        return []
     if index.kind in ("flat", "ivf"):
-        pairs = _pairs_range(index, threshold, progress)
+        pairs = _pairs_range(index, threshold, progress, selection)
     else:
-        pairs = _pairs_knn(index, threshold, neighbours, progress)
+        pairs = _pairs_knn(index, threshold, neighbours, progress, selection)
     for a, b, scores in pairs:
         for i, j in zip(a.tolist(), b.tolist(), strict=True):
             ri, rj = _find(parent, i), _find(parent, j)
@@ -332,6 +382,8 @@ def similar_ids(
     embedding: int = 0,
     metric: str = "cosine",
     include_queries: bool = False,
+    where: FilterCriteria | None = None,
+    archive: str | os.PathLike[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> set[str]:
     """Ids of the inputs similar to any of ``like_ids`` (each query left out of its own hits).
@@ -342,6 +394,9 @@ def similar_ids(
     query's k nearest, ``min_score`` those scoring at least that much (both: the k
     nearest that score enough). With an index and only ``min_score`` the scan is
     exact over the stored vectors. ``include_queries`` adds ``like_ids`` themselves.
+    ``where`` keeps only the inputs that match those criteria as candidates, before the
+    nearest are chosen (for an index they are evaluated on ``archive``, by default its
+    source archives), so ``k`` counts matching inputs.
 
     Example::
 
@@ -351,11 +406,18 @@ def similar_ids(
     wanted = list(dict.fromkeys(like_ids))
     if not wanted:
         raise ValueError("give at least one input id")
-    if isinstance(source, SimilarityIndex):
-        found = _similar_in_index(source, wanted, k=k, min_score=min_score)
-    elif Path(source).is_dir():
-        index = SimilarityIndex.load(source)
-        found = _similar_in_index(index, wanted, k=k, min_score=min_score)
+    if where is not None:
+        where = dataclasses.replace(where, limit=None)
+        if where.is_empty:
+            where = None
+    if isinstance(source, SimilarityIndex) or Path(source).is_dir():
+        index = source if isinstance(source, SimilarityIndex) else SimilarityIndex.load(source)
+        selection = None
+        if where is not None:
+            selection = index.select(
+                where, archives=[archive] if archive is not None else None, limits=limits
+            )
+        found = _similar_in_index(index, wanted, k=k, min_score=min_score, selection=selection)
     else:
         if metric not in engine.METRICS:
             choices = ", ".join(engine.METRICS)
@@ -368,6 +430,7 @@ def similar_ids(
             embedding=embedding,
             metric=metric,
             limits=limits,
+            where=where,
         )
     if include_queries:
         found.update(wanted)
@@ -375,11 +438,18 @@ def similar_ids(
 
 
 def _similar_in_index(
-    index: SimilarityIndex, wanted: list[str], *, k: int | None, min_score: float | None
+    index: SimilarityIndex,
+    wanted: list[str],
+    *,
+    k: int | None,
+    min_score: float | None,
+    selection: Selection | None = None,
 ) -> set[str]:
     if k is not None:
         return {
-            hit.id for hits in index.search_like(wanted, k, min_score=min_score) for hit in hits
+            hit.id
+            for hits in index.search_like(wanted, k, min_score=min_score, where=selection)
+            for hit in hits
         }
     assert min_score is not None
     out: set[str] = set()
@@ -387,6 +457,8 @@ def _similar_in_index(
         own = index.row(input_id)
         scores = index.exact_scores(np.array(index.vectors[own]))
         scores[own] = -np.inf
+        if selection is not None:
+            scores[~selection.mask] = -np.inf
         out.update(index.ids[r] for r in np.flatnonzero(scores >= min_score))
     return out
 
@@ -400,6 +472,7 @@ def _similar_in_archive(
     embedding: int,
     metric: str,
     limits: Limits,
+    where: FilterCriteria | None = None,
 ) -> set[str]:
     queries: dict[str, np.ndarray] = {}
     with ArchiveReader(path, limits=limits) as reader:
@@ -431,6 +504,8 @@ def _similar_in_archive(
             ids: list[str] = []
             vectors: list[np.ndarray] = []
             for record in batch.inputs:
+                if where is not None and not where.matches(record):
+                    continue
                 vector = embedding_array(record, embedding)
                 if vector is None or vector.shape[0] != dim:
                     continue
