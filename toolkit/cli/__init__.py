@@ -235,6 +235,9 @@ def _register() -> None:
     cli.add_command(search.search_command)
     cli.add_command(search.sort_command)
     cli.add_command(search.duplicates_command)
+    from . import serve
+
+    cli.add_command(serve.serve)
 
 
 _register()
