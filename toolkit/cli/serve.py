@@ -155,8 +155,10 @@ def serve(
             err=True,
         )
     output_dir.mkdir(parents=True, exist_ok=True)
-    scratch = None if (index_dir is not None or no_index_build) else tempfile.mkdtemp(
-        prefix="clarifai-archive-serve-"
+    scratch = (
+        None
+        if (index_dir is not None or no_index_build)
+        else tempfile.mkdtemp(prefix="clarifai-archive-serve-")
     )
     quiet = context.quiet or not sys.stderr.isatty()
     try:

@@ -194,8 +194,7 @@ class Actions:
         out = report.to_dict()
         out["source"] = self.shown_source
         command = (
-            f"{self._prog()} remove {_q(self.shown_source)} --ids-from {_q(ids_file)} "
-            f"-o {_q(dest)}"
+            f"{self._prog()} remove {_q(self.shown_source)} --ids-from {_q(ids_file)} -o {_q(dest)}"
         )
         return ActionResult("remove", command, str(dest), out)
 
@@ -209,8 +208,7 @@ class Actions:
         out = report.to_dict()
         out["source"] = self.shown_source
         command = (
-            f"{self._prog()} filter {_q(self.shown_source)} --ids-from {_q(ids_file)} "
-            f"-o {_q(dest)}"
+            f"{self._prog()} filter {_q(self.shown_source)} --ids-from {_q(ids_file)} -o {_q(dest)}"
         )
         return ActionResult("filter", command, str(dest), out)
 

@@ -579,4 +579,3 @@ def _run_action(service: _Service, name: str, body: dict[str, Any]) -> dict[str,
     else:
         raise _BadRequest(f"unknown action {name!r}")
     return result.to_dict()
-

@@ -337,10 +337,12 @@ async function openViewer(row) {
   const stage = $("stage");
   stage.replaceChildren();
   if (data.type === "image") {
+    const frame = el("div", { class: "frame" });
     const img = el("img", { src: `/api/preview/${row}`, alt: "" });
-    img.addEventListener("load", () => stage.appendChild(overlay(data, img.naturalWidth, img.naturalHeight)));
+    img.addEventListener("load", () => frame.appendChild(overlay(data, img.naturalWidth, img.naturalHeight)));
     img.addEventListener("error", () => stage.replaceChildren(el("p", { class: "muted" }, "no picture for this input")));
-    stage.appendChild(img);
+    frame.appendChild(img);
+    stage.appendChild(frame);
   } else if (data.type === "text") {
     stage.appendChild(el("div", { class: "text-view" }, data.text || ""));
   } else {
