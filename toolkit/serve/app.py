@@ -99,7 +99,8 @@ def region_colour(concept_id: str) -> tuple[int, int, int]:
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
-    return "#%02x%02x%02x" % rgb
+    r, g, b = rgb
+    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 # -- security ------------------------------------------------------------------------------

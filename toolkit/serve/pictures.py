@@ -218,7 +218,7 @@ class Pictures:
 
     def mask(self, record: Input, number: int, region: Region, rgb: tuple[int, int, int]) -> bytes:
         """Region ``number``'s mask as a PNG: ``rgb`` half-transparent where the mask is set."""
-        key = ("mask", record.id, str(number), "%02x%02x%02x" % rgb)
+        key = ("mask", record.id, str(number), repr(rgb))
         cached = self.cache.get(key)
         if cached is not None:
             return cached

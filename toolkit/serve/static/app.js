@@ -37,7 +37,10 @@ function svgEl(tag, attrs) {
   return node;
 }
 
-function say(text) { $("message").textContent = text || ""; }
+function say(text, ok) {
+  $("message").textContent = text || "";
+  $("message").classList.toggle("ok", Boolean(ok));
+}
 
 function queryParams(extra) {
   const p = new URLSearchParams();
@@ -190,6 +193,7 @@ function reload() {
 async function loadPage() {
   clearTimeout(view.pollTimer);
   $("similar-bar").hidden = view.like === null;
+  $("active-filters").classList.toggle("paused", view.like !== null);
   try {
     const data = await getJSON("/api/inputs", queryParams({ page: view.page, per_page: PER_PAGE }));
     view.items = data.items;
@@ -289,7 +293,7 @@ async function moreLikeThis(id) {
   closeViewer();
   view.like = id;
   view.page = 1;
-  $("similar-info").textContent = `More like ${id}`;
+  $("similar-info").textContent = `More like ${id} (filters paused)`;
   await loadPage();
   try {
     const data = await getJSON("/api/ids", queryParams());
@@ -415,7 +419,7 @@ async function act(name, extra) {
     $("action-command").textContent = result.command;
     $("action-report").textContent = JSON.stringify(result.report, null, 2);
     $("action-result").hidden = false;
-    say(`${name}: done, ${result.output}`);
+    say(`${name}: done, ${result.output}`, true);
   } catch (err) {
     say(`${name}: ${err.message}`);
   }
