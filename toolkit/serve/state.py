@@ -202,8 +202,6 @@ class ArchiveBrowser:
                     if self._stop.is_set():
                         return
                     ids = [record.id for record in batch.inputs]
-                    for record in batch.inputs:
-                        counter.add(record)
                     with self._indexed:
                         start = len(self.ids)
                         for pos, input_id in enumerate(ids):
@@ -216,6 +214,8 @@ class ArchiveBrowser:
                         self.progress.seconds = time.monotonic() - self._started
                         self._indexed.notify_all()
                     self._tell()
+                    for record in batch.inputs:  # after the rows are served: pages first
+                        counter.add(record)
             self._metrics = counter.result()
         except ToolkitError as exc:
             self.progress.error = str(exc)
