@@ -193,8 +193,12 @@ def serve(
         )
         try:
             server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass  # Ctrl-C (or SIGTERM) is how a server is stopped: not a failure
         finally:
             sock.close()
+        if not context.quiet:
+            click.echo("Stopped.", err=True)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
