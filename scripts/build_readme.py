@@ -18,6 +18,7 @@ PARTS = [
     "merge.md",
     "index.md",
     "catalog.md",
+    "serve.md",
     "security.md",
     "99-tail.md",
 ]

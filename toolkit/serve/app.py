@@ -292,7 +292,7 @@ class _Service:
             browser.wait_indexed()
             return {"kind": kind, "ids": list(browser.ids), "complete": browser.progress.done}
         query.wait()
-        ids = [browser.ids[row] for row in query.rows]
+        ids = browser.ids_of(query.rows)
         out: dict[str, Any] = {"kind": kind, "ids": ids, "complete": query.complete}
         if query.scores:
             out["scores"] = list(query.scores)

@@ -317,8 +317,18 @@ class ArchiveBrowser:
         return self._batch(self._entry_of[row]).inputs[self._pos_of[row]]
 
     def inputs(self, rows: Sequence[int]) -> list[Input]:
-        """The inputs in ``rows``, in that order (each batch entry read once)."""
+        """The inputs in ``rows``, in that order (waiting for rows a filter found before the
+        background reading got there)."""
+        if rows:
+            self.wait_indexed(rows=max(rows) + 1)
         return [self.input_at(row) for row in rows]
+
+    def ids_of(self, rows: Sequence[int]) -> list[str]:
+        """The input ids of ``rows`` (waiting for them as :meth:`inputs` does)."""
+        if rows:
+            self.wait_indexed(rows=max(rows) + 1)
+        ids = self.ids
+        return [ids[row] for row in rows]
 
     # -- queries ---------------------------------------------------------------------
 
