@@ -130,6 +130,13 @@ class TestReading:
             ]
         assert body["ids"] == expected and body["complete"]
 
+    def test_what_needs_every_row_says_when_reading_is_not_done(self, client, monkeypatch):
+        browser = client.app.state.service.browser
+        monkeypatch.setattr(browser, "wait_indexed", lambda timeout=None, rows=None: False)
+        response = client.get("/api/ids")
+        assert response.status_code == 400
+        assert "still reading the archive" in response.json()["error"]
+
     def test_input_view_has_every_shape_and_no_media_bytes(self, client):
         body = client.get("/api/input/0").json()
         assert body["id"] == "img-000"

@@ -45,7 +45,7 @@ from ..safety import redact
 from ..subset import FilterCriteria, parse_metadata_filter
 from .actions import Actions
 from .pictures import MediaFolder, Pictures
-from .state import DEFAULT_SIMILAR_HITS, ArchiveBrowser
+from .state import DEFAULT_SIMILAR_HITS, WAIT_ALL_S, ArchiveBrowser
 
 __all__ = ["LOOPBACK_HOSTS", "TOKEN_HEADER", "ServeConfig", "create_app", "region_colour"]
 
@@ -289,9 +289,13 @@ class _Service:
         browser = self.browser
         query, kind = self.query_rows(params)
         if query is None:
-            browser.wait_indexed()
+            browser.require_indexed()
             return {"kind": kind, "ids": list(browser.ids), "complete": browser.progress.done}
-        query.wait()
+        if not query.wait(WAIT_ALL_S):
+            raise ToolkitError(
+                f"still looking for matches ({query.scanned} inputs looked at); try again "
+                "when the count stops growing"
+            )
         ids = browser.ids_of(query.rows)
         out: dict[str, Any] = {"kind": kind, "ids": ids, "complete": query.complete}
         if query.scores:
@@ -558,7 +562,10 @@ def create_app(config: ServeConfig, *, browser: ArchiveBrowser | None = None) ->
 def _run_action(service: _Service, name: str, body: dict[str, Any]) -> dict[str, Any]:
     actions = service.actions
     ids = body.get("ids", [])
-    text = lambda key, default="": str(body.get(key) or default)  # noqa: E731
+
+    def text(key: str, default: str = "") -> str:
+        return str(body.get(key) or default)
+
     if name == "export":
         result = actions.export(
             ids, to=text("format", "jsonl"), name=text("name"), media=text("media", "none")
@@ -568,7 +575,7 @@ def _run_action(service: _Service, name: str, body: dict[str, Any]) -> dict[str,
     elif name == "filter":
         result = actions.write_only(ids, name=text("name"))
     elif name in ("version-without", "version-only"):
-        service.browser.wait_indexed()
+        service.browser.require_indexed()
         every = service.browser.ids
         if name == "version-without":
             result = actions.version_without(ids, all_ids=every)

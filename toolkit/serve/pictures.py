@@ -143,7 +143,8 @@ class Pictures:
         fetcher = getattr(self._local, "fetcher", None)
         if fetcher is None:
             fetcher = self._local.fetcher = Fetcher(self._policy, pat=self._pat)
-        return fetcher  # type: ignore[no-any-return]
+        assert isinstance(fetcher, Fetcher)
+        return fetcher
 
     def image_bytes(self, record: Input) -> bytes | None:
         """The image of ``record``: embedded, from the media folder, or downloaded."""

@@ -48,6 +48,8 @@ _BATCH_CACHE = 8
 _QUERY_CACHE = 8
 #: Hits of a similarity search kept, best first.
 DEFAULT_SIMILAR_HITS = 2000
+#: Longest a request waits for something that needs every row, in seconds.
+WAIT_ALL_S = 10.0
 #: Most inputs whose embeddings are indexed on start when no index is given.
 AUTO_INDEX_MAX = 200_000
 
@@ -279,6 +281,16 @@ class ArchiveBrowser:
                 self._indexed.wait(left if left is not None else 0.5)
         return True
 
+    def require_indexed(self, timeout: float = WAIT_ALL_S) -> None:
+        """Wait up to ``timeout`` s for every row; else a :class:`ToolkitError` saying how far
+        the reading is (what needs every row asks again later)."""
+        if not self.wait_indexed(timeout):
+            p = self.progress
+            raise ToolkitError(
+                f"{self.name}: still reading the archive ({p.inputs} inputs, {p.entries_done} of "
+                f"{p.entries_total} batch entries); try again when it is done"
+            )
+
     @property
     def metrics(self) -> Metrics | None:
         """The version's metrics (as ``info`` computes them) once the reading is done."""
@@ -314,7 +326,8 @@ class ArchiveBrowser:
         """The input in ``row``."""
         if not 0 <= row < len(self.ids):
             raise InputNotFoundError(f"{self.name}: no input in row {row}")
-        return self._batch(self._entry_of[row]).inputs[self._pos_of[row]]
+        record: Input = self._batch(self._entry_of[row]).inputs[self._pos_of[row]]
+        return record
 
     def inputs(self, rows: Sequence[int]) -> list[Input]:
         """The inputs in ``rows``, in that order (waiting for rows a filter found before the
@@ -437,7 +450,7 @@ class ArchiveBrowser:
             found = self._queries.get(key)
         if found is not None:
             return self._remember(found)
-        self.wait_indexed()
+        self.require_indexed()
         query = Query(key=key, kind="similar", description={"like": input_id})
         if input_id not in index:
             raise InputNotFoundError(
