@@ -24,7 +24,7 @@ uvicorn = pytest.importorskip("uvicorn")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 expect = sync_api.expect
 
-from serve_helpers import HOSTILE_ID, vectors, write_serve_archive  # noqa: E402
+from serve_helpers import HOSTILE, HOSTILE_ID, vectors, write_serve_archive  # noqa: E402
 
 from toolkit.archive import ArchiveReader  # noqa: E402
 from toolkit.serve.app import ServeConfig, create_app  # noqa: E402
@@ -110,6 +110,18 @@ def test_browse_filter_view_similar_select_export(served, shots, tmp_path):
             "#concepts button.concept", "nodes => nodes.map(n => n.firstChild.textContent)"
         )
         assert any("<script>" in name for name in concept_names)
+        hostile.locator(".open").click()
+        expect(page.locator("#viewer-id")).to_have_text(HOSTILE_ID)
+        expect(page.locator("#stage svg .shape")).to_have_count(1)
+        assert page.locator("#stage svg title").text_content() == HOSTILE
+        assert json.loads(page.locator("#viewer-metadata").text_content()) == {
+            "note": HOSTILE,
+            HOSTILE: "key",
+        }
+        assert page.locator("#viewer script").count() == 0
+        page.screenshot(path=str(shots / "01b-hostile-input.png"))
+        page.click("#viewer-close")
+        assert page.title().endswith("clarifai-archive serve")
 
         # 2. filter by a concept (side panel)
         page.click('#concepts button.concept[data-concept="cat"]')
@@ -172,9 +184,10 @@ def test_browse_filter_view_similar_select_export(served, shots, tmp_path):
     chosen = {ids[i] for i in order[:5]}
     assert {line["id"] for line in lines} == chosen and len(lines) == 5
     assert "convert selection.zip --to jsonl" in command
-    assert errors == [] and dialogs == []
+    assert errors == [] and dialogs == []  # no script from the archive ran
     assert sorted(p.name for p in shots.glob("0*.png")) == [
         "01-grid.png",
+        "01b-hostile-input.png",
         "02-filter-cat.png",
         "03-input.png",
         "04-more-like-this.png",

@@ -97,7 +97,7 @@ const METRIC_NAMES = [
 function renderState(state) {
   $("title").textContent = state.name;
   document.title = `${state.name} - clarifai-archive serve`;
-  document.body.classList.toggle("catalog", state.catalog);
+  document.querySelectorAll(".catalog-only").forEach((node) => { node.hidden = !state.catalog; });
   $("output-root").textContent = state.output_root;
   const fmt = $("action-format");
   if (!fmt.options.length) {
