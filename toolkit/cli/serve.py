@@ -16,6 +16,8 @@ import click
 from ._common import ARCHIVE, catalog_ref, get_context, open_catalog
 
 _INSTALL = "pip install 'clarifai-archive-toolkit[serve]'"
+#: The interpreter's thread switch interval while serving (seconds).
+SWITCH_INTERVAL_S = 0.001
 
 
 def _is_loopback(host: str) -> bool:
@@ -158,6 +160,9 @@ def serve(
             err=True,
         )
     output_dir.mkdir(parents=True, exist_ok=True)
+    # The archive is read in a background thread while requests are answered: hand the
+    # interpreter lock over every 1 ms instead of 5, so a page waits less behind the reading.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     scratch = (
         None
         if (index_dir is not None or no_index_build)
