@@ -421,3 +421,37 @@ class TestActions:
             "/api/action/export", content=b"not json", headers={TOKEN_HEADER: config.token}
         )
         assert bad.status_code == 400
+
+
+class TestDownloads:
+    def test_hosted_copy_with_the_key_url_without(self, tmp_path):
+        from media_helpers import hosted_input, image_bytes, url_input
+        from media_server import MediaServer
+
+        from toolkit.archive import write_archive
+
+        key = "serve-key-4242"
+        with MediaServer({"/orig/a.png": image_bytes(1, size=(30, 20))}, key=key) as server:
+            server.add("/plain.png", image_bytes(2, size=(10, 10)), key=None)
+            archive = tmp_path / "hosted.zip"
+            write_archive(
+                archive,
+                [
+                    hosted_input("h1", server.url(""), "a.png"),
+                    url_input("u1", server.url("/plain.png")),
+                ],
+            )
+            off = ServeConfig(archive=archive, output_root=tmp_path)
+            with _client(off) as client:  # without --download nothing is fetched
+                assert client.get("/api/thumb/0").status_code == 404
+            assert server.requests_for("/orig/a.png") == []
+            on = ServeConfig(archive=archive, output_root=tmp_path, download=True, pat=key)
+            with _client(on) as client:
+                hosted = client.get("/api/thumb/0")
+                plain = client.get("/api/thumb/1")
+                assert key not in client.get("/api/input/0").text
+            assert hosted.status_code == 200 and plain.status_code == 200
+            with Image.open(io.BytesIO(hosted.content)) as image:
+                assert image.size == (30, 20)
+            assert server.requests_for("/orig/a.png")[0].header("Authorization") == f"Key {key}"
+            assert server.requests_for("/plain.png")[0].header("Authorization") is None

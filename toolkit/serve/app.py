@@ -552,6 +552,7 @@ def create_app(config: ServeConfig, *, browser: ArchiveBrowser | None = None) ->
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        service.pictures.close()
         service.browser.close()
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -131,11 +131,20 @@ class Pictures:
             timeout=timeout, retries=2, max_bytes=MAX_DOWNLOAD_BYTES, key_hosts=key_hosts
         )
         self._local = threading.local()
+        self._fetchers: list[Fetcher] = []
+        self._fetchers_lock = threading.Lock()
         self.cache = cache or PictureCache()
         self._failed: dict[str, str] = {}
 
     def __repr__(self) -> str:  # never shows the key
         return f"<Pictures download={self.download}>"
+
+    def close(self) -> None:
+        """Close the connections kept for downloads."""
+        with self._fetchers_lock:
+            fetchers, self._fetchers = self._fetchers, []
+        for fetcher in fetchers:
+            fetcher.close()
 
     # -- sources -----------------------------------------------------------------------
 
@@ -143,6 +152,8 @@ class Pictures:
         fetcher = getattr(self._local, "fetcher", None)
         if fetcher is None:
             fetcher = self._local.fetcher = Fetcher(self._policy, pat=self._pat)
+            with self._fetchers_lock:
+                self._fetchers.append(fetcher)
         assert isinstance(fetcher, Fetcher)
         return fetcher
 
