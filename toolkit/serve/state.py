@@ -199,25 +199,28 @@ class ArchiveBrowser:
     def _index_rows(self) -> None:
         counter = MetricsCounter()
         try:
-            with ArchiveReader(self.path, limits=self.limits) as reader:
-                for entry, batch in reader.iter_batches():
-                    if self._stop.is_set():
-                        return
-                    ids = [record.id for record in batch.inputs]
-                    with self._indexed:
-                        start = len(self.ids)
-                        for pos, input_id in enumerate(ids):
-                            self._row_of.setdefault(input_id, start + pos)
-                        self._entry_of.extend([entry.index] * len(ids))
-                        self._pos_of.extend(range(len(ids)))
-                        self.ids.extend(ids)
-                        self.progress.entries_done = entry.index + 1
-                        self.progress.inputs = len(self.ids)
-                        self.progress.seconds = time.monotonic() - self._started
-                        self._indexed.notify_all()
-                    self._tell()
-                    for record in batch.inputs:  # after the rows are served: pages first
-                        counter.add(record)
+            # The reader opened for pages is shared (a second one would read the zip's
+            # directory again, which costs as much as the first page on a big archive).
+            for entry in self.entries:
+                if self._stop.is_set():
+                    return
+                with self._read_lock:
+                    batch = self._reader.read_batch(entry)
+                ids = [record.id for record in batch.inputs]
+                with self._indexed:
+                    start = len(self.ids)
+                    for pos, input_id in enumerate(ids):
+                        self._row_of.setdefault(input_id, start + pos)
+                    self._entry_of.extend([entry.index] * len(ids))
+                    self._pos_of.extend(range(len(ids)))
+                    self.ids.extend(ids)
+                    self.progress.entries_done = entry.index + 1
+                    self.progress.inputs = len(self.ids)
+                    self.progress.seconds = time.monotonic() - self._started
+                    self._indexed.notify_all()
+                self._tell()
+                for record in batch.inputs:  # after the rows are served: pages first
+                    counter.add(record)
             self._metrics = counter.result()
         except ToolkitError as exc:
             self.progress.error = str(exc)
