@@ -123,6 +123,13 @@ def test_browse_filter_view_similar_select_export(served, shots, tmp_path):
         page.click("#viewer-close")
         assert page.title().endswith("clarifai-archive serve")
 
+        # a metric of the side panel is a filter too
+        page.click("#metrics .metric-filter >> text=type text")
+        expect(page.locator("#grid .card")).to_have_count(1)
+        assert _card_ids(page) == ["txt-000"]
+        page.click("#clear-filters")
+        expect(page.locator("#grid .card")).to_have_count(26)
+
         # 2. filter by a concept (side panel)
         page.click('#concepts button.concept[data-concept="cat"]')
         filtered = tmp_path / "cats.zip"

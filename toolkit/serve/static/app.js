@@ -116,14 +116,24 @@ function renderState(state) {
   const dl = $("metrics");
   dl.replaceChildren();
   const m = state.metrics;
+  const metric = (label, value, onClick) => {
+    const dt = el("dt");
+    if (onClick) {
+      const button = el("button", { type: "button", class: "metric-filter", title: "filter" }, label);
+      button.addEventListener("click", onClick);
+      dt.appendChild(button);
+    } else {
+      dt.textContent = label;
+    }
+    dl.append(dt, el("dd", {}, value));
+  };
   if (m) {
     for (const [key, label] of METRIC_NAMES) {
-      dl.appendChild(el("dt", {}, label));
-      dl.appendChild(el("dd", {}, m[key]));
+      const filter = key === "regions_count" ? () => setFilter("has_regions", true) : null;
+      metric(label, m[key], filter);
     }
     for (const [type, n] of Object.entries(m.input_types || {})) {
-      dl.appendChild(el("dt", {}, `type ${type}`));
-      dl.appendChild(el("dd", {}, n));
+      metric(`type ${type}`, n, type === "unknown" ? null : () => setFilter("type", type));
     }
   } else {
     dl.appendChild(el("dt", {}, "metrics"));
@@ -174,6 +184,14 @@ function renderFilters() {
   view.filters.concept.forEach((c) => chip("concept", c, `concept: ${c}`, false));
   view.filters.no_concept.forEach((c) => chip("no_concept", c, `not: ${c}`, true));
   view.filters.metadata.forEach((m) => chip("metadata", m, `metadata: ${m}`, false));
+}
+
+function setFilter(kind, value) {
+  view.filters[kind] = value;
+  if (kind === "type") $("filter-type").value = value;
+  if (kind === "has_regions") $("filter-regions").checked = value;
+  view.like = null;
+  reload();
 }
 
 function addFilter(kind, value) {
