@@ -455,3 +455,33 @@ class TestDownloads:
                 assert image.size == (30, 20)
             assert server.requests_for("/orig/a.png")[0].header("Authorization") == f"Key {key}"
             assert server.requests_for("/plain.png")[0].header("Authorization") is None
+
+
+def test_pages_are_served_while_the_archive_is_read(tmp_path, archive):
+    """The first page answers after the first batch entry, before the rest is read."""
+    import threading
+
+    from toolkit.serve import ArchiveBrowser
+
+    release = threading.Event()
+
+    def hold_after_first_entry(progress):
+        if not progress.done:
+            release.wait(30)
+
+    browser = ArchiveBrowser(archive, progress=hold_after_first_entry)
+    config = ServeConfig(archive=archive, output_root=tmp_path)
+    try:
+        with TestClient(create_app(config, browser=browser), base_url=BASE) as client:
+            first = client.get("/api/inputs", params={"page": 1, "per_page": 5}).json()
+            assert [item["id"] for item in first["items"]] == [f"img-{i:03d}" for i in range(5)]
+            assert not first["complete"] and first["total"] == 5  # one entry of 5 read
+            later = client.get("/api/inputs", params={"page": 2, "per_page": 5}).json()
+            assert later["items"] == [] and not later["complete"]
+            release.set()
+            browser.wait_indexed(30)
+            done = client.get("/api/inputs", params={"page": 2, "per_page": 5}).json()
+            assert [item["row"] for item in done["items"]] == [5, 6, 7, 8, 9]
+            assert done["complete"] and done["total"] == N + 2
+    finally:
+        release.set()
