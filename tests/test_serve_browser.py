@@ -123,6 +123,20 @@ def test_browse_filter_view_similar_select_export(served, shots, tmp_path):
         page.click("#viewer-close")
         assert page.title().endswith("clarifai-archive serve")
 
+        # selection: a click, a shift-click range, select page, none
+        page.locator("#grid .card").nth(1).click()
+        page.locator("#grid .card").nth(5).click(modifiers=["Shift"])
+        expect(page.locator("#selection-info")).to_have_text("5 selected")
+        assert page.eval_on_selector_all(
+            "#grid .card.selected", "nodes => nodes.map(n => n.dataset.id)"
+        ) == [f"img-{i:03d}" for i in range(1, 6)]
+        page.locator("#grid .card").nth(3).click()  # a plain click toggles one
+        expect(page.locator("#selection-info")).to_have_text("4 selected")
+        page.click("#select-page")
+        expect(page.locator("#selection-info")).to_have_text("26 selected")
+        page.click("#select-none")
+        expect(page.locator("#grid .card.selected")).to_have_count(0)
+
         # a metric of the side panel is a filter too
         page.click("#metrics .metric-filter >> text=type text")
         expect(page.locator("#grid .card")).to_have_count(1)
@@ -138,6 +152,9 @@ def test_browse_filter_view_similar_select_export(served, shots, tmp_path):
         expect(page.locator("#grid .card")).to_have_count(len(expected))
         assert _card_ids(page) == expected
         page.screenshot(path=str(shots / "02-filter-cat.png"))
+        page.click("#select-all")  # every input matching the filter
+        expect(page.locator("#selection-info")).to_have_text(f"{len(expected)} selected")
+        page.click("#select-none")
 
         # 3. open an input: its four regions drawn (box, polygon, point, mask)
         page.click('#grid .card[data-id="img-003"] .open')
