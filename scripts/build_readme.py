@@ -19,6 +19,7 @@ PARTS = [
     "index.md",
     "prepare.md",
     "catalog.md",
+    "serve.md",
     "security.md",
     "99-tail.md",
 ]

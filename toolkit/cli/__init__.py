@@ -242,6 +242,9 @@ def _register() -> None:
 
     cli.add_command(relabel.relabel)
     cli.add_command(prepare.dedupe)
+    from . import serve
+
+    cli.add_command(serve.serve)
 
 
 _register()
