@@ -36,6 +36,7 @@ from ..archive import ArchiveReader
 from ..errors import (
     ArchiveError,
     CatalogError,
+    EmptyResultError,
     InputNotFoundError,
     LimitError,
     MediaError,
@@ -685,6 +686,7 @@ class Catalog:
         version: str | None = None,
         description: str = "",
         strict: bool = False,
+        allow_empty: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> DerivedVersion:
         """Make a new version of ``ref``'s dataset without the inputs ``ids``.
@@ -693,6 +695,8 @@ class Catalog:
         (:func:`~toolkit.catalog.refs.derived_version_id`: ``v1`` gives ``v1-del1``).
         Ids the version does not hold are reported in ``missing_ids``; with
         ``strict=True`` any of them is an error. Nothing changes when no id is found.
+        Deleting every input is an :class:`~toolkit.errors.EmptyResultError` unless
+        ``allow_empty`` (then the new version holds no inputs).
         The ids are checked against the id index before anything is written; the new
         archive is made by :func:`toolkit.subset.remove_inputs` (``progress``: inputs read).
 
@@ -728,10 +732,23 @@ class Catalog:
                 f"{parent.ref}: none of the {len(wanted)} ids is in this version "
                 f"({_shown(wanted)}); nothing was changed"
             )
+        if len(present) >= parent.inputs_count and not allow_empty:
+            raise EmptyResultError(
+                f"{parent.ref}: deleting these ids would leave no inputs (it holds "
+                f"{parent.inputs_count}); nothing was changed (pass --allow-empty to make "
+                "an empty version)"
+            )
         self._check_version_free(parsed.dataset, version)
         with Workspace(self._ensure_home()) as ws:
             part = ws.path / "version.zip"
-            report = remove_inputs(source, part, wanted, limits=self.limits, progress=progress)
+            report = remove_inputs(
+                source,
+                part,
+                wanted,
+                allow_empty=allow_empty,
+                limits=self.limits,
+                progress=progress,
+            )
             if not report.removed:  # pragma: no cover - the index said otherwise
                 raise CatalogError(
                     f"{parent.ref}: its archive does not match its index; run "

@@ -23,8 +23,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 SHOWN_IDS = 5
 
 
+allow_empty_option = click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Write the output even when it would hold no inputs (else an error, nothing written).",
+)
+
+
 def output_options(*, folder: bool = False) -> Callable[[F], F]:
-    """``-o/--output``, ``--force``, ``--to``, ``--batch-size`` and ``--report``."""
+    """``-o/--output``, ``--force``, ``--to``, ``--batch-size``, ``--report`` and
+    ``--allow-empty``."""
     if folder:
         output = click.option(
             "-o",
@@ -68,6 +76,7 @@ def output_options(*, folder: bool = False) -> Callable[[F], F]:
             type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
             help="Also write the report as JSON to this file ('-' for stdout).",
         ),
+        allow_empty_option,
     ]
 
     def decorate(func: F) -> F:

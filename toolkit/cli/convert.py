@@ -10,6 +10,7 @@ import click
 from ..convert import FORMATS, MEDIA_CHOICES, ConvertReport, convert_archives, count_batches
 from ..media import read_pat
 from ._common import ARCHIVE, get_context, resolve_archive
+from ._rewrite import allow_empty_option
 
 _SHOWN = 10
 
@@ -151,6 +152,7 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
 )
 @pat_file_option
 @allow_missing_option
+@allow_empty_option
 @click.option("--png", is_flag=True, help="sdk: re-encode images as PNG, as the Clarifai SDK does.")
 @click.option(
     "--split",
@@ -194,6 +196,7 @@ def convert(
     retries: int,
     pat_file: Path | None,
     allow_missing: bool,
+    allow_empty: bool,
     png: bool,
     split: str,
     video_frames: bool,
@@ -254,6 +257,7 @@ def convert(
             retries=retries,
             pat=pat,
             allow_missing=allow_missing,
+            allow_empty=allow_empty,
             png=png,
             split=split,
             video_frames=video_frames,

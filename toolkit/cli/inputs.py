@@ -11,6 +11,7 @@ from ..inputs import list_inputs
 from ..jsonmap import input_to_dict, input_to_json
 from ..records import input_type, iter_regions, positive_concepts
 from ._common import ARCHIVE, catalog_ref, echo_json, open_catalog, open_reader
+from ._rewrite import allow_empty_option
 
 
 @click.group()
@@ -27,7 +28,9 @@ def inputs() -> None:
     "--per-page", type=click.IntRange(min=1), default=100, show_default=True, help="Inputs a page."
 )
 @click.option(
-    "--concept", metavar="ID", help="Only inputs with this positive label (or a region's)."
+    "--concept",
+    metavar="ID|NAME",
+    help="Only inputs with this positive label (or a region's): a concept id or name, any case.",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one input a line (proto names).")
 def list_command(
@@ -41,7 +44,9 @@ def list_command(
         clarifai-archive inputs list clarifai-data-protobuf.zip --concept cat --json
     """
     with open_reader(archive) as reader:
-        records = list_inputs(reader.iter_inputs(), page=page, per_page=per_page, concept=concept)
+        records = list_inputs(
+            reader.iter_inputs(), page=page, per_page=per_page, concept=concept, source=archive
+        )
     if as_json:
         for record in records:
             click.echo(input_to_json(record))
@@ -91,6 +96,7 @@ def get_command(archive: str, input_id: str) -> None:
 @click.option("--version", "version_id", metavar="VID", help="Id of the new version.")
 @click.option("--description", default="", help="Description of the new version.")
 @click.option("--strict", is_flag=True, help="Fail when an id is not in the version.")
+@allow_empty_option
 @click.option("--json", "as_json", is_flag=True, help="Print the new version as JSON.")
 def delete_command(
     dataset: str,
@@ -99,6 +105,7 @@ def delete_command(
     version_id: str | None,
     description: str,
     strict: bool,
+    allow_empty: bool,
     as_json: bool,
 ) -> None:
     """Delete inputs from a catalog dataset: the result is a new version (its id is printed).
@@ -126,7 +133,12 @@ def delete_command(
     ref = catalog_ref(dataset, param_hint="DATASET")
     assert ref is not None
     made = open_catalog().delete_inputs(
-        ref, wanted, version=version_id, description=description, strict=strict
+        ref,
+        wanted,
+        version=version_id,
+        description=description,
+        strict=strict,
+        allow_empty=allow_empty,
     )
     if made.missing_ids:
         shown = ", ".join(made.missing_ids[:5])

@@ -45,6 +45,7 @@ def merge(
     flavour: str | None,
     batch_size: int,
     report_path: Path | None,
+    allow_empty: bool,
 ) -> None:
     """Merge ARCHIVES into one, in order; the sources are never modified.
 
@@ -67,6 +68,7 @@ def merge(
             output,
             on_conflict=on_conflict,  # type: ignore[arg-type]
             merge_annotations=merge_annotations,
+            allow_empty=allow_empty,
             flavour=flavour or "protobuf",  # type: ignore[arg-type]
             batch_size=batch_size,
             limits=get_context().limits,

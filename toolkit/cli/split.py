@@ -49,11 +49,13 @@ def split(
     flavour: str | None,
     batch_size: int,
     report_path: Path | None,
+    allow_empty: bool,
 ) -> None:
     """Split ARCHIVE into one archive per split, OUTPUT/<name>.zip, reproducibly.
 
     Each archive's batch folder is the split name (the official SDK reads it as the
-    split). Other files in OUTPUT are left alone.
+    split). Other files in OUTPUT are left alone. A split that would get no input is an
+    error (nothing is written) unless --allow-empty.
 
     \b
     Example:
@@ -73,6 +75,7 @@ def split(
             seed=seed,
             stratify_by=stratify_by,  # type: ignore[arg-type]
             tag=tag,
+            allow_empty=allow_empty,
             flavour=flavour,  # type: ignore[arg-type]
             batch_size=batch_size,
             limits=get_context().limits,

@@ -43,6 +43,7 @@ def remove(
     flavour: str | None,
     batch_size: int,
     report_path: Path | None,
+    allow_empty: bool,
 ) -> None:
     """Write ARCHIVE without the inputs with the given ids.
 
@@ -67,6 +68,7 @@ def remove(
             output,
             wanted,
             strict=strict,
+            allow_empty=allow_empty,
             flavour=flavour,  # type: ignore[arg-type]
             batch_size=batch_size,
             limits=get_context().limits,
@@ -96,14 +98,15 @@ def _metadata_pairs(
     "--concept",
     "concepts",
     multiple=True,
-    metavar="ID",
-    help="Keep inputs with this positive label, on the input or a region (repeat: any).",
+    metavar="ID|NAME",
+    help="Keep inputs with this positive label, on the input or a region (repeat: any); "
+    "a concept id or name, any case.",
 )
 @click.option(
     "--no-concept",
     "no_concepts",
     multiple=True,
-    metavar="ID",
+    metavar="ID|NAME",
     help="Leave out inputs with this positive label (repeat: any of them).",
 )
 @click.option(
@@ -153,9 +156,12 @@ def filter_command(
     flavour: str | None,
     batch_size: int,
     report_path: Path | None,
+    allow_empty: bool,
 ) -> None:
     """Write the inputs of ARCHIVE that match every option given (the values of one
-    option: any of them). With no option, every input.
+    option: any of them). With no option, every input. A concept is its id or its name,
+    in any case; one the archive does not have is an error, and so is an output with no
+    input (unless --allow-empty).
 
     \b
     Example:
@@ -186,6 +192,7 @@ def filter_command(
             path,
             output,
             criteria=criteria,
+            allow_empty=allow_empty,
             flavour=flavour,  # type: ignore[arg-type]
             batch_size=batch_size,
             limits=get_context().limits,
