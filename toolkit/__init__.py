@@ -26,6 +26,7 @@ from .errors import (
     CatalogError,
     ConflictError,
     EmptyArchiveError,
+    EmptyResultError,
     IndexMismatchError,
     InputNotFoundError,
     LimitError,
@@ -34,7 +35,9 @@ from .errors import (
     OutputError,
     SchemaError,
     ToolkitError,
+    UnknownConceptError,
 )
+from .concepts import ConceptKeys
 from .inputs import list_inputs
 from .jsonmap import input_from_json, input_to_dict, input_to_json
 from .limits import DEFAULT_LIMITS, Limits
@@ -88,8 +91,10 @@ __all__ = [
     "BatchEntry",
     "CatalogError",
     "ConceptCount",
+    "ConceptKeys",
     "ConflictError",
     "EmptyArchiveError",
+    "EmptyResultError",
     "IndexMismatchError",
     "InputNotFoundError",
     "LimitError",
@@ -100,6 +105,7 @@ __all__ = [
     "OutputError",
     "SchemaError",
     "ToolkitError",
+    "UnknownConceptError",
     "__version__",
     "compute_metrics",
     "input_from_json",
