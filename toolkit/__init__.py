@@ -21,6 +21,7 @@ from .archive import (
     BatchEntry,
     write_archive,
 )
+from .concepts import ConceptKeys
 from .errors import (
     ArchiveError,
     CatalogError,
@@ -37,7 +38,6 @@ from .errors import (
     ToolkitError,
     UnknownConceptError,
 )
-from .concepts import ConceptKeys
 from .inputs import list_inputs
 from .jsonmap import input_from_json, input_to_dict, input_to_json
 from .limits import DEFAULT_LIMITS, Limits
