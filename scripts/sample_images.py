@@ -292,11 +292,11 @@ def _magnitude(value: int) -> tuple[int, int]:
 def encode_jpeg(pixels: np.ndarray, quality: int = 90) -> bytes:
     """A baseline JFIF of an RGB array: 4:4:4, integer colour transform and DCT.
 
-    ``quality`` is at most 95: above it a quantiser of 1 lets an AC coefficient need 11
+    ``quality`` is at most 92: above it a quantiser of 1 lets an AC coefficient need 11
     bits, more than baseline JPEG's Huffman symbols hold.
     """
-    if not 1 <= quality <= 95:
-        raise ValueError("quality must be from 1 to 95")
+    if not 1 <= quality <= 92:
+        raise ValueError("quality must be from 1 to 92")
     height, width, _ = pixels.shape
     r, g, b = (pixels[..., i].astype(np.int64) for i in range(3))
     half = 1 << 15
