@@ -111,6 +111,16 @@ def test_inputs_delete_of_every_input(runner, sources, tmp_path) -> None:
     assert result.exit_code == 0, result.stderr
     info = runner.invoke(cli, [*home, "info", "--json", "d"])
     assert info.exit_code == 0 and json.loads(info.stdout)["inputs_count"] == 0
+    # Exporting the empty version is refused the same way, then allowed.
+    for to in ("protobuf", "json"):
+        out = tmp_path / f"export-{to}.zip"
+        args = [*home, "datasets", "export", "d", "--to", to, "-o", str(out)]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1 and "--allow-empty" in result.stderr and not out.exists()
+        assert len(result.stderr.splitlines()) == 1
+        assert runner.invoke(cli, [*args, "--allow-empty"]).exit_code == 0
+        info = runner.invoke(cli, ["info", "--json", str(out)])
+        assert info.exit_code == 0 and json.loads(info.stdout)["inputs_count"] == 0
 
 
 class TestConcept:

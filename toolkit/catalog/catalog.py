@@ -1109,6 +1109,7 @@ class Datasets:
         *,
         to: str,
         force: bool = False,
+        allow_empty: bool = False,
         progress: Callable[[int], None] | None = None,
         **options: Any,
     ) -> ConvertReport:
@@ -1116,7 +1117,9 @@ class Datasets:
         :func:`toolkit.convert.convert_archives` (``json``, ``jsonl``, ``coco``, ``protobuf``,
         ``sdk``); ``options`` (``media``, ``pat``, ``allow_missing`` ...) go there.
 
-        A protobuf version exported ``to="protobuf"`` is copied byte for byte.
+        A protobuf version exported ``to="protobuf"`` is copied byte for byte. A version
+        with no inputs is an :class:`~toolkit.errors.EmptyResultError` (nothing written)
+        unless ``allow_empty``.
 
         Example::
 
@@ -1131,6 +1134,11 @@ class Datasets:
         version = cat.version(ref)
         path = cat._require_file(version)
         out = Path(output)
+        if not version.inputs_count and not allow_empty:
+            raise EmptyResultError(
+                f"{version.ref}: the version holds no inputs, so the export would hold none; "
+                "nothing was written (pass --allow-empty to write it)"
+            )
         with ArchiveReader(path, limits=cat.limits) as reader:
             flavour = reader.flavour
         if to == "protobuf" and flavour == "protobuf" and not options:
@@ -1154,7 +1162,14 @@ class Datasets:
                 written=version.inputs_count,
             )
         return convert_archives(
-            [path], out, to=to, force=force, limits=cat.limits, progress=progress, **options
+            [path],
+            out,
+            to=to,
+            force=force,
+            allow_empty=allow_empty,
+            limits=cat.limits,
+            progress=progress,
+            **options,
         )
 
 

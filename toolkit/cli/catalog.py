@@ -14,6 +14,7 @@ from ..catalog import PATCH_ACTIONS, DatasetInfo, VersionInfo
 from ..convert import FORMATS
 from ..merge import CONFLICT_POLICIES
 from ._common import ARCHIVE, echo_json, echo_jsonl, get_context, open_catalog, resolve_archive
+from ._rewrite import allow_empty_option
 from .convert import (
     allow_missing_option,
     check_media_usage,
@@ -497,6 +498,7 @@ def merge_command(
 @media_option
 @pat_file_option
 @allow_missing_option
+@allow_empty_option
 @force_folder_option
 @_json_option("Print the conversion report as JSON.")
 def export_command(
@@ -506,6 +508,7 @@ def export_command(
     media: str,
     pat_file: Path | None,
     allow_missing: bool,
+    allow_empty: bool,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -536,7 +539,13 @@ def export_command(
         length=max(version.entries_count, 1), label="Exporting", file=sys.stderr, hidden=hidden
     ) as bar:
         report = catalog.datasets.export(
-            version.ref, output, to=to, force=force, progress=bar.update, **options
+            version.ref,
+            output,
+            to=to,
+            force=force,
+            allow_empty=allow_empty,
+            progress=bar.update,
+            **options,
         )
     if as_json:
         echo_json({"version": version.ref, "report": report.to_dict()})
