@@ -131,6 +131,22 @@ class TestExact:
         assert [h.rank for h in ranked[:3]] == [1, 2, 3]
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_ties_come_by_row_whatever_the_kind(tmp_path, kind):
+    """Equal scores (here: copies of one vector) come in row order, also at the k-th place,
+    so that results do not depend on the order FAISS's heap leaves ties in."""
+    vectors = realistic_vectors(600, 16, seed=5)
+    copies = [100, 7, 350, 599, 42]  # rows holding the same vector as row 100
+    vectors[copies] = vectors[100]
+    ids = [f"v{i:05d}" for i in range(len(vectors))]
+    archive = write_vector_archive(tmp_path / "t.zip", vectors, ids=ids)
+    index = build_index([archive], tmp_path / "ix", kind=kind)
+    for k in (2, 3, 5):
+        hits = index.search(index.vector("v00100"), k=k)[0]
+        assert [h.id for h in hits] == [ids[r] for r in sorted(copies)[:k]]
+        assert all(h.score == hits[0].score for h in hits)
+
+
 class TestApproximate:
     @pytest.mark.parametrize("kind", ["ivf", "ivfpq", "hnsw"])
     def test_recall_at_10(self, built, data, kind):
