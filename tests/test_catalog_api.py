@@ -21,6 +21,7 @@ from toolkit.errors import (
 )
 from toolkit.jsonmap import input_to_dict
 from toolkit.metrics import compute_metrics
+from toolkit.subset import FilterCriteria
 
 
 @pytest.fixture(name="catalog")
@@ -291,6 +292,8 @@ class TestPatchExamples:
         assert files_under(demo.home / "tmp") == []
 
     def test_set_a_default_filter(self, demo):
+        demo.filters.add("dataset-filter-1633032596", FilterCriteria(has_regions=True))
+        demo.filters.add("other", FilterCriteria(types=("image",)))
         info = demo.datasets.patch("demo", default_filter_id="dataset-filter-1633032596")
         assert info.default_filter_id == "dataset-filter-1633032596"
         info = demo.datasets.patch("demo", action="overwrite", default_filter_id="other")

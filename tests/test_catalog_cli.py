@@ -203,7 +203,15 @@ class TestDatasetsPatch:
         assert out["image"] is None
 
     def test_default_filter(self, run, demo):
-        result = run("datasets", "patch", "demo", "--default-filter-id", "dataset-filter-1")
+        args = ("datasets", "patch", "demo", "--default-filter-id", "dataset-filter-1")
+        result = run(*args, ok=False)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            "Error: no saved filter 'dataset-filter-1' in the catalog; the catalog has none; "
+            "save one with 'clarifai-archive filters add'\n"
+        )
+        run("filters", "add", "dataset-filter-1", "--has-regions")
+        result = run(*args)
         assert "default filter: dataset-filter-1" in result.stdout
 
     @pytest.mark.parametrize(

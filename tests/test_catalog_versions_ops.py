@@ -13,7 +13,13 @@ from toolkit.archive import ArchiveReader, write_archive
 from toolkit.catalog import Catalog
 from toolkit.cli import cli
 from toolkit.convert import convert_archives
-from toolkit.errors import CatalogError, ConflictError, InputNotFoundError, NotInCatalogError
+from toolkit.errors import (
+    CatalogError,
+    ConflictError,
+    InputNotFoundError,
+    NotInCatalogError,
+    OutputError,
+)
 
 
 def sha(path: Path) -> str:
@@ -141,7 +147,7 @@ class TestExport:
         report = catalog.datasets.export("d", out, to="protobuf")
         assert out.read_bytes() == catalog.version("d").archive.read_bytes()
         assert report.written == 10 and report.format == "protobuf"
-        with pytest.raises(Exception, match="own archive"):
+        with pytest.raises(OutputError, match="this is the source archive"):
             catalog.datasets.export("d", catalog.version("d").archive, to="protobuf")
 
     @pytest.mark.parametrize("to", ["jsonl", "json", "coco"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import zipfile
 from pathlib import Path
 
@@ -20,15 +19,16 @@ grpc = pytest.importorskip("clarifai_grpc.grpc.api.resources_pb2")
 
 
 def _with_unknown_fields(records: list[Input]) -> list[Input]:
-    """The same inputs, the first two carrying fields the toolkit does not model."""
+    """The same inputs, the first two carrying fields no schema knows (a Clarifai newer
+    than the pinned one): Data field 99, and Image field 42 on the first."""
     out = []
     for n, record in enumerate(records):
-        official = grpc.Input.FromString(record.SerializeToString())
+        copy = Input.FromString(record.SerializeToString())
         if n < 2:
-            official.data.geo.geo_point.longitude = 1.5 + n
-            official.data.colors.add(raw_hex="#ffffff", value=0.5)
-            official.status.code = 10000
-        out.append(Input.FromString(official.SerializeToString()))
+            copy.data.MergeFromString(b"\x98\x06\x01")  # field 99, varint 1
+        if n == 0:
+            copy.data.image.MergeFromString(b"\xd2\x02\x01x")  # field 42, bytes "x"
+        out.append(copy)
     return out
 
 
@@ -84,21 +84,39 @@ def test_json_of_the_sample_equals_the_sample_json_archive(
     assert again.read_bytes() == out.read_bytes()  # deterministic
 
 
-def test_json_warns_about_unknown_fields(make_archive, tmp_path: Path, caplog) -> None:
+def test_json_reports_unknown_fields(make_archive, tmp_path: Path) -> None:
     records = _with_unknown_fields(varied_inputs(4))
     source = make_archive(records)
-    with caplog.at_level(logging.WARNING, logger="toolkit.convert"):
-        report = convert_archives([source], tmp_path / "o.zip", to="json")
+    report = convert_archives([source], tmp_path / "o.zip", to="json")
     assert report.unknown_field_inputs == 2
     assert report.unknown_field_examples == ("in-000", "in-001")
-    assert "2 input(s) carry fields the toolkit does not model" in caplog.text
-    assert "--to protobuf keeps them" in caplog.text
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="toolkit.convert"):
-        clean = convert_archives(
-            [make_archive(varied_inputs(4), "c.zip")], tmp_path / "c-out.zip", to="json"
-        )
-    assert clean.unknown_field_inputs == 0 and caplog.text == ""
+    assert report.unknown_fields == ("Data field 99", "Image field 42")
+    assert json.loads(json.dumps(report.to_dict()))["unknown_fields"] == [
+        "Data field 99",
+        "Image field 42",
+    ]
+    clean = convert_archives(
+        [make_archive(varied_inputs(4), "c.zip")], tmp_path / "c-out.zip", to="json"
+    )
+    assert clean.unknown_field_inputs == 0 and clean.unknown_fields == ()
+
+
+def test_fields_clarifai_defines_are_not_unknown(make_archive, tmp_path: Path) -> None:
+    """geo, colors, status, allow_duplicate_url: Clarifai's own fields, modelled now."""
+    records = []
+    for record in varied_inputs(3):
+        official = grpc.Input.FromString(record.SerializeToString())
+        official.data.geo.geo_point.longitude = 1.5
+        official.data.colors.add(raw_hex="#ffffff", value=0.5)
+        official.status.code = 10000
+        official.data.image.allow_duplicate_url = True
+        records.append(Input.FromString(official.SerializeToString()))
+    out = tmp_path / "o.jsonl"
+    report = convert_archives([make_archive(records)], out, to="jsonl")
+    assert report.unknown_field_inputs == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines[0]["status"] == {"code": "SUCCESS"}
+    assert lines[0]["data"]["colors"] == [{"raw_hex": "#ffffff", "value": 0.5}]
 
 
 def test_json_split_and_several_sources_in_order(make_archive, tmp_path: Path) -> None:
@@ -170,7 +188,9 @@ def test_protobuf_rewrite_keeps_unknown_fields_and_reads_with_the_sdk(
         ]
         got = [r for n in names[1:] for r in grpc.InputBatch.FromString(zf.read(n)).inputs]
     assert got == [grpc.Input.FromString(r.SerializeToString()) for r in records]
-    assert got[0].data.geo.geo_point.longitude == 1.5 and got[1].status.code == 10000
+    # The unknown fields, byte for byte (clarifai-grpc keeps them as unknown too).
+    assert got[0].data.SerializeToString().endswith(b"\x98\x06\x01")
+    assert b"\xd2\x02\x01x" in got[0].data.image.SerializeToString()
     reader = sdk.DatasetExportReader(local_archive_path=str(out))
     try:
         assert len(reader) == 7 and reader.split_dir == "train"
@@ -384,8 +404,8 @@ def test_interrupted_run_leaves_nothing(make_archive, tmp_path: Path, to: str) -
 
 
 @pytest.mark.parametrize("to", ["jsonl", "sdk"])
-def test_unknown_fields_warned_for_jsonl_and_sdk(make_archive, tmp_path: Path, to, caplog) -> None:
+def test_unknown_fields_reported_for_jsonl_and_sdk(make_archive, tmp_path: Path, to) -> None:
     source = make_archive(_with_unknown_fields(varied_inputs(3)))
-    with caplog.at_level(logging.WARNING, logger="toolkit.convert"):
-        report = convert_archives([source], tmp_path / f"o.{to}", to=to)
-    assert report.unknown_field_inputs == 2 and f"{to} output cannot hold them" in caplog.text
+    report = convert_archives([source], tmp_path / f"o.{to}", to=to)
+    assert report.unknown_field_inputs == 2
+    assert report.unknown_fields == ("Data field 99", "Image field 42")

@@ -12,6 +12,7 @@ import pytest
 from google.protobuf import json_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schema_helpers import every_field_inputs
 
 from toolkit.errors import SchemaError
 from toolkit.jsonmap import (
@@ -24,6 +25,7 @@ from toolkit.jsonmap import (
     message_to_json_bytes,
 )
 from toolkit.messages import DatasetVersion, Input, InputBatch, Point
+from toolkit.unknown import find_unknown_fields
 
 grpc = pytest.importorskip("clarifai_grpc.grpc.api.resources_pb2")
 
@@ -292,16 +294,124 @@ def test_nan_in_metadata_is_a_schema_error(bad: float) -> None:
         json_format.MessageToDict(record)
 
 
+def _with_future_fields(record: Input) -> Input:
+    """``record`` plus fields no schema knows: Data field 99 (varint), Image field 42."""
+    record.data.MergeFromString(b"\x98\x06\x01")
+    record.data.image.MergeFromString(b"\xd2\x02\x01x")
+    return record
+
+
 def test_unknown_fields_are_left_out_as_protobuf_does() -> None:
     official = grpc.Input(id="u")
     official.data.geo.geo_point.longitude = 1.5
     official.data.concepts.add(id="c", value=1)
     official.data.image.allow_duplicate_url = True
-    record = Input.FromString(official.SerializeToString())
+    record = _with_future_fields(Input.FromString(official.SerializeToString()))
     assert input_to_dict(record) == json_format.MessageToDict(
         record, preserving_proto_field_name=True
     )
-    assert "geo" not in input_to_dict(record)["data"]
+    # Modelled now (clarifai-grpc has them), so in the JSON; fields 99 and 42 are not.
+    assert input_to_dict(record)["data"]["geo"] == {"geo_point": {"longitude": 1.5}}
+    assert input_to_dict(record)["data"]["image"] == {"allow_duplicate_url": True}
+    assert find_unknown_fields(record) == {("Data", 99), ("Image", 42)}
+    assert find_unknown_fields(Input.FromString(official.SerializeToString())) == set()
+
+
+def test_every_field_clarifai_defines_maps_as_protobuf_does() -> None:
+    """Every message type reachable from Input, every field filled with clarifai-grpc's
+    classes: ours parses it with no unknown field left and writes protobuf's JSON."""
+    records = every_field_inputs(grpc.Input)
+    assert len(records) > 100
+    for theirs in records:
+        wire = theirs.SerializeToString(deterministic=True)
+        ours = Input.FromString(wire)
+        assert find_unknown_fields(ours) == set(), theirs.id
+        assert ours.SerializeToString(deterministic=True) == wire
+        want = json_format.MessageToDict(theirs, preserving_proto_field_name=True)
+        assert input_to_dict(ours) == want, theirs.id
+        assert message_to_dict(ours, json_names=True) == json_format.MessageToDict(theirs)
+        again = input_from_json(input_to_json(ours))
+        assert json_format.MessageToDict(again, preserving_proto_field_name=True) == want
+
+
+def test_every_enum_value_is_named_as_protobuf_names_it() -> None:
+    """Every value of every enum an input reaches, aliases included (StatusCode has
+    INPUT_SUCCESS and INPUT_DOWNLOAD_SUCCESS = 30000: protobuf names the first)."""
+    checked = 0
+    for message in _reachable(grpc.Input.DESCRIPTOR):
+        for field in message.fields:
+            if field.enum_type is None or field.is_repeated or field.containing_oneof:
+                continue
+            path = _path_to(grpc.Input.DESCRIPTOR, message)
+            for value in field.enum_type.values:
+                theirs = grpc.Input(id="e")
+                target = theirs
+                for step in path:
+                    target = getattr(target, step.name)
+                    if step.is_repeated:
+                        target = target.add()
+                setattr(target, field.name, value.number)
+                ours = Input.FromString(theirs.SerializeToString())
+                assert input_to_dict(ours) == json_format.MessageToDict(
+                    theirs, preserving_proto_field_name=True
+                ), (message.full_name, field.name, value.name)
+                checked += 1
+    assert checked > 500
+
+
+def _path_to(root, target) -> list:
+    """The shortest path of message fields from ``root`` to ``target``."""
+    paths = {root.full_name: []}
+    queue = [root]
+    while queue:
+        descriptor = queue.pop(0)
+        for field in descriptor.fields:
+            sub = field.message_type
+            if sub is None or sub.full_name in paths or sub.GetOptions().map_entry:
+                continue
+            paths[sub.full_name] = paths[descriptor.full_name] + [field]
+            queue.append(sub)
+    return paths[target.full_name]
+
+
+def test_every_field_generator_sets_every_field() -> None:
+    """The generator above leaves no field of Clarifai's schema untried."""
+    seen: set[tuple[str, str]] = set()
+
+    def walk(message) -> None:
+        for field, value in message.ListFields():
+            seen.add((message.DESCRIPTOR.full_name, field.name))
+            if field.message_type is None:
+                continue
+            if field.message_type.GetOptions().map_entry:
+                has_messages = field.message_type.fields_by_name["value"].message_type
+                values = list(value.values()) if has_messages else []
+            else:
+                values = list(value) if field.is_repeated else [value]
+            for item in values:
+                walk(item)
+
+    for record in every_field_inputs(grpc.Input):
+        walk(record)
+    every = {
+        (m.full_name, f.name)
+        for m in _reachable(grpc.Input.DESCRIPTOR)
+        if not m.GetOptions().map_entry
+        for f in m.fields
+    }
+    assert every - seen == set()
+
+
+def _reachable(root) -> list:
+    found = {root.full_name: root}
+    stack = [root]
+    while stack:
+        for field in stack.pop().fields:
+            target = field.message_type
+            if target is not None and target.full_name not in found:
+                found[target.full_name] = target
+                stack.append(target)
+    return list(found.values())
 
 
 def test_embedding_wire_fast_path_matches() -> None:

@@ -196,7 +196,7 @@ class TestSearchErrors:
         out = tmp_path / "s.png"
         out.write_bytes(b"old")
         result = run(
-            runner, ["search", str(index_dir), "--like", "img-0001", "--sheet", str(out)], code=2
+            runner, ["search", str(index_dir), "--like", "img-0001", "--sheet", str(out)], code=1
         )
         assert "exists; pass --force" in result.stderr and out.read_bytes() == b"old"
         result = run(
@@ -311,7 +311,7 @@ class TestSort:
         result = run(runner, ["sort", str(index_dir), "--like", "img-0001", "-o", str(out)])
         assert result.stdout == "" and "wrote 29 ranked inputs" in result.stderr
         assert len(out.read_text().splitlines()) == 29
-        result = run(runner, ["sort", str(index_dir), "--like", "img-0001", "-o", str(out)], code=2)
+        result = run(runner, ["sort", str(index_dir), "--like", "img-0001", "-o", str(out)], code=1)
         assert "pass --force" in result.stderr
         run(runner, ["-q", "sort", str(index_dir), "--like", "img-0001", "-o", str(out), "--force"])
 

@@ -391,3 +391,63 @@ def test_damaged_batches_convert_the_same_both_ways(tmp_path: Path) -> None:
     assert checked >= 20
     with zipfile.ZipFile(path) as zf:  # the last one written is a real archive
         assert zf.namelist()[0] == "mimetype"
+
+
+def _every_field_records() -> list[Input]:
+    grpc = pytest.importorskip("clarifai_grpc.grpc.api.resources_pb2")
+    from schema_helpers import every_field_inputs
+
+    return [Input.FromString(r.SerializeToString()) for r in every_field_inputs(grpc.Input)]
+
+
+def _nesting(message) -> int:
+    """Levels of messages below ``message`` (a map entry is one)."""
+    deepest = 0
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            if field.message_type.fields_by_name["value"].message_type is None:
+                deepest = max(deepest, 1)
+                continue
+            items, extra = list(value.values()), 1
+        else:
+            items, extra = (list(value) if field.is_repeated else [value]), 0
+        for item in items:
+            deepest = max(deepest, 1 + extra + _nesting(item))
+    return deepest
+
+
+@needs_c
+def test_scan_batch_knows_every_field_clarifai_defines() -> None:
+    """Batches filling every field of Clarifai's schema (maps, oneofs, packed uint64,
+    Status, ...) pass the C reader's check; damaged copies it accepts, protobuf parses."""
+    records = _every_field_records()
+    shallow = [r for r in records if _nesting(r) <= 14]
+    assert len(shallow) > 80
+    for record in records:
+        ids = _native.scan_batch(InputBatch(inputs=[record]).SerializeToString())
+        # Below 16 levels (the batch and the input are two): read; deeper: protobuf's.
+        assert ids == ([record.id] if record in shallow else None), record.id
+    base = InputBatch(inputs=shallow[:12]).SerializeToString()
+    accepted = 0
+    for data in _mutations(base, 1500, seed=37):
+        ids = _native.scan_batch(data)
+        if ids is None:
+            continue
+        accepted += 1
+        try:
+            batch = InputBatch.FromString(data)
+        except DecodeError:
+            pytest.fail(f"the C reader accepted a batch protobuf refuses: {data.hex()}")
+        assert ids == [r.id for r in batch.inputs]
+    assert accepted > 50
+
+
+@needs_c
+def test_every_field_inputs_convert_the_same_both_ways(tmp_path: Path) -> None:
+    records = _every_field_records()
+    for record in records[::3]:  # some of them images with a size, for the fast path
+        record.data.image.image_info.width = 64
+        record.data.image.image_info.height = 48
+    _both(tmp_path / "out", _archive(tmp_path / "every.zip", records, batch_size=16))

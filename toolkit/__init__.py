@@ -54,6 +54,7 @@ _LAZY = {
     "subset": ("FilterCriteria", "FilterReport", "RemoveReport", "filter_inputs", "remove_inputs"),
     "split": ("SplitReport", "split_archive"),
     "catalog": ("Catalog", "DatasetInfo", "VersionInfo"),
+    "unknown": ("UnknownFields", "describe_unknown_fields", "find_unknown_fields"),
     "index": (
         "DuplicateGroup",
         "EvalReport",

@@ -27,7 +27,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import queue
@@ -41,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
+from ._outputs import check_outputs
 from .archive import ArchiveReader, ArchiveWriter, BatchEntry, encode_batch
-from .errors import OutputError
 from .limits import Limits
 from .messages import Input, InputBatch
 
@@ -119,20 +118,11 @@ def open_sources(
 
 def check_not_a_source(output: Path, sources: Iterable[Source]) -> None:
     """Refuse an output that is one of the sources (same path, symlink or hard link)."""
-    for source in sources:
-        if source.streamed:
-            continue
-        same = False
-        if output.exists():
-            with contextlib.suppress(OSError):
-                same = os.path.samefile(output, source.path)
-        else:
-            same = output.resolve() == source.path.resolve()
-        if same:
-            raise OutputError(
-                f"{output}: this is the source {source.name}; sources are never modified, "
-                "so write the result to a new file"
-            )
+    check_outputs(
+        {"-o": output},
+        [source.path for source in sources if not source.streamed],
+        existing_ok={"-o"},
+    )
 
 
 class Destination:

@@ -180,8 +180,10 @@ static int valid_utf8(const uint8_t *s, size_t n)
 
 enum { K_VARINT = 0, K_F32 = 1, K_F64 = 2, K_STRING = 3, K_BYTES = 4, K_MESSAGE = 5 };
 
-#define MAX_TABLES 64
-#define MAX_FIELDS 32
+/* Clarifai's schema from InputBatch outward: 116 message tables (well-known types and map
+ * entries included), at most 36 fields each (clarifai-grpc 12.6). */
+#define MAX_TABLES 1024
+#define MAX_FIELDS 120
 /* Deeper nesting goes to protobuf, which knows its own limit and the metadata limit. */
 #define MAX_NESTING 16
 
@@ -200,7 +202,7 @@ typedef struct {
     signed char direct[DIRECT]; /* number -> position in fields, or -1 */
 } Table;
 
-static Table tables[MAX_TABLES];
+static Table *tables = NULL; /* table_count of them, from load_schema */
 static int table_count = 0;
 
 static const Spec *find_spec(const Table *t, uint32_t number)
@@ -276,8 +278,11 @@ static PyObject *load_schema(PyObject *self, PyObject *arg)
         Py_DECREF(seq);
         return PyErr_Format(PyExc_ValueError, "load_schema: %zd tables (1 to %d)", n, MAX_TABLES);
     }
-    Table loaded[MAX_TABLES];
-    memset(loaded, 0, sizeof(loaded));
+    Table *loaded = PyMem_Calloc((size_t)n, sizeof(Table));
+    if (loaded == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *fields = PySequence_Fast(PySequence_Fast_GET_ITEM(seq, i), "a table is a list");
         if (fields == NULL)
@@ -310,11 +315,13 @@ static PyObject *load_schema(PyObject *self, PyObject *arg)
         loaded[i].count = (int)m;
         Py_DECREF(fields);
     }
-    memcpy(tables, loaded, sizeof(loaded));
+    PyMem_Free(tables);
+    tables = loaded;
     table_count = (int)n;
     Py_DECREF(seq);
     Py_RETURN_NONE;
 fail:
+    PyMem_Free(loaded);
     Py_DECREF(seq);
     return NULL;
 }

@@ -11,7 +11,7 @@ are sorted so the same input always gives the same bytes.
 Two floats are written differently from protobuf's printer, so that they read back: the
 largest float32 as its exact value (protobuf's ``3.4028235e+38`` is refused by its own
 parser), and subnormals in their truly shortest form (``1e-45``, not ``1.4013e-45``).
-Unknown fields (fields of Clarifai's schema that the toolkit does not model) have no
+Unknown fields (of a Clarifai newer than the schema; see :mod:`toolkit.unknown`) have no
 JSON form and are left out, as protobuf's own mapping does.
 
 Example::
@@ -149,7 +149,9 @@ def _enum_converter(field: FieldDescriptor) -> _Convert:
     enum_type = field.enum_type
     if enum_type.full_name == "google.protobuf.NullValue":
         return lambda value: None
-    names = {number: value.name for number, value in enum_type.values_by_number.items()}
+    # The name protobuf's printer uses: for numbers with aliases (allow_alias), the first.
+    by_number = enum_type.values_by_number
+    names = {value.number: by_number[value.number].name for value in enum_type.values}
     return lambda value: names.get(value, value)
 
 

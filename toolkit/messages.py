@@ -1,7 +1,9 @@
 """The ``clarifai.api`` message classes the toolkit reads and writes.
 
-They come from our own ``proto/clarifai/api/resources.proto`` (same field numbers as
-Clarifai's), generated into ``toolkit/_proto``.
+They come from our own ``proto/`` (every message and field of Clarifai's that
+``clarifai.api.InputBatch`` reaches, written from ``clarifai-grpc`` by
+``scripts/gen_schema.py``), generated into ``toolkit/_proto``. The other messages are in
+``toolkit._proto.resources_pb2`` (and ``status_pb2`` for ``Status``).
 """
 
 from __future__ import annotations

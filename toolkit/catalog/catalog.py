@@ -31,6 +31,7 @@ from itertools import repeat
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from ..archive import ArchiveReader
 from ..errors import (
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 from . import db as _db
 from ._files import Workspace, default_home, remove_leftovers
 from ._scan import ScanResult, file_sha256, scan
+from .filters import FilterInfo, Filters, check_filter_exists, default_filter
 from .patch import PATCH_ACTIONS, PatchAction, apply_patch
 from .refs import (
     CatalogRef,
@@ -184,8 +186,9 @@ class DerivedVersion:
     """A version made from another one, and what the operation reported."""
 
     version: VersionInfo
-    #: The version it was made from.
-    parent: VersionInfo
+    #: The version it was made from (None: ``datasets.merge(..., create=True)`` made the
+    #: dataset, and this is its first version).
+    parent: VersionInfo | None
     #: Input ids asked for that the parent does not hold (``inputs delete``).
     missing_ids: tuple[str, ...] = ()
     #: The report of the operation (``RemoveReport``, ``MergeReport``).
@@ -250,6 +253,7 @@ class Catalog:
         self._empty: sqlite3.Connection | None = None
         self.datasets = Datasets(self)
         self.versions = Versions(self)
+        self.filters = Filters(self)
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.home)!r})"
@@ -575,12 +579,25 @@ class Catalog:
         with self._reading() as conn:
             return self._version(conn, parsed.dataset, parsed.version)
 
+    def default_filter(self, ref: str | CatalogRef) -> FilterInfo | None:
+        """The saved filter that is the default of ``ref``'s dataset (None when none is set).
+
+        Example::
+
+            found = catalog.default_filter("birds")
+            kept = [r for r in records if found is None or found.criteria.matches(r)]
+        """
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        with self._reading() as conn:
+            self._dataset_pk(conn, parsed.dataset)
+            return default_filter(conn, parsed.dataset)
+
     def _require_file(self, version: VersionInfo) -> Path:
         if not version.archive.is_file():
             raise CatalogError(
                 f"{version.ref}: its archive {version.archive} is missing (moved or deleted "
                 "by hand); put the file back, or remove the version with "
-                f"'clarifai-archive versions delete {version.dataset_id} {version.id}'"
+                f"'clarifai-archive versions delete {version.ref}'"
             )
         return version.archive
 
@@ -608,7 +625,7 @@ class Catalog:
             if not version.indexed:
                 raise CatalogError(
                     f"{version.ref} has no input index yet; build it with "
-                    f"'clarifai-archive versions refresh {version.dataset_id} {version.id}'"
+                    f"'clarifai-archive versions refresh {version.ref}'"
                 )
             row = conn.execute(
                 "SELECT entry FROM input_index WHERE version_pk = ? AND input_id = ?",
@@ -644,7 +661,7 @@ class Catalog:
         path = self._require_file(version)
         stale = (
             f"{version.ref}: its archive {path} changed since it was imported; run "
-            f"'clarifai-archive versions refresh {version.dataset_id} {version.id}'"
+            f"'clarifai-archive versions refresh {version.ref}'"
         )
         if path.stat().st_size != version.size:
             raise CatalogError(stale)
@@ -718,7 +735,7 @@ class Catalog:
         if not parent.indexed:
             raise CatalogError(
                 f"{parent.ref} has no input index yet; build it with "
-                f"'clarifai-archive versions refresh {parent.dataset_id} {parent.id}'"
+                f"'clarifai-archive versions refresh {parent.ref}'"
             )
         present = self.existing_ids(parent.ref, wanted)
         missing = [i for i in wanted if i not in present]
@@ -752,7 +769,7 @@ class Catalog:
             if not report.removed:  # pragma: no cover - the index said otherwise
                 raise CatalogError(
                     f"{parent.ref}: its archive does not match its index; run "
-                    f"'clarifai-archive versions refresh {parent.dataset_id} {parent.id}'"
+                    f"'clarifai-archive versions refresh {parent.ref}'"
                 )
             made = self._register_derived(
                 parent,
@@ -947,7 +964,7 @@ class Datasets:
         if cover_image_url is not None:
             if not cover_image_url:
                 raise ValueError("the cover image URL is empty; use the remove action instead")
-            changes["image"] = {"url": cover_image_url}
+            changes["image"] = {"url": check_cover_url(cover_image_url)}
         if action == "remove":
             if changes or cover_image is not None:
                 raise ValueError(
@@ -978,6 +995,8 @@ class Datasets:
                     "default_filter_id": row[8],
                 }
                 patched = apply_patch(current, changes, action=action)
+                if default_filter_id:
+                    check_filter_exists(conn, default_filter_id)
                 if not isinstance(patched["metadata"], dict):
                     raise ValueError("metadata must be a JSON object")
                 if cover_part is not None:
@@ -1042,10 +1061,15 @@ class Datasets:
         ids: Iterable[str] | None = None,
         version: str | None = None,
         description: str = "",
+        create: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> DerivedVersion:
         """Merge ``source`` (a reference or an archive file) into ``into``'s latest version
         (or the version ``into`` names, ``DATASET@VERSION``).
+
+        With ``create``, a dataset ``into`` that does not exist is made, with ``source``'s
+        inputs as its first version (``parent`` is then None and ``report`` the merge of
+        the source alone).
 
         The result is a new version of ``into`` (id ``version``, or derived from the
         parent's: ``v1`` gives ``v1-merge1``); the parent version and the source stay as
@@ -1065,6 +1089,20 @@ class Datasets:
         dest = parse_ref(into)
         if version is not None:
             validate_id(version, what="version id")
+        if create and not self._exists(dest.dataset):
+            if dest.version is not None:
+                raise CatalogError(
+                    f"{into}: dataset {dest.dataset!r} does not exist, so it has no version "
+                    f"{dest.version!r}; give --into {dest.dataset} to create it"
+                )
+            return self._create_from(
+                source,
+                dest.dataset,
+                ids=ids,
+                version=version,
+                description=description,
+                progress=progress,
+            )
         parent = cat.version(dest)
         parent_path = cat._require_file(parent)
         source_path, source_name = cat._source_path(source)
@@ -1102,6 +1140,54 @@ class Datasets:
         )
         return DerivedVersion(version=made, parent=parent, report=report)
 
+    def _exists(self, dataset_id: str) -> bool:
+        with self._catalog._reading() as conn:
+            row = conn.execute("SELECT 1 FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+        return row is not None
+
+    def _create_from(
+        self,
+        source: str | os.PathLike[str],
+        dataset_id: str,
+        *,
+        ids: Iterable[str] | None,
+        version: str | None,
+        description: str,
+        progress: Callable[[int], None] | None,
+    ) -> DerivedVersion:
+        """``merge(create=True)`` into a dataset that does not exist: add the source."""
+        from ..merge import merge_archives
+
+        cat = self._catalog
+        validate_id(dataset_id, what="dataset id")
+        source_path, source_name = cat._source_path(source)
+        with Workspace(cat._ensure_home()) as ws:
+            if ids is not None:
+                source_path = _keep_only(source_path, ids, ws.path / "source.zip", cat.limits)
+            # The same rewrite as a merge (one source): the version holds what a merge
+            # into an existing dataset would have added, with the same report.
+            part = ws.path / "merged.zip"
+            report = merge_archives([source_path], part, limits=cat.limits, progress=progress)
+            made = self.add(
+                part,
+                dataset=dataset_id,
+                version=version or version_id_from_file_name(Path(source_name).name),
+                description=description,
+            )
+        with cat._writing() as txn:  # the version comes from the source, not the scratch copy
+            txn.conn.execute(
+                "UPDATE versions SET origin = 'merge', source = ? WHERE dataset_pk = "
+                "(SELECT pk FROM datasets WHERE id = ?) AND id = ?",
+                (source_name, dataset_id, made.id),
+            )
+        made = cat.versions.get(dataset_id, made.id)
+        report = dataclasses.replace(
+            report,
+            output=str(made.archive),
+            sources=(type(report.sources[0])(source_name, report.sources[0].inputs),),
+        )
+        return DerivedVersion(version=made, parent=None, report=report)
+
     def export(
         self,
         ref: str | CatalogRef,
@@ -1110,6 +1196,7 @@ class Datasets:
         to: str,
         force: bool = False,
         allow_empty: bool = False,
+        default_filter: bool = True,
         progress: Callable[[int], None] | None = None,
         **options: Any,
     ) -> ConvertReport:
@@ -1117,18 +1204,19 @@ class Datasets:
         :func:`toolkit.convert.convert_archives` (``json``, ``jsonl``, ``coco``, ``protobuf``,
         ``sdk``); ``options`` (``media``, ``pat``, ``allow_missing`` ...) go there.
 
-        A protobuf version exported ``to="protobuf"`` is copied byte for byte. A version
-        with no inputs is an :class:`~toolkit.errors.EmptyResultError` (nothing written)
-        unless ``allow_empty``.
+        A protobuf version exported ``to="protobuf"`` is copied byte for byte. When the
+        dataset has a default filter (``datasets.patch(..., default_filter_id=...)``) only
+        the inputs it keeps are exported, unless ``default_filter=False``. An export that
+        would hold no inputs is an :class:`~toolkit.errors.EmptyResultError` (nothing
+        written) unless ``allow_empty``.
 
         Example::
 
             report = catalog.datasets.export("birds@v1", "birds-coco", to="coco")
             print(report.images, report.annotations)
         """
-        from .._atomic import atomic_file
-        from ..convert import ConvertReport, convert_archives
-        from ..convert._base import same_file
+        from .._outputs import check_outputs
+        from ..subset import filter_inputs
 
         cat = self._catalog
         version = cat.version(ref)
@@ -1139,13 +1227,43 @@ class Datasets:
                 f"{version.ref}: the version holds no inputs, so the export would hold none; "
                 "nothing was written (pass --allow-empty to write it)"
             )
+        found = cat.default_filter(version.ref) if default_filter else None
+        if found is not None:
+            check_outputs({"-o": out}, [path], existing_ok={"-o"})
+            with Workspace(cat._ensure_home()) as ws:
+                kept = ws.path / "filtered.zip"
+                filter_inputs(
+                    path, kept, criteria=found.criteria, allow_empty=allow_empty, limits=cat.limits
+                )
+                report = self._export_file(
+                    kept, version, out, to, force, allow_empty, progress, options
+                )
+            return dataclasses.replace(report, sources=(str(path),))
+        return self._export_file(path, version, out, to, force, allow_empty, progress, options)
+
+    def _export_file(
+        self,
+        path: Path,
+        version: VersionInfo,
+        out: Path,
+        to: str,
+        force: bool,
+        allow_empty: bool,
+        progress: Callable[[int], None] | None,
+        options: dict[str, Any],
+    ) -> ConvertReport:
+        from .._atomic import atomic_file
+        from .._outputs import check_outputs
+        from ..convert import ConvertReport, convert_archives
+
+        cat = self._catalog
         with ArchiveReader(path, limits=cat.limits) as reader:
             flavour = reader.flavour
+            entries = len(reader.entries)
         if to == "protobuf" and flavour == "protobuf" and not options:
             if out.is_dir():
                 raise OutputError(f"{out}: is a folder; give a .zip file name")
-            if same_file(out, path):
-                raise OutputError(f"{out}: is the version's own archive; write elsewhere")
+            check_outputs({"-o": out}, [path], existing_ok={"-o"})
             try:
                 with atomic_file(out) as tmp:
                     shutil.copyfile(path, tmp)
@@ -1153,13 +1271,18 @@ class Datasets:
                 raise OutputError(f"{out}: cannot write here ({exc.strerror or exc})") from None
             if progress is not None:
                 progress(version.entries_count)
+            if path != version.archive:  # filtered: count what was kept
+                with ArchiveReader(path, limits=cat.limits, allow_empty=True) as reader:
+                    inputs = sum(len(batch.inputs) for _entry, batch in reader.iter_batches())
+            else:
+                inputs = version.inputs_count
             return ConvertReport(
                 format="protobuf",
                 output=str(out),
                 sources=(str(path),),
-                inputs=version.inputs_count,
-                batches=version.entries_count,
-                written=version.inputs_count,
+                inputs=inputs,
+                batches=entries,
+                written=inputs,
             )
         return convert_archives(
             [path],
@@ -1298,6 +1421,18 @@ class Versions:
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+
+def check_cover_url(url: str) -> str:
+    """``url`` when it is an http(s) URL with a host; else a :class:`CatalogError`."""
+    parts = urlsplit(url)
+    bad = any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or bad:
+        raise CatalogError(
+            f"cover image URL {url!r}: only http:// and https:// URLs with a host are "
+            "taken; for a local file use --cover-image FILE"
+        )
+    return url
 
 
 def _check_page(page: int, per_page: int) -> None:

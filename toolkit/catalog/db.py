@@ -225,8 +225,25 @@ def _v2(conn: sqlite3.Connection, home: Path | None) -> None:
     index_existing_versions(conn, home)
 
 
+def _v3(conn: sqlite3.Connection, home: Path | None) -> None:
+    """Saved filters (``filters add``), which a dataset's ``default_filter_id`` names."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE filters (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            criteria TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            modified_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 #: ``MIGRATIONS[n]`` takes a database at version ``n`` to version ``n + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection, Path | None], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection, Path | None], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

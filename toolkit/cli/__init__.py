@@ -220,6 +220,9 @@ def _register() -> None:
 
     cli.add_command(catalog.datasets)
     cli.add_command(catalog.versions)
+    from . import filters
+
+    cli.add_command(filters.filters)
     from . import merge, split, subset
 
     cli.add_command(merge.merge)

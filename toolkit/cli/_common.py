@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..catalog import Catalog, CatalogRef
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -128,3 +129,59 @@ def echo_json(value: Any) -> None:
 def echo_jsonl(value: Any) -> None:
     """Print one compact JSON line on stdout."""
     click.echo(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def json_option(help_text: str = "Print the result as JSON.") -> Callable[[F], F]:
+    """``--json``: every command that prints a result takes it (a list: JSON Lines)."""
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
+def report_option(
+    help_text: str = "Also write a JSON report of what was done to this file ('-' for stdout).",
+) -> Callable[[F], F]:
+    """``--report FILE``: every command that writes files takes it."""
+    return click.option(
+        "--report",
+        "report_path",
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        help=help_text,
+    )
+
+
+def force_option(
+    help_text: str = "Replace existing output files (never a source).",
+) -> Callable[[F], F]:
+    """``--force``: every command that writes files refuses an existing one without it."""
+    return click.option("--force", is_flag=True, help=help_text)
+
+
+def check_writes(
+    outputs: Mapping[str, Path | None],
+    sources: Iterable[Path | None],
+    *,
+    force: bool,
+    existing_ok: Collection[str] = (),
+) -> None:
+    """Refuse, before any work, outputs that are (or hold, or lie in) a source, that
+    collide, or that exist without ``--force`` (see :func:`toolkit._outputs.check_outputs`)."""
+    from .._outputs import check_outputs
+
+    check_outputs(outputs, sources, force=force, existing_ok=existing_ok)
+
+
+def write_report(path: Path | None, report: Mapping[str, Any]) -> None:
+    """The JSON report to ``path`` (atomically), or to stdout for ``-``."""
+    from .._atomic import atomic_file
+    from ..errors import OutputError
+
+    if path is None:
+        return
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    if str(path) == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        with atomic_file(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the report ({exc.strerror or exc})") from None

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -12,10 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
-from .._atomic import atomic_file
 from ..archive import ArchiveReader
-from ..errors import OutputError, ToolkitError
-from ._common import get_context
+from ..errors import ToolkitError
+from ._common import check_writes, get_context, json_option, report_option
+from ._common import write_report as write_report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,9 +28,12 @@ allow_empty_option = click.option(
 )
 
 
-def output_options(*, folder: bool = False) -> Callable[[F], F]:
-    """``-o/--output``, ``--force``, ``--to``, ``--batch-size``, ``--report`` and
-    ``--allow-empty``."""
+def output_options(*, folder: bool = False, merge: bool = False) -> Callable[[F], F]:
+    """``-o/--output``, ``--force``, ``--to``, ``--batch-size``, ``--report``, ``--json``
+    and ``--allow-empty``."""
+    what = "archives" if folder else "archive"
+    default = "protobuf" if merge else "the source's"
+    to_help = f"Flavour of the output {what}: protobuf or json (default: {default})."
     if folder:
         output = click.option(
             "-o",
@@ -61,7 +62,7 @@ def output_options(*, folder: bool = False) -> Callable[[F], F]:
             "flavour",
             type=click.Choice(["protobuf", "json"]),
             default=None,
-            help="Flavour of the output (default: protobuf for merge, else the source's).",
+            help=to_help,
         ),
         click.option(
             "--batch-size",
@@ -70,12 +71,8 @@ def output_options(*, folder: bool = False) -> Callable[[F], F]:
             show_default=True,
             help="Inputs per batch entry in the output.",
         ),
-        click.option(
-            "--report",
-            "report_path",
-            type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-            help="Also write the report as JSON to this file ('-' for stdout).",
-        ),
+        report_option(),
+        json_option("Print the report as one JSON document on stdout."),
         allow_empty_option,
     ]
 
@@ -87,19 +84,11 @@ def output_options(*, folder: bool = False) -> Callable[[F], F]:
     return decorate
 
 
-def check_output(output: Path, sources: Sequence[Path], *, force: bool) -> None:
-    """Refuse an output that is a source (always) or exists (unless ``force``)."""
-    for source in sources:
-        same = False
-        with contextlib.suppress(OSError):
-            same = output.exists() and os.path.samefile(output, source)
-        if same or (not output.exists() and output.resolve() == source.resolve()):
-            raise OutputError(
-                f"{output}: this is the source {source}; sources are never modified, so "
-                "write the result to a new file"
-            )
-    if output.exists() and not force:
-        raise OutputError(f"{output}: exists; pass --force to replace it")
+def check_output(
+    output: Path, sources: Sequence[Path], *, force: bool, report_path: Path | None = None
+) -> None:
+    """Refuse an output or report that is a source (always) or exists (unless ``force``)."""
+    check_writes({"-o": output, "--report": report_path}, sources, force=force)
 
 
 def note(message: str) -> None:
@@ -133,21 +122,6 @@ def progress_callback(length: int | None, label: str) -> Iterator[Callable[[int]
         return
     with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
         yield bar.update
-
-
-def write_report(path: Path | None, report: dict[str, Any]) -> None:
-    """The JSON report to ``path`` (atomically), or to stdout for ``-``."""
-    if path is None:
-        return
-    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    if str(path) == "-":
-        click.echo(text, nl=False)
-        return
-    try:
-        with atomic_file(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
 
 
 def shown(ids: Sequence[str]) -> str:

@@ -13,7 +13,17 @@ import click
 from ..catalog import PATCH_ACTIONS, DatasetInfo, VersionInfo
 from ..convert import FORMATS
 from ..merge import CONFLICT_POLICIES
-from ._common import ARCHIVE, echo_json, echo_jsonl, get_context, open_catalog, resolve_archive
+from ._common import (
+    ARCHIVE,
+    check_writes,
+    echo_json,
+    echo_jsonl,
+    get_context,
+    open_catalog,
+    report_option,
+    resolve_archive,
+    write_report,
+)
 from ._rewrite import allow_empty_option
 from .convert import (
     allow_missing_option,
@@ -31,13 +41,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 _PAGE = click.option(
     "--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page, from 1."
 )
-_PER_PAGE = click.option(
-    "--per-page",
-    type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Items a page.",
-)
+
+
+def _per_page(what: str) -> Callable[[F], F]:
+    return click.option(
+        "--per-page",
+        type=click.IntRange(min=1),
+        default=100,
+        show_default=True,
+        help=f"{what} a page.",
+    )
 
 
 def _json_option(help_text: str = "Print JSON.") -> Callable[[F], F]:
@@ -219,7 +232,7 @@ def add_command(
 
 @datasets.command("list")
 @_PAGE
-@_PER_PAGE
+@_per_page("Datasets")
 @_json_option("JSON Lines, one dataset a line.")
 def list_datasets_command(page: int, per_page: int, as_json: bool) -> None:
     """List the datasets of the catalog, by id, a page at a time.
@@ -298,8 +311,13 @@ def get_dataset_command(dataset_id: str, as_json: bool) -> None:
     metavar="FILE",
     help="Cover image file (copied into the catalog home).",
 )
-@click.option("--cover-image-url", metavar="URL", help="Cover image URL.")
-@click.option("--default-filter-id", metavar="ID", help="Default annotation filter id.")
+@click.option("--cover-image-url", metavar="URL", help="Cover image URL (http or https).")
+@click.option(
+    "--default-filter-id",
+    metavar="ID",
+    help="A saved filter ('clarifai-archive filters add') that 'datasets export' and 'inputs "
+    "list DATASET' apply; '' for none.",
+)
 @_json_option("Print the patched dataset as JSON.")
 def patch_command(
     dataset_id: str,
@@ -323,6 +341,7 @@ def patch_command(
         clarifai-archive datasets patch birds --description "Birds" --notes "May export"
         clarifai-archive datasets patch birds --action overwrite --metadata '{"source": "May"}'
         clarifai-archive datasets patch birds --cover-image cover.png
+        clarifai-archive datasets patch birds --default-filter-id boxes
         clarifai-archive datasets patch birds --action remove
     """
     metadata: dict[str, Any] | None = None
@@ -392,8 +411,9 @@ def delete_dataset_command(dataset_id: str, yes: bool, as_json: bool) -> None:
 
 def _echo_derived(made: Any, as_json: bool, what: str) -> None:
     version = made.version
+    parent = made.parent
     if as_json:
-        out = {"version": version.to_dict(), "parent": made.parent.ref}
+        out = {"version": version.to_dict(), "parent": None if parent is None else parent.ref}
         if made.missing_ids:
             out["missing_ids"] = list(made.missing_ids)
         report = made.report
@@ -401,9 +421,15 @@ def _echo_derived(made: Any, as_json: bool, what: str) -> None:
             out["report"] = report.to_dict()
         echo_json(out)
         return
+    if parent is None:
+        click.echo(
+            f"Created dataset {version.dataset_id} with version {version.ref} ({what}): "
+            f"{version.inputs_count} inputs."
+        )
+        return
     click.echo(
         f"Created version {version.ref} ({what}): {version.inputs_count} inputs, "
-        f"from {made.parent.ref} ({made.parent.inputs_count} inputs)."
+        f"from {parent.ref} ({parent.inputs_count} inputs)."
     )
 
 
@@ -429,10 +455,15 @@ def _echo_derived(made: Any, as_json: bool, what: str) -> None:
     "--ids-from",
     type=click.File("r", encoding="utf-8"),
     metavar="FILE",
-    help="Only these input ids of SOURCE (one a line; - for stdin).",
+    help="Only these input ids of SOURCE (one a line; '-' for stdin).",
 )
 @click.option("--version", "version_id", metavar="VID", help="Id of the new version.")
 @click.option("--description", default="", help="Description of the new version.")
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Make the dataset --into, with SOURCE's inputs, if it does not exist.",
+)
 @_json_option("Print the new version as JSON.")
 def merge_command(
     source: str,
@@ -442,18 +473,21 @@ def merge_command(
     ids_from: IO[str] | None,
     version_id: str | None,
     description: str,
+    create: bool,
     as_json: bool,
 ) -> None:
     """Merge SOURCE (a dataset, DATASET@VERSION or an archive) into a dataset as a new version.
 
     The new version holds the inputs of the dataset's latest version (or of the
     version given with --into DATASET@VERSION) and those of SOURCE; the new version's
-    id is printed. The old version and SOURCE are left as they were.
+    id is printed. The old version and SOURCE are left as they were. With --create, a
+    dataset --into that does not exist is made, SOURCE's inputs its first version.
 
     \b
     Example:
         clarifai-archive datasets merge birds-extra --into birds
         clarifai-archive datasets merge extra.zip --into birds --on-conflict skip
+        clarifai-archive datasets merge extra.zip --into new-birds --create
     """
     path = resolve_archive(source)
     is_file = Path(source).exists()
@@ -468,6 +502,7 @@ def merge_command(
         ids=ids,
         version=version_id,
         description=description,
+        create=create,
     )
     report = made.report
     dropped = len(report.skipped) + len(report.overwritten) + len(report.identical)
@@ -500,6 +535,12 @@ def merge_command(
 @allow_missing_option
 @allow_empty_option
 @force_folder_option
+@click.option(
+    "--no-default-filter",
+    is_flag=True,
+    help="Export every input, not only those the dataset's default filter keeps.",
+)
+@report_option("Also write the conversion report as JSON to this file ('-' for stdout).")
 @_json_option("Print the conversion report as JSON.")
 def export_command(
     ref: str,
@@ -510,12 +551,16 @@ def export_command(
     allow_missing: bool,
     allow_empty: bool,
     force: bool,
+    no_default_filter: bool,
+    report_path: Path | None,
     as_json: bool,
 ) -> None:
     """Export a dataset version (the latest by default) in another format.
 
     The formats are those of 'clarifai-archive convert' (which also takes DATASET[@VERSION]
     and offers every option); a protobuf version exported as protobuf is copied as is.
+    When the dataset has a default filter, only the inputs it keeps are exported (a note
+    says so), unless --no-default-filter.
 
     \b
     Example:
@@ -534,6 +579,18 @@ def export_command(
         options["pat"] = read_pat(pat_file)
     catalog = open_catalog()
     version = catalog.version(ref)
+    check_writes(
+        {"-o": output, "--report": report_path},
+        [version.archive],
+        force=force,
+        existing_ok={"-o"} if FORMATS[to].output_kind == "folder" else (),
+    )
+    found = None if no_default_filter else catalog.default_filter(version.ref)
+    if found is not None:
+        _note(
+            f"Note: applying the default filter {found.id!r} of {version.dataset_id} "
+            "(--no-default-filter exports every input)"
+        )
     hidden = get_context().quiet or not sys.stderr.isatty()
     with click.progressbar(
         length=max(version.entries_count, 1), label="Exporting", file=sys.stderr, hidden=hidden
@@ -544,9 +601,14 @@ def export_command(
             to=to,
             force=force,
             allow_empty=allow_empty,
+            default_filter=not no_default_filter,
             progress=bar.update,
             **options,
         )
+    from .convert import warn_unknown_fields
+
+    warn_unknown_fields(report)
+    write_report(report_path, {"version": version.ref, "report": report.to_dict()})
     if as_json:
         echo_json({"version": version.ref, "report": report.to_dict()})
         return
@@ -566,6 +628,35 @@ def export_command(
 # -- versions -----------------------------------------------------------------------------
 
 
+_VERSION_REF = click.argument("ref", metavar="DATASET@VERSION")
+_OLD_VERSION_ID = click.argument("old_version_id", required=False, metavar="[VID]")
+
+
+def _version_of(ref: str, old_version_id: str | None, *, latest_ok: bool) -> tuple[str, str]:
+    """The dataset and version named by ``DATASET@VERSION`` (or the older ``ID VID``);
+    with ``latest_ok``, a bare ``DATASET`` means its latest version."""
+    from ..catalog import parse_ref
+    from ..errors import CatalogError
+
+    if old_version_id is not None:
+        if "@" in ref:
+            raise click.UsageError(
+                f"give {ref} or {ref.partition('@')[0]} {old_version_id}, not both"
+            )
+        return ref, old_version_id
+    try:
+        parsed = parse_ref(ref)
+    except CatalogError as exc:
+        raise click.BadParameter(str(exc), param_hint="DATASET@VERSION") from None
+    if parsed.version is not None:
+        return parsed.dataset, parsed.version
+    if not latest_ok:
+        raise click.UsageError(
+            f"name the version: {ref}@VERSION (see 'clarifai-archive versions list {ref}')"
+        )
+    return parsed.dataset, open_catalog().version(parsed).id
+
+
 @click.group()
 def versions() -> None:
     """List, show, rename, refresh and delete the versions of a dataset."""
@@ -574,7 +665,7 @@ def versions() -> None:
 @versions.command("list")
 @click.argument("dataset_id", metavar="ID")
 @_PAGE
-@_PER_PAGE
+@_per_page("Versions")
 @_json_option("JSON Lines, one version a line (without metrics).")
 def list_versions_command(dataset_id: str, page: int, per_page: int, as_json: bool) -> None:
     """List the versions of a dataset, newest first; missing archive files are marked.
@@ -593,17 +684,20 @@ def list_versions_command(dataset_id: str, page: int, per_page: int, as_json: bo
 
 
 @versions.command("get")
-@click.argument("dataset_id", metavar="ID")
-@click.argument("version_id", metavar="VID")
+@_VERSION_REF
+@_OLD_VERSION_ID
 @_json_option("Print the version with its metrics as JSON.")
-def get_version_command(dataset_id: str, version_id: str, as_json: bool) -> None:
+def get_version_command(ref: str, old_version_id: str | None, as_json: bool) -> None:
     """Show a version and its metrics (as 'clarifai-archive info' shows an archive).
+
+    DATASET alone is its latest version; the older form ID VID still works.
 
     \b
     Example:
-        clarifai-archive versions get birds v1
-        clarifai-archive versions get birds v1 --json
+        clarifai-archive versions get birds@v1
+        clarifai-archive versions get birds@v1 --json
     """
+    dataset_id, version_id = _version_of(ref, old_version_id, latest_ok=True)
     version = open_catalog().versions.get(dataset_id, version_id)
     if as_json:
         echo_json(version.to_dict())
@@ -622,20 +716,23 @@ def get_version_command(dataset_id: str, version_id: str, as_json: bool) -> None
 
 
 @versions.command("patch")
-@click.argument("dataset_id", metavar="ID")
-@click.argument("version_id", metavar="VID")
+@_VERSION_REF
+@_OLD_VERSION_ID
 @click.option("--name", help="New name.")
 @click.option("--description", help="New description.")
 @_json_option("Print the patched version as JSON.")
 def patch_version_command(
-    dataset_id: str, version_id: str, name: str | None, description: str | None, as_json: bool
+    ref: str, old_version_id: str | None, name: str | None, description: str | None, as_json: bool
 ) -> None:
     """Rename a version or change its description (its id and inputs never change).
 
+    The older form ID VID still works.
+
     \b
     Example:
-        clarifai-archive versions patch birds v1 --name "first export"
+        clarifai-archive versions patch birds@v1 --name "first export"
     """
+    dataset_id, version_id = _version_of(ref, old_version_id, latest_ok=False)
     if name is None and description is None:
         raise click.UsageError("nothing to patch: give --name or --description")
     version = open_catalog().versions.patch(
@@ -650,19 +747,22 @@ def patch_version_command(
 
 
 @versions.command("delete")
-@click.argument("dataset_id", metavar="ID")
-@click.argument("version_id", metavar="VID")
+@_VERSION_REF
+@_OLD_VERSION_ID
 @click.option("--yes", "-y", is_flag=True, help="Do not ask; delete at once.")
 @_json_option("Print the deleted version as JSON.")
-def delete_version_command(dataset_id: str, version_id: str, yes: bool, as_json: bool) -> None:
+def delete_version_command(ref: str, old_version_id: str | None, yes: bool, as_json: bool) -> None:
     """Delete one version and its archive file (irreversible).
+
+    The version is named in full (DATASET@VERSION, or the older ID VID).
 
     Asks first; --yes skips the question. Without a terminal to ask on, --yes is needed.
 
     \b
     Example:
-        clarifai-archive versions delete birds v1 --yes
+        clarifai-archive versions delete birds@v1 --yes
     """
+    dataset_id, version_id = _version_of(ref, old_version_id, latest_ok=False)
     catalog = open_catalog()
     version = catalog.versions.get(dataset_id, version_id)
     confirm_irreversible(f"version {version.ref} and its archive file", yes=yes)
@@ -674,16 +774,19 @@ def delete_version_command(dataset_id: str, version_id: str, yes: bool, as_json:
 
 
 @versions.command("refresh")
-@click.argument("dataset_id", metavar="ID")
-@click.argument("version_id", metavar="VID")
+@_VERSION_REF
+@_OLD_VERSION_ID
 @_json_option("Print the refreshed version as JSON.")
-def refresh_command(dataset_id: str, version_id: str, as_json: bool) -> None:
+def refresh_command(ref: str, old_version_id: str | None, as_json: bool) -> None:
     """Recompute a version's metrics and input id index from its archive.
+
+    DATASET alone is its latest version; the older form ID VID still works.
 
     \b
     Example:
-        clarifai-archive versions refresh birds v1
+        clarifai-archive versions refresh birds@v1
     """
+    dataset_id, version_id = _version_of(ref, old_version_id, latest_ok=True)
     catalog = open_catalog()
     before = catalog.versions.get(dataset_id, version_id)
     hidden = get_context().quiet or not sys.stderr.isatty()

@@ -9,7 +9,17 @@ import click
 
 from ..convert import FORMATS, MEDIA_CHOICES, ConvertReport, convert_archives, count_batches
 from ..media import read_pat
-from ._common import ARCHIVE, get_context, resolve_archive
+from ..unknown import UnknownFields, describe_unknown_fields
+from ._common import (
+    ARCHIVE,
+    check_writes,
+    echo_json,
+    get_context,
+    json_option,
+    report_option,
+    resolve_archive,
+    write_report,
+)
 from ._rewrite import allow_empty_option
 
 _SHOWN = 10
@@ -80,6 +90,15 @@ def _notes(report: ConvertReport) -> list[str]:
     return notes
 
 
+def warn_unknown_fields(report: ConvertReport) -> None:
+    """The warning (on stderr, also with -q) when JSON output left unknown fields out."""
+    if report.unknown_field_inputs:
+        found = UnknownFields(
+            report.unknown_field_inputs, report.unknown_fields, report.unknown_field_examples
+        )
+        click.echo(f"Warning: {describe_unknown_fields(found)}", err=True)
+
+
 # Options shared with 'datasets export', which converts a catalog version.
 media_option = click.option(
     "--media",
@@ -98,7 +117,10 @@ allow_missing_option = click.option(
     "--allow-missing", is_flag=True, help="Write the output even when some media failed."
 )
 force_folder_option = click.option(
-    "--force", is_flag=True, help="Replace an output folder that holds files of other origin."
+    "--force",
+    is_flag=True,
+    help="Replace an existing output file or report, or an output folder that holds files "
+    "of other origin (never a source).",
 )
 
 
@@ -179,13 +201,12 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     help="json, jsonl: processes that encode the JSON (default: one per CPU, up to 4, "
     "for sources of 32 MiB or more; else 1).",
 )
-@click.option(
-    "--report",
-    "report_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the full report (counts, skipped and failed inputs) as JSON here.",
+@report_option(
+    "Also write the full report (counts, skipped and failed inputs) as JSON to this file "
+    "('-' for stdout)."
 )
 @force_folder_option
+@json_option("Print the report as one JSON document on stdout (not with -o -).")
 def convert(
     archives: tuple[str, ...],
     to: str,
@@ -202,8 +223,9 @@ def convert(
     video_frames: bool,
     batch_size: int,
     workers: int | None,
-    report_file: Path | None,
+    report_path: Path | None,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Convert ARCHIVE... into one output: Clarifai-Data-JSON, JSON Lines, COCO, a rewritten
     protobuf archive or the Clarifai SDK's export zip, with the media if asked.
@@ -235,7 +257,20 @@ def convert(
         check_split(split)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--split") from None
+    if output == "-" and (as_json or str(report_path) == "-"):
+        raise click.UsageError(
+            "-o - writes the inputs to standard output; --json and --report - "
+            "would mix the report into them"
+        )
     sources = [resolve_archive(a) for a in archives]
+    check_writes(
+        {"-o": None if output == "-" else Path(output), "--report": report_path},
+        sources,
+        force=force,
+        # A folder output (coco) is the converter's: it resumes its own earlier output and
+        # needs --force only for files of other origin.
+        existing_ok={"-o"} if fmt.output_kind == "folder" else (),
+    )
     pat = read_pat(pat_file) if media == "download" else None
     quiet = context.quiet
     if media == "download" and pat is None and not quiet:
@@ -265,11 +300,16 @@ def convert(
             workers=workers,
             force=force,
             limits=context.limits,
-            report_path=report_file,
+            report_path=None if report_path is None or str(report_path) == "-" else report_path,
             progress=bar.update,
         )
+    warn_unknown_fields(report)
     for note in _notes(report):
         if not quiet or "failed" in note:
             click.echo(f"Note: {note}", err=True)
     if not quiet:
         click.echo(_summary(report), err=True)
+    if report_path is not None and str(report_path) == "-":
+        write_report(report_path, report.to_dict())
+    if as_json:
+        echo_json(report.to_dict())

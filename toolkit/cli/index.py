@@ -14,7 +14,16 @@ from typing import Any
 
 import click
 
-from ._common import ARCHIVE, echo_json, get_context, resolve_archive
+from ._common import (
+    ARCHIVE,
+    check_writes,
+    echo_json,
+    get_context,
+    json_option,
+    report_option,
+    resolve_archive,
+    write_report,
+)
 
 
 class SizeParam(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.5 only
@@ -115,8 +124,11 @@ def index_group() -> None:
     help="auto: search exactly below this many vectors.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling.")
-@click.option("--force", is_flag=True, help="Replace an index already in the folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--force", is_flag=True, help="Replace an index already in the folder, or the --report file."
+)
+@report_option("Also write the summary as JSON to this file ('-' for stdout).")
+@json_option("Print the summary as JSON.")
 def build_command(
     archives: tuple[str, ...],
     out_dir: Path,
@@ -129,6 +141,7 @@ def build_command(
     flat_below: int,
     seed: int,
     force: bool,
+    report_path: Path | None,
     as_json: bool,
 ) -> None:
     """Index the embeddings of ARCHIVES into the folder OUTPUT.
@@ -145,6 +158,7 @@ def build_command(
     from ..index import build_index
 
     paths = [resolve_archive(a) for a in archives]
+    check_writes({"-o": out_dir, "--report": report_path}, paths, force=force, existing_ok={"-o"})
     ctx = get_context()
     with progress_callback("Reading embeddings", archive_lengths(paths)) as update:
         index = build_index(
@@ -164,6 +178,7 @@ def build_command(
             note=note,
         )
     summary = build_summary(index)
+    write_report(report_path, summary)
     if as_json:
         echo_json(summary)
         return
@@ -210,9 +225,17 @@ def build_summary(index: Any) -> dict[str, Any]:
 @click.argument("archives", nargs=-1, required=True, type=ARCHIVE)
 @click.option("--replace", is_flag=True, help="Overwrite indexed inputs whose embedding changed.")
 @click.option("--skip-bad", is_flag=True, help="Skip NaN, zero or wrong-sized vectors (counted).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--force", is_flag=True, help="Replace an existing --report file.")
+@report_option()
+@json_option("Print the report as JSON.")
 def add_command(
-    index_dir: Path, archives: tuple[str, ...], replace: bool, skip_bad: bool, as_json: bool
+    index_dir: Path,
+    archives: tuple[str, ...],
+    replace: bool,
+    skip_bad: bool,
+    force: bool,
+    report_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Add the inputs of ARCHIVES to the index in INDEX_DIR, without a rebuild.
 
@@ -228,6 +251,9 @@ def add_command(
     from ..index import add_to_index
 
     paths = [resolve_archive(a) for a in archives]
+    # The index is changed in place (the library checks the archives against it); the
+    # report may land neither on an archive nor in the index folder.
+    check_writes({"--report": report_path}, [index_dir, *paths], force=force)
     with progress_callback("Reading embeddings", archive_lengths(paths)) as update:
         report = add_to_index(
             index_dir,
@@ -237,6 +263,7 @@ def add_command(
             limits=get_context().limits,
             progress=update,
         )
+    write_report(report_path, report.to_dict())
     _echo_change(report, as_json)
 
 
@@ -249,9 +276,17 @@ def add_command(
     help="A file of input ids to remove, one a line ('-' for stdin).",
 )
 @click.option("--missing-ok", is_flag=True, help="Ignore ids that are not in the index.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--force", is_flag=True, help="Replace an existing --report file.")
+@report_option()
+@json_option("Print the report as JSON.")
 def remove_command(
-    index_dir: Path, ids: tuple[str, ...], ids_from: Any, missing_ok: bool, as_json: bool
+    index_dir: Path,
+    ids: tuple[str, ...],
+    ids_from: Any,
+    missing_ok: bool,
+    force: bool,
+    report_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Remove inputs from the index in INDEX_DIR, without a rebuild.
 
@@ -267,7 +302,9 @@ def remove_command(
         wanted.extend(line.strip() for line in ids_from if line.strip())
     if not wanted:
         raise click.UsageError("give at least one --id (or --ids-from FILE)")
+    check_writes({"--report": report_path}, [index_dir], force=force)
     report = remove_from_index(index_dir, wanted, missing_ok=missing_ok)
+    write_report(report_path, report.to_dict())
     _echo_change(report, as_json)
 
 
@@ -301,7 +338,7 @@ def _echo_change(report: Any, as_json: bool) -> None:
     help="Queries sampled from the index.",
 )
 @click.option("--seed", type=int, default=12345, show_default=True, help="Seed for sampling.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 def eval_command(index_dir: Path, queries: int, seed: int, as_json: bool) -> None:
     """Measure recall@1/10/100 against exact search, and query latency p50/p99.
 
@@ -335,7 +372,7 @@ def eval_command(index_dir: Path, queries: int, seed: int, as_json: bool) -> Non
 @index_group.command("info")
 @click.argument("index_dir", type=INDEX_DIR)
 @click.option("--verify", is_flag=True, help="Also check every file against its SHA-256.")
-@click.option("--json", "as_json", is_flag=True, help="Print the whole sidecar as JSON.")
+@json_option("Print the whole sidecar as JSON.")
 def info_command(index_dir: Path, verify: bool, as_json: bool) -> None:
     """Describe the index in INDEX_DIR (after checking it against its files).
 

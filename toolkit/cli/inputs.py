@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -9,8 +10,11 @@ import click
 
 from ..inputs import list_inputs
 from ..jsonmap import input_to_dict, input_to_json
+from ..messages import Input
 from ..records import input_type, iter_regions, positive_concepts
-from ._common import ARCHIVE, catalog_ref, echo_json, open_catalog, open_reader
+from ..subset import FilterCriteria
+from ..unknown import UnknownFieldTally, describe_unknown_fields
+from ._common import ARCHIVE, catalog_ref, echo_json, get_context, open_catalog, open_reader
 from ._rewrite import allow_empty_option
 
 
@@ -32,24 +36,51 @@ def inputs() -> None:
     metavar="ID|NAME",
     help="Only inputs with this positive label (or a region's): a concept id or name, any case.",
 )
+@click.option(
+    "--no-default-filter",
+    is_flag=True,
+    help="DATASET: list every input, not only those the dataset's default filter keeps.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one input a line (proto names).")
 def list_command(
-    archive: str, page: int, per_page: int, concept: str | None, as_json: bool
+    archive: str,
+    page: int,
+    per_page: int,
+    concept: str | None,
+    no_default_filter: bool,
+    as_json: bool,
 ) -> None:
     """List the inputs of ARCHIVE a page at a time, as the Clarifai API pages them.
+
+    For a catalog dataset with a default filter, only the inputs it keeps are listed
+    (a note says so), unless --no-default-filter.
 
     \b
     Example:
         clarifai-archive inputs list clarifai-data-protobuf.zip --per-page 5
         clarifai-archive inputs list clarifai-data-protobuf.zip --concept cat --json
     """
+    ref = catalog_ref(archive)
+    found = None
+    if ref is not None and not no_default_filter:
+        found = open_catalog().default_filter(ref)
+        if found is not None and not get_context().quiet:
+            click.echo(
+                f"Note: applying the default filter {found.id!r} of {ref.dataset} "
+                "(--no-default-filter lists every input)",
+                err=True,
+            )
     with open_reader(archive) as reader:
+        records_in = reader.iter_inputs()
+        if found is not None:
+            records_in = _kept(records_in, found.criteria)
         records = list_inputs(
-            reader.iter_inputs(), page=page, per_page=per_page, concept=concept, source=archive
+            records_in, page=page, per_page=per_page, concept=concept, source=archive
         )
     if as_json:
         for record in records:
             click.echo(input_to_json(record))
+        _warn_unknown_fields(records)
         return
     if not records:
         return
@@ -61,10 +92,27 @@ def list_command(
         click.echo(f"{record.id:<{width}}  {input_type(record):<7}  {regions:>7}  {labels}")
 
 
+def _kept(records: Iterator[Input], criteria: FilterCriteria) -> Iterator[Input]:
+    """The records ``criteria`` keep, up to its limit."""
+    kept = 0
+    for record in records:
+        if criteria.limit is not None and kept >= criteria.limit:
+            return
+        if criteria.matches(record):
+            kept += 1
+            yield record
+
+
 @inputs.command("get")
 @click.argument("archive", type=ARCHIVE)
 @click.argument("input_id")
-def get_command(archive: str, input_id: str) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the input as JSON (its only form; accepted as by every command).",
+)
+def get_command(archive: str, input_id: str, as_json: bool) -> None:
     """Print one input of ARCHIVE as JSON (proto field names, as Clarifai's REST API).
 
     ARCHIVE may be a catalog reference DATASET[@VERSION] (the latest version by
@@ -82,11 +130,22 @@ def get_command(archive: str, input_id: str) -> None:
         with open_reader(archive) as reader:
             record = reader.get_input(input_id)
     echo_json(input_to_dict(record))
+    _warn_unknown_fields([record])
+
+
+def _warn_unknown_fields(records: list[Input]) -> None:
+    """Warn (stderr, also with -q) when JSON left out fields the schema does not know."""
+    tally = UnknownFieldTally()
+    for record in records:
+        tally.add(record)
+    found = tally.result()
+    if found.inputs:
+        click.echo(f"Warning: {describe_unknown_fields(found)}", err=True)
 
 
 @inputs.command("delete")
 @click.argument("dataset", metavar="DATASET[@VERSION]")
-@click.option("--id", "ids", multiple=True, metavar="ID", help="Input id to delete (repeatable).")
+@click.option("--id", "ids", multiple=True, metavar="ID", help="An input id to delete (repeat).")
 @click.option(
     "--ids-from",
     type=click.File("r", encoding="utf-8"),
@@ -140,6 +199,7 @@ def delete_command(
         strict=strict,
         allow_empty=allow_empty,
     )
+    assert made.parent is not None  # a deletion always has the version it started from
     if made.missing_ids:
         shown = ", ".join(made.missing_ids[:5])
         more = f" and {len(made.missing_ids) - 5} more" if len(made.missing_ids) > 5 else ""

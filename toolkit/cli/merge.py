@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..merge import CONFLICT_POLICIES, MergeReport, merge_archives
-from ._common import ARCHIVE, get_context, resolve_archive
+from ._common import ARCHIVE, echo_json, get_context, resolve_archive
 from ._rewrite import (
     check_output,
     declared_inputs,
@@ -35,7 +35,7 @@ from ._rewrite import (
     help="For an id whose media are the same, keep one input with the union of the "
     "concepts and regions.",
 )
-@output_options()
+@output_options(merge=True)
 def merge(
     archives: tuple[str, ...],
     on_conflict: str,
@@ -45,6 +45,7 @@ def merge(
     flavour: str | None,
     batch_size: int,
     report_path: Path | None,
+    as_json: bool,
     allow_empty: bool,
 ) -> None:
     """Merge ARCHIVES into one, in order; the sources are never modified.
@@ -61,7 +62,7 @@ def merge(
         clarifai-archive merge a.zip b.zip -o all.zip --merge-annotations --on-conflict rename
     """
     paths = [resolve_archive(ref) for ref in archives]
-    check_output(output, paths, force=force)
+    check_output(output, paths, force=force, report_path=report_path)
     with progress_callback(declared_inputs(paths), "Merging") as progress:
         report = merge_archives(
             paths,
@@ -76,6 +77,8 @@ def merge(
         )
     _print_report(report)
     write_report(report_path, report.to_dict())
+    if as_json:
+        echo_json(report.to_dict())
 
 
 def _print_report(report: MergeReport) -> None:

@@ -8,7 +8,7 @@ from typing import IO, Any
 
 import click
 
-from ._common import echo_jsonl, get_context
+from ._common import check_writes, echo_jsonl, get_context, json_option, report_option, write_report
 from .index import INDEX_DIR, note, progress_callback
 
 
@@ -32,9 +32,14 @@ def _load_vectors(path: Path) -> Any:
     return array
 
 
-def _check_out(path: Path | None, force: bool, what: str) -> None:
-    if path is not None and path.exists() and not force:
-        raise click.UsageError(f"{what} {path} exists; pass --force to overwrite it")
+def index_sources(index: Any, *extra: Path | None) -> list[Path | None]:
+    """What a command over ``index`` reads: its folder, the archives it indexed (for
+    media) and ``extra`` paths (a media folder, a query vector)."""
+    paths: list[Path | None] = [index.path, *extra]
+    for source in index.sources:
+        if isinstance(source, dict) and isinstance(source.get("path"), str):
+            paths.append(Path(source["path"]))
+    return paths
 
 
 @click.command("search")
@@ -55,7 +60,7 @@ def _check_out(path: Path | None, force: bool, what: str) -> None:
     "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per query."
 )
 @click.option("--min-score", type=float, help="Only hits scoring at least this much.")
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines: rank, id, score (+ query).")
+@json_option("JSON Lines: rank, id, score (+ query).")
 @click.option(
     "--sheet",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -79,7 +84,8 @@ def _check_out(path: Path | None, force: bool, what: str) -> None:
     show_default=True,
     help="Tile size of the sheet and gallery, in pixels.",
 )
-@click.option("--force", is_flag=True, help="Overwrite --sheet / --html files.")
+@click.option("--force", is_flag=True, help="Overwrite --sheet / --html / --report files.")
+@report_option("Also write the hits as one JSON report to this file ('-' for stdout).")
 @click.option("--nprobe", type=click.IntRange(min=1), help="Override the tuned IVF lists probed.")
 @click.option("--rerank", type=click.IntRange(min=1), help="Override the re-ranking depth (x k).")
 @click.option("--ef-search", type=click.IntRange(min=1), help="Override the tuned HNSW efSearch.")
@@ -95,6 +101,7 @@ def search_command(
     media_dir: Path | None,
     tile: int,
     force: bool,
+    report_path: Path | None,
     nprobe: int | None,
     rerank: int | None,
     ef_search: int | None,
@@ -118,9 +125,12 @@ def search_command(
         raise click.UsageError("give --like INPUT_ID (one or more) or --vector FILE.npy, not both")
     if media_dir is not None and sheet is None and html_out is None:
         raise click.UsageError("--media-dir goes with --sheet or --html")
-    _check_out(sheet, force, "--sheet")
-    _check_out(html_out, force, "--html")
     index = SimilarityIndex.load(index_dir)
+    check_writes(
+        {"--sheet": sheet, "--html": html_out, "--report": report_path},
+        index_sources(index, media_dir, vector),
+        force=force,
+    )
     labels: list[Any]
     if like:
         queries = list(dict.fromkeys(like))
@@ -136,6 +146,18 @@ def search_command(
         )
         labels = list(range(len(results)))
     several = len(results) > 1
+    write_report(
+        report_path,
+        {
+            "index": str(index.path),
+            "queries": [
+                {"query": label, "hits": [hit.to_dict() for hit in hits]}
+                for label, hits in zip(labels, results, strict=True)
+            ],
+            "sheet": None if sheet is None else str(sheet),
+            "html": None if html_out is None else str(html_out),
+        },
+    )
     if as_json:
         for label, hits in zip(labels, results, strict=True):
             for hit in hits:
@@ -194,9 +216,17 @@ def _echo_table(hits: Any) -> None:
     show_default=True,
     help="JSON Lines file to write ('-' for stdout).",
 )
-@click.option("--force", is_flag=True, help="Overwrite the output file.")
+@click.option("--force", is_flag=True, help="Overwrite the output or --report file.")
+@report_option()
+@json_option("JSON Lines (the only output of sort; accepted as by every command).")
 def sort_command(
-    index_dir: Path, like: str | None, vector: Path | None, output: Path, force: bool
+    index_dir: Path,
+    like: str | None,
+    vector: Path | None,
+    output: Path,
+    force: bool,
+    report_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Rank the whole collection by exact similarity, as JSON Lines (rank, id, score).
 
@@ -217,9 +247,10 @@ def sort_command(
     if bool(like) == bool(vector):
         raise click.UsageError("give --like INPUT_ID or --vector FILE.npy, not both")
     to_stdout = str(output) == "-"
-    if not to_stdout:
-        _check_out(output, force, "output")
+    if to_stdout and report_path is not None and str(report_path) == "-":
+        raise click.UsageError("-o - and --report - would both write to standard output")
     index = SimilarityIndex.load(index_dir)
+    check_writes({"-o": output, "--report": report_path}, index_sources(index, vector), force=force)
     if like:
         hits = index.rank_all(like)
     else:
@@ -246,13 +277,15 @@ def sort_command(
                 click.echo(data, nl=False)
 
         write(_Echo())  # type: ignore[arg-type]
-        return
-    try:
-        with atomic_file(output) as tmp, open(tmp, "wb") as stream:
-            write(stream)
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
-    note(f"wrote {len(index) - (1 if like else 0)} ranked inputs to {output}")
+    else:
+        try:
+            with atomic_file(output) as tmp, open(tmp, "wb") as stream:
+                write(stream)
+        except OSError as exc:
+            raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
+        note(f"wrote {len(index) - (1 if like else 0)} ranked inputs to {output}")
+    ranked = len(index) - (1 if like else 0)
+    write_report(report_path, {"index": str(index.path), "output": str(output), "ranked": ranked})
 
 
 @click.command("duplicates")
@@ -270,7 +303,7 @@ def sort_command(
     show_default=True,
     help="ivfpq/hnsw: nearest inputs looked at per input.",
 )
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one group a line.")
+@json_option("JSON Lines, one group a line.")
 def duplicates_command(
     index_dir: Path, threshold: float | None, neighbours: int, as_json: bool
 ) -> None:

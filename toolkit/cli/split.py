@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..split import parse_ratios, split_archive
-from ._common import ARCHIVE, get_context, resolve_archive
-from ._rewrite import check_output, declared_inputs, note, output_options, progress_callback
+from ._common import ARCHIVE, check_writes, echo_json, get_context, resolve_archive
+from ._rewrite import declared_inputs, note, output_options, progress_callback
 from ._rewrite import write_report as _write_report
 
 
@@ -49,6 +49,7 @@ def split(
     flavour: str | None,
     batch_size: int,
     report_path: Path | None,
+    as_json: bool,
     allow_empty: bool,
 ) -> None:
     """Split ARCHIVE into one archive per split, OUTPUT/<name>.zip, reproducibly.
@@ -64,8 +65,14 @@ def split(
             --stratify-by concept --seed 7 --tag -o splits
     """
     path = resolve_archive(archive)
-    for name in ratios:
-        check_output(output / f"{name}.zip", [path], force=force)
+    check_writes(
+        {
+            **{f"-o {name}.zip": output / f"{name}.zip" for name in ratios},
+            "--report": report_path,
+        },
+        [path],
+        force=force,
+    )
     total = declared_inputs([path])
     with progress_callback(2 * total if total else None, "Splitting") as progress:
         report = split_archive(
@@ -92,3 +99,5 @@ def split(
             f"asked {report.ratios[name]:.1%})  {report.files[name]}"
         )
     _write_report(report_path, report.to_dict())
+    if as_json:
+        echo_json(report.to_dict())

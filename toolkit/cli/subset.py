@@ -9,7 +9,7 @@ import click
 
 from ..records import INPUT_TYPES
 from ..subset import FilterCriteria, filter_inputs, parse_metadata_filter, remove_inputs
-from ._common import ARCHIVE, get_context, resolve_archive
+from ._common import ARCHIVE, echo_json, get_context, resolve_archive
 from ._rewrite import (
     check_output,
     declared_inputs,
@@ -43,6 +43,7 @@ def remove(
     flavour: str | None,
     batch_size: int,
     report_path: Path | None,
+    as_json: bool,
     allow_empty: bool,
 ) -> None:
     """Write ARCHIVE without the inputs with the given ids.
@@ -61,7 +62,7 @@ def remove(
     if not wanted:
         raise click.UsageError("give the ids to remove with --id ID or --ids-from FILE")
     path = resolve_archive(archive)
-    check_output(output, [path], force=force)
+    check_output(output, [path], force=force, report_path=report_path)
     with progress_callback(declared_inputs([path]), "Removing") as progress:
         report = remove_inputs(
             path,
@@ -81,6 +82,8 @@ def remove(
     if report.not_found:
         note(f"  not found: {len(report.not_found)}  ({shown(list(report.not_found))})")
     write_report(report_path, report.to_dict())
+    if as_json:
+        echo_json(report.to_dict())
 
 
 def _metadata_pairs(
@@ -156,6 +159,7 @@ def filter_command(
     flavour: str | None,
     batch_size: int,
     report_path: Path | None,
+    as_json: bool,
     allow_empty: bool,
 ) -> None:
     """Write the inputs of ARCHIVE that match every option given (the values of one
@@ -185,7 +189,7 @@ def filter_command(
     # Options that compute an id set (e.g. a similarity search) narrow it here with
     # ``criteria = criteria.with_ids(ids)``.
     path = resolve_archive(archive)
-    check_output(output, [path], force=force)
+    check_output(output, [path], force=force, report_path=report_path)
     criteria = narrow_by_similarity(criteria, path, like, like_k, like_min_score, like_index)
     with progress_callback(declared_inputs([path]), "Filtering") as progress:
         report = filter_inputs(
@@ -204,3 +208,5 @@ def filter_command(
         f"wrote {report.output}."
     )
     write_report(report_path, report.to_dict())
+    if as_json:
+        echo_json(report.to_dict())

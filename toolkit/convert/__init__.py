@@ -27,10 +27,12 @@ from typing import Any, BinaryIO
 import orjson
 
 from .._atomic import atomic_file
+from .._outputs import check_outputs
 from ..archive import ArchiveReader
 from ..errors import MediaError, OutputError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..media import MediaReport
+from ..unknown import UnknownFieldTally
 from ._base import (
     Converter,
     ConvertJob,
@@ -38,9 +40,7 @@ from ._base import (
     OutputKind,
     SourceBatch,
     check_split,
-    is_inside,
     iter_source_batches,
-    same_file,
 )
 from ._parallel import auto_workers
 from .clarifai_json import ClarifaiJsonConverter
@@ -115,10 +115,12 @@ class ConvertReport:
     #: sdk: annotation files and media files in the zip.
     annotation_files: int = 0
     media_files: int = 0
-    #: Inputs carrying fields the toolkit does not model (json, jsonl and sdk leave them
-    #: out), and the first few of their ids.
+    #: Inputs carrying fields the schema does not know (newer than the pinned Clarifai;
+    #: json, jsonl and sdk leave them out), the first few of their ids, and where the
+    #: fields are (``"Data field 99"``, sorted).
     unknown_field_inputs: int = 0
     unknown_field_examples: tuple[str, ...] = ()
+    unknown_fields: tuple[str, ...] = ()
     #: What happened to the media, when asked for (None with ``media="none"``).
     media: MediaReport | None = None
 
@@ -150,24 +152,26 @@ def count_batches(
     return total
 
 
-def _check_output(fmt: type[Converter], output: Path, sources: Sequence[Path], force: bool) -> None:
-    for source in sources:
-        if same_file(output, source):
-            raise OutputError(
-                f"{output}: is the source archive {source}; write the output to another path"
-            )
+def _check_output(
+    fmt: type[Converter],
+    output: Path,
+    sources: Sequence[Path],
+    force: bool,
+    report_path: Path | None = None,
+) -> None:
+    # An existing output is the caller's to refuse (the command line asks for --force);
+    # what may never happen is writing over a source, here or through --report.
+    check_outputs(
+        {"-o": output, "--report": report_path},
+        sources,
+        existing_ok={"-o", "--report"},
+    )
     if fmt.output_kind == "file":
         if output.is_dir():
             raise OutputError(f"{output}: is a folder; give a file name for --to {fmt.name}")
         return
     if output.exists() and not output.is_dir():
         raise OutputError(f"{output}: is a file; --to {fmt.name} writes a folder, give its name")
-    for source in sources:
-        if is_inside(source, output):
-            raise OutputError(
-                f"{output}: holds the source archive {source}, and the output folder is "
-                "replaced as a whole; write the output to another folder"
-            )
     if output.is_dir() and not force:
         try:
             names = sorted(os.listdir(output))
@@ -180,6 +184,10 @@ def _check_output(fmt: type[Converter], output: Path, sources: Sequence[Path], f
                 f"{output}: holds files a conversion did not write ({shown}); it would be "
                 "replaced as a whole, so choose a new or empty folder, or pass --force"
             )
+
+
+def _as_path(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value)
 
 
 def convert_archives(
@@ -235,8 +243,10 @@ def convert_archives(
     ``progress(n)`` is called after each batch entry with ``n`` = 1; ``media_progress(n)``
     with the number of inputs whose media is done; ``media_options`` are passed on to
     :class:`~toolkit.media.MediaSink` (``backoff``, ``key_hosts``, ...). Inputs carrying
-    fields the toolkit does not model are logged as a warning for json, jsonl and sdk,
-    which cannot hold them.
+    fields the schema does not know (from a Clarifai newer than the pinned one) are
+    counted in the report for json, jsonl and sdk, which cannot hold them
+    (``unknown_field_inputs``, ``unknown_fields``; :func:`toolkit.unknown.describe_unknown_fields`
+    words the warning the CLI prints).
 
     Example::
 
@@ -276,7 +286,9 @@ def convert_archives(
             for p in paths
         ]
         if out_path is not None:
-            _check_output(fmt, out_path, paths, force)
+            _check_output(fmt, out_path, paths, force, _as_path(report_path))
+        elif report_path is not None:
+            check_outputs({"--report": _as_path(report_path)}, paths, existing_ok={"--report"})
         job = ConvertJob(
             output=out_path if out_path is not None else stream,  # type: ignore[arg-type]
             sources=tuple(paths),
@@ -294,8 +306,8 @@ def convert_archives(
             media_progress=media_progress,
             media_options=dict(media_options or {}),
         )
-        inputs = batches = unknown = 0
-        examples: list[str] = []
+        inputs = batches = 0
+        tally = UnknownFieldTally()
         converter = fmt(job)
         try:
             with _gc_paused():
@@ -305,33 +317,26 @@ def convert_archives(
                     converter.write_batch(source_batch)
                     inputs += source_batch.count
                     batches += 1
-                    if source_batch.unknown_ids:
-                        unknown += len(source_batch.unknown_ids)
-                        examples.extend(source_batch.unknown_ids[: max(0, 3 - len(examples))])
+                    for input_id in source_batch.unknown_ids:
+                        tally.add_found(input_id, source_batch.unknown_fields)
                     if progress is not None:
                         progress(1)
                 counts = converter.finish()
         except BaseException:
             converter.abort()
             raise
+        unknown = tally.result()
         report = ConvertReport(
             format=to,
             output=str(out_path) if out_path is not None else "-",
             sources=tuple(str(p) for p in paths),
             inputs=inputs,
             batches=batches,
-            unknown_field_inputs=unknown,
-            unknown_field_examples=tuple(examples),
+            unknown_field_inputs=unknown.inputs,
+            unknown_field_examples=unknown.examples,
+            unknown_fields=unknown.fields,
             **counts,
         )
-        if unknown:
-            log.warning(
-                "%d input(s) carry fields the toolkit does not model (e.g. %s); %s output "
-                "cannot hold them, so they are left out (--to protobuf keeps them)",
-                unknown,
-                ", ".join(repr(i) for i in examples),
-                to,
-            )
         if not report.ok and not allow_missing:
             converter.abort()
             if report_path is not None:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Literal, Protocol
 
-from google.protobuf import unknown_fields
-from google.protobuf.message import Message
-
 from .._native import scan_batch
 from ..archive import ArchiveReader, ArchiveWriter, BatchEntry, Flavour
 from ..errors import ConflictError, EmptyArchiveError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import InputBatch
+from ..unknown import find_unknown_fields
 
 __all__ = ["ConvertJob", "Converter", "MediaChoice", "OutputKind", "SourceBatch"]
 
@@ -74,6 +71,7 @@ class SourceBatch:
         "reader",
         "source",
         "source_index",
+        "unknown_fields",
         "unknown_ids",
     )
 
@@ -84,6 +82,7 @@ class SourceBatch:
         entry: BatchEntry,
         batch: InputBatch | None = None,
         unknown_ids: list[str] | None = None,
+        unknown_fields: set[tuple[str, int]] | None = None,
         *,
         raw: bytes | None = None,
         ids: list[str] | None = None,
@@ -97,6 +96,9 @@ class SourceBatch:
         #: Ids of inputs in this batch that carry fields the toolkit does not model (only
         #: filled when the converter asks for the check).
         self.unknown_ids = unknown_ids if unknown_ids is not None else []
+        #: Where those fields are: (message type, field number), as
+        #: :func:`toolkit.unknown.find_unknown_fields` gives them.
+        self.unknown_fields = unknown_fields if unknown_fields is not None else set()
         #: The entry's bytes, checked by the C reader (``toolkit._native.scan_batch``),
         #: and its input ids; None when the batch was parsed instead.
         self.raw = raw
@@ -177,26 +179,6 @@ def check_split(split: str) -> str:
     return split
 
 
-def _has_unknown(message: Message) -> bool:
-    """True when ``message`` or any message inside it carries unknown fields."""
-    if len(unknown_fields.UnknownFieldSet(message)):
-        return True
-    for fdesc, value in message.ListFields():
-        if fdesc.message_type is None:
-            continue
-        if fdesc.is_repeated:
-            values = value
-            if fdesc.message_type.GetOptions().map_entry:
-                if fdesc.message_type.fields_by_name["value"].message_type is None:
-                    continue
-                values = list(value.values())
-            if any(_has_unknown(v) for v in values):
-                return True
-        elif _has_unknown(value):
-            return True
-    return False
-
-
 def iter_source_batches(
     readers: Sequence[ArchiveReader], *, check_unknown: bool, raw: bool = False
 ) -> Iterator[SourceBatch]:
@@ -215,6 +197,7 @@ def iter_source_batches(
         fast = raw and reader.flavour == "protobuf" and reader.limits.max_metadata_depth >= 8
         for entry in reader.entries:
             unknown: list[str] = []
+            where: set[tuple[str, int]] = set()
             if fast:
                 data = reader.read_batch_bytes(entry)
                 ids = scan_batch(data)
@@ -231,9 +214,13 @@ def iter_source_batches(
                     # the inputs themselves are looked at only when it fires.
                     batch.DiscardUnknownFields()
                     if batch.ByteSize() != entry.size:
-                        unknown = [r.id for r in reader.read_batch(entry).inputs if _has_unknown(r)]
+                        for record in reader.read_batch(entry).inputs:
+                            found = find_unknown_fields(record)
+                            if found:
+                                unknown.append(record.id)
+                                where |= found
                 ids = [r.id for r in batch.inputs]
-                source_batch = SourceBatch(reader, index, entry, batch, unknown)
+                source_batch = SourceBatch(reader, index, entry, batch, unknown, where)
             fresh = dict.fromkeys(ids, index)
             if len(fresh) != len(ids) or not owner.keys().isdisjoint(fresh):
                 _refuse_repeated(readers, owner, ids, index, entry)
@@ -276,22 +263,6 @@ def _conflict(
         "convert does not merge. Combine them first with 'clarifai-archive merge', which "
         "decides what to keep, then convert the merged archive"
     )
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` name the same file (or would, once ``a`` exists)."""
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
-
-
-def is_inside(path: Path, folder: Path) -> bool:
-    """True when ``path`` is ``folder`` or lies somewhere inside it."""
-    p, f = path.resolve(), folder.resolve()
-    return p == f or f in p.parents
 
 
 class ArchiveConverter:

@@ -25,6 +25,7 @@ import faiss
 import numpy as np
 
 from .._atomic import atomic_dir
+from .._outputs import check_outputs
 from ..archive import ArchiveReader
 from ..errors import IndexMismatchError, InputNotFoundError, OutputError, SchemaError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -605,13 +606,7 @@ def _check_out_dir(out_dir: Path, sources: Sequence[Path], *, force: bool) -> No
                     f"{out_dir}: an index is already there; pass --force to replace it, or use "
                     "'clarifai-archive index add' to add inputs to it"
                 )
-    for source in sources:
-        if out_dir.resolve() == source.resolve() or source.resolve().is_relative_to(
-            out_dir.resolve()
-        ):
-            raise OutputError(
-                f"{out_dir}: would replace the source {source}; choose another folder"
-            )
+    check_outputs({"-o": out_dir}, sources, existing_ok={"-o"})
 
 
 def build_index(
@@ -1006,9 +1001,7 @@ def add_to_index(
     paths = as_paths(sources)
     if not paths:
         raise ValueError("give at least one archive")
-    for source in paths:
-        if source.resolve().is_relative_to(index.path.resolve()):
-            raise OutputError(f"{source}: is inside the index folder {index.path}")
+    check_outputs({"INDEX_DIR": index.path}, paths, existing_ok={"INDEX_DIR"})
     keep = _replaced_rows(index, paths, limits=limits) if replace else np.ones(len(index), bool)
     replaced = int((~keep).sum())
     state: dict[str, Any] = {}

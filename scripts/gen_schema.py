@@ -1,0 +1,420 @@
+"""Write proto/ from clarifai-grpc's own descriptors, then regenerate toolkit/_proto.
+
+The schema is every message and enum reachable from ``clarifai.api.InputBatch`` (and the
+catalog's ``Dataset``, ``DatasetVersion`` and ``DatasetVersionExportFormat``) in the
+installed ``clarifai-grpc``, with every field exactly as it defines it: name, number,
+type, label, oneof, json name, enum values, reserved numbers. A new Clarifai release is
+taken in with one command:
+
+    pip install -U clarifai-grpc && python scripts/gen_schema.py
+
+:func:`schema_differences` is the comparison ``tests/test_proto.py`` runs: it walks
+clarifai-grpc's descriptors from a root outward and names every message, field or enum
+value our schema lacks or has otherwise.
+
+Usage: python scripts/gen_schema.py [--proto-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from google.protobuf import descriptor_pb2
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor, FileDescriptor
+from google.protobuf.descriptor_pool import DescriptorPool
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTO_DIR = ROOT / "proto"
+
+#: Where the messages the toolkit reads start; everything they reach is modelled.
+ROOTS = (
+    "clarifai.api.InputBatch",
+    "clarifai.api.Dataset",
+    "clarifai.api.DatasetVersion",
+    "clarifai.api.DatasetVersionExportFormat",
+)
+
+_SCALARS = {
+    FieldDescriptor.TYPE_DOUBLE: "double",
+    FieldDescriptor.TYPE_FLOAT: "float",
+    FieldDescriptor.TYPE_INT64: "int64",
+    FieldDescriptor.TYPE_UINT64: "uint64",
+    FieldDescriptor.TYPE_INT32: "int32",
+    FieldDescriptor.TYPE_FIXED64: "fixed64",
+    FieldDescriptor.TYPE_FIXED32: "fixed32",
+    FieldDescriptor.TYPE_BOOL: "bool",
+    FieldDescriptor.TYPE_STRING: "string",
+    FieldDescriptor.TYPE_BYTES: "bytes",
+    FieldDescriptor.TYPE_UINT32: "uint32",
+    FieldDescriptor.TYPE_SFIXED32: "sfixed32",
+    FieldDescriptor.TYPE_SFIXED64: "sfixed64",
+    FieldDescriptor.TYPE_SINT32: "sint32",
+    FieldDescriptor.TYPE_SINT64: "sint64",
+}
+_MAX_FIELD = 536870912  # one past the largest field number: "max" in a reserved range
+_Type = Descriptor | EnumDescriptor
+
+
+# -- the closure ------------------------------------------------------------------------
+
+
+def closure(roots: Iterable[_Type]) -> dict[str, _Type]:
+    """Every message and enum reachable from ``roots``: through field types, nested types
+    and the messages that nest them. Keyed by full name."""
+    found: dict[str, _Type] = {}
+    stack = list(roots)
+    while stack:
+        item = stack.pop()
+        if item.full_name in found:
+            continue
+        found[item.full_name] = item
+        if item.containing_type is not None:
+            stack.append(item.containing_type)
+        if isinstance(item, EnumDescriptor):
+            continue
+        stack.extend(item.nested_types)
+        stack.extend(item.enum_types)
+        for field in item.fields:
+            if field.message_type is not None:
+                stack.append(field.message_type)
+            if field.enum_type is not None:
+                stack.append(field.enum_type)
+    return found
+
+
+def clarifai_roots() -> list[_Type]:
+    """The roots in the installed clarifai-grpc."""
+    from clarifai_grpc.grpc.api import resources_pb2
+
+    pool = resources_pb2.DESCRIPTOR.pool
+    out: list[_Type] = []
+    for name in ROOTS:
+        try:
+            out.append(pool.FindMessageTypeByName(name))
+        except KeyError:
+            out.append(pool.FindEnumTypeByName(name))
+    return out
+
+
+# -- the .proto text ----------------------------------------------------------------------
+
+
+def proto_path(file: FileDescriptor) -> str:
+    """Where a clarifai-grpc file goes under proto/ (its name without the ``proto/``)."""
+    return file.name.removeprefix("proto/")
+
+
+def render_files(types: dict[str, _Type], version: str) -> dict[str, str]:
+    """The .proto text of each file holding ``types`` (well-known types stay imports)."""
+    by_file: dict[str, FileDescriptor] = {}
+    for item in types.values():
+        if not item.file.name.startswith("google/protobuf/"):
+            by_file[item.file.name] = item.file
+    return {proto_path(f): _render_file(f, types, version) for f in by_file.values()}
+
+
+def _render_file(file: FileDescriptor, types: dict[str, _Type], version: str) -> str:
+    proto = descriptor_pb2.FileDescriptorProto.FromString(file.serialized_pb)
+    package = proto.package
+    prefix = f"{package}." if package else ""
+    body: list[str] = []
+    imports: set[str] = set()
+    for message in proto.message_type:
+        if prefix + message.name in types:
+            body += [""] + _message(message, prefix + message.name, package, [], imports)
+    for enum in proto.enum_type:
+        if prefix + enum.name in types:
+            body += [""] + _enum(enum, "")
+    own = proto_path(file)
+    head = [
+        f"// Generated by scripts/gen_schema.py from clarifai-grpc {version}: do not edit.",
+        "//",
+        "// Clarifai's own messages, every field as clarifai-grpc defines it (names, numbers,",
+        "// types, labels, oneofs), limited to what clarifai.api.InputBatch and the catalog's",
+        "// Dataset and DatasetVersion reach. Clarifai's custom field options are left out.",
+        'syntax = "proto3";',
+    ]
+    if package:
+        head += ["", f"package {package};"]
+    deps = sorted(i for i in imports if i != own)
+    if deps:
+        head += [""] + [f'import "{dep}";' for dep in deps]
+    return "\n".join(head + body) + "\n"
+
+
+def _message(
+    proto: descriptor_pb2.DescriptorProto,
+    full_name: str,
+    package: str,
+    scopes: list[descriptor_pb2.DescriptorProto],
+    imports: set[str],
+) -> list[str]:
+    scopes = scopes + [proto]
+    lines = [f"message {proto.name} {{"]
+    inner: list[str] = []
+    if proto.options.deprecated:
+        inner.append("option deprecated = true;")
+    entries = {f"{full_name}.{n.name}": n for n in proto.nested_type if n.options.map_entry}
+    for enum in proto.enum_type:
+        inner += _enum(enum, "")
+    for nested in proto.nested_type:
+        if not nested.options.map_entry:
+            inner += _message(nested, f"{full_name}.{nested.name}", package, scopes, imports)
+    done_oneofs: set[int] = set()
+    for field in proto.field:
+        real_oneof = field.HasField("oneof_index") and not field.proto3_optional
+        if not real_oneof:
+            inner.append(_field(field, package, scopes, entries, imports))
+            continue
+        index = field.oneof_index
+        if index in done_oneofs:
+            continue
+        done_oneofs.add(index)
+        inner.append(f"oneof {proto.oneof_decl[index].name} {{")
+        for member in proto.field:
+            if member.HasField("oneof_index") and member.oneof_index == index:
+                inner.append("  " + _field(member, package, scopes, entries, imports))
+        inner.append("}")
+    inner += _reserved(
+        [(r.start, r.end - 1) for r in proto.reserved_range], proto.reserved_name, _MAX_FIELD - 1
+    )
+    lines += ["  " + line for line in inner]
+    lines.append("}")
+    return lines
+
+
+def _field(
+    field: descriptor_pb2.FieldDescriptorProto,
+    package: str,
+    scopes: list[descriptor_pb2.DescriptorProto],
+    entries: dict[str, descriptor_pb2.DescriptorProto],
+    imports: set[str],
+) -> str:
+    entry = entries.get(field.type_name.lstrip("."))
+    if entry is not None:
+        key, value = entry.field[0], entry.field[1]
+        key_type = _type(key, package, scopes, imports)
+        kind = f"map<{key_type}, {_type(value, package, scopes, imports)}>"
+        label = ""
+    else:
+        kind = _type(field, package, scopes, imports)
+        label = "repeated " if field.label == field.LABEL_REPEATED else ""
+        if field.proto3_optional:
+            label = "optional "
+    options = []
+    if field.options.HasField("packed"):
+        options.append(f"packed = {str(field.options.packed).lower()}")
+    if field.options.deprecated:
+        options.append("deprecated = true")
+    if field.HasField("json_name") and field.json_name != _default_json_name(field.name):
+        options.append(f'json_name = "{field.json_name}"')
+    suffix = f" [{', '.join(options)}]" if options else ""
+    return f"{label}{kind} {field.name} = {field.number}{suffix};"
+
+
+def _type(
+    field: descriptor_pb2.FieldDescriptorProto,
+    package: str,
+    scopes: list[descriptor_pb2.DescriptorProto],
+    imports: set[str],
+) -> str:
+    if field.type not in (field.TYPE_MESSAGE, field.TYPE_ENUM):
+        return _SCALARS[field.type]
+    full = field.type_name.lstrip(".")
+    if full.startswith("google.protobuf."):
+        imports.add(_WELL_KNOWN_FILES[full])
+        return full
+    path, their_package = _FILES[full]
+    imports.add(path)
+    if their_package != package:
+        return full if their_package else "." + full
+    prefix = f"{package}." if package else ""
+    short = full[len(prefix) :]
+    # A name that an enclosing message also nests would resolve to that one instead.
+    first = short.split(".")[0]
+    for scope in scopes:
+        if first in {n.name for n in scope.nested_type} | {e.name for e in scope.enum_type}:
+            return "." + full
+    return short
+
+
+def _default_json_name(name: str) -> str:
+    out, upper = [], False
+    for char in name:
+        if char == "_":
+            upper = True
+        elif upper:
+            out.append(char.upper())
+            upper = False
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _enum(proto: descriptor_pb2.EnumDescriptorProto, indent: str) -> list[str]:
+    lines = [f"enum {proto.name} {{"]
+    inner = []
+    if proto.options.allow_alias:
+        inner.append("option allow_alias = true;")
+    if proto.options.deprecated:
+        inner.append("option deprecated = true;")
+    for value in proto.value:
+        suffix = " [deprecated = true]" if value.options.deprecated else ""
+        inner.append(f"{value.name} = {value.number}{suffix};")
+    inner += _reserved(
+        [(r.start, r.end) for r in proto.reserved_range], proto.reserved_name, 2**31 - 1
+    )
+    lines += ["  " + line for line in inner]
+    lines.append("}")
+    return [indent + line for line in lines]
+
+
+def _reserved(ranges: list[tuple[int, int]], names: Iterable[str], top: int) -> list[str]:
+    """The ``reserved`` lines of inclusive ``ranges`` and of ``names``."""
+    parts = []
+    for start, end in ranges:
+        if start == end:
+            parts.append(str(start))
+        else:
+            parts.append(f"{start} to {'max' if end == top else end}")
+    out = [f"reserved {', '.join(parts)};"] if parts else []
+    quoted = [f'"{name}"' for name in names]
+    if quoted:
+        out.append(f"reserved {', '.join(quoted)};")
+    return out
+
+
+_WELL_KNOWN_FILES: dict[str, str] = {}
+#: Full name -> (its file under proto/, its package).
+_FILES: dict[str, tuple[str, str]] = {}
+
+
+def _index_files(types: dict[str, _Type]) -> None:
+    for name, item in types.items():
+        if item.file.name.startswith("google/protobuf/"):
+            _WELL_KNOWN_FILES[name] = item.file.name
+        else:
+            _FILES[name] = (proto_path(item.file), item.file.package)
+
+
+def write_protos(out_dir: Path = PROTO_DIR) -> list[Path]:
+    """Write the .proto files from the installed clarifai-grpc; remove stale ones."""
+    types = closure(clarifai_roots())
+    _index_files(types)
+    version = importlib.metadata.version("clarifai-grpc")
+    texts = render_files(types, version)
+    written = []
+    for old in sorted(out_dir.rglob("*.proto")):
+        if str(old.relative_to(out_dir)) not in texts:
+            old.unlink()
+    for name, text in sorted(texts.items()):
+        path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+# -- the comparison (tests/test_proto.py) -------------------------------------------------
+
+
+def _field_facts(field: FieldDescriptor) -> dict[str, object]:
+    oneof = field.containing_oneof
+    label = "singular"
+    if field.is_repeated:
+        label = "repeated, packed" if field.is_packed else "repeated"
+    return {
+        "number": field.number,
+        "type": _SCALARS.get(field.type, "message" if field.message_type else "enum"),
+        "label": label,
+        "message type": field.message_type.full_name if field.message_type else None,
+        "enum type": field.enum_type.full_name if field.enum_type else None,
+        "oneof": oneof.name if oneof is not None else None,
+        "presence": field.has_presence,
+        "json name": field.json_name,
+    }
+
+
+def _lookup(pool: DescriptorPool, item: _Type) -> _Type | None:
+    if isinstance(item, EnumDescriptor):
+        find = pool.FindEnumTypeByName
+    else:
+        find = pool.FindMessageTypeByName
+    try:
+        found: _Type = find(item.full_name)
+    except KeyError:
+        return None
+    return found
+
+
+def schema_differences(ours: DescriptorPool, theirs_roots: Iterable[_Type]) -> list[str]:
+    """Every difference between our descriptor pool ``ours`` and clarifai-grpc's types
+    reachable from ``theirs_roots``: a missing message, enum, field or enum value, or a
+    field or value that differs in any fact. Empty when our schema is complete."""
+    problems: list[str] = []
+    for name, theirs in sorted(closure(theirs_roots).items()):
+        if theirs.file.name.startswith("google/protobuf/"):
+            continue
+        mine = _lookup(ours, theirs)
+        if mine is None:
+            kind = "enum" if isinstance(theirs, EnumDescriptor) else "message"
+            problems.append(f"{kind} {name} is missing")
+            continue
+        problems.extend(_differences(name, mine, theirs))
+    return problems
+
+
+def _differences(name: str, mine: _Type, theirs: _Type) -> Iterator[str]:
+    if isinstance(theirs, EnumDescriptor):
+        assert isinstance(mine, EnumDescriptor)
+        their_values = [(v.name, v.number) for v in theirs.values]
+        my_values = [(v.name, v.number) for v in mine.values]
+        for value in their_values:
+            if value not in my_values:
+                yield f"enum value {name}.{value[0]} = {value[1]} is missing"
+        for value in my_values:
+            if value not in their_values:
+                yield f"enum value {name}.{value[0]} = {value[1]} is not in clarifai-grpc"
+        if my_values != their_values and set(my_values) == set(their_values):
+            yield f"enum {name}: values in another order (changes names of aliases)"
+        return
+    assert isinstance(mine, Descriptor) and isinstance(theirs, Descriptor)
+    for field in theirs.fields:
+        other = mine.fields_by_name.get(field.name)
+        if other is None:
+            yield f"field {name}.{field.name} = {field.number} is missing"
+            continue
+        want, got = _field_facts(field), _field_facts(other)
+        for fact, value in want.items():
+            if got[fact] != value:
+                yield (
+                    f"field {name}.{field.name}: {fact} is {got[fact]!r}, "
+                    f"clarifai-grpc has {value!r}"
+                )
+    for field in mine.fields:
+        if field.name not in theirs.fields_by_name:
+            yield f"field {name}.{field.name} = {field.number} is not in clarifai-grpc"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--proto-only", action="store_true", help="Write proto/ only, not toolkit/_proto."
+    )
+    args = parser.parse_args()
+    for path in write_protos():
+        print(path.relative_to(ROOT))
+    if not args.proto_only:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import gen_proto
+
+        for path in gen_proto.generate(gen_proto.DEFAULT_OUT):
+            print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()
