@@ -7,6 +7,12 @@
 - ``clarifai-data-protobuf-hosted.zip``: the same inputs with hosted URLs instead of bytes.
 - ``clarifai-data-json.zip``: the first archive in the Clarifai-Data-JSON flavour.
 
+Every byte is the same on every machine: the scenes are drawn, encoded and reduced to
+embeddings by ``scripts/sample_images.py`` with integer arithmetic, and the one step in
+floating point (normalising an embedding) adds its squares exactly (``math.fsum``) and
+rounds once to float32. Nothing here calls BLAS or depends on pillow's, zlib's or
+libjpeg's version.
+
 Usage: python scripts/make_sample_data.py [--out sample_data]
 """
 
@@ -14,16 +20,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
+import math
 import random
+import struct
 import sys
+from fractions import Fraction
 from pathlib import Path
-
-import numpy as np
-from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from sample_images import Canvas, box_thumbnail, encode_jpeg, encode_png, grey  # noqa: E402
 
 from toolkit.archive import write_archive  # noqa: E402
 from toolkit.messages import Input  # noqa: E402
@@ -43,35 +51,59 @@ EMBEDDING_DIM = 256
 BASE_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 
-def _embedding(img: Image.Image) -> list[float]:
+def _median(values: list[Fraction]) -> Fraction:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return (ordered[middle - 1] + ordered[middle]) / 2 if len(ordered) % 2 == 0 else ordered[middle]
+
+
+def _float32(value: float) -> float:
+    """``value`` rounded to the nearest float32 (round half to even), as a Python float."""
+    return float(struct.unpack("<f", struct.pack("<f", value))[0])
+
+
+def embedding(canvas: Canvas) -> list[float]:
     """A 256-d vector from the pixels: an 8x8 colour thumbnail (192) and a grey one (64).
 
     Each thumbnail row has its median taken away, which removes the horizontal bands of sky
     and grass and the overall brightness: what is left is where the objects are and their
-    colours, so a brightened copy of a scene lands next to the original.
+    colours, so a brightened copy of a scene lands next to the original. The thumbnails,
+    medians and differences are exact fractions; the norm is the square root of their
+    exact sum of squares; each component is rounded once to float64 and once to float32.
     """
-    rgb = np.asarray(img.convert("RGB").resize((8, 8), Image.Resampling.BOX), np.float32) / 255
-    grey = np.asarray(img.convert("L").resize((8, 8), Image.Resampling.BOX), np.float32) / 255
-    rgb -= np.median(rgb, axis=1, keepdims=True)
-    grey -= np.median(grey, axis=1, keepdims=True)
-    vec = np.concatenate([rgb.reshape(-1), grey.reshape(-1)])
-    vec /= max(float(np.linalg.norm(vec)), 1e-12)
-    return [float(x) for x in vec.astype(np.float32)]
+    pixels = canvas.pixels
+    planes = [box_thumbnail(pixels[..., c]) for c in range(3)] + [box_thumbnail(grey(pixels))]
+    rows: list[list[list[Fraction]]] = [
+        [[Fraction(total, divisor * 255) for total, divisor in row] for row in plane]
+        for plane in planes
+    ]
+    centred = [[[v - _median(row) for v in row] for row in plane] for plane in rows]
+    r, g, b, luma = centred
+    # The colour thumbnail is laid out pixel by pixel (r, g, b), then the grey one.
+    vector = [
+        r[y][x] if c == 0 else g[y][x] if c == 1 else b[y][x]
+        for y in range(8)
+        for x in range(8)
+        for c in range(3)
+    ]
+    vector += [luma[y][x] for y in range(8) for x in range(8)]
+    squares = sum(v * v for v in vector)
+    norm = max(math.sqrt(float(squares)), 1e-12)
+    return [_float32(float(v) / norm) for v in vector]
 
 
 def _draw_scene(rng: random.Random, index: int, size: tuple[int, int], night: bool) -> tuple:
-    """Draw one scene; return the image and its objects as (concept, kind, geometry)."""
+    """Draw one scene; return the canvas and its objects as (concept, kind, geometry)."""
     w, h = size
     sky = (20, 24, 60) if night else (135 + rng.randint(-20, 20), 190, 235)
     grass = (40, 110 + rng.randint(-20, 20), 40)
-    img = Image.new("RGB", size, sky)
-    draw = ImageDraw.Draw(img)
+    canvas = Canvas(size, sky)
     horizon = int(h * rng.uniform(0.55, 0.7))
-    draw.rectangle([0, horizon, w, h], fill=grass)
+    canvas.rectangle((0, horizon, w, h), grass)
     objects = []
     if not night and rng.random() < 0.5:
         cx, cy, r = rng.randint(30, w - 30), rng.randint(15, horizon // 2), 14
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(250, 220, 40))
+        canvas.disc((cx, cy), r, (250, 220, 40))
         objects.append(("sun", "point", (cx, cy)))
     kinds = ["ball", "box", "tree"]
     count = 1 + index % 3
@@ -80,44 +112,39 @@ def _draw_scene(rng: random.Random, index: int, size: tuple[int, int], night: bo
         if kind == "ball":
             r = rng.randint(12, 26)
             cx, cy = rng.randint(r, w - r), rng.randint(horizon, h - r)
-            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(220, 30, 30))
+            canvas.disc((cx, cy), r, (220, 30, 30))
             objects.append(("ball", "box", (cx - r, cy - r, cx + r, cy + r)))
         elif kind == "box":
             s = rng.randint(20, 45)
             x0, y0 = rng.randint(0, w - s), rng.randint(horizon - s // 2, h - s)
-            draw.rectangle([x0, y0, x0 + s, y0 + s], fill=(40, 70, 200), outline=(10, 20, 90))
+            canvas.rectangle((x0, y0, x0 + s, y0 + s), (40, 70, 200), outline=(10, 20, 90))
             objects.append(("box", "box", (x0, y0, x0 + s, y0 + s)))
         else:
             tw, th = rng.randint(30, 60), rng.randint(50, 90)
             x0 = rng.randint(0, w - tw)
             base = rng.randint(horizon, h - 5)
             points = [(x0 + tw / 2, base - th), (x0 + tw, base), (x0, base)]
-            draw.polygon(points, fill=(20, 130, 50), outline=(10, 60, 20))
+            canvas.triangle(points, (20, 130, 50))
             objects.append(("tree", "polygon", points))
-    return img, objects
+    return canvas, objects
 
 
-def _encode(img: Image.Image, fmt: str) -> bytes:
-    buf = io.BytesIO()
-    if fmt == "JPEG":
-        img.save(buf, format="JPEG", quality=90)
-    else:
-        img.save(buf, format="PNG", optimize=False, compress_level=6)
-    return buf.getvalue()
+def _encode(canvas: Canvas, fmt: str) -> bytes:
+    return encode_jpeg(canvas.pixels, quality=90) if fmt == "JPEG" else encode_png(canvas.pixels)
 
 
 def make_inputs(count: int = 30) -> list[Input]:
     """The sample inputs, the same on every run."""
     rng = random.Random(SEED)
     records: list[Input] = []
-    scenes: list[tuple[Image.Image, list]] = []
+    scenes: list[tuple[Canvas, list]] = []
     for index in range(count):
         size = SIZES[index % len(SIZES)]
         night = index % 10 == 9
         if index in (7, 17):
             # A near-duplicate of the previous scene: same drawing, slightly brighter.
             prev_img, objects = scenes[-1]
-            img = prev_img.point(lambda v: min(255, v + 6))
+            img = prev_img.brightened(6)
             size = img.size
         else:
             img, objects = _draw_scene(rng, index, size, night)
@@ -161,7 +188,7 @@ def make_inputs(count: int = 30) -> list[Input]:
                 "tags": ["drawn", "night" if night else "day"],
             }
         )
-        data.embeddings.add(vector=_embedding(img), num_dimensions=EMBEDDING_DIM)
+        data.embeddings.add(vector=embedding(img), num_dimensions=EMBEDDING_DIM)
         records.append(record)
     text = Input(id="txt-0001")
     text.created_at.seconds = BASE_TIME + count * 3600

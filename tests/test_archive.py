@@ -143,16 +143,28 @@ def test_empty_archive(tmp_path: Path) -> None:
     path = tmp_path / "empty.zip"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("mimetype", b"application/x.clarifai-data+protobuf")
+    # Read as empty by default (the toolkit writes such archives with --allow-empty) ...
+    with ArchiveReader(path) as reader:
+        assert reader.entries == [] and list(reader.iter_inputs()) == []
+    # ... refused on request.
     with pytest.raises(EmptyArchiveError, match="holds no inputs"):
-        ArchiveReader(path)
-    with ArchiveReader(path, allow_empty=True) as reader:
-        assert list(reader.iter_inputs()) == []
+        ArchiveReader(path, allow_empty=False)
     only_empty_batches = tmp_path / "empty2.zip"
     with zipfile.ZipFile(only_empty_batches, "w") as zf:
         zf.writestr("mimetype", b"application/x.clarifai-data+protobuf")
         zf.writestr("all/x_n0", b"")
-    with ArchiveReader(only_empty_batches) as reader, pytest.raises(EmptyArchiveError):
+    with ArchiveReader(only_empty_batches) as reader:
+        assert list(reader.iter_inputs()) == []
+    with (
+        ArchiveReader(only_empty_batches, allow_empty=False) as reader,
+        pytest.raises(EmptyArchiveError),
+    ):
         list(reader.iter_inputs())
+    # A zip without the mimetype entry (an SDK export that failed) is not an empty export.
+    bare = tmp_path / "bare.zip"
+    zipfile.ZipFile(bare, "w").close()
+    with pytest.raises(ArchiveError, match="no 'mimetype' entry"):
+        ArchiveReader(bare)
 
 
 @pytest.mark.parametrize(

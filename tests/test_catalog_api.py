@@ -15,7 +15,6 @@ from toolkit.catalog import Catalog, default_home
 from toolkit.errors import (
     ArchiveError,
     CatalogError,
-    EmptyArchiveError,
     InputNotFoundError,
     MediaError,
     NotInCatalogError,
@@ -89,14 +88,18 @@ class TestAdd:
         not_zip.write_text("hello")
         with pytest.raises(ArchiveError, match="not a zip archive"):
             catalog.datasets.add(not_zip, dataset="demo")
-        empty = make_archive([], name="empty.zip")
-        with pytest.raises(EmptyArchiveError):
-            catalog.datasets.add(empty, dataset="demo")
         with pytest.raises(ArchiveError, match="no such file"):
             catalog.datasets.add(tmp_path / "nope.zip", dataset="demo")
         assert catalog.datasets.list() == []
         assert files_under(catalog.home / "archives") == []
         assert files_under(catalog.home / "tmp") == []
+
+    def test_an_empty_archive_is_an_empty_version(self, catalog, make_archive):
+        # What 'filter --allow-empty' writes is read back, as every archive the tool writes.
+        empty = make_archive([], name="empty.zip")
+        version = catalog.datasets.add(empty, dataset="demo")
+        assert (version.inputs_count, version.metrics["inputs_count"]) == (0, 0)
+        assert catalog.existing_ids("demo", ["a"]) == set()
 
     def test_json_flavour(self, catalog, sample_json_archive):
         version = catalog.datasets.add(sample_json_archive, dataset="demo")

@@ -47,7 +47,7 @@ class TestDatasetsAdd:
     def test_add_prints_the_version(self, run, sample_archive, home):
         result = run("datasets", "add", str(sample_archive), "--dataset", "birds")
         assert result.stdout == (
-            "Added birds@clarifai-data-protobuf: 31 inputs in 4 batch entries (88.2 KiB).\n"
+            "Added birds@clarifai-data-protobuf: 31 inputs in 4 batch entries (184.3 KiB).\n"
         )
         assert (home / "archives/birds/clarifai-data-protobuf.zip").is_file()
 
@@ -309,7 +309,7 @@ class TestVersions:
         assert result.exit_code == 2
 
         result = run("versions", "refresh", "demo", "v1")
-        assert result.stdout == "Refreshed demo@v1: 31 inputs in 4 batch entries (88.2 KiB).\n"
+        assert result.stdout == "Refreshed demo@v1: 31 inputs in 4 batch entries (184.3 KiB).\n"
         out = json.loads(run("versions", "refresh", "demo", "v1", "--json").stdout)
         assert out["metrics"]["inputs_count"] == 31
 

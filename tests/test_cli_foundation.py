@@ -134,7 +134,6 @@ class TestErrors:
             ("other-mimetype", "unknown mimetype 'text/plain'"),
             ("bad-entry", "entry 'all/x_n1' is not a readable InputBatch"),
             ("truncated", "not a zip archive"),
-            ("empty", "holds no inputs"),
         ],
     )
     @pytest.mark.parametrize(
@@ -153,6 +152,23 @@ class TestErrors:
         assert message in lines[0]
         assert path in lines[0]
         assert result.stdout == ""
+
+    def test_reading_commands_accept_an_empty_archive(self, runner, bad_archives) -> None:
+        path = str(bad_archives["empty"])
+        result = runner.invoke(cli, ["info", path])
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.splitlines()[:3] == [
+            f"archive:    {path} (protobuf, 0 batch entries)",
+            "inputs:     0",
+            "unlabeled:  0",
+        ]
+        result = runner.invoke(cli, ["info", "--json", path])
+        assert result.exit_code == 0 and json.loads(result.stdout)["inputs_count"] == 0
+        result = runner.invoke(cli, ["inputs", "list", path])
+        assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+        result = runner.invoke(cli, ["inputs", "get", path, "a"])
+        assert result.exit_code == 1 and result.stderr.startswith("Error: ")
+        assert result.stderr.count("\n") == 1
 
     def test_unknown_input_id(self, runner, sample_archive) -> None:
         result = runner.invoke(cli, ["inputs", "get", str(sample_archive), "nope"])

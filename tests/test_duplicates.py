@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -18,6 +19,12 @@ def run(runner, args, code=0):
     return result
 
 
+def _norm(vector: np.ndarray) -> float:
+    """The Euclidean norm, with the squares added exactly (np.linalg.norm's last bit
+    depends on the CPU's SIMD path), so the archive holds the same bits everywhere."""
+    return math.sqrt(math.fsum(float(v) * float(v) for v in vector))
+
+
 def _planted(n: int = 2000, d: int = 64):
     """Realistic vectors with planted near-duplicate groups (tiny noise around a base)."""
     rng = np.random.default_rng(21)
@@ -31,10 +38,10 @@ def _planted(n: int = 2000, d: int = 64):
     for base, copies in groups.items():
         for row in copies:
             noise = rng.standard_normal(d).astype(np.float32)
-            vectors[row] = vectors[base] + 1e-3 * np.linalg.norm(vectors[base]) * noise / np.sqrt(d)
+            vectors[row] = vectors[base] + 1e-3 * _norm(vectors[base]) * noise / math.sqrt(d)
     # A chain: 40 ~ 41 ~ 42 (each step small, the ends further apart).
     step = rng.standard_normal(d).astype(np.float32)
-    step *= 0.12 * np.linalg.norm(vectors[40]) / np.linalg.norm(step)
+    step *= 0.12 * _norm(vectors[40]) / _norm(step)
     vectors[41] = vectors[40] + step
     vectors[42] = vectors[41] + step
     ids = [f"v{i:05d}" for i in range(n)]

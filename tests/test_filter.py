@@ -9,7 +9,7 @@ from helpers import make_input
 from merge_helpers import hashes, leftovers, read_ids, read_inputs, sdk_ids, wire
 
 from toolkit.cli import cli
-from toolkit.errors import OutputError
+from toolkit.errors import EmptyResultError, OutputError, UnknownConceptError
 from toolkit.messages import Input
 from toolkit.records import has_concept
 from toolkit.subset import FilterCriteria, filter_inputs, parse_metadata_filter, read_ids_file
@@ -56,7 +56,7 @@ def _archive(make_archive, records):
 
 def _kept(archive, tmp_path, **criteria) -> list[str]:
     out = tmp_path / "out.zip"
-    report = filter_inputs(archive, out, criteria=FilterCriteria(**criteria))
+    report = filter_inputs(archive, out, criteria=FilterCriteria(**criteria), allow_empty=True)
     ids = read_ids(out)
     assert report.inputs_written == len(ids)
     out.unlink()
@@ -70,6 +70,10 @@ def _kept(archive, tmp_path, **criteria) -> list[str]:
         # A positive label on the input or a region (a negative one does not count).
         ({"concepts": ("cat",)}, ["cat1", "box1"]),
         ({"concepts": ("cat", "car")}, ["cat1", "box1", "vid1"]),
+        # A concept id or its name, in any case.
+        ({"concepts": ("CAT",)}, ["cat1", "box1"]),
+        ({"concepts": ("Dog",)}, ["dog1", "txt1"]),
+        ({"no_concepts": ("Cat", "DOG")}, ["emb1", "bare", "vid1", "aud1", "nul1"]),
         ({"no_concepts": ("cat", "dog")}, ["emb1", "bare", "vid1", "aud1", "nul1"]),
         ({"types": ("text", "audio")}, ["txt1", "aud1"]),
         ({"types": ("video",)}, ["vid1"]),
@@ -201,3 +205,55 @@ class TestCli:
         result = runner.invoke(cli, ["filter", str(archive), "-o", str(out), "--limit", "-1"])
         assert result.exit_code == 2
         assert not out.exists() and leftovers(tmp_path) == []
+
+
+class TestEmptyAndUnknown:
+    """A filter that would write no input, or names no known concept, writes nothing."""
+
+    def test_unknown_concept_lists_the_closest(self, archive, tmp_path):
+        out = tmp_path / "out.zip"
+        with pytest.raises(UnknownConceptError) as caught:
+            filter_inputs(archive, out, criteria=FilterCriteria(concepts=("cats",)))
+        message = str(caught.value)
+        assert "no concept 'cats'" in message and "did you mean 'cat'" in message
+        assert "concepts here: car, cat (Cat), dog (Dog)" in message
+        assert not out.exists() and leftovers(tmp_path) == []
+
+    def test_unknown_concept_is_an_error_even_with_allow_empty(self, archive, tmp_path):
+        criteria = FilterCriteria(concepts=("cat",), no_concepts=("nosuch",))
+        with pytest.raises(UnknownConceptError, match="no concept 'nosuch'"):
+            filter_inputs(archive, tmp_path / "o.zip", criteria=criteria, allow_empty=True)
+
+    def test_no_match_is_an_error_unless_allow_empty(self, archive, tmp_path):
+        out = tmp_path / "out.zip"
+        criteria = FilterCriteria(concepts=("car",), types=("image",))
+        with pytest.raises(EmptyResultError) as caught:
+            filter_inputs(archive, out, criteria=criteria)
+        assert str(caught.value) == (
+            f"{archive}: the output would hold no inputs: none of the 9 inputs matches "
+            "concepts 'car'; types 'image'; nothing was written (pass --allow-empty to "
+            "write an empty archive)"
+        )
+        assert not out.exists()
+        report = filter_inputs(archive, out, criteria=criteria, allow_empty=True)
+        assert report.inputs_written == 0 and read_ids(out) == []
+
+    def test_negative_label_only_is_known_but_matches_nothing(self, make_archive, tmp_path):
+        src = make_archive([make_input("a", image_bytes=b"1", concepts=[("cat", 0.0)])])
+        with pytest.raises(EmptyResultError, match="none of the 1 inputs matches concepts 'Cat'"):
+            filter_inputs(src, tmp_path / "o.zip", criteria=FilterCriteria(concepts=("Cat",)))
+
+    def test_cli(self, archive, tmp_path, runner):
+        out = tmp_path / "out.zip"
+        result = runner.invoke(cli, ["filter", str(archive), "--concept", "nosuch", "-o", str(out)])
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr.startswith(f"Error: {archive}: no concept 'nosuch'")
+        assert result.stderr.count("\n") == 1 and not out.exists()
+        result = runner.invoke(cli, ["filter", str(archive), "--limit", "0", "-o", str(out)])
+        assert result.exit_code == 1 and "the limit is 0" in result.stderr
+        assert result.stderr.count("\n") == 1 and not out.exists()
+        args = ["filter", str(archive), "--limit", "0", "-o", str(out), "--allow-empty"]
+        assert runner.invoke(cli, args).exit_code == 0
+        info = runner.invoke(cli, ["info", str(out), "--json"])
+        assert info.exit_code == 0, info.stderr
+        assert json.loads(info.stdout)["inputs_count"] == 0

@@ -25,7 +25,7 @@ from merge_helpers import (
 )
 
 from toolkit.archive import write_archive
-from toolkit.errors import ArchiveError, ConflictError, OutputError
+from toolkit.errors import ArchiveError, ConflictError, EmptyResultError, OutputError
 from toolkit.merge import MergeReport, merge_archives, renamed_id
 from toolkit.messages import Input
 
@@ -466,11 +466,16 @@ def test_matches_the_reference_model(sources, policy, merge, batch_size, flavour
                 )
             assert not out.exists()
         else:
+            if not any(records for records, _ in sources):
+                with pytest.raises(EmptyResultError, match="would hold no inputs"):
+                    merge_archives(paths, out, on_conflict=policy, merge_annotations=merge)
+                assert not out.exists()
             report = merge_archives(
                 paths,
                 out,
                 on_conflict=policy,
                 merge_annotations=merge,
+                allow_empty=True,
                 batch_size=batch_size,
                 flavour=out_flavour,
             )

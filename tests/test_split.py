@@ -11,7 +11,7 @@ from helpers import make_input
 from merge_helpers import hashes, leftovers, read_ids, read_inputs, sdk_ids, wire
 
 from toolkit.cli import cli
-from toolkit.errors import ArchiveError, OutputError
+from toolkit.errors import ArchiveError, EmptyResultError, OutputError
 from toolkit.split import check_ratios, parse_ratios, split_archive
 
 
@@ -186,12 +186,27 @@ class TestSplit:
 
     def test_zero_ratio_and_empty_source(self, make_archive, tmp_path):
         src = make_archive([make_input("only")], "one.zip")
-        report = split_archive(src, tmp_path / "o", ratios={"train": 1.0, "val": 0.0})
+        with pytest.raises(EmptyResultError) as caught:
+            split_archive(src, tmp_path / "o", ratios={"train": 1.0, "val": 0.0})
+        assert str(caught.value) == (
+            f"{src}: the split 'val' would hold no inputs (1 input in all); nothing was "
+            "written. Give larger ratios, or pass --allow-empty to write empty archives"
+        )
+        assert not (tmp_path / "o").exists()
+        report = split_archive(
+            src, tmp_path / "o", ratios={"train": 1.0, "val": 0.0}, allow_empty=True
+        )
         assert report.counts == {"train": 1, "val": 0}
         assert read_ids(tmp_path / "o" / "val.zip") == []
         empty = make_archive([], "empty.zip")
+        with pytest.raises(EmptyResultError, match="the splits 'train', 'val' would hold no"):
+            split_archive(empty, tmp_path / "e", ratios={"train": 0.5, "val": 0.5})
         report = split_archive(
-            empty, tmp_path / "e", ratios={"train": 0.5, "val": 0.5}, stratify_by="concept"
+            empty,
+            tmp_path / "e",
+            ratios={"train": 0.5, "val": 0.5},
+            stratify_by="concept",
+            allow_empty=True,
         )
         assert report.counts == {"train": 0, "val": 0}
 

@@ -21,11 +21,13 @@ from .archive import (
     BatchEntry,
     write_archive,
 )
+from .concepts import ConceptKeys
 from .errors import (
     ArchiveError,
     CatalogError,
     ConflictError,
     EmptyArchiveError,
+    EmptyResultError,
     IndexMismatchError,
     InputNotFoundError,
     LimitError,
@@ -34,6 +36,7 @@ from .errors import (
     OutputError,
     SchemaError,
     ToolkitError,
+    UnknownConceptError,
 )
 from .inputs import list_inputs
 from .jsonmap import input_from_json, input_to_dict, input_to_json
@@ -92,8 +95,10 @@ __all__ = [
     "BatchEntry",
     "CatalogError",
     "ConceptCount",
+    "ConceptKeys",
     "ConflictError",
     "EmptyArchiveError",
+    "EmptyResultError",
     "IndexMismatchError",
     "InputNotFoundError",
     "LimitError",
@@ -104,6 +109,7 @@ __all__ = [
     "OutputError",
     "SchemaError",
     "ToolkitError",
+    "UnknownConceptError",
     "__version__",
     "compute_metrics",
     "input_from_json",

@@ -155,6 +155,11 @@ class ArchiveReader:
     flavours are read; fields the toolkit does not model are kept as protobuf
     unknown fields (protobuf flavour), so a rewrite loses nothing.
 
+    An archive with no inputs (a ``mimetype`` entry and no batch, or only empty batches)
+    is read as empty, as the toolkit writes it with ``--allow-empty``; with
+    ``allow_empty=False`` it is an :class:`~toolkit.errors.EmptyArchiveError` instead. A
+    zip without the ``mimetype`` entry is never taken for an empty export.
+
     Example::
 
         with ArchiveReader(path) as reader:
@@ -167,7 +172,7 @@ class ArchiveReader:
         path: str | os.PathLike[str],
         *,
         limits: Limits = DEFAULT_LIMITS,
-        allow_empty: bool = False,
+        allow_empty: bool = True,
     ) -> None:
         self.path = Path(path)
         self.limits = limits
@@ -328,7 +333,9 @@ class ArchiveReader:
                 )
             )
         if not entries and not self.allow_empty:
-            raise EmptyArchiveError(f"{self.path}: the archive holds no inputs")
+            raise EmptyArchiveError(
+                f"{self.path}: the archive holds no inputs; pass --allow-empty to accept it"
+            )
         return entries
 
     # -- context manager ---------------------------------------------------------
@@ -534,7 +541,9 @@ class ArchiveReader:
             seen_any = seen_any or len(batch.inputs) > 0
             yield entry, batch
         if not seen_any and not self.allow_empty:
-            raise EmptyArchiveError(f"{self.path}: the archive holds no inputs")
+            raise EmptyArchiveError(
+                f"{self.path}: the archive holds no inputs; pass --allow-empty to accept it"
+            )
 
     def iter_inputs(self) -> Iterator[Input]:
         """Yield every input, in the archive's order."""

@@ -10,6 +10,8 @@ says what to do.
      ├── ArchiveError            the archive cannot be read as a Clarifai export
      │    └── EmptyArchiveError  the archive holds no inputs
      ├── LimitError              a safety limit was exceeded (zip bomb, huge entry, deep metadata)
+     ├── EmptyResultError        the output would hold no inputs (allow_empty to write it)
+     ├── UnknownConceptError     a concept given is neither an id nor a name in the archive
      ├── InputNotFoundError      no input with that id
      ├── SchemaError             a record does not have the shape the operation needs
      ├── OutputError             the output cannot be written where asked
@@ -27,6 +29,7 @@ __all__ = [
     "CatalogError",
     "ConflictError",
     "EmptyArchiveError",
+    "EmptyResultError",
     "IndexMismatchError",
     "InputNotFoundError",
     "LimitError",
@@ -35,6 +38,7 @@ __all__ = [
     "OutputError",
     "SchemaError",
     "ToolkitError",
+    "UnknownConceptError",
 ]
 
 
@@ -48,6 +52,19 @@ class ArchiveError(ToolkitError):
 
 class EmptyArchiveError(ArchiveError):
     """The archive is well formed but holds no inputs."""
+
+
+class EmptyResultError(ToolkitError):
+    """The output of an operation would hold no inputs; nothing was written.
+
+    Operations that write archives refuse an empty result unless called with
+    ``allow_empty=True`` (the CLI's ``--allow-empty``): an empty output is far more
+    often a typo in a criterion than what was wanted.
+    """
+
+
+class UnknownConceptError(ToolkitError):
+    """A concept given is neither the id nor the name of any concept in the archive."""
 
 
 class LimitError(ToolkitError):

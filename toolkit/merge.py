@@ -61,7 +61,7 @@ from ._rewrite import (
     output_writer,
 )
 from .archive import ArchiveWriter, Flavour
-from .errors import ArchiveError, ConflictError
+from .errors import ArchiveError, ConflictError, EmptyResultError
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Data, Input
 from .records import input_type
@@ -187,6 +187,7 @@ def merge_archives(
     *,
     on_conflict: ConflictPolicy = "error",
     merge_annotations: bool = False,
+    allow_empty: bool = False,
     flavour: Flavour = "protobuf",
     batch_size: int | None = 128,
     limits: Limits = DEFAULT_LIMITS,
@@ -199,7 +200,9 @@ def merge_archives(
     when complete (an existing file is replaced; it may not be one of the sources); on
     any error nothing is left behind. A stream ``output`` gets the archive once it is
     complete. ``batch_size=None`` keeps the sources' batches as they are. ``progress``
-    is called with counts of inputs done, adding up to the inputs read.
+    is called with counts of inputs done, adding up to the inputs read. When every
+    source is empty, :class:`~toolkit.errors.EmptyResultError` is raised and nothing is
+    written, unless ``allow_empty``.
 
     Example::
 
@@ -228,6 +231,7 @@ def merge_archives(
             output_name=destination.name,
             on_conflict=on_conflict,
             merge_annotations=merge_annotations,
+            allow_empty=allow_empty,
             flavour=flavour,
             batch_size=batch_size,
             progress=progress,
@@ -326,10 +330,12 @@ class _Merger:
         output_name: str,
         on_conflict: ConflictPolicy,
         merge_annotations: bool,
+        allow_empty: bool,
         flavour: Flavour,
         batch_size: int | None,
         progress: Callable[[int], None] | None,
     ) -> None:
+        self.allow_empty = allow_empty
         self.sources = sources
         self.path = path
         self.output_name = output_name
@@ -407,6 +413,14 @@ class _Merger:
                 if writing:
                     sink.flush()  # each source starts a new batch
             if writing:
+                if not sink.added and not self.allow_empty:
+                    names = ", ".join(s.name for s in self.sources)
+                    subject = "source holds" if len(self.sources) == 1 else "sources hold"
+                    raise EmptyResultError(
+                        f"{self.output_name}: the output would hold no inputs: the "
+                        f"{subject} none ({names}); nothing was written (pass --allow-empty "
+                        "to write an empty archive)"
+                    )
                 writer.close()
         except BaseException:
             writer.abort()

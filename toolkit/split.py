@@ -73,7 +73,7 @@ from ._rewrite import (
     open_sources,
 )
 from .archive import ArchiveWriter, Flavour
-from .errors import ArchiveError, OutputError
+from .errors import ArchiveError, EmptyResultError, OutputError
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input
 from .records import iter_regions
@@ -259,6 +259,7 @@ def split_archive(
     tag: bool = False,
     group_by: str | GroupBy | None = None,
     index: str | os.PathLike[str] | Any | None = None,
+    allow_empty: bool = False,
     flavour: Flavour | None = None,
     batch_size: int | None = 128,
     limits: Limits = DEFAULT_LIMITS,
@@ -276,7 +277,9 @@ def split_archive(
     ``out_dir`` is created if needed; existing ``<name>.zip`` files are replaced, other
     files are left alone. All archives are moved into place together at the end; on an
     error none is. ``progress`` is called with counts of inputs read (each is read
-    twice: to assign it, then to copy it).
+    twice: to assign it, then to copy it). A split that would get no input (an empty
+    source, or more splits than inputs) is an :class:`~toolkit.errors.EmptyResultError`
+    before anything is written, unless ``allow_empty``.
 
     Example::
 
@@ -326,6 +329,9 @@ def split_archive(
         else:
             assignment = _plain(total, ratio_list, seed)
         counts = np.bincount(np.frombuffer(assignment, dtype=np.uint8), minlength=len(names))
+        empty = [name for j, name in enumerate(names) if not counts[j]]
+        if empty and not allow_empty:
+            raise EmptyResultError(_empty_message(opened.name, empty, total))
         concepts = labels.per_split(assignment, names)
         _write_splits(
             opened,
@@ -690,6 +696,16 @@ def _write_splits(
             with contextlib.suppress(OSError):
                 out.rmdir()
         raise
+
+
+def _empty_message(source: str, empty: list[str], total: int) -> str:
+    names = ", ".join(repr(name) for name in empty)
+    subject = "split" if len(empty) == 1 else "splits"
+    return (
+        f"{source}: the {subject} {names} would hold no inputs ({total} input"
+        f"{'' if total == 1 else 's'} in all); nothing was written. Give larger ratios, "
+        "or pass --allow-empty to write empty archives"
+    )
 
 
 def _changed(source: Source) -> ArchiveError:

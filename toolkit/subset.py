@@ -39,10 +39,11 @@ from ._rewrite import (
     output_writer,
 )
 from .archive import Flavour
-from .errors import InputNotFoundError
+from .concepts import ConceptKeys
+from .errors import EmptyResultError, InputNotFoundError
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input
-from .records import INPUT_TYPES, has_concept, has_labels, input_type, iter_regions
+from .records import INPUT_TYPES, has_labels, input_type, iter_regions
 
 __all__ = [
     "FilterCriteria",
@@ -67,8 +68,9 @@ class FilterCriteria:
     criterion combine with OR. Empty criteria keep every input.
 
     - ``concepts``: a positive label (value > 0) on the input, a video frame or a region,
-      for any of these concept ids.
-    - ``no_concepts``: none of these concept ids as a positive label (the opposite of
+      for any of these concepts: each a concept id or name, in any case
+      (:mod:`toolkit.concepts`); one that names no concept of the archive is an error.
+    - ``no_concepts``: none of these concepts as a positive label (the opposite of
       ``concepts``: an input with any of them is left out).
     - ``metadata``: ``(KEY, VALUE)`` pairs, any of which matches. KEY is a dotted path into
       the metadata Struct (``source.camera``); VALUE is compared as text with a string,
@@ -143,11 +145,11 @@ class FilterCriteria:
         if self.unlabeled:
             tests.append(lambda r: not has_labels(r))
         if self.concepts:
-            concepts = self.concepts
-            tests.append(lambda r: any(has_concept(r, c) for c in concepts))
+            concepts = ConceptKeys(self.concepts)
+            tests.append(concepts.any_positive)
         if self.no_concepts:
-            no_concepts = self.no_concepts
-            tests.append(lambda r: not any(has_concept(r, c) for c in no_concepts))
+            no_concepts = ConceptKeys(self.no_concepts)
+            tests.append(lambda r: not no_concepts.any_positive(r))
         if self.metadata:
             pairs = [(key.split("."), value) for key, value in self.metadata]
             tests.append(lambda r: _metadata_matches(r, pairs))
@@ -331,6 +333,7 @@ def remove_inputs(
     ids: Iterable[str],
     *,
     strict: bool = False,
+    allow_empty: bool = False,
     flavour: Flavour | None = None,
     batch_size: int | None = 128,
     limits: Limits = DEFAULT_LIMITS,
@@ -339,9 +342,10 @@ def remove_inputs(
     """Write ``source`` without the inputs whose id is in ``ids`` (every input with that id).
 
     Ids the archive does not hold are reported in ``not_found``; with ``strict=True`` they
-    raise :class:`~toolkit.errors.InputNotFoundError` and nothing is written. The output
-    has the source's flavour unless ``flavour`` is given, and keeps its batch folder.
-    ``progress`` is called with counts of inputs read.
+    raise :class:`~toolkit.errors.InputNotFoundError` and nothing is written. Removing
+    every input is an :class:`~toolkit.errors.EmptyResultError` (nothing is written)
+    unless ``allow_empty``. The output has the source's flavour unless ``flavour`` is
+    given, and keeps its batch folder. ``progress`` is called with counts of inputs read.
 
     Example::
 
@@ -366,10 +370,13 @@ def remove_inputs(
                 keep.append(True)
         return keep
 
-    def check() -> None:
+    def check(read: int, written: int) -> None:
         if strict and len(found) < len(wanted):
             missing = [i for i in wanted if i not in found]
             raise InputNotFoundError(_missing_message(name, missing))
+        if not written and not allow_empty:
+            why = f"all {read} inputs are among the ids to remove" if read else "it is empty"
+            raise EmptyResultError(_empty_message(name, why))
 
     name = _source_name(source)
     read, written, _ = _rewrite_one(
@@ -397,6 +404,7 @@ def filter_inputs(
     output: str | os.PathLike[str] | Stream,
     *,
     criteria: FilterCriteria,
+    allow_empty: bool = False,
     flavour: Flavour | None = None,
     batch_size: int | None = 128,
     limits: Limits = DEFAULT_LIMITS,
@@ -408,6 +416,11 @@ def filter_inputs(
     folder. ``progress`` is called with counts of inputs read. A computed id set (for
     example the hits of a similarity search) goes in through ``criteria.with_ids(...)``.
 
+    Nothing is written, and an error says why, when a concept of ``criteria`` names no
+    concept of the archive (:class:`~toolkit.errors.UnknownConceptError`, with the
+    closest ones) or when no input matches (:class:`~toolkit.errors.EmptyResultError`,
+    unless ``allow_empty``).
+
     Example::
 
         report = filter_inputs("export.zip", "cats.zip", criteria=FilterCriteria(concepts=("cat",)))
@@ -416,10 +429,15 @@ def filter_inputs(
     limit = criteria.limit
     kept = 0
     everything = criteria.is_empty
+    keys = ConceptKeys(criteria.concepts + criteria.no_concepts)
+    name = _source_name(source)
 
     def select(batch: SourceBatch) -> list[bool] | None:
         nonlocal kept
         inputs = batch.inputs
+        if keys and not keys.complete:
+            for record in inputs:
+                keys.observe(record)
         if everything:
             keep = None
             count = len(inputs)
@@ -445,6 +463,12 @@ def filter_inputs(
     def stop() -> bool:
         return limit is not None and kept >= limit
 
+    def check(read: int, written: int) -> None:
+        if limit is None or kept < limit:  # the whole archive was read
+            keys.check(name)
+        if not written and not allow_empty:
+            raise EmptyResultError(_empty_message(name, _no_match(criteria, read)))
+
     read, written, stopped = _rewrite_one(
         source,
         output,
@@ -454,9 +478,10 @@ def filter_inputs(
         limits=limits,
         progress=progress,
         stop=stop,
+        before_commit=check,
     )
     return FilterReport(
-        source=_source_name(source),
+        source=name,
         output=_source_name(output, "<stream>"),
         criteria=criteria,
         inputs_read=read,
@@ -472,6 +497,30 @@ def _source_name(value: object, stream_name: str = "<stream 1>") -> str:
     if hasattr(value, "read") or hasattr(value, "write"):
         return stream_name
     return str(value)
+
+
+def _empty_message(source: str, why: str) -> str:
+    return (
+        f"{source}: the output would hold no inputs: {why}; nothing was written "
+        "(pass --allow-empty to write an empty archive)"
+    )
+
+
+def _no_match(criteria: FilterCriteria, read: int) -> str:
+    """Why a filter kept nothing, for its error message."""
+    if not read:
+        return "the archive is empty"
+    if criteria.limit == 0:
+        return "the limit is 0"
+    parts = []
+    for key, value in criteria.to_dict().items():
+        if key == "ids":
+            parts.append(f"the {value} ids given")
+        elif value is True:
+            parts.append(key)
+        elif isinstance(value, list):
+            parts.append(f"{key} " + ", ".join(repr(v) for v in value))
+    return f"none of the {read} inputs matches {'; '.join(parts)}"
 
 
 def _missing_message(source: str, missing: Sequence[str]) -> str:
@@ -495,10 +544,11 @@ def _rewrite_one(
     limits: Limits,
     progress: Callable[[int], None] | None,
     stop: Callable[[], bool] | None = None,
-    before_commit: Callable[[], None] | None = None,
+    before_commit: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int, bool]:
     """Copy the inputs ``select`` keeps (None: the whole batch) from one source.
 
+    ``before_commit(read, written)`` may raise to leave nothing written.
     Returns (inputs read, inputs written, stopped early)."""
     if batch_size is not None and batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -534,7 +584,7 @@ def _rewrite_one(
                     break
             sink.flush()
             if before_commit is not None:
-                before_commit()
+                before_commit(read, sink.added)
             writer.close()
         except BaseException:
             writer.abort()

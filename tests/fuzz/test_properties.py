@@ -259,16 +259,37 @@ def test_split_partitions_and_remove_filter_complement(inputs, seed, stratify) -
         folder = Path(tmp)
         src = _write(folder, inputs, batch_size=2)
         args = ["split", str(src), "--ratios", "a=0.6,b=0.4", "--seed", str(seed)]
-        _invoke(*args, *(["--stratify-by", "concept"] if stratify else []), "-o", str(folder / "s"))
+        stratified = ["--stratify-by", "concept"] if stratify else []
+        _invoke(*args, *stratified, "-o", str(folder / "s"), "--allow-empty")
         parts = [_read(folder / "s" / "a.zip"), _read(folder / "s" / "b.zip")]
         gone = inputs[0].id
-        _invoke("remove", str(src), "--id", gone, "-o", str(folder / "removed.zip"))
-        _invoke("filter", str(src), "--concept", "cat", "-o", str(folder / "cats.zip"))
-        removed, cats = _read(folder / "removed.zip"), _read(folder / "cats.zip")
+        _invoke(
+            "remove", str(src), "--id", gone, "-o", str(folder / "removed.zip"), "--allow-empty"
+        )
+        args = ["filter", str(src), "--concept", "CAT", "-o", str(folder / "cats.zip")]
+        filtered = CliRunner().invoke(cli, ["-q", *args, "--allow-empty"], catch_exceptions=False)
+        removed = _read(folder / "removed.zip")
+        cats = _read(folder / "cats.zip") if filtered.exit_code == 0 else None
     by_id = {r.id: r for r in inputs}
     assert sorted(r.id for part in parts for r in part) == sorted(by_id)
     assert all(by_id[r.id] == r for part in parts for r in part)
     assert removed == [r for r in inputs if r.id != gone]
-    from toolkit.records import has_concept
+    # --concept is an id or a name in any case; a concept the archive lacks is an error.
+    if any(_labels(r, "cat", positive=False) for r in inputs):
+        assert filtered.exit_code == 0, filtered.stderr
+        assert cats == [r for r in inputs if _labels(r, "cat", positive=True)]
+    else:
+        assert filtered.exit_code == 1 and "no concept 'CAT'" in filtered.stderr
 
-    assert cats == [r for r in inputs if has_concept(r, "cat")]
+
+def _labels(record: Input, key: str, *, positive: bool) -> bool:
+    """An independent reading of --concept: a label (positive only, or any) whose id or
+    name folds to ``key``, on the input, a frame, or a region of either."""
+    data = record.data
+    holders = [data, *(f.data for f in data.frames)]
+    holders += [r.data for d in list(holders) for r in d.regions]
+    return any(
+        (c.value > 0 or not positive) and key in (c.id.casefold(), c.name.casefold())
+        for holder in holders
+        for c in holder.concepts
+    )

@@ -139,7 +139,7 @@ def _stale_workspaces(home: Path) -> Iterator[Path]:
     root = home / "tmp"
     if not root.is_dir():
         return
-    for folder in root.iterdir():
+    for folder in sorted(root.iterdir()):  # sorted: the same order on every file system
         if not folder.is_dir():
             continue
         lock_path = folder / ".lock"
@@ -175,7 +175,7 @@ def remove_leftovers(home: Path, *, archives: Iterable[str], covers: Iterable[st
         root = home / sub
         if not root.is_dir():
             continue
-        for path in root.glob(pattern):
+        for path in sorted(root.glob(pattern)):
             rel = path.relative_to(home).as_posix()
             if path.is_file() and rel.casefold() not in keep:
                 with contextlib.suppress(OSError):

@@ -37,6 +37,7 @@ from ..archive import ArchiveReader
 from ..errors import (
     ArchiveError,
     CatalogError,
+    EmptyResultError,
     InputNotFoundError,
     LimitError,
     MediaError,
@@ -703,6 +704,7 @@ class Catalog:
         version: str | None = None,
         description: str = "",
         strict: bool = False,
+        allow_empty: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> DerivedVersion:
         """Make a new version of ``ref``'s dataset without the inputs ``ids``.
@@ -711,6 +713,8 @@ class Catalog:
         (:func:`~toolkit.catalog.refs.derived_version_id`: ``v1`` gives ``v1-del1``).
         Ids the version does not hold are reported in ``missing_ids``; with
         ``strict=True`` any of them is an error. Nothing changes when no id is found.
+        Deleting every input is an :class:`~toolkit.errors.EmptyResultError` unless
+        ``allow_empty`` (then the new version holds no inputs).
         The ids are checked against the id index before anything is written; the new
         archive is made by :func:`toolkit.subset.remove_inputs` (``progress``: inputs read).
 
@@ -746,10 +750,23 @@ class Catalog:
                 f"{parent.ref}: none of the {len(wanted)} ids is in this version "
                 f"({_shown(wanted)}); nothing was changed"
             )
+        if len(present) >= parent.inputs_count and not allow_empty:
+            raise EmptyResultError(
+                f"{parent.ref}: deleting these ids would leave no inputs (it holds "
+                f"{parent.inputs_count}); nothing was changed (pass --allow-empty to make "
+                "an empty version)"
+            )
         self._check_version_free(parsed.dataset, version)
         with Workspace(self._ensure_home()) as ws:
             part = ws.path / "version.zip"
-            report = remove_inputs(source, part, wanted, limits=self.limits, progress=progress)
+            report = remove_inputs(
+                source,
+                part,
+                wanted,
+                allow_empty=allow_empty,
+                limits=self.limits,
+                progress=progress,
+            )
             if not report.removed:  # pragma: no cover - the index said otherwise
                 raise CatalogError(
                     f"{parent.ref}: its archive does not match its index; run "
@@ -1231,6 +1248,7 @@ class Datasets:
         *,
         to: str,
         force: bool = False,
+        allow_empty: bool = False,
         default_filter: bool = True,
         progress: Callable[[int], None] | None = None,
         **options: Any,
@@ -1241,7 +1259,9 @@ class Datasets:
 
         A protobuf version exported ``to="protobuf"`` is copied byte for byte. When the
         dataset has a default filter (``datasets.patch(..., default_filter_id=...)``) only
-        the inputs it keeps are exported, unless ``default_filter=False``.
+        the inputs it keeps are exported, unless ``default_filter=False``. An export that
+        would hold no inputs is an :class:`~toolkit.errors.EmptyResultError` (nothing
+        written) unless ``allow_empty``.
 
         Example::
 
@@ -1255,15 +1275,24 @@ class Datasets:
         version = cat.version(ref)
         path = cat._require_file(version)
         out = Path(output)
+        if not version.inputs_count and not allow_empty:
+            raise EmptyResultError(
+                f"{version.ref}: the version holds no inputs, so the export would hold none; "
+                "nothing was written (pass --allow-empty to write it)"
+            )
         found = cat.default_filter(version.ref) if default_filter else None
         if found is not None:
             check_outputs({"-o": out}, [path], existing_ok={"-o"})
             with Workspace(cat._ensure_home()) as ws:
                 kept = ws.path / "filtered.zip"
-                filter_inputs(path, kept, criteria=found.criteria, limits=cat.limits)
-                report = self._export_file(kept, version, out, to, force, progress, options)
+                filter_inputs(
+                    path, kept, criteria=found.criteria, allow_empty=allow_empty, limits=cat.limits
+                )
+                report = self._export_file(
+                    kept, version, out, to, force, allow_empty, progress, options
+                )
             return dataclasses.replace(report, sources=(str(path),))
-        return self._export_file(path, version, out, to, force, progress, options)
+        return self._export_file(path, version, out, to, force, allow_empty, progress, options)
 
     def _export_file(
         self,
@@ -1272,6 +1301,7 @@ class Datasets:
         out: Path,
         to: str,
         force: bool,
+        allow_empty: bool,
         progress: Callable[[int], None] | None,
         options: dict[str, Any],
     ) -> ConvertReport:
@@ -1308,7 +1338,14 @@ class Datasets:
                 written=inputs,
             )
         return convert_archives(
-            [path], out, to=to, force=force, limits=cat.limits, progress=progress, **options
+            [path],
+            out,
+            to=to,
+            force=force,
+            allow_empty=allow_empty,
+            limits=cat.limits,
+            progress=progress,
+            **options,
         )
 
 

@@ -107,7 +107,7 @@ def resolve_archive(ref: str) -> Path:
     return open_catalog().resolve(parsed)
 
 
-def open_reader(ref: str, *, allow_empty: bool = False) -> ArchiveReader:
+def open_reader(ref: str, *, allow_empty: bool = True) -> ArchiveReader:
     """Open the archive an ARCHIVE argument names, with the session's limits."""
     return ArchiveReader(resolve_archive(ref), limits=get_context().limits, allow_empty=allow_empty)
 

@@ -48,14 +48,15 @@ def criteria_options(*, archive_option: bool = False) -> Callable[[F], F]:
             "--concept",
             "concepts",
             multiple=True,
-            metavar="ID",
-            help="Only inputs with this positive label, on the input or a region (repeat: any).",
+            metavar="ID|NAME",
+            help="Only inputs with this positive label, on the input or a region (repeat: any); "
+            "a concept id or name, any case.",
         ),
         click.option(
             "--no-concept",
             "no_concepts",
             multiple=True,
-            metavar="ID",
+            metavar="ID|NAME",
             help="Leave out inputs with this positive label (repeat: any of them).",
         ),
         click.option(

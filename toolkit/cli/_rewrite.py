@@ -21,11 +21,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 SHOWN_IDS = 5
 
 
+allow_empty_option = click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Write the output even when it would hold no inputs (else an error, nothing written).",
+)
+
+
 def output_options(
-    *, folder: bool = False, merge: bool = False, required: bool = True
+    *, folder: bool = False, merge: bool = False, required: bool = True, empty_option: bool = True
 ) -> Callable[[F], F]:
-    """``-o/--output``, ``--force``, ``--to``, ``--batch-size``, ``--report`` and ``--json``
-    (``required=False``: ``-o`` may be left out, for commands that can write elsewhere)."""
+    """``-o/--output``, ``--force``, ``--to``, ``--batch-size``, ``--report``, ``--json``
+    and ``--allow-empty`` (``required=False``: ``-o`` may be left out, for commands that can
+    write elsewhere; ``empty_option=False``: for commands that keep every input or one of
+    each group, whose output is empty only when the source is)."""
     what = "archives" if folder else "archive"
     default = "protobuf" if merge else "the source's"
     to_help = f"Flavour of the output {what}: protobuf or json (default: {default})."
@@ -69,6 +78,8 @@ def output_options(
         report_option(),
         json_option("Print the report as one JSON document on stdout."),
     ]
+    if empty_option:
+        options.append(allow_empty_option)
 
     def decorate(func: F) -> F:
         for option in reversed(options):

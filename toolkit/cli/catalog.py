@@ -24,6 +24,7 @@ from ._common import (
     resolve_archive,
     write_report,
 )
+from ._rewrite import allow_empty_option
 from .convert import (
     allow_missing_option,
     check_media_usage,
@@ -532,6 +533,7 @@ def merge_command(
 @media_option
 @pat_file_option
 @allow_missing_option
+@allow_empty_option
 @force_folder_option
 @click.option(
     "--no-default-filter",
@@ -547,6 +549,7 @@ def export_command(
     media: str,
     pat_file: Path | None,
     allow_missing: bool,
+    allow_empty: bool,
     force: bool,
     no_default_filter: bool,
     report_path: Path | None,
@@ -597,6 +600,7 @@ def export_command(
             output,
             to=to,
             force=force,
+            allow_empty=allow_empty,
             default_filter=not no_default_filter,
             progress=bar.update,
             **options,

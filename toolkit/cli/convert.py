@@ -20,6 +20,7 @@ from ._common import (
     resolve_archive,
     write_report,
 )
+from ._rewrite import allow_empty_option
 
 _SHOWN = 10
 
@@ -173,6 +174,7 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
 )
 @pat_file_option
 @allow_missing_option
+@allow_empty_option
 @click.option("--png", is_flag=True, help="sdk: re-encode images as PNG, as the Clarifai SDK does.")
 @click.option(
     "--split",
@@ -215,6 +217,7 @@ def convert(
     retries: int,
     pat_file: Path | None,
     allow_missing: bool,
+    allow_empty: bool,
     png: bool,
     split: str,
     video_frames: bool,
@@ -289,6 +292,7 @@ def convert(
             retries=retries,
             pat=pat,
             allow_missing=allow_missing,
+            allow_empty=allow_empty,
             png=png,
             split=split,
             video_frames=video_frames,

@@ -39,7 +39,7 @@ def info(archive: str, as_json: bool) -> None:
 def echo_metrics(m: dict[str, Any]) -> None:
     """The metrics lines of ``info`` and ``versions get``, from ``Metrics.to_dict()``."""
     types = ", ".join(f"{k} {v}" for k, v in m.get("input_types", {}).items())
-    click.echo(f"inputs:     {m['inputs_count']} ({types})")
+    click.echo(f"inputs:     {m['inputs_count']}" + (f" ({types})" if types else ""))
     click.echo(f"unlabeled:  {m['unlabeled_inputs_count']}")
     click.echo(f"metadata:   {m['inputs_with_metadata_count']} inputs")
     click.echo(

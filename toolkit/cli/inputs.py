@@ -15,6 +15,7 @@ from ..records import input_type, iter_regions, positive_concepts
 from ..subset import FilterCriteria
 from ..unknown import UnknownFieldTally, describe_unknown_fields
 from ._common import ARCHIVE, catalog_ref, echo_json, get_context, open_catalog, open_reader
+from ._rewrite import allow_empty_option
 
 
 @click.group()
@@ -31,7 +32,9 @@ def inputs() -> None:
     "--per-page", type=click.IntRange(min=1), default=100, show_default=True, help="Inputs a page."
 )
 @click.option(
-    "--concept", metavar="ID", help="Only inputs with this positive label (or a region's)."
+    "--concept",
+    metavar="ID|NAME",
+    help="Only inputs with this positive label (or a region's): a concept id or name, any case.",
 )
 @click.option(
     "--no-default-filter",
@@ -71,7 +74,9 @@ def list_command(
         records_in = reader.iter_inputs()
         if found is not None:
             records_in = _kept(records_in, found.criteria)
-        records = list_inputs(records_in, page=page, per_page=per_page, concept=concept)
+        records = list_inputs(
+            records_in, page=page, per_page=per_page, concept=concept, source=archive
+        )
     if as_json:
         for record in records:
             click.echo(input_to_json(record))
@@ -150,6 +155,7 @@ def _warn_unknown_fields(records: list[Input]) -> None:
 @click.option("--version", "version_id", metavar="VID", help="Id of the new version.")
 @click.option("--description", default="", help="Description of the new version.")
 @click.option("--strict", is_flag=True, help="Fail when an id is not in the version.")
+@allow_empty_option
 @click.option("--json", "as_json", is_flag=True, help="Print the new version as JSON.")
 def delete_command(
     dataset: str,
@@ -158,6 +164,7 @@ def delete_command(
     version_id: str | None,
     description: str,
     strict: bool,
+    allow_empty: bool,
     as_json: bool,
 ) -> None:
     """Delete inputs from a catalog dataset: the result is a new version (its id is printed).
@@ -185,7 +192,12 @@ def delete_command(
     ref = catalog_ref(dataset, param_hint="DATASET")
     assert ref is not None
     made = open_catalog().delete_inputs(
-        ref, wanted, version=version_id, description=description, strict=strict
+        ref,
+        wanted,
+        version=version_id,
+        description=description,
+        strict=strict,
+        allow_empty=allow_empty,
     )
     assert made.parent is not None  # a deletion always has the version it started from
     if made.missing_ids:

@@ -46,6 +46,7 @@ def merge(
     batch_size: int,
     report_path: Path | None,
     as_json: bool,
+    allow_empty: bool,
 ) -> None:
     """Merge ARCHIVES into one, in order; the sources are never modified.
 
@@ -68,6 +69,7 @@ def merge(
             output,
             on_conflict=on_conflict,  # type: ignore[arg-type]
             merge_annotations=merge_annotations,
+            allow_empty=allow_empty,
             flavour=flavour or "protobuf",  # type: ignore[arg-type]
             batch_size=batch_size,
             limits=get_context().limits,

@@ -93,7 +93,7 @@ def write_result(
     "archive's embeddings).",
 )
 @new_version_option()
-@output_options(required=False)
+@output_options(required=False, empty_option=False)
 def dedupe(
     archive: str,
     threshold: float | None,

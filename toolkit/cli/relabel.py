@@ -122,7 +122,7 @@ def _shapes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
     help="What to do with a region left with no concept.",
 )
 @new_version_option()
-@output_options(required=False)
+@output_options(required=False, empty_option=False)
 def relabel(
     archive: str,
     mapping: tuple[tuple[str, str], ...],

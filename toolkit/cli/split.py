@@ -75,13 +75,15 @@ def split(
     batch_size: int,
     report_path: Path | None,
     as_json: bool,
+    allow_empty: bool,
 ) -> None:
     """Split ARCHIVE into one archive per split, OUTPUT/<name>.zip, reproducibly.
 
     Each archive's batch folder is the split name (the official SDK reads it as the
     split). Other files in OUTPUT are left alone. --group-by keeps near-duplicates
     (or inputs sharing a metadata value) in one split, so none leaks from train to test;
-    the ratios then hold as well as the groups allow.
+    the ratios then hold as well as the groups allow. A split that would get no input is an
+    error (nothing is written) unless --allow-empty.
 
     \b
     Example:
@@ -115,6 +117,7 @@ def split(
             tag=tag,
             group_by=group_by,
             index=index_dir,
+            allow_empty=allow_empty,
             flavour=flavour,  # type: ignore[arg-type]
             batch_size=batch_size,
             limits=get_context().limits,

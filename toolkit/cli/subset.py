@@ -44,6 +44,7 @@ def remove(
     batch_size: int,
     report_path: Path | None,
     as_json: bool,
+    allow_empty: bool,
 ) -> None:
     """Write ARCHIVE without the inputs with the given ids.
 
@@ -68,6 +69,7 @@ def remove(
             output,
             wanted,
             strict=strict,
+            allow_empty=allow_empty,
             flavour=flavour,  # type: ignore[arg-type]
             batch_size=batch_size,
             limits=get_context().limits,
@@ -113,9 +115,12 @@ def filter_command(
     batch_size: int,
     report_path: Path | None,
     as_json: bool,
+    allow_empty: bool,
 ) -> None:
     """Write the inputs of ARCHIVE that match every option given (the values of one
-    option: any of them). With no option, every input.
+    option: any of them). With no option, every input. A concept is its id or its name,
+    in any case; one the archive does not have is an error, and so is an output with no
+    input (unless --allow-empty).
 
     \b
     Example:
@@ -149,6 +154,7 @@ def filter_command(
             path,
             output,
             criteria=criteria,
+            allow_empty=allow_empty,
             flavour=flavour,  # type: ignore[arg-type]
             batch_size=batch_size,
             limits=get_context().limits,

@@ -201,6 +201,7 @@ def convert_archives(
     retries: int = 4,
     pat: str | None = None,
     allow_missing: bool = False,
+    allow_empty: bool = False,
     png: bool = False,
     split: str = "all",
     video_frames: bool = False,
@@ -236,7 +237,9 @@ def convert_archives(
     when the sources hold 32 MiB of batches or more, else 1. Outputs are written under a
     temporary name and appear only when complete; an existing output is replaced then.
     A folder holding files a conversion did not write is refused unless ``force``.
-    ``report_path`` receives the report as JSON (also when media failed).
+    ``report_path`` receives the report as JSON (also when media failed). A source with
+    no inputs is an :class:`~toolkit.errors.EmptyArchiveError` (nothing is written)
+    unless ``allow_empty``, which converts it to an output with no inputs.
     ``progress(n)`` is called after each batch entry with ``n`` = 1; ``media_progress(n)``
     with the number of inputs whose media is done; ``media_options`` are passed on to
     :class:`~toolkit.media.MediaSink` (``backoff``, ``key_hosts``, ...). Inputs carrying
@@ -278,7 +281,10 @@ def convert_archives(
             raise ValueError(f"--to {to} needs an output path, not a stream")
         stream, out_path = output, None
     with contextlib.ExitStack() as stack:
-        readers = [stack.enter_context(ArchiveReader(p, limits=limits)) for p in paths]
+        readers = [
+            stack.enter_context(ArchiveReader(p, limits=limits, allow_empty=allow_empty))
+            for p in paths
+        ]
         if out_path is not None:
             _check_output(fmt, out_path, paths, force, _as_path(report_path))
         elif report_path is not None:

@@ -228,7 +228,10 @@ def iter_source_batches(
             seen_any = seen_any or len(ids) > 0
             yield source_batch
         if not seen_any and not reader.allow_empty:
-            raise EmptyArchiveError(f"{reader.path}: the archive holds no inputs")
+            raise EmptyArchiveError(
+                f"{reader.path}: the archive holds no inputs; nothing was written (pass "
+                "--allow-empty to write an empty output)"
+            )
 
 
 def _refuse_repeated(

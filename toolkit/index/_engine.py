@@ -349,18 +349,24 @@ def ann_search(
     params: SearchParams,
     metric: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k ``(scores, rows)`` of each query; rows are -1 (score -inf) where fewer exist."""
+    """Top-k ``(scores, rows)`` of each query; rows are -1 (score -inf) where fewer exist.
+
+    Equal scores come by row number, whatever order FAISS's heap (which differs between
+    its SIMD paths and versions) left them in; a few more than k are asked for, so that a
+    tie at the k-th place is settled by row number too.
+    """
     nq = queries.shape[0]
     k = max(1, min(k, index.ntotal)) if index.ntotal else 1
     if index.ntotal == 0:
         return np.full((nq, k), -np.inf, dtype=np.float32), np.full((nq, k), -1, dtype=np.int64)
+    wide = min(k + _TIE_SLACK, index.ntotal)
     if kind == "flat":
-        distances, labels = index.search(queries, k)
+        distances, labels = index.search(queries, wide)
     elif kind == "ivf":
-        distances, labels = index.search(queries, k, params=ivf_params(params.nprobe))
+        distances, labels = index.search(queries, wide, params=ivf_params(params.nprobe))
     elif kind == "hnsw":
-        ef = max(params.ef_search or 64, k)
-        distances, labels = index.search(queries, k, params=hnsw_params(ef))
+        ef = max(params.ef_search or 64, wide)
+        distances, labels = index.search(queries, wide, params=hnsw_params(ef))
     elif kind == "ivfpq":
         depth = min(index.ntotal, (k + 1) * max(1, params.rerank or 1))
         _d, candidates = index.search(queries, depth, params=ivf_params(params.nprobe))
@@ -369,7 +375,18 @@ def ann_search(
         raise ValueError(kind)
     scores = to_scores(distances, metric).astype(np.float32)
     scores[labels < 0] = -np.inf
-    return scores, labels
+    return _best_first(scores, labels, k)
+
+
+#: Extra results asked of FAISS so that ties at the k-th place are settled by row number.
+_TIE_SLACK = 8
+
+
+def _best_first(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of each row of results: higher scores first, equal scores by row."""
+    last = np.iinfo(np.int64).max
+    order = np.lexsort((np.where(rows >= 0, rows, last), -scores), axis=-1)[:, :k]
+    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(rows, order, axis=1)
 
 
 def rerank(
@@ -412,9 +429,11 @@ def rerank(
 def exact_knn(
     vectors: np.ndarray, queries: np.ndarray, k: int, metric: str, *, block: int = 65536
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k ``(scores, rows)`` over all rows, a block at a time (faiss.knn + ResultHeap)."""
+    """Exact top-k ``(scores, rows)`` over all rows, a block at a time (faiss.knn + ResultHeap);
+    equal scores by row number, as :func:`ann_search` gives them."""
     n = vectors.shape[0]
-    k = max(1, min(k, n))
+    want = max(1, min(k, n))
+    k = min(want + _TIE_SLACK, n) if n else want
     fmetric = faiss_metric(metric)
     heap = faiss.ResultHeap(queries.shape[0], k, keep_max=metric != "l2")
     for start, rows in iter_blocks(vectors, block):
@@ -429,7 +448,7 @@ def exact_knn(
     heap.finalize()
     scores = to_scores(heap.D, metric).astype(np.float32)
     scores[heap.I < 0] = -np.inf
-    return scores, heap.I
+    return _best_first(scores, heap.I, want)
 
 
 def drop_self(
