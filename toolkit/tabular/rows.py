@@ -8,7 +8,7 @@ Python float is made per value.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -289,9 +289,19 @@ class RowsBuilder:
         pending, self._pending, self.pending_bytes = self._pending, [], 0
         return [self._finish(arrays, n) for arrays, n in pending]
 
-    def add(self, records: Sequence[Input], *, where: str) -> list[pa.RecordBatch]:
-        """The record batches ready after adding ``records`` (none while the size is open)."""
-        arrays = self._columns(records, where)
+    def add(
+        self,
+        records: Sequence[Input],
+        *,
+        where: str,
+        media: Mapping[str, bytes | None] | None = None,
+    ) -> list[pa.RecordBatch]:
+        """The record batches ready after adding ``records`` (none while the size is open).
+
+        ``media`` gives the ``image_bytes`` by input id (downloaded); without it, the bytes
+        the archive carries are used.
+        """
+        arrays = self._columns(records, where, media)
         n = len(records)
         if not self.settled:
             if arrays.get(EMBEDDING_COLUMN) is None:
@@ -311,7 +321,9 @@ class RowsBuilder:
 
     # -- the columns ---------------------------------------------------------------
 
-    def _columns(self, records: Sequence[Input], where: str) -> dict[str, pa.Array | None]:
+    def _columns(
+        self, records: Sequence[Input], where: str, media: Mapping[str, bytes | None] | None
+    ) -> dict[str, pa.Array | None]:
         wanted = self._wanted
         out: dict[str, pa.Array | None] = {}
         add = out.__setitem__
@@ -320,6 +332,8 @@ class RowsBuilder:
         simple = wanted & {"input_type", "url", "width", "height", "text", "image_bytes"}
         if simple:
             self._media_columns(records, simple, add)
+            if media is not None and "image_bytes" in wanted:
+                add("image_bytes", pa.array([media.get(r.id) for r in records], pa.binary()))
         if "created_at" in wanted:
             stamps = [
                 r.created_at.seconds * 1_000_000 + r.created_at.nanos // 1000
