@@ -11,7 +11,7 @@ Example::
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .archive import (
     JSON_MIMETYPE,
@@ -40,11 +40,36 @@ from .jsonmap import input_from_json, input_to_dict, input_to_json
 from .limits import DEFAULT_LIMITS, Limits
 from .metrics import ConceptCount, Metrics, compute_metrics
 
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers
+    from .catalog import Catalog, DatasetInfo, VersionInfo
+    from .convert import FORMATS, ConvertReport, convert_archives
+    from .dataset import Archive
+    from .dataset import open_archive as open
+    from .index import (
+        DuplicateGroup,
+        EvalReport,
+        Hit,
+        SimilarityIndex,
+        add_to_index,
+        build_index,
+        evaluate_index,
+        find_duplicates,
+        remove_from_index,
+        similar_ids,
+        write_gallery,
+        write_sheet,
+    )
+    from .media import FileNamer, MediaReport, MediaSink, read_pat, sniff_extension
+    from .merge import CONFLICT_POLICIES, MergeReport, merge_archives
+    from .split import SplitReport, split_archive
+    from .subset import FilterCriteria, FilterReport, RemoveReport, filter_inputs, remove_inputs
+
 __version__ = "0.1.0"
 
 #: Public names of the heavier modules, imported on first use so that ``import toolkit``
 #: (and every CLI start) stays fast: faiss, the catalog and the converters load only when used.
 _LAZY = {
+    "dataset": ("Archive", "open_archive"),
     "convert": ("ConvertReport", "FORMATS", "convert_archives"),
     "media": ("FileNamer", "MediaReport", "MediaSink", "read_pat", "sniff_extension"),
     "merge": ("CONFLICT_POLICIES", "MergeReport", "merge_archives"),
@@ -67,13 +92,16 @@ _LAZY = {
     ),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+#: ``toolkit.open`` is ``toolkit.dataset.open_archive``.
+_LAZY_NAMES["open"] = "dataset"
+_RENAMED = {"open": "open_archive"}
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY_NAMES.get(name)
     if module is None:
         raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f".{module}", __name__), _RENAMED.get(name, name))
     globals()[name] = value
     return value
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,6 +13,7 @@ from .._atomic import temp_sibling
 from ..archive import ArchiveReader
 from ..errors import OutputError
 from ..media import MediaReport, MediaSink
+from ..messages import Input
 from ..tabular.parquet import ParquetFolderWriter
 from ..tabular.rows import RowOptions, RowsBuilder
 from ..tabular.stream import DEFAULT_HOLD_BYTES, find_embedding_dim, where_of
@@ -44,7 +45,6 @@ class ParquetConverter:
         self._writer: ParquetFolderWriter | None = None
         self._media_report: MediaReport | None = None
         self._scratch: Path | None = None
-        self._readers: list[ArchiveReader] = []
 
     # -- media ------------------------------------------------------------------------
 
@@ -102,14 +102,17 @@ class ParquetConverter:
 
     def _read_ahead(self, batch: SourceBatch) -> int | None:
         """The embedding size, from the entries after ``batch`` (read, not kept)."""
-        items: list[tuple[ArchiveReader, Any]] = [
-            (batch.reader, e) for e in batch.reader.entries[batch.entry.index + 1 :]
-        ]
-        for path in self.job.sources[batch.source_index + 1 :]:
-            reader = ArchiveReader(path, limits=self.job.limits, allow_empty=True)
-            self._readers.append(reader)
-            items.extend((reader, e) for e in reader.entries)
-        return find_embedding_dim(items, self.options.embedding)
+        which = self.options.embedding
+
+        def records() -> Iterator[Input]:
+            for entry in batch.reader.entries[batch.entry.index + 1 :]:
+                yield from batch.reader.read_batch(entry).inputs
+            for path in self.job.sources[batch.source_index + 1 :]:
+                with ArchiveReader(path, limits=self.job.limits, allow_empty=True) as reader:
+                    for entry in reader.entries:
+                        yield from reader.read_batch(entry).inputs
+
+        return find_embedding_dim(records(), which)
 
     def _write(self, record_batch: pa.RecordBatch) -> None:
         if self._writer is None:
@@ -126,7 +129,6 @@ class ParquetConverter:
                 self.job.output_path, self._builder.schema, rows_per_file=self.job.rows_per_file
             )
         self._writer.finish()
-        self._close_readers()
         self._drop_scratch()
         counts: dict[str, Any] = {"written": self._writer.rows, "files": self._writer.files}
         if self.job.media == "download":
@@ -140,14 +142,7 @@ class ParquetConverter:
     def abort(self) -> None:
         if self._writer is not None:
             self._writer.abort()
-        self._close_readers()
         self._drop_scratch()
-
-    def _close_readers(self) -> None:
-        for reader in self._readers:
-            with contextlib.suppress(Exception):
-                reader.close()
-        self._readers = []
 
     def _drop_scratch(self) -> None:
         if self._scratch is not None:

@@ -16,33 +16,21 @@ from ..archive import ArchiveReader, BatchEntry
 from ..messages import Input
 from .rows import RowOptions, RowsBuilder, embedding_of
 
-__all__ = ["DEFAULT_HOLD_BYTES", "find_embedding_dim", "iter_entries", "record_batch_reader"]
+__all__ = [
+    "DEFAULT_HOLD_BYTES",
+    "find_embedding_dim",
+    "iter_chunks",
+    "iter_record_batches",
+    "record_batch_reader",
+    "where_of",
+]
 
 #: Rows held back while the embedding size is unknown, in bytes of Arrow data; past it the
 #: rest of the archive is read ahead (parsed, not kept) to find the size.
 DEFAULT_HOLD_BYTES = 64 * 1024**2
 
-Keep = Callable[[Input], bool]
-Item = tuple[ArchiveReader, BatchEntry]
-
-
-def iter_entries(readers: Sequence[ArchiveReader]) -> Iterator[Item]:
-    """Every (reader, batch entry) of the readers, in order."""
-    for reader in readers:
-        for entry in reader.entries:
-            yield reader, entry
-
-
-def find_embedding_dim(items: Iterable[Item], which: int, keep: Keep | None = None) -> int | None:
-    """The size of the first embedding ``which`` among the (kept) inputs of ``items``."""
-    for reader, entry in items:
-        for record in reader.read_batch(entry).inputs:
-            if keep is not None and not keep(record):
-                continue
-            vector = embedding_of(record, which)
-            if vector is not None:
-                return len(vector)
-    return None
+#: A batch entry's inputs (or those kept of them), and how an error names the entry.
+Chunk = tuple[str, Sequence[Input]]
 
 
 def where_of(reader: ArchiveReader, entry: BatchEntry) -> str:
@@ -50,49 +38,46 @@ def where_of(reader: ArchiveReader, entry: BatchEntry) -> str:
     return f"{reader.path}: entry {entry.name!r}"
 
 
-def iter_kept(
-    readers: Sequence[ArchiveReader], keep: Keep | None = None, limit: int | None = None
-) -> Iterator[tuple[int, Item, list[Input]]]:
-    """(position, item, kept inputs) per batch entry, stopping after ``limit`` inputs."""
-    left = limit
-    for position, (reader, entry) in enumerate(iter_entries(readers)):
-        if left is not None and left <= 0:
-            return
-        records = list(reader.read_batch(entry).inputs)
-        if keep is not None:
-            records = [r for r in records if keep(r)]
-        if left is not None:
-            records = records[:left]
-            left -= len(records)
-        yield position, (reader, entry), records
+def iter_chunks(readers: Sequence[ArchiveReader]) -> Iterator[Chunk]:
+    """Every batch entry of the readers, in order, as a chunk."""
+    for reader in readers:
+        for entry in reader.entries:
+            yield where_of(reader, entry), reader.read_batch(entry).inputs
+
+
+def find_embedding_dim(records: Iterable[Input], which: int) -> int | None:
+    """The size of the first embedding ``which`` among ``records`` (None: there is none)."""
+    for record in records:
+        vector = embedding_of(record, which)
+        if vector is not None:
+            return len(vector)
+    return None
 
 
 def iter_record_batches(
-    readers: Sequence[ArchiveReader],
+    chunks: Iterable[Chunk],
     options: RowOptions,
     *,
-    keep: Keep | None = None,
-    limit: int | None = None,
+    read_ahead: Callable[[], int | None] | None = None,
     hold_bytes: int | None = DEFAULT_HOLD_BYTES,
 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """The schema and record batches (one per batch entry) of the inputs ``keep`` accepts.
+    """The schema and the record batches (one per non-empty chunk) of ``chunks``.
 
-    Batches are read until the embedding size is known (at most ``hold_bytes`` of rows
-    held; then the rest is read ahead for it); None holds any amount.
+    Chunks are read until the embedding size is known. Past ``hold_bytes`` of rows held
+    back, ``read_ahead()`` gives the size (it reads the rest without keeping it); None:
+    hold any amount.
     """
     builder = RowsBuilder(options)
-    source = iter_kept(readers, keep, limit)
+    source = iter(chunks)
     held: list[pa.RecordBatch] = []
-    entries = list(iter_entries(readers))
-    for position, item, records in source:
-        if not records:
+    for where, records in source:
+        if not len(records):
             continue
-        held.extend(builder.add(records, where=where_of(*item)))
+        held.extend(builder.add(records, where=where))
         if builder.settled:
             break
-        if hold_bytes is not None and builder.pending_bytes > hold_bytes:
-            dim = find_embedding_dim(entries[position + 1 :], options.embedding, keep)
-            held.extend(builder.settle(dim))
+        if hold_bytes is not None and read_ahead is not None and builder.pending_bytes > hold_bytes:
+            held.extend(builder.settle(read_ahead()))
             break
     else:
         held.extend(builder.settle(builder.dim))
@@ -100,19 +85,15 @@ def iter_record_batches(
     def generate() -> Iterator[pa.RecordBatch]:
         yield from held
         held.clear()
-        for _position, item, records in source:
-            if records:
-                yield from builder.add(records, where=where_of(*item))
+        for where, records in source:
+            if len(records):
+                yield from builder.add(records, where=where)
 
     return builder.schema, generate()
 
 
 def record_batch_reader(
-    readers: Sequence[ArchiveReader],
-    options: RowOptions | None = None,
-    *,
-    keep: Keep | None = None,
-    limit: int | None = None,
+    readers: Sequence[ArchiveReader], options: RowOptions | None = None
 ) -> pa.RecordBatchReader:
     """The table of the readers' inputs as a ``pyarrow.RecordBatchReader`` (nothing on disk).
 
@@ -122,5 +103,13 @@ def record_batch_reader(
             for batch in record_batch_reader([reader]):
                 print(batch.num_rows)
     """
-    schema, batches = iter_record_batches(readers, options or RowOptions(), keep=keep, limit=limit)
+    options = options or RowOptions()
+    which = options.embedding
+
+    def read_ahead() -> int | None:
+        return find_embedding_dim(
+            (r for _, records in iter_chunks(readers) for r in records), which
+        )
+
+    schema, batches = iter_record_batches(iter_chunks(readers), options, read_ahead=read_ahead)
     return pa.RecordBatchReader.from_batches(schema, batches)
