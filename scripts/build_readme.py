@@ -17,6 +17,7 @@ PARTS = [
     "media.md",
     "merge.md",
     "index.md",
+    "datascience.md",
     "catalog.md",
     "security.md",
     "99-tail.md",

@@ -208,3 +208,23 @@ def test_exports_are_typed() -> None:
     assert "from .dataset import Archive" in source
     assert toolkit.open is toolkit.dataset.open_archive
     assert isinstance(toolkit.Archive, type)
+
+
+def test_readme_walkthrough_runs(tmp_path, monkeypatch) -> None:
+    """The README's walkthrough (its ``pycon`` blocks), run as a doctest from a fresh folder."""
+    import doctest
+
+    part = (ROOT / "docs" / "readme" / "datascience.md").read_text()
+    assert part.strip() in (ROOT / "README.md").read_text()
+    section = part[part.index("### The archive as a dataset, in Python") :]
+    blocks = re.findall(r"```pycon\n(.*?)```", section, flags=re.S)
+    assert len(blocks) >= 5
+    (tmp_path / "sample_data").symlink_to(ROOT / "sample_data")
+    monkeypatch.chdir(tmp_path)
+    test = doctest.DocTestParser().get_doctest(
+        "\n".join(blocks), {}, "README walkthrough", "datascience.md", 0
+    )
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    result = runner.run(test, out=lambda text: pytest.fail(text))
+    assert result.failed == 0 and result.attempted >= 15
+    assert (tmp_path / "suns").is_dir() and (tmp_path / "my-index").is_dir()

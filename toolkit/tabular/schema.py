@@ -109,7 +109,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         EMBEDDING_COLUMN,
         None,
-        "`fixed_size_list<float32, d>`: embedding 0 (`--embedding N`: another), bit-for-bit "
+        "embedding 0 (`--embedding N`: another), bit-for-bit "
         "the archive's floats; null where an input has none (the null type when none has)",
     ),
     Column("text", pa.string(), "the raw text of a text input"),
