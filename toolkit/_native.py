@@ -15,7 +15,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from .messages import InputBatch
 
-__all__ = ["SPEEDUPS", "schema_tables", "scan_batch"]
+__all__ = ["SPEEDUPS", "batch_vectors", "schema_tables", "scan_batch"]
 
 # Kinds of field the C reader knows (toolkit/_speedups.c: K_*).
 _VARINT, _F32, _F64, _STRING, _BYTES, _MESSAGE = range(6)
@@ -85,3 +85,13 @@ def scan_batch(data: bytes) -> list[str] | None:
         return None
     ids: list[str] | None = SPEEDUPS.scan_batch(data)
     return ids
+
+
+def batch_vectors(data: bytes, which: int) -> tuple[list[str], bytes, bytes] | None:
+    """The input ids of a protobuf InputBatch entry, the size of each one's embedding
+    ``which`` (native uint32 each, 0: none) and their packed float32 bytes, concatenated;
+    or None when protobuf should read the entry (no C reader, or the entry is unusual)."""
+    if SPEEDUPS is None:
+        return None
+    found: tuple[list[str], bytes, bytes] | None = SPEEDUPS.batch_vectors(data, which)
+    return found

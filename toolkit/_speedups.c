@@ -13,6 +13,8 @@
  *   batch that scan_batch accepted; each input it does not take on (no image, no size,
  *   embedded bytes, shapes other than one box, merged duplicates, ...) goes to a Python
  *   callback with its bytes, in archive order. See toolkit/convert/coco.py.
+ * - batch_vectors(data, which): the input ids and the packed floats of embedding `which`
+ *   of each input (Archive.embeddings, the Parquet embedding column).
  *
  * Every read is bounds-checked: the bytes come from an untrusted archive.
  */
@@ -1446,6 +1448,139 @@ done:
     return result;
 }
 
+/* ---- embeddings (batch_vectors) ---------------------------------------------------- */
+
+/* batch_vectors(data, which): for a batch that check_message accepts, the input ids, the
+ * size of each input's embedding number `which` (uint32 per input, 0: none or empty) and
+ * the packed floats of those that have one, concatenated. None when anything is unusual
+ * (an input with its data field twice, a vector not written as one packed field, a length
+ * not a multiple of 4): the caller then reads the batch with protobuf. */
+static PyObject *batch_vectors(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer view;
+    Py_ssize_t which;
+    if (table_count == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "batch_vectors: load_schema was not called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*n", &view, &which))
+        return NULL;
+    const uint8_t *start = view.buf, *end = start + view.len;
+    PyObject *ids = NULL, *dims = NULL, *floats = NULL, *result = NULL;
+    uint32_t *dim_buf = NULL;
+    size_t n_inputs = 0, cap = 0, total = 0;
+    if (which < 0 || !check_message(start, end, 0, 1))
+        goto unusual;
+    ids = PyList_New(0);
+    if (ids == NULL)
+        goto done;
+    /* First pass: ids, sizes and the total number of float bytes. */
+    const uint8_t *p = start;
+    Field f, g, h, k;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != 1)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len, *id = NULL;
+        size_t id_len = 0;
+        Span data = {NULL, NULL};
+        int data_fields = 0;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number == INPUT_ID) {
+                id = g.data;
+                id_len = g.len;
+            } else if (g.number == INPUT_DATA) {
+                data.p = g.data;
+                data.end = g.data + g.len;
+                data_fields++;
+            }
+        }
+        if (data_fields > 1)
+            goto unusual;
+        uint32_t dim = 0;
+        if (data.p != NULL) {
+            Py_ssize_t seen = 0;
+            const uint8_t *r = data.p;
+            while (next_field(&r, data.end, &h) == 1) {
+                if (h.number != 9 || seen++ != which)
+                    continue;
+                const uint8_t *e = h.data, *eend = h.data + h.len;
+                int vectors = 0;
+                while (next_field(&e, eend, &k) == 1) {
+                    if (k.number != 1)
+                        continue;
+                    if (k.wire != W_LEN || k.len % 4 != 0 || ++vectors > 1)
+                        goto unusual;
+                    dim = (uint32_t)(k.len / 4);
+                }
+            }
+        }
+        PyObject *text = id ? decode(id, id_len) : PyUnicode_New(0, 0);
+        if (text == NULL || PyList_Append(ids, text) < 0) {
+            Py_XDECREF(text);
+            goto done;
+        }
+        Py_DECREF(text);
+        if (n_inputs == cap) {
+            cap = cap ? 2 * cap : 256;
+            uint32_t *grown = PyMem_Realloc(dim_buf, cap * sizeof(uint32_t));
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            dim_buf = grown;
+        }
+        dim_buf[n_inputs++] = dim;
+        total += (size_t)dim * 4;
+    }
+    floats = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (floats == NULL)
+        goto done;
+    /* Second pass: copy the floats (the walk is the same, so no check fails here). */
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(floats);
+    size_t row = 0;
+    p = start;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != 1)
+            continue;
+        uint32_t dim = dim_buf[row++];
+        if (dim == 0)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number != INPUT_DATA)
+                continue;
+            Py_ssize_t seen = 0;
+            const uint8_t *r = g.data, *rend = g.data + g.len;
+            while (next_field(&r, rend, &h) == 1) {
+                if (h.number != 9 || seen++ != which)
+                    continue;
+                const uint8_t *e = h.data, *eend = h.data + h.len;
+                while (next_field(&e, eend, &k) == 1)
+                    if (k.number == 1) {
+                        memcpy(out, k.data, k.len);
+                        out += k.len;
+                    }
+            }
+        }
+    }
+    dims = PyBytes_FromStringAndSize((const char *)dim_buf, (Py_ssize_t)(n_inputs * 4));
+    if (dims == NULL)
+        goto done;
+    result = PyTuple_Pack(3, ids, dims, floats);
+    goto done;
+unusual:
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    Py_XDECREF(ids);
+    Py_XDECREF(dims);
+    Py_XDECREF(floats);
+    PyMem_Free(dim_buf);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"load_schema", load_schema, METH_O, "Load the message tables (table 0: InputBatch)."},
     {"scan_batch", scan_batch, METH_O,
@@ -1453,6 +1588,8 @@ static PyMethodDef methods[] = {
     {"new_memos", new_memos, METH_NOARGS, "The memos of one conversion, for coco_images."},
     {"coco_images", coco_images, METH_VARARGS,
      "COCO images and annotations (JSON) of a batch that scan_batch accepted."},
+    {"batch_vectors", batch_vectors, METH_VARARGS,
+     "Input ids, embedding sizes (uint32 each) and packed floats of a checked batch."},
     {NULL, NULL, 0, NULL},
 };
 

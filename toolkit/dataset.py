@@ -263,34 +263,43 @@ class Archive:
         """
         from .tabular.rows import embedding_of
 
-        ids: list[str] = []
-        matrix: np.ndarray | None = None
-        capacity = max(len(self), 1)
-        row = 0
-        first = ""
-        for record in self:
-            vector = embedding_of(record, embedding)
-            if vector is None:
+        matrix = _Matrix(self.path, embedding, capacity=max(len(self), 1))
+        if self.criteria is None:
+            for entry_records, found in self._vector_blocks(embedding):
+                if found is not None:
+                    matrix.add_block(*found)
+                    continue
+                for record in entry_records:
+                    vector = embedding_of(record, embedding)
+                    if vector is not None:
+                        matrix.add(record.id, vector)
+        else:
+            for record in self:
+                vector = embedding_of(record, embedding)
+                if vector is not None:
+                    matrix.add(record.id, vector)
+        return matrix.result()
+
+    def _vector_blocks(
+        self, which: int
+    ) -> Iterator[tuple[Sequence[Input], tuple[list[str], np.ndarray, np.ndarray] | None]]:
+        """Per batch entry: its vectors read by the C reader (ids, sizes, floats), or its
+        parsed inputs when the C reader leaves the entry to protobuf."""
+        from ._native import batch_vectors
+
+        reader = self._reader
+        fast = reader.flavour == "protobuf" and reader.limits.max_metadata_depth >= 8
+        for entry in reader.entries:
+            if not fast:
+                yield reader.read_batch(entry).inputs, None
                 continue
-            if matrix is None:
-                matrix = np.empty((capacity, len(vector)), dtype=np.float32)
-                first = record.id
-            elif len(vector) != matrix.shape[1]:
-                raise SchemaError(
-                    f"{self.path}: input {record.id!r} has a {len(vector)}-dimensional "
-                    f"embedding {embedding}, input {first!r} a {matrix.shape[1]}-dimensional "
-                    "one; one matrix holds one size: pick another with embedding=N"
-                )
-            if row == matrix.shape[0]:
-                matrix.resize((2 * row, matrix.shape[1]), refcheck=False)
-            matrix[row] = vector
-            ids.append(record.id)
-            row += 1
-        if matrix is None:
-            return ids, np.empty((0, 0), dtype=np.float32)
-        if row != matrix.shape[0]:
-            matrix.resize((row, matrix.shape[1]), refcheck=False)
-        return ids, matrix
+            data = reader.read_batch_bytes(entry)
+            found = batch_vectors(data, which)
+            if found is None:
+                yield reader.parse_batch(entry, data).inputs, None
+                continue
+            ids, dims, floats = found
+            yield (), (ids, np.frombuffer(dims, np.uint32), np.frombuffer(floats, "<f4"))
 
     def record_batches(
         self,
@@ -476,3 +485,60 @@ class Archive:
 def _same_path(recorded: Path, mine: Path, base: Path) -> bool:
     candidates = [recorded] if recorded.is_absolute() else [recorded, base / recorded]
     return any(c.resolve() == mine for c in candidates)
+
+
+class _Matrix:
+    """A float32 ``(n, d)`` matrix filled row by row or block by block, grown by doubling."""
+
+    def __init__(self, path: Path, which: int, *, capacity: int) -> None:
+        self.path = path
+        self.which = which
+        self.capacity = capacity
+        self.ids: list[str] = []
+        self.matrix: np.ndarray | None = None
+        self.first = ""
+
+    def _room(self, dim: int, rows: int, input_id: str) -> np.ndarray:
+        matrix = self.matrix
+        if matrix is None:
+            matrix = self.matrix = np.empty((max(self.capacity, rows), dim), dtype=np.float32)
+            self.first = input_id
+        elif dim != matrix.shape[1]:
+            raise SchemaError(
+                f"{self.path}: input {input_id!r} has a {dim}-dimensional embedding "
+                f"{self.which}, input {self.first!r} a {matrix.shape[1]}-dimensional one; one "
+                "matrix holds one size: pick another with embedding=N"
+            )
+        need = len(self.ids) + rows
+        if need > matrix.shape[0]:
+            matrix.resize((max(need, 2 * matrix.shape[0]), dim), refcheck=False)
+        return matrix
+
+    def add(self, input_id: str, vector: np.ndarray) -> None:
+        matrix = self._room(len(vector), 1, input_id)
+        matrix[len(self.ids)] = vector
+        self.ids.append(input_id)
+
+    def add_block(self, ids: list[str], dims: np.ndarray, floats: np.ndarray) -> None:
+        have = np.flatnonzero(dims)
+        if not len(have):
+            return
+        dim = int(dims[have[0]])
+        odd = have[dims[have] != dim]
+        if len(odd):
+            self._room(dim, 0, ids[have[0]])
+            self._room(int(dims[odd[0]]), 0, ids[odd[0]])
+        matrix = self._room(dim, len(have), ids[have[0]])
+        row = len(self.ids)
+        matrix[row : row + len(have)] = floats.reshape(len(have), dim)
+        if len(have) == len(ids):
+            self.ids.extend(ids)
+        else:
+            self.ids.extend(ids[i] for i in have)
+
+    def result(self) -> tuple[list[str], np.ndarray]:
+        if self.matrix is None:
+            return self.ids, np.empty((0, 0), dtype=np.float32)
+        if len(self.ids) != self.matrix.shape[0]:
+            self.matrix.resize((len(self.ids), self.matrix.shape[1]), refcheck=False)
+        return self.ids, self.matrix
