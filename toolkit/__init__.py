@@ -40,29 +40,42 @@ from .jsonmap import input_from_json, input_to_dict, input_to_json
 from .limits import DEFAULT_LIMITS, Limits
 from .metrics import ConceptCount, Metrics, compute_metrics
 
-if TYPE_CHECKING:  # what the lazy names below are, for type checkers
-    from .catalog import Catalog, DatasetInfo, VersionInfo
-    from .convert import FORMATS, ConvertReport, convert_archives
-    from .dataset import Archive
-    from .dataset import open_archive as open
-    from .index import (
-        DuplicateGroup,
-        EvalReport,
-        Hit,
-        SimilarityIndex,
-        add_to_index,
-        build_index,
-        evaluate_index,
-        find_duplicates,
-        remove_from_index,
-        similar_ids,
-        write_gallery,
-        write_sheet,
-    )
-    from .media import FileNamer, MediaReport, MediaSink, read_pat, sniff_extension
-    from .merge import CONFLICT_POLICIES, MergeReport, merge_archives
-    from .split import SplitReport, split_archive
-    from .subset import FilterCriteria, FilterReport, RemoveReport, filter_inputs, remove_inputs
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers (explicit re-exports)
+    from .catalog import Catalog as Catalog
+    from .catalog import DatasetInfo as DatasetInfo
+    from .catalog import VersionInfo as VersionInfo
+    from .convert import FORMATS as FORMATS
+    from .convert import ConvertReport as ConvertReport
+    from .convert import convert_archives as convert_archives
+    from .dataset import Archive as Archive
+    from .dataset import open_archive as open  # noqa: F401
+    from .index import DuplicateGroup as DuplicateGroup
+    from .index import EvalReport as EvalReport
+    from .index import Hit as Hit
+    from .index import SimilarityIndex as SimilarityIndex
+    from .index import add_to_index as add_to_index
+    from .index import build_index as build_index
+    from .index import evaluate_index as evaluate_index
+    from .index import find_duplicates as find_duplicates
+    from .index import remove_from_index as remove_from_index
+    from .index import similar_ids as similar_ids
+    from .index import write_gallery as write_gallery
+    from .index import write_sheet as write_sheet
+    from .media import FileNamer as FileNamer
+    from .media import MediaReport as MediaReport
+    from .media import MediaSink as MediaSink
+    from .media import read_pat as read_pat
+    from .media import sniff_extension as sniff_extension
+    from .merge import CONFLICT_POLICIES as CONFLICT_POLICIES
+    from .merge import MergeReport as MergeReport
+    from .merge import merge_archives as merge_archives
+    from .split import SplitReport as SplitReport
+    from .split import split_archive as split_archive
+    from .subset import FilterCriteria as FilterCriteria
+    from .subset import FilterReport as FilterReport
+    from .subset import RemoveReport as RemoveReport
+    from .subset import filter_inputs as filter_inputs
+    from .subset import remove_inputs as remove_inputs
 
 __version__ = "0.1.0"
 

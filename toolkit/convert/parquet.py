@@ -32,7 +32,9 @@ class ParquetConverter:
     supports_media: ClassVar[bool] = True
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = False
-    reads_raw: bool = False
+    #: The batches come as wire bytes (parsed on first use): the C reader copies the
+    #: embeddings from them.
+    reads_raw: bool = True
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
@@ -94,7 +96,9 @@ class ParquetConverter:
             return
         media = self._download(batch) if self.job.media == "download" else None
         builder = self._builder
-        ready = builder.add(records, where=where_of(batch.reader, batch.entry), media=media)
+        ready = builder.add(
+            records, where=where_of(batch.reader, batch.entry), media=media, raw=batch.raw
+        )
         if not builder.settled and builder.pending_bytes > DEFAULT_HOLD_BYTES:
             ready += builder.settle(self._read_ahead(batch))
         for record_batch in ready:

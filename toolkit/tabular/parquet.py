@@ -86,7 +86,7 @@ class ParquetFolderWriter:
         if self._writer is None:
             path = self._tmp / part_name(self.files)
             try:
-                self._writer = pq.ParquetWriter(path, self.schema, compression="snappy")
+                self._writer = pq.ParquetWriter(path, self.schema, **self._options())
             except OSError as exc:
                 raise OutputError(f"{path}: cannot write it ({exc})") from None
             self.files += 1
@@ -98,6 +98,22 @@ class ParquetFolderWriter:
         self._in_file += self._group_rows
         self.rows += self._group_rows
         self._group, self._group_rows, self._group_bytes = [], 0, 0
+
+    def _options(self) -> dict[str, object]:
+        """Snappy and dictionaries, except for float vectors: random floats neither
+        compress nor repeat, and trying costs most of the writing time."""
+        names = self.schema.names
+        vectors = [
+            n for n in names if pa.types.is_fixed_size_list(self.schema.field(n).type)
+        ]
+        if not vectors:
+            return {"compression": "snappy"}
+        plain = [n for n in names if n not in vectors]
+        return {
+            "compression": {n: ("none" if n in vectors else "snappy") for n in names},
+            "use_dictionary": plain,
+            "write_statistics": plain,
+        }
 
     def _close_file(self) -> None:
         if self._writer is not None:

@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from .._native import batch_vectors
 from .._wire import packed_floats
 from ..errors import SchemaError
 from ..messages import Input, RegionInfo
@@ -295,13 +296,15 @@ class RowsBuilder:
         *,
         where: str,
         media: Mapping[str, bytes | None] | None = None,
+        raw: bytes | None = None,
     ) -> list[pa.RecordBatch]:
         """The record batches ready after adding ``records`` (none while the size is open).
 
         ``media`` gives the ``image_bytes`` by input id (downloaded); without it, the bytes
-        the archive carries are used.
+        the archive carries are used. ``raw``: the batch's wire bytes, from which the C
+        reader copies the embeddings (when it is built and takes the batch).
         """
-        arrays = self._columns(records, where, media)
+        arrays = self._columns(records, where, media, raw)
         n = len(records)
         if not self.settled:
             if arrays.get(EMBEDDING_COLUMN) is None:
@@ -322,7 +325,11 @@ class RowsBuilder:
     # -- the columns ---------------------------------------------------------------
 
     def _columns(
-        self, records: Sequence[Input], where: str, media: Mapping[str, bytes | None] | None
+        self,
+        records: Sequence[Input],
+        where: str,
+        media: Mapping[str, bytes | None] | None,
+        raw: bytes | None,
     ) -> dict[str, pa.Array | None]:
         wanted = self._wanted
         out: dict[str, pa.Array | None] = {}
@@ -366,7 +373,11 @@ class RowsBuilder:
                 regions.add(r.data.regions)
             add("regions", regions.array())
         if EMBEDDING_COLUMN in wanted:
-            add(EMBEDDING_COLUMN, self._embeddings(records, where))
+            found = batch_vectors(raw, self.options.embedding) if raw is not None else None
+            if found is not None and len(found[0]) == len(records):
+                add(EMBEDDING_COLUMN, self._embedding_block(found, where))
+            else:
+                add(EMBEDDING_COLUMN, self._embeddings(records, where))
         return out
 
     def _media_columns(
@@ -437,6 +448,36 @@ class RowsBuilder:
             add("metadata", pa.array(texts, pa.string()))
         for key, column in zip(keys, per_key, strict=True):
             add(metadata_column_name(key), pa.array(column, pa.string()))
+
+    def _embedding_block(
+        self, found: tuple[list[str], bytes, bytes], where: str
+    ) -> pa.Array | None:
+        """The embedding column from the C reader's ids, sizes and packed floats."""
+        ids, dims_bytes, floats_bytes = found
+        dims = np.frombuffer(dims_bytes, np.uint32)
+        have = np.flatnonzero(dims)
+        if not len(have):
+            return None
+        dim = self.dim
+        if dim is None:
+            dim = self.dim = int(dims[have[0]])
+            self._first = (ids[have[0]], where)
+        odd = have[dims[have] != dim]
+        if len(odd):
+            i = int(odd[0])
+            raise SchemaError(
+                mixed_dims_message(where, ids[i], int(dims[i]), dim, self.options.embedding)
+            )
+        floats = np.frombuffer(floats_bytes, "<f4")
+        if len(have) == len(ids):
+            return pa.FixedSizeListArray.from_arrays(pa.array(floats), dim)
+        block = np.zeros((len(ids), dim), dtype=np.float32)
+        block[have] = floats.reshape(len(have), dim)
+        valid = np.zeros(len(ids), dtype=bool)
+        valid[have] = True
+        return pa.FixedSizeListArray.from_arrays(
+            pa.array(block.reshape(-1)), dim, mask=pa.array(~valid)
+        )
 
     def _embeddings(self, records: Sequence[Input], where: str) -> pa.Array | None:
         which = self.options.embedding
