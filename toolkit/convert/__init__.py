@@ -231,8 +231,9 @@ def convert_archives(
 
     ``media`` (coco, sdk and parquet's ``image_bytes``): ``"embedded"`` writes the bytes
     carried in the archive, ``"download"`` also fetches hosted copies (with ``pat``) and
-    plain URLs, ``jobs`` at a time (default 64, fewer while servers answer 429/503; 16 files written at a time
-    without downloads), with ``timeout`` and ``retries``; ``png`` re-encodes images as PNG (sdk).
+    plain URLs, ``jobs`` at a time (default 64, fewer while servers answer 429/503; 16
+    files written at a time without downloads), with ``timeout`` and ``retries``; ``png``
+    re-encodes images as PNG (sdk).
     When some media fail, the output is not written and :class:`~toolkit.errors.MediaError`
     names them, unless ``allow_missing``; finished downloads are kept, so a re-run into
     the same output fetches only what is missing.
