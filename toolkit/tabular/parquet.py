@@ -103,9 +103,7 @@ class ParquetFolderWriter:
         """Snappy and dictionaries, except for float vectors: random floats neither
         compress nor repeat, and trying costs most of the writing time."""
         names = self.schema.names
-        vectors = [
-            n for n in names if pa.types.is_fixed_size_list(self.schema.field(n).type)
-        ]
+        vectors = [n for n in names if pa.types.is_fixed_size_list(self.schema.field(n).type)]
         if not vectors:
             return {"compression": "snappy"}
         plain = [n for n in names if n not in vectors]
