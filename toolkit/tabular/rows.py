@@ -349,28 +349,20 @@ class RowsBuilder:
                 for r in records
             ]
             add("created_at", pa.array(stamps, pa.timestamp("us", tz="UTC")))
-        if "concepts" in wanted:
-            concepts = _Concepts()
-            for r in records:
-                concepts.add(r.data.concepts)
-            add("concepts", concepts.array())
-        if "positive_concepts" in wanted:
-            offsets = [0]
-            ids: list[str] = []
-            for r in records:
-                ids.extend(c.id for c in r.data.concepts if c.value > 0)
-                offsets.append(len(ids))
-            add(
-                "positive_concepts",
-                pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(ids, pa.string())),
-            )
+        if "concepts" in wanted or "positive_concepts" in wanted:
+            self._concept_columns(records, add)
         meta_keys = [k for k in self.options.metadata_columns if metadata_column_name(k) in wanted]
         if "metadata" in wanted or meta_keys:
             self._metadata_columns(records, meta_keys, add)
         if "regions" in wanted:
             regions = _Regions()
+            offsets = regions.offsets
             for r in records:
-                regions.add(r.data.regions)
+                found = r.data.regions
+                if found:
+                    regions.add(found)
+                else:
+                    offsets.append(offsets[-1])
             add("regions", regions.array())
         if EMBEDDING_COLUMN in wanted:
             found = batch_vectors(raw, self.options.embedding) if raw is not None else None
@@ -379,6 +371,34 @@ class RowsBuilder:
             else:
                 add(EMBEDDING_COLUMN, self._embeddings(records, where))
         return out
+
+    def _concept_columns(self, records: Sequence[Input], add: Callable[[str, Any], None]) -> None:
+        """``concepts`` and ``positive_concepts``, in one pass."""
+        concepts = _Concepts()
+        ids, names, values = concepts.ids, concepts.names, concepts.values
+        offsets = concepts.offsets
+        positive: list[str] = []
+        positive_offsets = [0]
+        for r in records:
+            for concept in r.data.concepts:
+                concept_id = concept.id
+                value = concept.value
+                ids.append(concept_id)
+                names.append(concept.name)
+                values.append(value)
+                if value > 0:
+                    positive.append(concept_id)
+            offsets.append(len(ids))
+            positive_offsets.append(len(positive))
+        if "concepts" in self._wanted:
+            add("concepts", concepts.array())
+        if "positive_concepts" in self._wanted:
+            add(
+                "positive_concepts",
+                pa.ListArray.from_arrays(
+                    pa.array(positive_offsets, pa.int32()), pa.array(positive, pa.string())
+                ),
+            )
 
     def _media_columns(
         self, records: Sequence[Input], wanted: frozenset[str], add: Callable[[str, Any], None]
