@@ -338,3 +338,75 @@ class TestErrors:
         fresh = tmp_path / "fresh"
         assert _convert(runner, sample_archive, fresh).exit_code == 0
         assert _convert(runner, sample_archive, fresh).exit_code == 0
+
+
+class TestDownload:
+    def test_downloaded_bytes_and_failures(self, runner, make_archive, tmp_path: Path) -> None:
+        from media_helpers import KEY, hosted_input, image_bytes
+        from media_server import MediaServer
+
+        key_file = tmp_path / "key"
+        key_file.write_text(KEY + "\n")
+        with MediaServer(key=KEY) as server:
+            server.add("/orig/ok", image_bytes(1))
+            server.add("/orig/missing", b"", status=404)
+            source = make_archive(
+                [
+                    hosted_input("ok", server.origin, "ok"),
+                    hosted_input("missing", server.origin, "missing"),
+                    make_input("inside", image_bytes=image_bytes(2)),
+                ]
+            )
+            out = tmp_path / "t"
+            args = ["--media", "download", "--pat-file", str(key_file)]
+            failed = _convert(runner, source, out, *args)
+            assert failed.exit_code == 1 and "'missing': HTTP 404" in failed.stderr
+            assert not out.exists()
+            allowed = _convert(runner, source, out, *args, "--allow-missing")
+            assert allowed.exit_code == 0, allowed.stderr
+        blobs = pq.read_table(out).column("image_bytes").to_pylist()
+        assert blobs == [image_bytes(1), None, image_bytes(2)]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["archive.zip", "key", "t"]
+
+
+class TestPurePython:
+    """The same table when the C reader is not there, or leaves a batch to protobuf."""
+
+    def test_without_the_c_reader(self, monkeypatch, sample_archive, tmp_path) -> None:
+        import toolkit._native as native
+
+        with ArchiveReader(sample_archive) as reader:
+            fast = record_batch_reader([reader]).read_all()
+        convert_archives([sample_archive], tmp_path / "fast", to="parquet")
+        monkeypatch.setattr(native, "SPEEDUPS", None)
+        with ArchiveReader(sample_archive) as reader:
+            slow = record_batch_reader([reader]).read_all()
+        convert_archives([sample_archive], tmp_path / "slow", to="parquet")
+        assert fast.equals(slow)
+        assert (
+            pads.dataset(tmp_path / "fast")
+            .to_table()
+            .equals(pads.dataset(tmp_path / "slow").to_table())
+        )
+
+    def test_unpacked_vectors_go_to_protobuf(self, tmp_path) -> None:
+        from convert_helpers import write_raw_archive
+
+        from toolkit._native import batch_vectors
+        from toolkit._wire import encode_field
+
+        floats = np.array([1.5, -0.25, 3.0], dtype="<f4")
+        unpacked = b"".join(b"\x0d" + v.tobytes() for v in floats)  # field 1, fixed32 each
+        data = encode_field(9, unpacked)
+        batch = encode_field(1, encode_field(1, b"u") + encode_field(2, data))
+        path = write_raw_archive(tmp_path / "u.zip", [batch])
+        assert batch_vectors(batch, 0) is None
+        out = tmp_path / "t"
+        convert_archives([path], out, to="parquet")
+        got = pq.read_table(out).column("embedding").to_pylist()
+        assert np.array(got[0], dtype="<f4").tobytes() == floats.tobytes()
+        import toolkit
+
+        with toolkit.open(path) as archive:
+            ids, matrix = archive.embeddings()
+        assert ids == ["u"] and matrix.tobytes() == floats.tobytes()
