@@ -89,10 +89,14 @@ def median_times(fns: list[Callable[[], object]], runs: int) -> list[float]:
 
 
 _PEAK = """
-import resource, sys, runpy
+import sys, runpy
 sys.path.insert(0, {root!r})
 {body}
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across exec.
+print(
+    next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")),
+    file=sys.stderr,
+)
 """
 
 

@@ -166,8 +166,6 @@ class Archive:
 
     def _chunks(self) -> Iterator[tuple[str, list[Input]]]:
         """Each batch entry's inputs that the view keeps (reading stops at a limit)."""
-        from .tabular.stream import where_of
-
         chain = self._chain()
         left = [c.limit for c in chain]
         reader = self._reader
@@ -182,7 +180,7 @@ class Archive:
                 if n is not None:
                     records = records[:n]
                     left[i] = n - len(records)
-            yield where_of(reader, entry), records
+            yield f"{reader.path}: entry {entry.name!r}", records
 
     def __getitem__(self, input_id: str) -> Input:
         """The input with this id; KeyError when the archive (or the view) has none."""
@@ -261,7 +259,7 @@ class Archive:
 
             ids, matrix = archive.embeddings()
         """
-        from .tabular.rows import embedding_of
+        from ._vectors import embedding_of
 
         matrix = _Matrix(self.path, embedding, capacity=max(len(self), 1))
         if self.criteria is None:

@@ -17,7 +17,7 @@ import orjson
 import pyarrow as pa
 
 from .._native import batch_vectors
-from .._wire import packed_floats
+from .._vectors import embedding_of
 from ..errors import SchemaError
 from ..messages import Input, RegionInfo
 from .schema import (
@@ -81,21 +81,6 @@ class RowOptions:
     @property
     def wants_embedding(self) -> bool:
         return EMBEDDING_COLUMN in self.names
-
-
-def embedding_of(record: Input, which: int) -> np.ndarray | None:
-    """Embedding ``which`` of ``record`` as float32 (a view of its wire bytes), or None when
-    the input has no such embedding or it is empty."""
-    embeddings = record.data.embeddings
-    if which >= len(embeddings):
-        return None
-    embedding = embeddings[which]
-    vector = packed_floats(embedding.SerializeToString())
-    if vector is None:
-        if not len(embedding.vector):
-            return None
-        vector = np.asarray(embedding.vector, dtype=np.float32)
-    return vector if len(vector) else None
 
 
 def _json_value(value: Any) -> Any:
