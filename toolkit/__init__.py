@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (explicit 
     from .convert import ConvertReport as ConvertReport
     from .convert import convert_archives as convert_archives
     from .dataset import Archive as Archive
-    from .dataset import open_archive as open  # noqa: F401
+    from .dataset import open_archive as open_archive
     from .index import DuplicateGroup as DuplicateGroup
     from .index import EvalReport as EvalReport
     from .index import Hit as Hit
@@ -76,6 +76,8 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (explicit 
     from .subset import RemoveReport as RemoveReport
     from .subset import filter_inputs as filter_inputs
     from .subset import remove_inputs as remove_inputs
+
+    open = open_archive
 
 __version__ = "0.1.0"
 
