@@ -33,7 +33,6 @@ from .schema import (
 
 __all__ = ["RowOptions", "RowsBuilder", "embedding_of"]
 
-_KINDS = ("image", "video", "text", "audio")
 # Text regions (``RegionInfo.span``) exist only in newer schemas: looked up by name.
 _HAS_SPAN = "span" in RegionInfo.DESCRIPTOR.fields_by_name
 
@@ -396,7 +395,17 @@ class RowsBuilder:
         blobs: list[bytes | None] = []
         for r in records:
             data = r.data
-            kind = next((k for k in _KINDS if data.HasField(k)), None)
+            has = data.HasField
+            if has("image"):
+                kind: str | None = "image"
+            elif has("video"):
+                kind = "video"
+            elif has("text"):
+                kind = "text"
+            elif has("audio"):
+                kind = "audio"
+            else:
+                kind = None
             kinds.append(kind)
             if kind is None:
                 urls.append(None)
