@@ -389,6 +389,34 @@ class TestPurePython:
             .equals(pads.dataset(tmp_path / "slow").to_table())
         )
 
+    @pytest.mark.parametrize("which", ["hosted", "varied"])
+    def test_same_table_both_ways(
+        self, which, monkeypatch, make_archive, sample_hosted_archive, tmp_path
+    ) -> None:
+        from media_helpers import hosted_input
+
+        import toolkit._native as native
+
+        if which == "hosted":
+            source = sample_hosted_archive
+        else:
+            records = varied_inputs(12)
+            records.append(hosted_input("h", "https://data.clarifai.com/", "/users/u/x"))
+            records[1].created_at.seconds = 10**13  # past year 9999: null both ways
+            records[2].created_at.nanos = -1500
+            source = make_archive(records, batch_size=5)
+        args = {"to": "parquet", "metadata_columns": ["i", "nested.x"]}
+        convert_archives([source], tmp_path / "fast", **args)
+        monkeypatch.setattr(native, "SPEEDUPS", None)
+        convert_archives([source], tmp_path / "slow", **args)
+        fast = pads.dataset(tmp_path / "fast").to_table()
+        slow = pads.dataset(tmp_path / "slow").to_table()
+        assert fast.equals(slow)
+        if which == "varied":
+            rows = fast.to_pylist()
+            assert rows[-1]["url"] == "https://data.clarifai.com/orig/users/u/x"
+            assert rows[1]["created_at"] is None and rows[2]["created_at"] is not None
+
     def test_unpacked_vectors_go_to_protobuf(self, tmp_path) -> None:
         from convert_helpers import write_raw_archive
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
+from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from .messages import InputBatch
 
-__all__ = ["SPEEDUPS", "batch_vectors", "schema_tables", "scan_batch"]
+__all__ = ["SPEEDUPS", "batch_vectors", "schema_tables", "scan_batch", "table_columns"]
 
 # Kinds of field the C reader knows (toolkit/_speedups.c: K_*).
 _VARINT, _F32, _F64, _STRING, _BYTES, _MESSAGE = range(6)
@@ -94,4 +95,13 @@ def batch_vectors(data: bytes, which: int) -> tuple[list[str], bytes, bytes] | N
     if SPEEDUPS is None:
         return None
     found: tuple[list[str], bytes, bytes] | None = SPEEDUPS.batch_vectors(data, which)
+    return found
+
+
+def table_columns(data: bytes) -> tuple[Any, ...] | None:
+    """The simple columns of the Parquet table for a protobuf InputBatch entry (see
+    ``toolkit/tabular/rows.py``), or None when protobuf should read the entry."""
+    if SPEEDUPS is None:
+        return None
+    found: tuple[Any, ...] | None = SPEEDUPS.table_columns(data)
     return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,7 +15,7 @@ from ..errors import OutputError
 from ..media import MediaReport, MediaSink
 from ..messages import Input
 from ..tabular.parquet import ParquetFolderWriter
-from ..tabular.rows import RowOptions, RowsBuilder
+from ..tabular.rows import LazyRecords, RowOptions, RowsBuilder
 from ..tabular.stream import DEFAULT_HOLD_BYTES, find_embedding_dim, where_of
 from ._base import ConvertJob, OutputKind, SourceBatch
 
@@ -91,9 +91,13 @@ class ParquetConverter:
     # -- the protocol -----------------------------------------------------------------
 
     def write_batch(self, batch: SourceBatch) -> None:
-        records = batch.batch.inputs
-        if not len(records):
+        if not batch.count:
             return
+        records: Sequence[Input] = (
+            LazyRecords(batch.count, lambda: batch.batch.inputs)
+            if batch.raw is not None
+            else batch.batch.inputs
+        )
         media = self._download(batch) if self.job.media == "download" else None
         builder = self._builder
         ready = builder.add(

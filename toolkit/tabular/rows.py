@@ -8,7 +8,7 @@ Python float is made per value.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from .._native import batch_vectors
+from .._native import batch_vectors, table_columns
 from .._vectors import embedding_of
 from ..errors import SchemaError
 from ..messages import Input, RegionInfo
@@ -31,7 +31,53 @@ from .schema import (
     table_schema,
 )
 
-__all__ = ["RowOptions", "RowsBuilder", "embedding_of"]
+__all__ = ["LazyRecords", "RowOptions", "RowsBuilder", "embedding_of"]
+
+#: Input types by the C reader's number (0: none).
+_KIND_NAMES = pa.array([None, "image", "video", "text", "audio"], pa.string())
+_FLAG_METADATA, _FLAG_REGIONS, _FLAG_HOSTED = 1, 2, 4
+_NO_TIME = np.iinfo(np.int64).min
+#: Timestamps outside years 1 to 9999 (protobuf's valid range) are left null.
+_MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799
+
+
+class LazyRecords(Sequence[Input]):
+    """The inputs of a batch, parsed on first use (the C reader may need none of them)."""
+
+    def __init__(self, count: int, parse: Callable[[], Sequence[Input]]) -> None:
+        self._count = count
+        self._parse = parse
+        self._records: Sequence[Input] | None = None
+
+    def _parsed(self) -> Sequence[Input]:
+        if self._records is None:
+            self._records = self._parse()
+        return self._records
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._parsed()[index]
+
+    def __iter__(self) -> Iterator[Input]:
+        return iter(self._parsed())
+
+
+def _hosted_url(record: Input) -> str | None:
+    """The hosted original of the input's media, when it has no plain url."""
+    data = record.data
+    for kind in ("image", "video", "text", "audio"):
+        if data.HasField(kind):
+            media = getattr(data, kind)
+            if media.url:
+                return str(media.url)
+            hosted = media.hosted
+            if media.HasField("hosted") and hosted.prefix:
+                return f"{hosted.prefix.rstrip('/')}/orig/{hosted.suffix.lstrip('/')}"
+            return None
+    return None
+
 
 # Text regions (``RegionInfo.span``) exist only in newer schemas: looked up by name.
 _HAS_SPAN = "span" in RegionInfo.DESCRIPTOR.fields_by_name
@@ -318,6 +364,93 @@ class RowsBuilder:
         wanted = self._wanted
         out: dict[str, pa.Array | None] = {}
         add = out.__setitem__
+        table = None
+        if raw is not None and media is None and "image_bytes" not in wanted:
+            table = table_columns(raw)
+        if table is not None and len(table[0]) == len(records):
+            self._fast_columns(records, table, add)
+        else:
+            self._slow_columns(records, add, media)
+        if EMBEDDING_COLUMN in wanted:
+            found = batch_vectors(raw, self.options.embedding) if raw is not None else None
+            if found is not None and len(found[0]) == len(records):
+                add(EMBEDDING_COLUMN, self._embedding_block(found, where))
+            else:
+                add(EMBEDDING_COLUMN, self._embeddings(records, where))
+        return out
+
+    def _fast_columns(
+        self, records: Sequence[Input], table: tuple[Any, ...], add: Callable[[str, Any], None]
+    ) -> None:
+        """The columns from the C reader's ``table_columns``; only the inputs it flags
+        (metadata, regions, a url only hosted) are parsed, for those columns."""
+        wanted = self._wanted
+        (ids, kinds, urls, sizes, created, c_off, c_ids, c_names, c_val) = table[:9]
+        (p_off, p_ids, texts, flag_bytes) = table[9:]
+        flags = np.frombuffer(flag_bytes, np.uint8)
+        if "id" in wanted:
+            add("id", pa.array(ids, pa.string()))
+        if "input_type" in wanted:
+            add("input_type", _KIND_NAMES.take(pa.array(np.frombuffer(kinds, np.uint8))))
+        if "url" in wanted:
+            for i in np.flatnonzero(flags & _FLAG_HOSTED).tolist():
+                urls[i] = _hosted_url(records[i])
+            add("url", pa.array(urls, pa.string()))
+        wh = np.frombuffer(sizes, np.int32).reshape(-1, 2)
+        for name, column in (("width", wh[:, 0]), ("height", wh[:, 1])):
+            if name in wanted:
+                add(name, pa.array(np.ascontiguousarray(column), mask=column == 0))
+        if "created_at" in wanted:
+            micros = np.frombuffer(created, np.int64)
+            add(
+                "created_at",
+                pa.array(micros, pa.timestamp("us", tz="UTC"), mask=micros == _NO_TIME),
+            )
+        if "concepts" in wanted:
+            values = pa.StructArray.from_arrays(
+                [
+                    pa.array(c_ids, pa.string()),
+                    pa.array(c_names, pa.string()),
+                    pa.array(np.frombuffer(c_val, np.float32)),
+                ],
+                fields=list(CONCEPT),
+            )
+            add(
+                "concepts",
+                pa.ListArray.from_arrays(pa.array(np.frombuffer(c_off, np.int32)), values),
+            )
+        if "positive_concepts" in wanted:
+            add(
+                "positive_concepts",
+                pa.ListArray.from_arrays(
+                    pa.array(np.frombuffer(p_off, np.int32)), pa.array(p_ids, pa.string())
+                ),
+            )
+        if "text" in wanted:
+            add("text", pa.array(texts, pa.string()))
+        meta_keys = [k for k in self.options.metadata_columns if metadata_column_name(k) in wanted]
+        if "metadata" in wanted or meta_keys:
+            rows = np.flatnonzero(flags & _FLAG_METADATA).tolist()
+            self._metadata_columns(records, meta_keys, add, rows=rows)
+        if "regions" in wanted:
+            regions = _Regions()
+            offsets = regions.offsets
+            marked = set(np.flatnonzero(flags & _FLAG_REGIONS).tolist())
+            for i in range(len(ids)):
+                if i in marked:
+                    regions.add(records[i].data.regions)
+                else:
+                    offsets.append(offsets[-1])
+            add("regions", regions.array())
+
+    def _slow_columns(
+        self,
+        records: Sequence[Input],
+        add: Callable[[str, Any], None],
+        media: Mapping[str, bytes | None] | None,
+    ) -> None:
+        """The columns from the parsed inputs (protobuf's classes)."""
+        wanted = self._wanted
         if "id" in wanted:
             add("id", pa.array([r.id for r in records], pa.string()))
         simple = wanted & {"input_type", "url", "width", "height", "text", "image_bytes"}
@@ -328,7 +461,7 @@ class RowsBuilder:
         if "created_at" in wanted:
             stamps = [
                 r.created_at.seconds * 1_000_000 + r.created_at.nanos // 1000
-                if r.HasField("created_at")
+                if r.HasField("created_at") and _MIN_SECONDS <= r.created_at.seconds <= _MAX_SECONDS
                 else None
                 for r in records
             ]
@@ -348,13 +481,6 @@ class RowsBuilder:
                 else:
                     offsets.append(offsets[-1])
             add("regions", regions.array())
-        if EMBEDDING_COLUMN in wanted:
-            found = batch_vectors(raw, self.options.embedding) if raw is not None else None
-            if found is not None and len(found[0]) == len(records):
-                add(EMBEDDING_COLUMN, self._embedding_block(found, where))
-            else:
-                add(EMBEDDING_COLUMN, self._embeddings(records, where))
-        return out
 
     def _concept_columns(self, records: Sequence[Input], add: Callable[[str, Any], None]) -> None:
         """``concepts`` and ``positive_concepts``, in one pass."""
@@ -415,11 +541,7 @@ class RowsBuilder:
                 blobs.append(None)
                 continue
             media = getattr(data, kind)
-            url = media.url
-            if not url and media.HasField("hosted") and media.hosted.prefix:
-                hosted = media.hosted
-                url = f"{hosted.prefix.rstrip('/')}/orig/{hosted.suffix.lstrip('/')}"
-            urls.append(url or None)
+            urls.append(media.url or _hosted_url(r))
             width = height = 0
             if kind == "image" and media.HasField("image_info"):
                 width, height = media.image_info.width, media.image_info.height
@@ -442,22 +564,27 @@ class RowsBuilder:
             add(name, pa.array(values, kind_type))
 
     def _metadata_columns(
-        self, records: Sequence[Input], keys: list[str], add: Callable[[str, Any], None]
+        self,
+        records: Sequence[Input],
+        keys: list[str],
+        add: Callable[[str, Any], None],
+        *,
+        rows: list[int] | None = None,
     ) -> None:
-        texts: list[str | None] = []
+        """``metadata`` and the ``metadata.KEY`` columns; ``rows``: the only inputs that
+        may have metadata (None: any)."""
+        n = len(records)
+        texts: list[str | None] = [None] * n
         paths = [k.split(".") for k in keys]
-        per_key: list[list[str | None]] = [[] for _ in keys]
-        for r in records:
-            data = r.data
+        per_key: list[list[str | None]] = [[None] * n for _ in keys]
+        for i in range(n) if rows is None else rows:
+            data = records[i].data
             if not data.HasField("metadata"):
-                texts.append(None)
-                for column in per_key:
-                    column.append(None)
                 continue
             doc = _json_struct(data.metadata)
-            texts.append(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode())
+            texts[i] = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
             for path, column in zip(paths, per_key, strict=True):
-                column.append(_metadata_text(_lookup(doc, path)))
+                column[i] = _metadata_text(_lookup(doc, path))
         if "metadata" in self._wanted:
             add("metadata", pa.array(texts, pa.string()))
         for key, column in zip(keys, per_key, strict=True):
