@@ -250,11 +250,11 @@ def _convert_plain(runner, make_archive, tmp_path: Path) -> Path:
 class TestEmbeddingSize:
     def test_found_later_by_reading_ahead(self) -> None:
         records = [make_input(f"a{i}") for i in range(6)] + [make_input("v", vector=[1.5, -2])]
-        chunks = [(f"entry {i}", records[i : i + 2]) for i in range(0, 7, 2)]
+        chunks = [(f"entry {i}", records[i : i + 2], None) for i in range(0, 7, 2)]
         source = iter(chunks)
 
         def read_ahead() -> int | None:
-            return find_embedding_dim((r for _, rs in source for r in rs), 0)
+            return find_embedding_dim((r for _, rs, _ in source for r in rs), 0)
 
         schema, batches = iter_record_batches(
             iter(chunks), RowOptions(), read_ahead=read_ahead, hold_bytes=0

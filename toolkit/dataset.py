@@ -151,7 +151,7 @@ class Archive:
 
     def __iter__(self) -> Iterator[Input]:
         """Every input (of the view), in the archive's order."""
-        for _where, records in self._chunks():
+        for _where, records, _raw in self._chunks():
             yield from records
 
     def _chain(self) -> list[FilterCriteria]:
@@ -164,9 +164,16 @@ class Archive:
             view = view._parent
         return chain[::-1]
 
-    def _chunks(self) -> Iterator[tuple[str, list[Input]]]:
-        """Each batch entry's inputs that the view keeps (reading stops at a limit)."""
+    def _chunks(self, *, raw: bool = False) -> Iterator[tuple[str, Sequence[Input], bytes | None]]:
+        """Each batch entry's inputs that the view keeps (reading stops at a limit); with
+        ``raw``, the entry's bytes too when the view keeps them all (the whole archive),
+        its inputs then parsed only when used."""
         chain = self._chain()
+        if raw and not chain:
+            from .tabular.stream import iter_chunks
+
+            yield from iter_chunks([self._reader])
+            return
         left = [c.limit for c in chain]
         reader = self._reader
         for entry in reader.entries:
@@ -180,7 +187,7 @@ class Archive:
                 if n is not None:
                     records = records[:n]
                     left[i] = n - len(records)
-            yield f"{reader.path}: entry {entry.name!r}", records
+            yield f"{reader.path}: entry {entry.name!r}", records, None
 
     def __getitem__(self, input_id: str) -> Input:
         """The input with this id; KeyError when the archive (or the view) has none."""
@@ -407,7 +414,7 @@ class Archive:
             return find_embedding_dim(self, options.embedding)
 
         return iter_record_batches(
-            self._chunks(), options, read_ahead=read_ahead, hold_bytes=hold_bytes
+            self._chunks(raw=True), options, read_ahead=read_ahead, hold_bytes=hold_bytes
         )
 
     def _options(

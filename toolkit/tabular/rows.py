@@ -44,7 +44,7 @@ _MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799
 class LazyRecords(Sequence[Input]):
     """The inputs of a batch, parsed on first use (the C reader may need none of them)."""
 
-    def __init__(self, count: int, parse: Callable[[], Sequence[Input]]) -> None:
+    def __init__(self, count: int | None, parse: Callable[[], Sequence[Input]]) -> None:
         self._count = count
         self._parse = parse
         self._records: Sequence[Input] | None = None
@@ -55,7 +55,7 @@ class LazyRecords(Sequence[Input]):
         return self._records
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._parsed()) if self._count is None else self._count
 
     def __getitem__(self, index: Any) -> Any:
         return self._parsed()[index]
@@ -334,8 +334,7 @@ class RowsBuilder:
         the archive carries are used. ``raw``: the batch's wire bytes, from which the C
         reader copies the embeddings (when it is built and takes the batch).
         """
-        arrays = self._columns(records, where, media, raw)
-        n = len(records)
+        arrays, n = self._columns(records, where, media, raw)
         if not self.settled:
             if arrays.get(EMBEDDING_COLUMN) is None:
                 self._pending.append((arrays, n))
@@ -360,24 +359,27 @@ class RowsBuilder:
         where: str,
         media: Mapping[str, bytes | None] | None,
         raw: bytes | None,
-    ) -> dict[str, pa.Array | None]:
+    ) -> tuple[dict[str, pa.Array | None], int]:
+        """The arrays of the batch's columns, and its number of rows."""
         wanted = self._wanted
         out: dict[str, pa.Array | None] = {}
         add = out.__setitem__
         table = None
         if raw is not None and media is None and "image_bytes" not in wanted:
             table = table_columns(raw)
-        if table is not None and len(table[0]) == len(records):
+        if table is not None:
+            n = len(table[0])
             self._fast_columns(records, table, add)
         else:
+            n = len(records)
             self._slow_columns(records, add, media)
         if EMBEDDING_COLUMN in wanted:
             found = batch_vectors(raw, self.options.embedding) if raw is not None else None
-            if found is not None and len(found[0]) == len(records):
+            if found is not None and len(found[0]) == n:
                 add(EMBEDDING_COLUMN, self._embedding_block(found, where))
             else:
                 add(EMBEDDING_COLUMN, self._embeddings(records, where))
-        return out
+        return out, n
 
     def _fast_columns(
         self, records: Sequence[Input], table: tuple[Any, ...], add: Callable[[str, Any], None]

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ..archive import ArchiveReader, BatchEntry
 from ..messages import Input
-from .rows import RowOptions, RowsBuilder, embedding_of
+from .rows import LazyRecords, RowOptions, RowsBuilder, embedding_of
 
 __all__ = [
     "DEFAULT_HOLD_BYTES",
@@ -29,8 +29,9 @@ __all__ = [
 #: rest of the archive is read ahead (parsed, not kept) to find the size.
 DEFAULT_HOLD_BYTES = 64 * 1024**2
 
-#: A batch entry's inputs (or those kept of them), and how an error names the entry.
-Chunk = tuple[str, Sequence[Input]]
+#: How an error names a batch entry, its inputs (or those kept of them), and its wire
+#: bytes when all of them are kept (the C reader then builds most columns from them).
+Chunk = tuple[str, Sequence[Input], bytes | None]
 
 
 def where_of(reader: ArchiveReader, entry: BatchEntry) -> str:
@@ -39,10 +40,17 @@ def where_of(reader: ArchiveReader, entry: BatchEntry) -> str:
 
 
 def iter_chunks(readers: Sequence[ArchiveReader]) -> Iterator[Chunk]:
-    """Every batch entry of the readers, in order, as a chunk."""
+    """Every batch entry of the readers, in order, as a chunk (parsed only when needed)."""
     for reader in readers:
         for entry in reader.entries:
-            yield where_of(reader, entry), reader.read_batch(entry).inputs
+            if reader.flavour != "protobuf":
+                yield where_of(reader, entry), reader.read_batch(entry).inputs, None
+                continue
+            data = reader.read_batch_bytes(entry)
+            records = LazyRecords(
+                None, lambda r=reader, e=entry, d=data: r.parse_batch(e, d).inputs
+            )
+            yield where_of(reader, entry), records, data
 
 
 def find_embedding_dim(records: Iterable[Input], which: int) -> int | None:
@@ -70,10 +78,10 @@ def iter_record_batches(
     builder = RowsBuilder(options)
     source = iter(chunks)
     held: list[pa.RecordBatch] = []
-    for where, records in source:
-        if not len(records):
+    for where, records, raw in source:
+        if raw is None and not len(records):
             continue
-        held.extend(builder.add(records, where=where))
+        held.extend(builder.add(records, where=where, raw=raw))
         if builder.settled:
             break
         if hold_bytes is not None and read_ahead is not None and builder.pending_bytes > hold_bytes:
@@ -85,9 +93,9 @@ def iter_record_batches(
     def generate() -> Iterator[pa.RecordBatch]:
         yield from held
         held.clear()
-        for where, records in source:
-            if len(records):
-                yield from builder.add(records, where=where)
+        for where, records, raw in source:
+            if raw is not None or len(records):
+                yield from builder.add(records, where=where, raw=raw)
 
     return builder.schema, generate()
 
@@ -108,7 +116,7 @@ def record_batch_reader(
 
     def read_ahead() -> int | None:
         return find_embedding_dim(
-            (r for _, records in iter_chunks(readers) for r in records), which
+            (r for _, records, _ in iter_chunks(readers) for r in records), which
         )
 
     schema, batches = iter_record_batches(iter_chunks(readers), options, read_ahead=read_ahead)
