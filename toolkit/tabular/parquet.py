@@ -64,8 +64,11 @@ class ParquetFolderWriter:
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Add one record batch (split across files where a file fills up)."""
-        if batch.schema != self.schema:
+        if batch.schema is not self.schema and batch.schema != self.schema:
             raise ValueError("the batch's schema differs from the writer's")
+        if batch.num_rows <= self.rows_per_file - self._in_file - self._group_rows:
+            self._add(batch, batch.num_rows)
+            return
         start = 0
         while start < batch.num_rows:
             room = self.rows_per_file - self._in_file - self._group_rows
@@ -79,6 +82,17 @@ class ParquetFolderWriter:
                 self._close_file()
             elif self._group_rows >= _GROUP_ROWS or self._group_bytes >= _GROUP_BYTES:
                 self._flush()
+
+    def _add(self, batch: pa.RecordBatch, rows: int) -> None:
+        """A batch that fits in the current file."""
+        self._group.append(batch)
+        self._group_rows += rows
+        self._group_bytes += batch.nbytes
+        if self._in_file + self._group_rows >= self.rows_per_file:
+            self._flush()
+            self._close_file()
+        elif self._group_rows >= _GROUP_ROWS or self._group_bytes >= _GROUP_BYTES:
+            self._flush()
 
     def _flush(self) -> None:
         if not self._group:

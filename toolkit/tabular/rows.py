@@ -64,6 +64,16 @@ class LazyRecords(Sequence[Input]):
         return iter(self._parsed())
 
 
+_EMPTY_REGIONS: list[pa.Array] = []
+
+
+def _no_regions() -> pa.Array:
+    """An empty array of regions (made once)."""
+    if not _EMPTY_REGIONS:
+        _EMPTY_REGIONS.append(pa.array([], REGION))
+    return _EMPTY_REGIONS[0]
+
+
 def _hosted_url(record: Input) -> str | None:
     """The hosted original of the input's media, when it has no plain url."""
     data = record.data
@@ -435,9 +445,13 @@ class RowsBuilder:
             rows = np.flatnonzero(flags & _FLAG_METADATA).tolist()
             self._metadata_columns(records, meta_keys, add, rows=rows)
         if "regions" in wanted:
+            marked = set(np.flatnonzero(flags & _FLAG_REGIONS).tolist())
+            if not marked:
+                empty = pa.array(np.zeros(len(ids) + 1, dtype=np.int32))
+                add("regions", pa.ListArray.from_arrays(empty, _no_regions()))
+                return
             regions = _Regions()
             offsets = regions.offsets
-            marked = set(np.flatnonzero(flags & _FLAG_REGIONS).tolist())
             for i in range(len(ids)):
                 if i in marked:
                     regions.add(records[i].data.regions)
