@@ -404,6 +404,8 @@ class TestPurePython:
             records.append(hosted_input("h", "https://data.clarifai.com/", "/users/u/x"))
             records[1].created_at.seconds = 10**13  # past year 9999: null both ways
             records[2].created_at.nanos = -1500
+            records[3].data.metadata.update({"bad": float("nan"), "é": 1, "z": "\u2713"})
+            records[4].data.metadata.update({"deep": {"a": {"b": {"c": [1, {"d": -0.0}]}}}})
             source = make_archive(records, batch_size=5)
         args = {"to": "parquet", "metadata_columns": ["i", "nested.x"]}
         convert_archives([source], tmp_path / "fast", **args)

@@ -16,7 +16,8 @@
  * - batch_vectors(data, which): the input ids and the packed floats of embedding `which`
  *   of each input (Archive.embeddings, the Parquet embedding column).
  * - table_columns(data): the simple columns of the Parquet table (ids, types, urls, sizes,
- *   times, concepts, texts) and flags for what the Python side adds (metadata, regions).
+ *   times, concepts, texts, metadata as sorted JSON) and flags for what the Python side
+ *   adds (regions, unusual metadata, hosted urls).
  *
  * Every read is bounds-checked: the bytes come from an untrusted archive.
  */
@@ -1677,7 +1678,8 @@ static PyObject *table_columns(PyObject *self, PyObject *arg)
     const uint8_t *start = view.buf, *end = start + view.len;
     PyObject *result = NULL;
     PyObject *ids = NULL, *urls = NULL, *c_ids = NULL, *c_names = NULL, *p_ids = NULL,
-             *texts = NULL;
+             *texts = NULL, *metas = NULL;
+    Buf json = {0};
     Bytes kinds = {0}, sizes = {0}, created = {0}, c_off = {0}, c_val = {0}, p_off = {0},
           flags = {0};
     if (!check_message(start, end, 0, 1))
@@ -1688,7 +1690,8 @@ static PyObject *table_columns(PyObject *self, PyObject *arg)
     c_names = PyList_New(0);
     p_ids = PyList_New(0);
     texts = PyList_New(0);
-    if (!ids || !urls || !c_ids || !c_names || !p_ids || !texts)
+    metas = PyList_New(0);
+    if (!ids || !urls || !c_ids || !c_names || !p_ids || !texts || !metas)
         goto done;
     int32_t n_concepts = 0, n_positive = 0;
     if (bytes_put(&c_off, &n_concepts, 4) < 0 || bytes_put(&p_off, &n_positive, 4) < 0)
@@ -1737,6 +1740,8 @@ static PyObject *table_columns(PyObject *self, PyObject *arg)
         Span media[4] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
         int counts[4] = {0, 0, 0, 0};
         uint8_t flag = 0;
+        Span meta = {NULL, NULL};
+        int metas_seen = 0;
         if (data.p != NULL) {
             const uint8_t *r = data.p;
             while (next_field(&r, data.end, &g) == 1) {
@@ -1746,7 +1751,12 @@ static PyObject *table_columns(PyObject *self, PyObject *arg)
                 case 2: slot = 1; break;  /* video */
                 case 13: slot = 2; break; /* text */
                 case 14: slot = 3; break; /* audio */
-                case DATA_METADATA: flag |= FLAG_METADATA; break;
+                case DATA_METADATA:
+                    flag |= FLAG_METADATA;
+                    meta.p = g.data;
+                    meta.end = g.data + g.len;
+                    metas_seen++;
+                    break;
                 case DATA_REGIONS: flag |= FLAG_REGIONS; break;
                 case DATA_CONCEPTS: {
                     const uint8_t *c = g.data, *cend = g.data + g.len, *cid = NULL, *cname = NULL;
@@ -1824,18 +1834,40 @@ static PyObject *table_columns(PyObject *self, PyObject *arg)
         } else if (PyList_Append(texts, Py_None) < 0) {
             goto done;
         }
+        /* The metadata as sorted JSON, when simple (else the Python side writes it). */
+        PyObject *meta_text = Py_None;
+        Py_INCREF(meta_text);
+        if (metas_seen == 1 && metadata_simple(meta, 1)) {
+            json.len = 0;
+            int status = put_struct(&json, meta, 1);
+            if (status < 0) {
+                Py_DECREF(meta_text);
+                goto done;
+            }
+            if (status == 1) {
+                Py_DECREF(meta_text);
+                meta_text = PyUnicode_DecodeUTF8(json.data, (Py_ssize_t)json.len, "strict");
+                if (meta_text == NULL)
+                    goto done;
+                flag &= (uint8_t)~FLAG_METADATA;
+            }
+        }
+        int appended = PyList_Append(metas, meta_text);
+        Py_DECREF(meta_text);
+        if (appended < 0)
+            goto done;
         if (bytes_put(&kinds, &kind, 1) < 0 || bytes_put(&sizes, wh, 8) < 0 ||
             bytes_put(&created, &micros, 8) < 0 || bytes_put(&c_off, &n_concepts, 4) < 0 ||
             bytes_put(&p_off, &n_positive, 4) < 0 || bytes_put(&flags, &flag, 1) < 0)
             goto done;
     }
     result = Py_BuildValue(
-        "(Oy#Oy#y#y#OOy#y#OOy#)", ids, kinds.data ? kinds.data : "", (Py_ssize_t)kinds.len,
+        "(Oy#Oy#y#y#OOy#y#OOy#O)", ids, kinds.data ? kinds.data : "", (Py_ssize_t)kinds.len,
         urls, sizes.data ? sizes.data : "", (Py_ssize_t)sizes.len,
         created.data ? created.data : "", (Py_ssize_t)created.len, c_off.data,
         (Py_ssize_t)c_off.len, c_ids, c_names, c_val.data ? c_val.data : "", (Py_ssize_t)c_val.len,
         p_off.data, (Py_ssize_t)p_off.len, p_ids, texts, flags.data ? flags.data : "",
-        (Py_ssize_t)flags.len);
+        (Py_ssize_t)flags.len, metas);
     goto done;
 unusual:
     result = Py_None;
@@ -1847,6 +1879,8 @@ done:
     Py_XDECREF(c_names);
     Py_XDECREF(p_ids);
     Py_XDECREF(texts);
+    Py_XDECREF(metas);
+    PyMem_Free(json.data);
     PyMem_Free(kinds.data);
     PyMem_Free(sizes.data);
     PyMem_Free(created.data);

@@ -398,7 +398,7 @@ class RowsBuilder:
         (metadata, regions, a url only hosted) are parsed, for those columns."""
         wanted = self._wanted
         (ids, kinds, urls, sizes, created, c_off, c_ids, c_names, c_val) = table[:9]
-        (p_off, p_ids, texts, flag_bytes) = table[9:]
+        (p_off, p_ids, texts, flag_bytes, meta_texts) = table[9:]
         flags = np.frombuffer(flag_bytes, np.uint8)
         if "id" in wanted:
             add("id", pa.array(ids, pa.string()))
@@ -443,7 +443,7 @@ class RowsBuilder:
         meta_keys = [k for k in self.options.metadata_columns if metadata_column_name(k) in wanted]
         if "metadata" in wanted or meta_keys:
             rows = np.flatnonzero(flags & _FLAG_METADATA).tolist()
-            self._metadata_columns(records, meta_keys, add, rows=rows)
+            self._metadata_columns(records, meta_keys, add, rows=rows, done=meta_texts)
         if "regions" in wanted:
             marked = set(np.flatnonzero(flags & _FLAG_REGIONS).tolist())
             if not marked:
@@ -586,13 +586,21 @@ class RowsBuilder:
         add: Callable[[str, Any], None],
         *,
         rows: list[int] | None = None,
+        done: list[str | None] | None = None,
     ) -> None:
-        """``metadata`` and the ``metadata.KEY`` columns; ``rows``: the only inputs that
-        may have metadata (None: any)."""
-        n = len(records)
-        texts: list[str | None] = [None] * n
+        """``metadata`` and the ``metadata.KEY`` columns; ``rows``: the only inputs whose
+        metadata is still to write (None: any); ``done``: the JSON of the others (from
+        the C reader; None where an input has none)."""
+        n = len(done) if done is not None else len(records)
+        texts: list[str | None] = list(done) if done is not None else [None] * n
         paths = [k.split(".") for k in keys]
         per_key: list[list[str | None]] = [[None] * n for _ in keys]
+        if keys and done is not None:
+            for i, text in enumerate(done):
+                if text is not None:
+                    doc = orjson.loads(text)
+                    for path, column in zip(paths, per_key, strict=True):
+                        column[i] = _metadata_text(_lookup(doc, path))
         for i in range(n) if rows is None else rows:
             data = records[i].data
             if not data.HasField("metadata"):
