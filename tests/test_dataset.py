@@ -119,6 +119,20 @@ class TestTables:
             == np.asarray(first.data.embeddings[0].vector, "<f4").tobytes()
         )
 
+    def test_nested_columns_arrow_or_python(self, archive) -> None:
+        import pandas as pd
+
+        arrow = archive.to_pandas(columns=["id", "concepts", "regions", "positive_concepts"])
+        python = archive.to_pandas(
+            columns=["id", "concepts", "regions", "positive_concepts"], nested="python"
+        )
+        assert isinstance(arrow["concepts"].dtype, pd.ArrowDtype)
+        assert python["concepts"].dtype == object
+        rows = archive.to_arrow(["concepts", "regions", "positive_concepts"]).to_pylist()
+        for name in ("concepts", "regions", "positive_concepts"):
+            assert [list(v) for v in arrow[name]] == [row[name] for row in rows]
+            assert [len(v) for v in python[name]] == [len(row[name]) for row in rows]
+
     def test_image_bytes_when_asked(self, archive, sample_archive) -> None:
         table = archive.to_arrow(columns=["id", "image_bytes"])
         assert table.column("image_bytes")[0].as_py() == _all(sample_archive)[0].data.image.base64

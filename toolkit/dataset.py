@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import orjson
@@ -357,19 +357,37 @@ class Archive:
         *,
         embedding: int = 0,
         metadata_columns: Sequence[str] = (),
+        nested: Literal["arrow", "python"] = "arrow",
     ) -> pd.DataFrame:
         """The table as a ``pandas.DataFrame``, with ``metadata`` as plain dicts (None
         where an input has none) and each embedding a float32 numpy array.
+
+        ``nested="arrow"`` keeps ``concepts``, ``positive_concepts`` and ``regions``
+        Arrow-backed (``pd.ArrowDtype``: an item is still a list of dicts, but no Python
+        object is made per label until one is used); ``"python"`` makes them lists of
+        dicts up front.
 
         Example::
 
             df = archive.to_pandas(columns=["id", "positive_concepts", "metadata"])
         """
+        import pandas as pd
+        import pyarrow as pa
+
+        if nested not in ("arrow", "python"):
+            raise ValueError(f"nested must be 'arrow' or 'python', not {nested!r}")
         table = self.to_arrow(columns, embedding=embedding, metadata_columns=metadata_columns)
-        frame = table.to_pandas()
+
+        def arrow_nested(kind: pa.DataType) -> Any:
+            if pa.types.is_list(kind) or pa.types.is_struct(kind):
+                return pd.ArrowDtype(kind)
+            return None
+
+        frame = table.to_pandas(types_mapper=arrow_nested if nested == "arrow" else None)
         if "metadata" in frame.columns:
+            loads = orjson.loads
             frame["metadata"] = [
-                orjson.loads(text) if text is not None else None
+                loads(text) if text is not None else None
                 for text in table.column("metadata").to_pylist()
             ]
         return frame
