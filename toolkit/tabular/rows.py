@@ -451,12 +451,12 @@ class RowsBuilder:
                 add("regions", pa.ListArray.from_arrays(empty, _no_regions()))
                 return
             regions = _Regions()
-            offsets = regions.offsets
-            for i in range(len(ids)):
-                if i in marked:
-                    regions.add(records[i].data.regions)
-                else:
-                    offsets.append(offsets[-1])
+            rows = sorted(marked)
+            for i in rows:
+                regions.add(records[i].data.regions)
+            counts = np.zeros(len(ids), dtype=np.int32)
+            counts[rows] = np.diff(np.array(regions.offsets, dtype=np.int32))
+            regions.offsets = [0, *np.cumsum(counts).tolist()]
             add("regions", regions.array())
 
     def _slow_columns(
