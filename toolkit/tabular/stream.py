@@ -39,6 +39,11 @@ def where_of(reader: ArchiveReader, entry: BatchEntry) -> str:
     return f"{reader.path}: entry {entry.name!r}"
 
 
+def _parser(reader: ArchiveReader, entry: BatchEntry, data: bytes) -> Callable[[], Sequence[Input]]:
+    """Parses ``data``, the bytes of ``entry``, when called."""
+    return lambda: reader.parse_batch(entry, data).inputs
+
+
 def iter_chunks(readers: Sequence[ArchiveReader]) -> Iterator[Chunk]:
     """Every batch entry of the readers, in order, as a chunk (parsed only when needed)."""
     for reader in readers:
@@ -47,9 +52,7 @@ def iter_chunks(readers: Sequence[ArchiveReader]) -> Iterator[Chunk]:
                 yield where_of(reader, entry), reader.read_batch(entry).inputs, None
                 continue
             data = reader.read_batch_bytes(entry)
-            records = LazyRecords(
-                None, lambda r=reader, e=entry, d=data: r.parse_batch(e, d).inputs
-            )
+            records = LazyRecords(None, _parser(reader, entry, data))
             yield where_of(reader, entry), records, data
 
 
