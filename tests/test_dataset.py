@@ -256,3 +256,18 @@ def test_readme_walkthrough_runs(tmp_path, monkeypatch) -> None:
     result = runner.run(test, out=lambda text: pytest.fail(text))
     assert result.failed == 0 and result.attempted >= 15
     assert (tmp_path / "suns").is_dir() and (tmp_path / "my-index").is_dir()
+
+
+def test_metadata_depth_limit_holds_for_tables(make_archive) -> None:
+    from toolkit.errors import LimitError
+    from toolkit.limits import Limits
+
+    record = make_input("deep", metadata={"a": {"b": {"c": {"d": 1}}}})
+    path = make_archive([record])
+    with toolkit.open(path, limits=Limits(max_metadata_depth=2)) as archive:
+        with pytest.raises(LimitError):
+            archive.to_arrow(columns=["id", "metadata"])
+    with toolkit.open(path) as archive:
+        assert archive.to_arrow(columns=["metadata"]).column("metadata")[0].as_py() == (
+            '{"a":{"b":{"c":{"d":1.0}}}}'
+        )

@@ -48,7 +48,9 @@ def iter_chunks(readers: Sequence[ArchiveReader]) -> Iterator[Chunk]:
     """Every batch entry of the readers, in order, as a chunk (parsed only when needed)."""
     for reader in readers:
         for entry in reader.entries:
-            if reader.flavour != "protobuf":
+            # The C reader stops at 16 levels of nesting (metadata 5 deep): a lower
+            # metadata limit than 8 is left to the parse, which checks it.
+            if reader.flavour != "protobuf" or reader.limits.max_metadata_depth < 8:
                 yield where_of(reader, entry), reader.read_batch(entry).inputs, None
                 continue
             data = reader.read_batch_bytes(entry)
