@@ -88,13 +88,16 @@ def scan_batch(data: bytes) -> list[str] | None:
     return ids
 
 
-def batch_vectors(data: bytes, which: int) -> tuple[list[str], bytes, bytes] | None:
+def batch_vectors(
+    data: bytes, which: int, out: Any = None
+) -> tuple[list[str], bytes, bytes | int] | None:
     """The input ids of a protobuf InputBatch entry, the size of each one's embedding
-    ``which`` (native uint32 each, 0: none) and their packed float32 bytes, concatenated;
-    or None when protobuf should read the entry (no C reader, or the entry is unusual)."""
+    ``which`` (native uint32 each, 0: none) and their packed float32 bytes, concatenated
+    (written into the writable buffer ``out`` instead when they fit: then their number of
+    bytes); or None when protobuf should read the entry (no C reader, or it is unusual)."""
     if SPEEDUPS is None:
         return None
-    found: tuple[list[str], bytes, bytes] | None = SPEEDUPS.batch_vectors(data, which)
+    found: tuple[list[str], bytes, bytes | int] | None = SPEEDUPS.batch_vectors(data, which, out)
     return found
 
 

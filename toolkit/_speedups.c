@@ -1453,22 +1453,32 @@ done:
 
 /* ---- embeddings (batch_vectors) ---------------------------------------------------- */
 
-/* batch_vectors(data, which): for a batch that check_message accepts, the input ids, the
- * size of each input's embedding number `which` (uint32 per input, 0: none or empty) and
- * the packed floats of those that have one, concatenated. None when anything is unusual
+/* batch_vectors(data, which, out=None): for a batch that check_message accepts, the input
+ * ids, the size of each input's embedding number `which` (uint32 per input, 0: none or
+ * empty) and the packed floats of those that have one, concatenated: as bytes, or written
+ * into the writable buffer `out` when they fit (then their number of bytes). None when anything is unusual
  * (an input with its data field twice, a vector not written as one packed field, a length
  * not a multiple of 4): the caller then reads the batch with protobuf. */
 static PyObject *batch_vectors(PyObject *self, PyObject *args)
 {
     (void)self;
-    Py_buffer view;
+    Py_buffer view, out_view = {0};
     Py_ssize_t which;
+    PyObject *out_arg = Py_None;
     if (table_count == 0) {
         PyErr_SetString(PyExc_RuntimeError, "batch_vectors: load_schema was not called");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "y*n", &view, &which))
+    if (!PyArg_ParseTuple(args, "y*n|O", &view, &which, &out_arg))
         return NULL;
+    int have_out = 0;
+    if (out_arg != Py_None) {
+        if (PyObject_GetBuffer(out_arg, &out_view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        have_out = 1;
+    }
     const uint8_t *start = view.buf, *end = start + view.len;
     PyObject *ids = NULL, *dims = NULL, *floats = NULL, *result = NULL;
     uint32_t *dim_buf = NULL;
@@ -1536,11 +1546,20 @@ static PyObject *batch_vectors(PyObject *self, PyObject *args)
         dim_buf[n_inputs++] = dim;
         total += (size_t)dim * 4;
     }
-    floats = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
-    if (floats == NULL)
-        goto done;
+    uint8_t *out;
+    if (have_out && total <= (size_t)out_view.len) {
+        /* Straight into the caller's buffer; the result says how many bytes. */
+        floats = PyLong_FromSize_t(total);
+        if (floats == NULL)
+            goto done;
+        out = (uint8_t *)out_view.buf;
+    } else {
+        floats = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+        if (floats == NULL)
+            goto done;
+        out = (uint8_t *)PyBytes_AS_STRING(floats);
+    }
     /* Second pass: copy the floats (the walk is the same, so no check fails here). */
-    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(floats);
     size_t row = 0;
     p = start;
     while (next_field(&p, end, &f) == 1) {
@@ -1581,6 +1600,8 @@ done:
     Py_XDECREF(floats);
     PyMem_Free(dim_buf);
     PyBuffer_Release(&view);
+    if (have_out)
+        PyBuffer_Release(&out_view);
     return result;
 }
 

@@ -270,10 +270,7 @@ class Archive:
 
         matrix = _Matrix(self.path, embedding, capacity=max(len(self), 1))
         if self.criteria is None:
-            for entry_records, found in self._vector_blocks(embedding):
-                if found is not None:
-                    matrix.add_block(*found)
-                    continue
+            for entry_records in self._vector_blocks(embedding, matrix):
                 for record in entry_records:
                     vector = embedding_of(record, embedding)
                     if vector is not None:
@@ -285,26 +282,29 @@ class Archive:
                     matrix.add(record.id, vector)
         return matrix.result()
 
-    def _vector_blocks(
-        self, which: int
-    ) -> Iterator[tuple[Sequence[Input], tuple[list[str], np.ndarray, np.ndarray] | None]]:
-        """Per batch entry: its vectors read by the C reader (ids, sizes, floats), or its
-        parsed inputs when the C reader leaves the entry to protobuf."""
+    def _vector_blocks(self, which: int, matrix: _Matrix) -> Iterator[Sequence[Input]]:
+        """Put each batch entry's vectors into ``matrix`` with the C reader (straight into
+        its spare rows when they fit); yield the parsed inputs of the entries it leaves to
+        protobuf."""
         from ._native import batch_vectors
 
         reader = self._reader
         fast = reader.flavour == "protobuf" and reader.limits.max_metadata_depth >= 8
         for entry in reader.entries:
             if not fast:
-                yield reader.read_batch(entry).inputs, None
+                yield reader.read_batch(entry).inputs
                 continue
             data = reader.read_batch_bytes(entry)
-            found = batch_vectors(data, which)
+            found = batch_vectors(data, which, matrix.spare())
             if found is None:
-                yield reader.parse_batch(entry, data).inputs, None
+                yield reader.parse_batch(entry, data).inputs
                 continue
             ids, dims, floats = found
-            yield (), (ids, np.frombuffer(dims, np.uint32), np.frombuffer(floats, "<f4"))
+            sizes = np.frombuffer(dims, np.uint32)
+            if isinstance(floats, int):
+                matrix.written(ids, sizes)
+            else:
+                matrix.add_block(ids, sizes, np.frombuffer(floats, "<f4"))
 
     def record_batches(
         self,
@@ -536,6 +536,27 @@ class _Matrix:
         if need > matrix.shape[0]:
             matrix.resize((max(need, 2 * matrix.shape[0]), dim), refcheck=False)
         return matrix
+
+    def spare(self) -> np.ndarray | None:
+        """The rows after the filled ones, flat (None before the first vector)."""
+        if self.matrix is None:
+            return None
+        return self.matrix[len(self.ids) :].reshape(-1)
+
+    def written(self, ids: list[str], dims: np.ndarray) -> None:
+        """The C reader wrote the vectors of ``ids`` (``dims`` > 0) into :meth:`spare`."""
+        have = np.flatnonzero(dims)
+        if not len(have):
+            return
+        assert self.matrix is not None
+        dim = self.matrix.shape[1]
+        odd = have[dims[have] != dim]
+        if len(odd):
+            self._room(int(dims[odd[0]]), 0, ids[odd[0]])
+        if len(have) == len(ids):
+            self.ids.extend(ids)
+        else:
+            self.ids.extend(ids[i] for i in have)
 
     def add(self, input_id: str, vector: np.ndarray) -> None:
         matrix = self._room(len(vector), 1, input_id)
