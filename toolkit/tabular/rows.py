@@ -34,7 +34,7 @@ from .schema import (
 __all__ = ["LazyRecords", "RowOptions", "RowsBuilder", "embedding_of"]
 
 #: Input types by the C reader's number (0: none).
-_KIND_NAMES = pa.array([None, "image", "video", "text", "audio"], pa.string())
+_KIND_NAMES = np.array(["", "image", "video", "text", "audio"], dtype=object)
 _FLAG_METADATA, _FLAG_REGIONS, _FLAG_HOSTED = 1, 2, 4
 _NO_TIME = np.iinfo(np.int64).min
 #: Timestamps outside years 1 to 9999 (protobuf's valid range) are left null.
@@ -403,7 +403,8 @@ class RowsBuilder:
         if "id" in wanted:
             add("id", pa.array(ids, pa.string()))
         if "input_type" in wanted:
-            add("input_type", _KIND_NAMES.take(pa.array(np.frombuffer(kinds, np.uint8))))
+            codes = np.frombuffer(kinds, np.uint8)
+            add("input_type", pa.array(_KIND_NAMES[codes], pa.string(), mask=codes == 0))
         if "url" in wanted:
             for i in np.flatnonzero(flags & _FLAG_HOSTED).tolist():
                 urls[i] = _hosted_url(records[i])
