@@ -18,6 +18,7 @@ PARTS = [
     "merge.md",
     "index.md",
     "prepare.md",
+    "datascience.md",
     "catalog.md",
     "serve.md",
     "security.md",

@@ -12,6 +12,7 @@ from media_helpers import KEY, hosted_input
 from media_server import MediaServer
 
 from toolkit.cli import cli
+from toolkit.convert import FORMATS
 from toolkit.messages import Input, InputBatch
 
 
@@ -26,7 +27,10 @@ def _listing(folder: Path) -> list[str]:
 def test_help_has_an_example(runner) -> None:
     result = _run(runner, "convert", "--help")
     assert result.exit_code == 0
-    assert "Example:" in result.stdout and "--to [json|jsonl|coco|protobuf|sdk]" in result.stdout
+    assert "Example:" in result.stdout
+    choice = result.stdout.split("--to [", 1)[1].split("]", 1)[0]
+    assert set(choice.split("|")) == set(FORMATS)
+    assert {"json", "jsonl", "coco", "protobuf", "sdk", "parquet"} <= set(FORMATS)
 
 
 def test_jsonl_to_stdout(runner, sample_archive) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
+from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from .messages import InputBatch
 
-__all__ = ["SPEEDUPS", "schema_tables", "scan_batch"]
+__all__ = ["SPEEDUPS", "batch_vectors", "schema_tables", "scan_batch", "table_columns"]
 
 # Kinds of field the C reader knows (toolkit/_speedups.c: K_*): what it checks is the
 # wire type (and UTF-8 for strings, and sub-messages), as protobuf's parser does.
@@ -95,3 +96,25 @@ def scan_batch(data: bytes) -> list[str] | None:
         return None
     ids: list[str] | None = SPEEDUPS.scan_batch(data)
     return ids
+
+
+def batch_vectors(
+    data: bytes, which: int, out: Any = None
+) -> tuple[list[str], bytes, bytes | int] | None:
+    """The input ids of a protobuf InputBatch entry, the size of each one's embedding
+    ``which`` (native uint32 each, 0: none) and their packed float32 bytes, concatenated
+    (written into the writable buffer ``out`` instead when they fit: then their number of
+    bytes); or None when protobuf should read the entry (no C reader, or it is unusual)."""
+    if SPEEDUPS is None:
+        return None
+    found: tuple[list[str], bytes, bytes | int] | None = SPEEDUPS.batch_vectors(data, which, out)
+    return found
+
+
+def table_columns(data: bytes) -> tuple[Any, ...] | None:
+    """The simple columns of the Parquet table for a protobuf InputBatch entry (see
+    ``toolkit/tabular/rows.py``), or None when protobuf should read the entry."""
+    if SPEEDUPS is None:
+        return None
+    found: tuple[Any, ...] | None = SPEEDUPS.table_columns(data)
+    return found

@@ -31,6 +31,8 @@ def _summary(report: ConvertReport) -> str:
             f"{report.images} images, {report.annotations} annotations, "
             f"{report.categories} categories"
         )
+    elif report.format == "parquet":
+        text = f"{report.written} rows in {report.files} Parquet file(s)"
     elif report.format == "sdk":
         text = f"{report.written} inputs, {report.annotation_files} annotation files"
     else:
@@ -105,8 +107,8 @@ media_option = click.option(
     type=click.Choice(list(MEDIA_CHOICES)),
     default="none",
     show_default=True,
-    help="coco and sdk: write the media carried in the archive (embedded) or also fetch "
-    "hosted copies and URLs (download).",
+    help="coco, sdk (files) and parquet (the image_bytes column): write the media carried in "
+    "the archive (embedded) or also fetch hosted copies and URLs (download).",
 )
 pat_file_option = click.option(
     "--pat-file",
@@ -127,8 +129,9 @@ force_folder_option = click.option(
 def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     """Wrong usage of --media and --pat-file for format ``to``: a UsageError (exit 2)."""
     if media != "none" and not FORMATS[to].supports_media:
+        takers = ", ".join(k for k, v in FORMATS.items() if v.supports_media)
         raise click.UsageError(
-            f"--media applies to --to coco and sdk; {to} keeps the embedded bytes in the records"
+            f"--media applies to --to {takers}; {to} keeps the embedded bytes in the records"
         )
     if pat_file is not None and media != "download":
         raise click.UsageError("--pat-file applies to --media download")
@@ -205,6 +208,26 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     "Also write the full report (counts, skipped and failed inputs) as JSON to this file "
     "('-' for stdout)."
 )
+@click.option(
+    "--rows-per-file",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="parquet: rows (inputs) per Parquet file, about.",
+)
+@click.option(
+    "--embedding",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="parquet: which embedding of each input fills the embedding column (0: the first).",
+)
+@click.option(
+    "--metadata-columns",
+    metavar="KEY,KEY.SUB",
+    default="",
+    help="parquet: metadata keys (dotted paths) that get a column each, as metadata.KEY.",
+)
 @force_folder_option
 @json_option("Print the report as one JSON document on stdout (not with -o -).")
 def convert(
@@ -224,11 +247,15 @@ def convert(
     batch_size: int,
     workers: int | None,
     report_path: Path | None,
+    rows_per_file: int,
+    embedding: int,
+    metadata_columns: str,
     force: bool,
     as_json: bool,
 ) -> None:
     """Convert ARCHIVE... into one output: Clarifai-Data-JSON, JSON Lines, COCO, a rewritten
-    protobuf archive or the Clarifai SDK's export zip, with the media if asked.
+    protobuf archive, the Clarifai SDK's export zip or a folder of Parquet files (one row
+    per input), with the media if asked.
 
     Inputs go out in the archives' order; an input id found twice is an error (see
     'clarifai-archive merge'). The output appears only when complete. A one-line summary
@@ -241,6 +268,8 @@ def convert(
         clarifai-archive convert clarifai-data-protobuf.zip --to jsonl -o - | head -1
         clarifai-archive convert clarifai-data-protobuf.zip --to coco -o coco --media embedded
         clarifai-archive convert a.zip b.zip --to sdk -o export.zip --media download --png
+        clarifai-archive convert clarifai-data-protobuf.zip --to parquet -o table \
+            --metadata-columns split,camera.model
     """
     context = get_context()
     fmt = FORMATS[to]
@@ -251,6 +280,24 @@ def convert(
         raise click.UsageError("--png applies to --to sdk with --media embedded or download")
     if video_frames and to != "coco":
         raise click.UsageError("--video-frames applies to --to coco")
+    keys = tuple(k.strip() for k in metadata_columns.split(",") if k.strip())
+    if to != "parquet":
+        given = [
+            name
+            for name, value, default in (
+                ("--rows-per-file", rows_per_file, 100_000),
+                ("--embedding", embedding, 0),
+                ("--metadata-columns", keys, ()),
+            )
+            if value != default
+        ]
+        if given:
+            raise click.UsageError(f"{given[0]} applies to --to parquet")
+    for key in keys:
+        if any(not part for part in key.split(".")):
+            raise click.BadParameter(
+                f"{key!r} has an empty part; write keys like a,b.c", param_hint="--metadata-columns"
+            )
     try:
         from ..convert._base import check_split
 
@@ -302,6 +349,9 @@ def convert(
             limits=context.limits,
             report_path=None if report_path is None or str(report_path) == "-" else report_path,
             progress=bar.update,
+            rows_per_file=rows_per_file,
+            embedding=embedding,
+            metadata_columns=keys,
         )
     warn_unknown_fields(report)
     for note in _notes(report):

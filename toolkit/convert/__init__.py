@@ -19,6 +19,7 @@ import dataclasses
 import gc
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ from .clarifai_json import ClarifaiJsonConverter
 from .coco import OUTPUT_NAMES as _COCO_NAMES
 from .coco import CocoConverter, rle_encode
 from .jsonl import JsonLinesConverter
+from .parquet import ParquetConverter
 from .protobuf import ProtobufConverter
 from .sdk import SdkConverter, annotation_items
 
@@ -74,10 +76,12 @@ FORMATS: dict[str, type[Converter]] = {
     "coco": CocoConverter,
     "protobuf": ProtobufConverter,
     "sdk": SdkConverter,
+    "parquet": ParquetConverter,
 }
 MEDIA_CHOICES: tuple[MediaChoice, ...] = ("none", "embedded", "download")
 #: Names a folder output may already hold and still be replaced without ``force``.
 _REPLACEABLE = _COCO_NAMES | {"report.json", "annotations"}
+_PARQUET_PART = re.compile(r"^part-\d{5}\.parquet$")
 _MAX_LISTED = 10
 
 
@@ -121,6 +125,8 @@ class ConvertReport:
     unknown_field_inputs: int = 0
     unknown_field_examples: tuple[str, ...] = ()
     unknown_fields: tuple[str, ...] = ()
+    #: parquet: Parquet files written.
+    files: int = 0
     #: What happened to the media, when asked for (None with ``media="none"``).
     media: MediaReport | None = None
 
@@ -177,7 +183,11 @@ def _check_output(
             names = sorted(os.listdir(output))
         except OSError as exc:
             raise OutputError(f"{output}: cannot read it ({exc.strerror or exc})") from None
-        foreign = [n for n in names if n not in _REPLACEABLE and not n.startswith(".")]
+        foreign = [
+            n
+            for n in names
+            if n not in _REPLACEABLE and not n.startswith(".") and not _PARQUET_PART.match(n)
+        ]
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:3])
             raise OutputError(
@@ -213,19 +223,26 @@ def convert_archives(
     progress: Callable[[int], None] | None = None,
     media_progress: Callable[[int], None] | None = None,
     media_options: Mapping[str, Any] | None = None,
+    rows_per_file: int = 100_000,
+    embedding: int = 0,
+    metadata_columns: Sequence[str] = (),
 ) -> ConvertReport:
     """Convert one or more archives into one output of format ``to``; return a report.
 
     ``to`` is a key of :data:`FORMATS`: ``json`` (Clarifai-Data-JSON zip), ``jsonl``
     (JSON Lines; ``output`` may be a binary stream such as ``sys.stdout.buffer``),
-    ``coco`` (a folder), ``protobuf`` (a rewritten archive) or ``sdk`` (the SDK export
-    zip). The sources' inputs go out in order; an input id found twice is a
+    ``coco`` (a folder), ``protobuf`` (a rewritten archive), ``sdk`` (the SDK export
+    zip) or ``parquet`` (a folder of Parquet files of about ``rows_per_file`` rows, one
+    row per input; ``embedding`` picks the embedding of the ``embedding`` column and
+    ``metadata_columns`` names metadata keys that get a column each; see
+    :mod:`toolkit.tabular`). The sources' inputs go out in order; an input id found twice is a
     :class:`~toolkit.errors.ConflictError` (``clarifai-archive merge`` combines archives).
 
-    ``media`` (coco and sdk): ``"embedded"`` writes the bytes carried in the archive,
-    ``"download"`` also fetches hosted copies (with ``pat``) and plain URLs, ``jobs`` at
-    a time (default 64, fewer while servers answer 429/503; 16 files written at a time
-    without downloads), with ``timeout`` and ``retries``; ``png`` re-encodes images as PNG (sdk).
+    ``media`` (coco, sdk and parquet's ``image_bytes``): ``"embedded"`` writes the bytes
+    carried in the archive, ``"download"`` also fetches hosted copies (with ``pat``) and
+    plain URLs, ``jobs`` at a time (default 64, fewer while servers answer 429/503; 16
+    files written at a time without downloads), with ``timeout`` and ``retries``; ``png``
+    re-encodes images as PNG (sdk).
     When some media fail, the output is not written and :class:`~toolkit.errors.MediaError`
     names them, unless ``allow_missing``; finished downloads are kept, so a re-run into
     the same output fetches only what is missing.
@@ -267,6 +284,8 @@ def convert_archives(
         raise ValueError("--png applies to --to sdk with --media embedded or download")
     if video_frames and fmt is not CocoConverter:
         raise ValueError("--video-frames applies to --to coco")
+    if rows_per_file < 1 or embedding < 0:
+        raise ValueError("rows_per_file must be at least 1 and embedding 0 or more")
     if batch_size < 1 or (jobs is not None and jobs < 1) or (workers is not None and workers < 1):
         raise ValueError("batch_size, jobs and workers must be at least 1")
     check_split(split)
@@ -305,6 +324,9 @@ def convert_archives(
             limits=limits,
             media_progress=media_progress,
             media_options=dict(media_options or {}),
+            rows_per_file=rows_per_file,
+            embedding=embedding,
+            metadata_columns=tuple(metadata_columns),
         )
         inputs = batches = 0
         tally = UnknownFieldTally()

@@ -51,6 +51,11 @@ class ConvertJob:
     media_progress: Callable[[int], None] | None = None
     #: Extra keyword arguments for :class:`toolkit.media.MediaSink` (tests: backoff, hosts).
     media_options: dict[str, Any] = field(default_factory=dict)
+    #: parquet: rows per file, the embedding in the ``embedding`` column, metadata keys
+    #: that get a column of their own.
+    rows_per_file: int = 100_000
+    embedding: int = 0
+    metadata_columns: tuple[str, ...] = ()
 
     @property
     def output_path(self) -> Path:

@@ -1,0 +1,219 @@
+"""Benchmark the data-science side (issue 12 targets), against a bare loop in the same run.
+
+The baseline is a bare ``zipfile`` + ``InputBatch.FromString`` loop over the same archive.
+
+1. ``Archive.embeddings()`` of N x 512 (target at 1M: <= 1.5x the bare loop; peak memory
+   the matrix plus under 100 MB).
+2. ``clarifai-archive convert --to parquet`` of N x 512, the whole command in a fresh
+   process (target at 100k: <= 3x the bare loop), and its peak RSS at --memory-inputs
+   (target at 1M: under 500 MB).
+3. ``Archive.to_pandas()`` of N inputs without embeddings (target at 100k: <= 4x).
+
+Usage: python bench/bench_parquet.py [--inputs 100000] [--runs 5] [--memory-inputs 1000000]
+Archives are generated (seeded) under bench/_data/ and reused; outputs go to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_read import bare_loop, make_embedding_archive  # noqa: E402
+
+from toolkit._wire import encode_field as _field  # noqa: E402
+from toolkit._wire import encode_varint as _varint  # noqa: E402
+from toolkit.archive import ArchiveWriter  # noqa: E402
+
+DATA = ROOT / "bench" / "_data"
+
+
+def make_plain_archive(path: Path, count: int, seed: int = 0) -> Path:
+    """``count`` image inputs without embeddings: a URL, a size, two concepts (one
+    negative), metadata with three keys and, on every fourth input, a box region."""
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    one = b"\x1d" + np.float32(1).tobytes()
+    positive = _field(3, _field(1, b"cat") + _field(2, b"Cat") + one)
+    negative = _field(3, _field(1, b"dog") + _field(2, b"Dog"))
+    region_concept = _field(3, _field(1, b"cat") + _field(2, b"Cat") + one)
+
+    def number(value: float) -> bytes:  # google.protobuf.Value.number_value (field 2)
+        return b"\x11" + np.float64(value).tobytes()
+
+    with ArchiveWriter(path, batch_size=128) as writer:
+        for i in range(count):
+            width, height = (int(x) for x in rng.integers(64, 4096, size=2))
+            info = b"\x08" + _varint(width) + b"\x10" + _varint(height)
+            image = _field(1, f"https://example.com/img/{i}.jpg".encode()) + _field(6, info)
+            fields = (
+                _field(1, _field(1, b"split") + _field(2, _field(3, b"train")))
+                + _field(1, _field(1, b"frame") + _field(2, number(i % 1000)))
+                + _field(1, _field(1, b"camera") + _field(2, _field(3, b"cam-7")))
+            )
+            data = _field(1, image) + positive + negative + _field(5, fields)
+            if i % 4 == 0:
+                box = b"".join(
+                    bytes([(n << 3) | 5]) + np.float32(v).tobytes()
+                    for n, v in ((1, 0.1), (2, 0.2), (3, 0.6), (4, 0.7))
+                )
+                region = _field(1, f"r{i}".encode()) + _field(2, _field(1, box))
+                data += _field(11, region + _field(3, region_concept))
+            writer.add_serialized(_field(1, f"in-{i:07d}".encode()) + _field(2, data))
+    return path
+
+
+def median_times(fns: list[Callable[[], object]], runs: int) -> list[float]:
+    """Median seconds of each function, runs interleaved."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, bucket in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
+_PEAK = """
+import sys, runpy
+sys.path.insert(0, {root!r})
+{body}
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across exec.
+print(
+    next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")),
+    file=sys.stderr,
+)
+"""
+
+
+def run_measured(body: str) -> tuple[float, float, str]:
+    """Run ``body`` in a fresh Python; its wall time, peak RSS (MB) and stdout."""
+    code = _PEAK.format(root=str(ROOT), body=body)
+    start = time.perf_counter()
+    # As installed: with the bytecode cache (this machine sets PYTHONDONTWRITEBYTECODE,
+    # which would make every start compile the toolkit again).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    kb = int(proc.stderr.strip().splitlines()[-1])
+    return elapsed, kb / 1024, proc.stdout
+
+
+def bench_embeddings(path: Path, runs: int, n: int) -> None:
+    import toolkit
+
+    def ours() -> object:
+        with toolkit.open(path) as archive:
+            return archive.embeddings()
+
+    bare_loop(path)  # warm the page cache
+    bare, mine = median_times([lambda: bare_loop(path), ours], runs)
+    print(f"1. embeddings() of {n} x 512, median of {runs} interleaved runs:")
+    print(f"   bare zipfile + FromString loop: {bare:.3f} s")
+    print(f"   Archive.embeddings():           {mine:.3f} s")
+    print(f"   ratio: {mine / bare:.2f}x (target <= 1.5x)")
+    _, base_mb, _ = run_measured(
+        f"import toolkit\na = toolkit.open({str(path)!r})\nids = a.ids()[:1]"
+    )
+    _, peak_mb, out = run_measured(
+        f"import toolkit\nids, m = toolkit.open({str(path)!r}).embeddings()\nprint(m.nbytes)"
+    )
+    matrix_mb = int(out) / 2**20
+    print(
+        f"   peak RSS {peak_mb:.0f} MB = matrix {matrix_mb:.0f} MB + {peak_mb - matrix_mb:.0f} MB "
+        f"(target < 100 MB; a process that only opens and reads it peaks at {base_mb:.0f} MB)"
+    )
+
+
+def bench_convert(path: Path, runs: int, n: int, *, timing: bool = True) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-parquet-"))
+    body = (
+        "sys.argv = ['clarifai-archive', '-q', 'convert', {src!r}, '--to', 'parquet', "
+        "'-o', {out!r}, '--force']\n"
+        "try:\n    runpy.run_module('toolkit', run_name='__main__')\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code"
+    ).format(src=str(path), out=str(tmp / "out"))
+    try:
+        if timing:
+            bare_times, ours, peaks = [], [], []
+            bare_loop(path)
+            run_measured(body)  # warm: the bytecode cache and the page cache
+            for _ in range(runs):
+                start = time.perf_counter()
+                bare_loop(path)
+                bare_times.append(time.perf_counter() - start)
+                elapsed, peak, _ = run_measured(body)
+                ours.append(elapsed)
+                peaks.append(peak)
+            bare, mine = statistics.median(bare_times), statistics.median(ours)
+            size = sum(p.stat().st_size for p in (tmp / "out").iterdir()) / 1e6
+            print(f"2. convert --to parquet of {n} x 512 (whole command), median of {runs}:")
+            print(f"   bare zipfile + FromString loop: {bare:.3f} s")
+            print(f"   clarifai-archive convert:       {mine:.3f} s ({size:.0f} MB of Parquet)")
+            print(f"   ratio: {mine / bare:.2f}x (target <= 3x); peak RSS {max(peaks):.0f} MB")
+        else:
+            elapsed, peak, _ = run_measured(body)
+            print(f"   convert --to parquet of {n} x 512: {elapsed:.1f} s, peak RSS {peak:.0f} MB")
+            print("   (target at 1M: under 500 MB)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_pandas(path: Path, runs: int, n: int) -> None:
+    import toolkit
+
+    def ours() -> object:
+        with toolkit.open(path) as archive:
+            return archive.to_pandas()
+
+    bare_loop(path)
+    bare, mine = median_times([lambda: bare_loop(path), ours], runs)
+    print(f"3. to_pandas() of {n} inputs without embeddings, median of {runs} interleaved runs:")
+    print(f"   bare zipfile + FromString loop: {bare:.3f} s")
+    print(f"   Archive.to_pandas():            {mine:.3f} s")
+    print(f"   ratio: {mine / bare:.2f}x (target <= 4x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inputs", type=int, default=100_000, help="inputs for the timings")
+    parser.add_argument("--embedding-inputs", type=int, default=None, help="1.: default --inputs")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--memory-inputs", type=int, default=1_000_000, help="2.: 0 skips")
+    parser.add_argument("--only", default="1,2,3", help="which parts to run, e.g. 1,3")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+    n = args.inputs
+    if "1" in parts:
+        m = args.embedding_inputs or n
+        bench_embeddings(make_embedding_archive(DATA / f"read-{m}x512.zip", m), args.runs, m)
+    if "2" in parts:
+        bench_convert(make_embedding_archive(DATA / f"read-{n}x512.zip", n), args.runs, n)
+        if args.memory_inputs:
+            big = make_embedding_archive(
+                DATA / f"read-{args.memory_inputs}x512.zip", args.memory_inputs
+            )
+            bench_convert(big, 1, args.memory_inputs, timing=False)
+    if "3" in parts:
+        bench_pandas(make_plain_archive(DATA / f"plain-{n}.zip", n), args.runs, n)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The work of ``--to parquet`` (pyarrow loads only when a conversion starts)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .._atomic import temp_sibling
+from ..archive import ArchiveReader
+from ..errors import OutputError
+from ..media import MediaReport, MediaSink
+from ..messages import Input
+from ..tabular.parquet import ParquetFolderWriter
+from ..tabular.rows import LazyRecords, RowOptions, RowsBuilder
+from ..tabular.stream import DEFAULT_HOLD_BYTES, find_embedding_dim, where_of
+from ._base import ConvertJob, SourceBatch
+
+__all__ = ["ParquetConversion"]
+
+
+class ParquetConversion:
+    """Writes one Parquet row per input, a row group per few batch entries, files of
+    about ``job.rows_per_file`` rows; the folder appears when complete."""
+
+    def __init__(self, job: ConvertJob) -> None:
+        self.job = job
+        self.options = RowOptions(
+            embedding=job.embedding,
+            metadata_columns=tuple(job.metadata_columns),
+            media=job.media != "none",
+        )
+        self._builder = RowsBuilder(self.options)
+        self._writer: ParquetFolderWriter | None = None
+        self._media_report: MediaReport | None = None
+        self._scratch: Path | None = None
+
+    # -- media ------------------------------------------------------------------------
+
+    def _download(self, batch: SourceBatch) -> dict[str, bytes | None]:
+        """The media of the batch's inputs, fetched into a scratch folder and read back."""
+        job = self.job
+        if self._scratch is None:
+            self._scratch = temp_sibling(job.output_path.with_name(job.output_path.name + "-media"))
+        sink = MediaSink(
+            self._scratch,
+            mode="download",
+            jobs=job.jobs,
+            timeout=job.timeout,
+            retries=job.retries,
+            pat=job.pat,
+            on_done=job.media_progress,
+            limits=job.limits,
+            **job.media_options,
+        )
+        names: dict[str, str | None] = {}
+        with sink:
+            for record in batch.batch.inputs:
+                names[record.id] = sink.submit(record)
+            report = sink.close()
+        self._media_report = (
+            report if self._media_report is None else self._media_report.combined(report)
+        )
+        out: dict[str, bytes | None] = {}
+        for input_id, name in names.items():
+            name = report.renamed.get(input_id, name)
+            if name is None or input_id in report.failed:
+                out[input_id] = None
+                continue
+            path = self._scratch / name
+            try:
+                out[input_id] = path.read_bytes()
+                path.unlink()
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot read the media back ({exc})") from None
+        return out
+
+    # -- the protocol -----------------------------------------------------------------
+
+    def write_batch(self, batch: SourceBatch) -> None:
+        if not batch.count:
+            return
+        records: Sequence[Input] = (
+            LazyRecords(batch.count, lambda: batch.batch.inputs)
+            if batch.raw is not None
+            else batch.batch.inputs
+        )
+        media = self._download(batch) if self.job.media == "download" else None
+        builder = self._builder
+        ready = builder.add(
+            records, where=where_of(batch.reader, batch.entry), media=media, raw=batch.raw
+        )
+        if not builder.settled and builder.pending_bytes > DEFAULT_HOLD_BYTES:
+            ready += builder.settle(self._read_ahead(batch))
+        for record_batch in ready:
+            self._write(record_batch)
+
+    def _read_ahead(self, batch: SourceBatch) -> int | None:
+        """The embedding size, from the entries after ``batch`` (read, not kept)."""
+        which = self.options.embedding
+
+        def records() -> Iterator[Input]:
+            for entry in batch.reader.entries[batch.entry.index + 1 :]:
+                yield from batch.reader.read_batch(entry).inputs
+            for path in self.job.sources[batch.source_index + 1 :]:
+                with ArchiveReader(path, limits=self.job.limits, allow_empty=True) as reader:
+                    for entry in reader.entries:
+                        yield from reader.read_batch(entry).inputs
+
+        return find_embedding_dim(records(), which)
+
+    def _write(self, record_batch: pa.RecordBatch) -> None:
+        if self._writer is None:
+            self._writer = ParquetFolderWriter(
+                self.job.output_path, self._builder.schema, rows_per_file=self.job.rows_per_file
+            )
+        self._writer.write(record_batch)
+
+    def finish(self) -> dict[str, Any]:
+        for record_batch in self._builder.settle(self._builder.dim):
+            self._write(record_batch)
+        if self._writer is None:
+            self._writer = ParquetFolderWriter(
+                self.job.output_path, self._builder.schema, rows_per_file=self.job.rows_per_file
+            )
+        self._writer.finish()
+        self._drop_scratch()
+        counts: dict[str, Any] = {"written": self._writer.rows, "files": self._writer.files}
+        if self.job.media == "download":
+            counts["media"] = self._media_report or MediaReport()
+        return counts
+
+    def commit(self) -> None:
+        assert self._writer is not None
+        self._writer.close()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+        self._drop_scratch()
+
+    def _drop_scratch(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
