@@ -162,26 +162,26 @@ def convert_to_parquet(
     options = RowOptions(embedding=embedding, metadata_columns=tuple(metadata_columns))
     resolved = [resolve_source(s) for s in sources]
     plan = plan_parts(resolved, options, part_bytes=part_bytes or DEFAULT_PART_BYTES, limits=limits)
-    owner: dict[str, str] = {}
-    rows_by_source = dict.fromkeys(resolved, 0)
+    owner: dict[str, int] = {}
+    rows_by_source = [0] * len(resolved)
     entries = 0
     pool = _Pool(scheduler, workers)
     writer = ParquetFolderWriter(out, plan.schema, rows_per_file=rows_per_file)
     try:
         for part, table in pool.tables(plan.parts):
             ids = table.column("id").to_pylist()
-            fresh = dict.fromkeys(ids, part.source)
+            fresh = dict.fromkeys(ids, part.archive)
             if len(fresh) != len(ids) or not owner.keys().isdisjoint(fresh):
-                raise _repeated(owner, ids, part)
+                raise _repeated(owner, ids, part, resolved)
             owner.update(fresh)
-            rows_by_source[part.source] = rows_by_source.get(part.source, 0) + len(ids)
+            rows_by_source[part.archive] += len(ids)
             for batch in table.to_batches():
                 writer.write(batch)
             entries += part.stop - part.first
             if progress is not None:
                 progress(part.stop - part.first)
         if not allow_empty:
-            for source, rows in rows_by_source.items():
+            for source, rows in zip(resolved, rows_by_source, strict=True):
                 if not rows:
                     raise EmptyArchiveError(
                         f"{source}: the archive holds no inputs; nothing was written (pass "
@@ -204,23 +204,25 @@ def convert_to_parquet(
     )
 
 
-def _repeated(owner: dict[str, str], ids: list[str], part: Part) -> ConflictError:
+def _repeated(
+    owner: dict[str, int], ids: list[str], part: Part, sources: Sequence[str]
+) -> ConflictError:
     """The error for the first of ``ids`` seen before (in an earlier part or this one)."""
-    seen: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for input_id in ids:
-        first = owner.get(input_id) or seen.get(input_id)
+        first = owner.get(input_id, seen.get(input_id))
         if first is None:
-            seen[input_id] = part.source
+            seen[input_id] = part.archive
             continue
-        if first == part.source:
+        if first == part.archive:
             return ConflictError(
                 f"{part.source}: input id {input_id!r} appears twice; an output cannot hold "
                 "two inputs with one id. Keep one with 'clarifai-archive merge', which "
                 "decides what to do with repeated ids"
             )
         return ConflictError(
-            f"input id {input_id!r} is in both {first} and {part.source}; convert does not "
-            "merge. Combine them first with 'clarifai-archive merge', which decides what to "
-            "keep, then convert the merged archive"
+            f"input id {input_id!r} is in both {sources[first]} and {part.source}; convert "
+            "does not merge. Combine them first with 'clarifai-archive merge', which decides "
+            "what to keep, then convert the merged archive"
         )
     raise AssertionError("no repeated id")  # pragma: no cover

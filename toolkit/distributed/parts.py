@@ -116,6 +116,8 @@ class Part:
     storage_options: Mapping[str, Any] = field(default_factory=dict)
     #: Position of the part in the plan (row order: by archive, then entry).
     number: int = 0
+    #: Position of its archive among the sources.
+    archive: int = 0
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def plan_parts(
     need_dim = options.wants_embedding
     parts: list[Part] = []
     entries = 0
-    for given in sources:
+    for archive, given in enumerate(sources):
         source = resolve_source(given, home=home)
         with open_reader(source, limits=limits, storage_options=store) as reader:
             if need_dim:
@@ -194,6 +196,7 @@ def plan_parts(
                         dim=None,
                         limits=limits,
                         storage_options=store,
+                        archive=archive,
                     )
                 )
     numbered = tuple(dataclasses.replace(p, dim=dim, number=i) for i, p in enumerate(parts))
