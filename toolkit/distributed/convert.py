@@ -15,108 +15,17 @@ Example::
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from ..convert import FORMATS, ConvertReport
 from ..errors import ConflictError, EmptyArchiveError
 from ..limits import DEFAULT_LIMITS, Limits
 from .parts import Part, is_url, plan_parts, read_part, resolve_source
+from .pool import LOCAL_SCHEDULERS, WorkPool, check_scheduler
 
 __all__ = ["LOCAL_SCHEDULERS", "check_scheduler", "convert_to_parquet"]
-
-#: Schedulers that need no cluster; anything else is a Dask scheduler address.
-LOCAL_SCHEDULERS = ("processes", "threads")
-
-
-def check_scheduler(scheduler: str) -> str:
-    """``scheduler`` when it is ``processes``, ``threads`` or a ``tcp://HOST:PORT`` (or
-    ``tls://``) address; else a ValueError saying what to give."""
-    if scheduler in LOCAL_SCHEDULERS:
-        return scheduler
-    scheme, _, rest = scheduler.partition("://")
-    host, _, port = rest.rpartition(":")
-    if scheme in ("tcp", "tls") and host and port.isdigit():
-        return scheduler
-    raise ValueError(
-        f"scheduler {scheduler!r}: give processes, threads or a Dask scheduler's address "
-        "such as tcp://10.0.0.5:8786"
-    )
-
-
-class _Pool:
-    """Submits parts and hands back their tables in plan order, ``window`` ahead at most."""
-
-    def __init__(self, scheduler: str, workers: int | None) -> None:
-        self.scheduler = scheduler
-        self._executor: Executor | None = None
-        self._client: Any = None
-        if scheduler == "threads":
-            self.width = workers or (os.cpu_count() or 1)
-            self._executor = ThreadPoolExecutor(self.width)
-        elif scheduler == "processes":
-            self.width = workers or (os.cpu_count() or 1)
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._executor = ProcessPoolExecutor(
-                self.width, mp_context=multiprocessing.get_context(method)
-            )
-        else:
-            try:
-                from distributed import Client
-            except ImportError:
-                raise ValueError(
-                    "a Dask scheduler address needs the dask extra: "
-                    "pip install 'clarifai-archive-toolkit[dask]'"
-                ) from None
-            try:
-                self._client = Client(scheduler, timeout="20s", set_as_default=False)
-            except OSError as exc:
-                raise ValueError(
-                    f"scheduler {scheduler}: cannot connect ({exc}); is the Dask scheduler "
-                    "running there?"
-                ) from None
-            found = len(self._client.scheduler_info().get("workers", {}))
-            self.width = workers or max(found, 1)
-
-    def _submit(self, part: Part) -> Any:
-        if self._client is not None:
-            # The key names the part and nothing else: the same task, retried, is the same.
-            key = f"clarifai-archive-part-{part.number:08d}-{id(self):x}"
-            return self._client.submit(read_part, part, key=key, pure=False)
-        assert self._executor is not None
-        return self._executor.submit(read_part, part)
-
-    def tables(self, parts: Sequence[Part]) -> Iterator[tuple[Part, Any]]:
-        """``(part, table)`` for each part, in order."""
-        window = 2 * self.width
-        pending: deque[tuple[Part, Any]] = deque()
-        todo = iter(parts)
-        try:
-            for part in todo:
-                pending.append((part, self._submit(part)))
-                if len(pending) >= window:
-                    break
-            while pending:
-                part, future = pending.popleft()
-                table = future.result()
-                nxt = next(todo, None)
-                if nxt is not None:
-                    pending.append((nxt, self._submit(nxt)))
-                yield part, table
-        finally:
-            for _, future in pending:
-                future.cancel()
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-        if self._client is not None:
-            self._client.close()
 
 
 def convert_to_parquet(
@@ -165,10 +74,10 @@ def convert_to_parquet(
     owner: dict[str, int] = {}
     rows_by_source = [0] * len(resolved)
     entries = 0
-    pool = _Pool(scheduler, workers)
+    pool = WorkPool(scheduler, workers)
     writer = ParquetFolderWriter(out, plan.schema, rows_per_file=rows_per_file)
     try:
-        for part, table in pool.tables(plan.parts):
+        for part, table in zip(plan.parts, pool.map(read_part, plan.parts), strict=True):
             ids = table.column("id").to_pylist()
             fresh = dict.fromkeys(ids, part.archive)
             if len(fresh) != len(ids) or not owner.keys().isdisjoint(fresh):
