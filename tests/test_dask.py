@@ -217,3 +217,31 @@ def test_read_part_is_the_reader_for_one_range(archives):
     plan = plan_parts(archives[:1], options, part_bytes=PART_BYTES)
     ids = [i for part in plan.parts for i in read_part(part).column("id").to_pylist()]
     assert ids == _reference(archives[:1], ["id"]).column("id").to_pylist()
+
+
+def test_index_from_shards_on_the_cluster_is_the_local_one(cluster, tmp_path, runner):
+    from dask_helpers import write_plain_vectors
+
+    from toolkit.index import SimilarityIndex
+
+    local_cluster, _ = cluster
+    archives = [str(p) for p in write_plain_vectors(tmp_path, 2, 1500, 24)]
+    for name, scheduler in (("local", "processes"), ("cluster", local_cluster.scheduler_address)):
+        result = runner.invoke(
+            cli,
+            ["index", "build", *archives, "-o", str(tmp_path / name), "--shard-rows", "700"]
+            + ["--scheduler", scheduler],
+        )
+        assert result.exit_code == 0, result.output
+    local = SimilarityIndex.load(tmp_path / "local")
+    remote = SimilarityIndex.load(tmp_path / "cluster")
+    assert remote.sidecar["ondisk"]["scheduler"] == "dask"
+    assert remote.ids == local.ids
+    for name in ("vectors.npy", "index.ivfdata"):
+        assert (tmp_path / "cluster" / name).read_bytes() == (
+            tmp_path / "local" / name
+        ).read_bytes()
+    query = np.asarray(local.vectors[:20])
+    assert [[h.id for h in hits] for hits in remote.search(query, k=5)] == [
+        [h.id for h in hits] for hits in local.search(query, k=5)
+    ]
