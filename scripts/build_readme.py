@@ -19,6 +19,7 @@ PARTS = [
     "index.md",
     "prepare.md",
     "datascience.md",
+    "cluster.md",
     "catalog.md",
     "serve.md",
     "security.md",

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..convert import FORMATS, ConvertReport
 from ..errors import ConflictError, EmptyArchiveError
 from ..limits import DEFAULT_LIMITS, Limits
-from .parts import Part, is_url, plan_parts, read_part, resolve_source
+from .parts import Part, is_url, iter_part_tables, plan_parts, resolve_source
 from .pool import LOCAL_SCHEDULERS, WorkPool, check_scheduler
 
 __all__ = ["LOCAL_SCHEDULERS", "check_scheduler", "convert_to_parquet"]
@@ -77,7 +77,8 @@ def convert_to_parquet(
     pool = WorkPool(scheduler, workers)
     writer = ParquetFolderWriter(out, plan.schema, rows_per_file=rows_per_file)
     try:
-        for part, table in zip(plan.parts, pool.map(read_part, plan.parts), strict=True):
+        tables = iter_part_tables(pool, plan.parts, scratch=out.absolute().parent)
+        for part, table in zip(plan.parts, tables, strict=True):
             ids = table.column("id").to_pylist()
             fresh = dict.fromkeys(ids, part.archive)
             if len(fresh) != len(ids) or not owner.keys().isdisjoint(fresh):

@@ -162,9 +162,10 @@ def _read_archives(
     embedding: int,
     limits: Limits,
     progress: Progress | None,
+    scratch: Path,
 ) -> list[dict[str, Any]]:
     """Read the archives' ids and embeddings in parallel parts, in order."""
-    from ..distributed.parts import plan_parts, read_part
+    from ..distributed.parts import iter_part_tables, plan_parts
     from ..tabular.rows import RowOptions
 
     options = RowOptions(embedding=embedding, columns=("id", "embedding"))
@@ -172,7 +173,8 @@ def _read_archives(
     resolved = sorted({(p.archive, p.source) for p in plan.parts})
     read = dict.fromkeys(range(len(sources)), 0)
     indexed = dict.fromkeys(range(len(sources)), 0)
-    for part, table in zip(plan.parts, pool.map(read_part, plan.parts), strict=True):
+    tables = iter_part_tables(pool, plan.parts, scratch=scratch)
+    for part, table in zip(plan.parts, tables, strict=True):
         before = collector.stats.indexed
         read[part.archive] += _feed_table(collector, table, part.source)
         indexed[part.archive] += collector.stats.indexed - before
@@ -309,7 +311,13 @@ def build_sharded_index(
                 records = _read_parquet(given[0], collector, progress=progress)
             else:
                 records = _read_archives(
-                    given, collector, pool, embedding=embedding, limits=limits, progress=progress
+                    given,
+                    collector,
+                    pool,
+                    embedding=embedding,
+                    limits=limits,
+                    progress=progress,
+                    scratch=tmp,
                 )
             collector.check(local)
         except BaseException:
