@@ -128,11 +128,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--skip-index", action="store_true")
     parser.add_argument(
-        "--malloc-trim",
-        type=int,
-        default=None,
-        help="MALLOC_TRIM_THRESHOLD_ of the workers (Dask's default: 65536, which returns "
-        "freed memory at once and makes each new buffer fault its pages in again)",
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment variable of the workers, e.g. MALLOC_MMAP_THRESHOLD_=33554432 "
+        "(Dask sets MALLOC_TRIM_THRESHOLD_=65536, which also stops glibc from raising its mmap "
+        "threshold: every buffer over 128 kB is then mapped and faulted in anew)",
     )
     args = parser.parse_args()
 
@@ -146,7 +148,9 @@ def main() -> None:
     size = sum(p.stat().st_size for p in paths) / 1e6
     print(f"{args.archives} archives x {args.inputs} inputs x {args.dim} floats ({size:.0f} MB)")
 
-    env = {} if args.malloc_trim is None else {"MALLOC_TRIM_THRESHOLD_": str(args.malloc_trim)}
+    env = dict(item.split("=", 1) for item in args.worker_env)
+    if env:
+        print("worker environment: " + " ".join(f"{k}={v}" for k, v in env.items()))
     with (
         LocalCluster(
             n_workers=args.workers,
