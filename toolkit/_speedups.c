@@ -462,6 +462,23 @@ static int metadata_simple(Span s, int depth)
     return 1;
 }
 
+/* Whether a Struct has the top-level key "split" (what `split --tag` writes): such an
+ * input goes to the Python path, which files it under its split. */
+static int struct_has_split(Span s)
+{
+    Field f, g;
+    const uint8_t *p = s.p;
+    while (next_field(&p, s.end, &f) == 1) {
+        if (f.number != STRUCT_FIELDS)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        while (next_field(&q, qend, &g) == 1)
+            if (g.number == ENTRY_KEY && g.len == 5 && memcmp(g.data, "split", 5) == 0)
+                return 1;
+    }
+    return 0;
+}
+
 /* A region the fast path takes: no region_info, or one holding one finite box. */
 static int region_simple(Span s)
 {
@@ -544,7 +561,8 @@ static int image_simple(Span s, ImageInput *in)
         case DATA_VIDEO:
             return 0;
         case DATA_METADATA:
-            if (++metadatas > 1 || !metadata_simple((Span){f.data, f.data + f.len}, 1))
+            if (++metadatas > 1 || !metadata_simple((Span){f.data, f.data + f.len}, 1) ||
+                struct_has_split((Span){f.data, f.data + f.len}))
                 return 0;
             in->metadata = (Span){f.data, f.data + f.len};
             break;
@@ -1143,16 +1161,19 @@ static int put_region(Coco *c, Span region, long long image_id, double w, double
     }
     double top = box[0], left = box[1], bottom = box[2], right = box[3];
     /* The text from the bbox to the region id's key once, then one annotation per
-     * category. Each number takes at most 64 characters. */
-    char geometry[512], x[64], y[64], bw[64], bh[64], area[64];
-    double vx, vy, vw, vh, varea;
+     * category. Each number takes at most 64 characters; the segmentation is the box's
+     * corners (x, y, x2, y, x2, y2, x, y2), as _annotate writes it. */
+    char geometry[1024], x[64], y[64], bw[64], bh[64], area[64], x2[64], y2[64];
+    double vx, vy, vw, vh, varea, vx2, vy2;
     int nw = format_rounded(bw, sizeof(bw), (right - left) * w, 2, &vw);
     int nh = nw > 0 ? format_rounded(bh, sizeof(bh), (bottom - top) * h, 2, &vh) : nw;
     int nx = nh > 0 ? format_rounded(x, sizeof(x), left * w, 2, &vx) : nh;
     int ny = nx > 0 ? format_rounded(y, sizeof(y), top * h, 2, &vy) : nx;
     int na = ny > 0 ? format_rounded(area, sizeof(area), vw * vh, 4, &varea) : ny;
-    if (na <= 0)
-        return na;
+    int nx2 = na > 0 ? format_rounded(x2, sizeof(x2), right * w, 2, &vx2) : na;
+    int ny2 = nx2 > 0 ? format_rounded(y2, sizeof(y2), bottom * h, 2, &vy2) : nx2;
+    if (ny2 <= 0)
+        return ny2;
     Buf text = {geometry, 0, sizeof(geometry)}; /* big enough: never grows */
     PUT_LITERAL(&text, ",\"bbox\":[");
     put(&text, x, (size_t)nx);
@@ -1164,7 +1185,17 @@ static int put_region(Coco *c, Span region, long long image_id, double w, double
     put(&text, bh, (size_t)nh);
     PUT_LITERAL(&text, "],\"area\":");
     put(&text, area, (size_t)na);
-    PUT_LITERAL(&text, ",\"iscrowd\":0,\"segmentation\":[],\"clarifai_region_id\":");
+    PUT_LITERAL(&text, ",\"iscrowd\":0,\"segmentation\":[[");
+    const char *corner_x[4] = {x, x2, x2, x}, *corner_y[4] = {y, y, y2, y2};
+    int corner_nx[4] = {nx, nx2, nx2, nx}, corner_ny[4] = {ny, ny, ny2, ny2};
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            PUT_LITERAL(&text, ",");
+        put(&text, corner_x[i], (size_t)corner_nx[i]);
+        PUT_LITERAL(&text, ",");
+        put(&text, corner_y[i], (size_t)corner_ny[i]);
+    }
+    PUT_LITERAL(&text, "]],\"clarifai_region_id\":");
     size_t ng = text.len;
     for (int i = 0; i < ncats; i++) {
         Buf *b = &c->annotations;

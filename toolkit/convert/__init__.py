@@ -45,14 +45,18 @@ from ._base import (
 from ._parallel import auto_workers
 from .clarifai_json import ClarifaiJsonConverter
 from .coco import OUTPUT_NAMES as _COCO_NAMES
+from .coco import SPLIT_FILE as _COCO_SPLIT_FILE
 from .coco import CocoConverter, rle_encode
 from .jsonl import JsonLinesConverter
 from .protobuf import ProtobufConverter
 from .sdk import SdkConverter, annotation_items
+from .voc import VocConverter
+from .yolo import TASKS, YoloConverter
 
 __all__ = [
     "FORMATS",
     "MEDIA_CHOICES",
+    "TASKS",
     "ConvertJob",
     "ConvertReport",
     "Converter",
@@ -74,10 +78,18 @@ FORMATS: dict[str, type[Converter]] = {
     "coco": CocoConverter,
     "protobuf": ProtobufConverter,
     "sdk": SdkConverter,
+    "yolo": YoloConverter,
+    "voc": VocConverter,
 }
 MEDIA_CHOICES: tuple[MediaChoice, ...] = ("none", "embedded", "download")
 #: Names a folder output may already hold and still be replaced without ``force``.
-_REPLACEABLE = _COCO_NAMES | {"report.json", "annotations"}
+_REPLACEABLE = (
+    _COCO_NAMES
+    | {"report.json", "annotations"}
+    | set(YoloConverter.generated)
+    | set(VocConverter.generated)
+    | {"images", "JPEGImages"}
+)
 _MAX_LISTED = 10
 
 
@@ -99,18 +111,18 @@ class ConvertReport:
     #: Inputs read from the sources, and batch entries.
     inputs: int = 0
     batches: int = 0
-    #: Records written: inputs (json, jsonl, protobuf, sdk) or image entries (coco).
+    #: Records written: inputs (json, jsonl, protobuf, sdk) or images (coco, yolo, voc).
     written: int = 0
-    #: COCO: image entries, annotations and categories written.
+    #: coco, yolo, voc: images, annotations (label rows, objects) and categories (classes).
     images: int = 0
     annotations: int = 0
     categories: int = 0
-    #: COCO: inputs not exported, by type (``text``, ``audio``, ``video`` ...).
+    #: coco, yolo, voc: inputs not exported, by type (``text``, ``audio``, ``video`` ...).
     skipped_inputs: Mapping[str, int] = field(default_factory=dict)
-    #: COCO: regions without a positive concept, and regions without a usable shape.
+    #: coco, yolo, voc: regions without a positive concept, and regions without a usable shape.
     regions_without_concept: int = 0
     regions_without_shape: int = 0
-    #: COCO: images (or video frames) left out because their size is unknown.
+    #: coco, voc: images (or video frames) left out because their size is unknown.
     images_without_size: tuple[str, ...] = ()
     #: sdk: annotation files and media files in the zip.
     annotation_files: int = 0
@@ -173,7 +185,11 @@ def _check_output(fmt: type[Converter], output: Path, sources: Sequence[Path], f
             names = sorted(os.listdir(output))
         except OSError as exc:
             raise OutputError(f"{output}: cannot read it ({exc.strerror or exc})") from None
-        foreign = [n for n in names if n not in _REPLACEABLE and not n.startswith(".")]
+        foreign = [
+            n
+            for n in names
+            if n not in _REPLACEABLE and not n.startswith(".") and not _COCO_SPLIT_FILE.match(n)
+        ]
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:3])
             raise OutputError(
@@ -196,6 +212,8 @@ def convert_archives(
     png: bool = False,
     split: str = "all",
     video_frames: bool = False,
+    task: str = "detect",
+    image_labels: bool = False,
     batch_size: int = 128,
     workers: int | None = None,
     force: bool = False,
@@ -248,12 +266,19 @@ def convert_archives(
         raise ValueError(f"media must be one of {', '.join(MEDIA_CHOICES)}, not {media!r}")
     if media != "none" and not fmt.supports_media:
         raise ValueError(
-            f"--media applies to coco and sdk; --to {to} keeps embedded bytes in the records"
+            f"--media applies to coco, yolo, voc and sdk; --to {to} keeps embedded bytes in "
+            "the records"
         )
     if png and (fmt is not SdkConverter or media == "none"):
         raise ValueError("--png applies to --to sdk with --media embedded or download")
     if video_frames and fmt is not CocoConverter:
         raise ValueError("--video-frames applies to --to coco")
+    if image_labels and fmt is not CocoConverter:
+        raise ValueError("--image-labels applies to --to coco")
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    if task != "detect" and fmt is not YoloConverter:
+        raise ValueError("--task applies to --to yolo")
     if batch_size < 1 or (jobs is not None and jobs < 1) or (workers is not None and workers < 1):
         raise ValueError("batch_size, jobs and workers must be at least 1")
     check_split(split)
@@ -282,6 +307,8 @@ def convert_archives(
             png=png,
             split=split,
             video_frames=video_frames,
+            task=task,
+            image_labels=image_labels,
             batch_size=batch_size,
             workers=workers or auto_workers(sum(e.size for r in readers for e in r.entries)),
             limits=limits,
