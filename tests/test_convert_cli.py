@@ -26,7 +26,10 @@ def _listing(folder: Path) -> list[str]:
 def test_help_has_an_example(runner) -> None:
     result = _run(runner, "convert", "--help")
     assert result.exit_code == 0
-    assert "Example:" in result.stdout and "--to [json|jsonl|coco|protobuf|sdk]" in result.stdout
+    assert (
+        "Example:" in result.stdout
+        and "--to [json|jsonl|coco|protobuf|sdk|yolo|voc]" in result.stdout
+    )
 
 
 def test_jsonl_to_stdout(runner, sample_archive) -> None:
@@ -54,7 +57,7 @@ def test_coco_summary_and_notes(runner, sample_archive, tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         "Note: skipped 1 text input(s): COCO holds images",
-        f"Converted 31 inputs to {out} (coco): 30 images, 68 annotations, 6 categories; "
+        f"Converted 31 inputs to {out} (coco): 30 images, 68 annotations, 4 categories; "
         "media: 30 written, 0 reused",
     ]
     assert _listing(out) == ["annotations.json", "images"]

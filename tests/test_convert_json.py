@@ -213,20 +213,22 @@ def test_no_output_when_a_later_entry_is_damaged(tmp_path: Path, to: str) -> Non
     source = write_raw_archive(
         tmp_path / "damaged.zip", [good, good[:-3] + b"\xff\xff\xff"], ["all/a_n3", "all/b_n3"]
     )
-    out = tmp_path / ("coco" if to == "coco" else f"out.{to}")
-    if to == "coco":
+    folder = FORMATS[to].output_kind == "folder"
+    marker = {"coco": "annotations.json", "yolo": "data.yaml", "voc": "report.json"}.get(to)
+    out = tmp_path / (to if folder else f"out.{to}")
+    if folder:
         out.mkdir()
-        (out / "annotations.json").write_text("old")
+        (out / marker).write_text("old")
     else:
         out.write_bytes(b"old output")
     with pytest.raises(ArchiveError, match="entry 'all/b_n3'"):
         convert_archives(
-            [source], out, to=to, media="embedded" if to in ("coco", "sdk") else "none"
+            [source], out, to=to, media="embedded" if FORMATS[to].supports_media else "none"
         )
     # The old output is untouched and nothing else was left behind.
-    if to == "coco":
-        assert sorted(p.name for p in out.iterdir()) == ["annotations.json"]
-        assert (out / "annotations.json").read_text() == "old"
+    if folder:
+        assert sorted(p.name for p in out.iterdir()) == [marker]
+        assert (out / marker).read_text() == "old"
     else:
         assert out.read_bytes() == b"old output"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["damaged.zip", out.name])
@@ -254,7 +256,7 @@ def test_refuses_a_folder_holding_the_source_or_other_files(make_archive, tmp_pa
         convert_archives([source], other, to="coco")
     assert (other / "thesis.txt").read_text() == "precious"
     convert_archives([source], other, to="coco", force=True)
-    assert sorted(p.name for p in other.iterdir()) == ["annotations.json"]
+    assert sorted(p.name for p in other.iterdir()) == ["annotations.json", "person_keypoints.json"]
     with pytest.raises(OutputError, match="is a folder"):
         convert_archives([source], other, to="jsonl")
     a_file = tmp_path / "x.txt"

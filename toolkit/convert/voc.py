@@ -16,7 +16,7 @@ Layout and rules (also in the README):
   own format and extension, which ``filename`` names).
 - ``ImageSets/Main/<split>.txt``: the stems of each split (``split --tag`` metadata,
   ``train`` when absent), in archive order.
-- Names go through ElementTree (escaped); characters XML 1.0 cannot hold become U+FFFD.
+- Text is escaped (``&``, ``<``, ``>``); characters XML 1.0 cannot hold become U+FFFD.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
+from xml.sax.saxutils import escape
 
 from ..errors import OutputError
 from ..messages import Input
@@ -45,10 +46,10 @@ def xml_text(text: str) -> str:
     return _ILLEGAL.sub("\ufffd", text)
 
 
-def _sub(parent: ET.Element, tag: str, text: str | int) -> ET.Element:
-    element = ET.SubElement(parent, tag)
-    element.text = xml_text(str(text))
-    return element
+def _line(depth: int, tag: str, text: str | int) -> str:
+    """One element with text, indented (ElementTree's serializer makes reference cycles,
+    which pile up while a conversion pauses the garbage collector)."""
+    return f"{'  ' * depth}<{tag}>{escape(xml_text(str(text)))}</{tag}>\n"
 
 
 class VocConverter(TrainingFolderConverter):
@@ -97,17 +98,20 @@ class VocConverter(TrainingFolderConverter):
     def _write_xml(
         self, record: Input, split: str, stem: str, file_name: str, width: int, height: int
     ) -> None:
-        root = ET.Element("annotation")
-        _sub(root, "folder", "JPEGImages")
-        _sub(root, "filename", file_name)
-        source = ET.SubElement(root, "source")
-        _sub(source, "database", "Clarifai")
-        _sub(source, "input_id", record.id)
-        size = ET.SubElement(root, "size")
-        _sub(size, "width", width)
-        _sub(size, "height", height)
-        _sub(size, "depth", 3)
-        _sub(root, "segmented", 0)
+        parts = [
+            "<annotation>\n",
+            _line(1, "folder", "JPEGImages"),
+            _line(1, "filename", file_name),
+            "  <source>\n",
+            _line(2, "database", "Clarifai"),
+            _line(2, "input_id", record.id),
+            "  </source>\n  <size>\n",
+            _line(2, "width", width),
+            _line(2, "height", height),
+            _line(2, "depth", 3),
+            "  </size>\n",
+            _line(1, "segmented", 0),
+        ]
         for region in record.data.regions:
             concepts = [c for c in region.data.concepts if c.value > 0]
             if not self.labelled(region):
@@ -118,19 +122,22 @@ class VocConverter(TrainingFolderConverter):
                 continue
             truncated, xmin, ymin, xmax, ymax = box
             for concept in concepts:
-                obj = ET.SubElement(root, "object")
-                _sub(obj, "name", concept.name or concept.id)
-                _sub(obj, "pose", "Unspecified")
-                _sub(obj, "truncated", truncated)
-                _sub(obj, "difficult", 0)
-                bndbox = ET.SubElement(obj, "bndbox")
-                _sub(bndbox, "xmin", xmin)
-                _sub(bndbox, "ymin", ymin)
-                _sub(bndbox, "xmax", xmax)
-                _sub(bndbox, "ymax", ymax)
+                parts += (
+                    "  <object>\n",
+                    _line(2, "name", concept.name or concept.id),
+                    _line(2, "pose", "Unspecified"),
+                    _line(2, "truncated", truncated),
+                    _line(2, "difficult", 0),
+                    "    <bndbox>\n",
+                    _line(3, "xmin", xmin),
+                    _line(3, "ymin", ymin),
+                    _line(3, "xmax", xmax),
+                    _line(3, "ymax", ymax),
+                    "    </bndbox>\n  </object>\n",
+                )
                 self.annotations += 1
-        ET.indent(root)
-        data = ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
+        parts.append("</annotation>\n")
+        data = "".join(parts).encode("utf-8")
         self.write_file(self.root / "Annotations" / f"{stem}.xml", data)
         self._list(split).write(stem.encode("utf-8") + b"\n")
 
