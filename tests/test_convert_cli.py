@@ -60,7 +60,7 @@ def test_coco_summary_and_notes(runner, sample_archive, tmp_path: Path) -> None:
         f"Converted 31 inputs to {out} (coco): 30 images, 68 annotations, 4 categories; "
         "media: 30 written, 0 reused",
     ]
-    assert _listing(out) == ["annotations.json", "images"]
+    assert _listing(out) == ["annotations.json", "images", "person_keypoints.json"]
     quiet = _run(runner, "-q", "convert", str(sample_archive), "--to", "coco", "-o", str(out))
     assert quiet.exit_code == 0 and quiet.stderr == ""
 
@@ -135,7 +135,7 @@ def test_download_failures_exit_1_unless_allowed(runner, make_archive, tmp_path:
         assert allowed.exit_code == 0
         assert "Note: media of 1 input(s) failed: missing: HTTP 404" in allowed.stderr
         assert "media: 0 written, 1 reused, 1 failed" in allowed.stderr
-        assert _listing(out) == ["annotations.json", "images"]
+        assert _listing(out) == ["annotations.json", "images", "person_keypoints.json"]
         nokey = _run(runner, *args, "--allow-missing", "-o", str(tmp_path / "nokey"))
         assert "Note: no Clarifai key" in nokey.stderr
 
