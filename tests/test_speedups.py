@@ -77,8 +77,12 @@ def _both(
         fast = _convert(archive, folder / "c", c_reader=True, **options)
     assert calls or not expect_c, "the C reader was not used"
     plain = _convert(archive, folder / "py", c_reader=False, **options)
-    text = (folder / "c" / "annotations.json").read_bytes()
-    assert text == (folder / "py" / "annotations.json").read_bytes()
+    names = sorted(p.name for p in (folder / "c").glob("*.json"))
+    assert names == sorted(p.name for p in (folder / "py").glob("*.json"))
+    for name in names:  # annotations.json, person_keypoints.json, instances_<split>.json ...
+        assert (folder / "c" / name).read_bytes() == (folder / "py" / name).read_bytes(), name
+    main = "annotations.json" if "annotations.json" in names else names[0]
+    text = (folder / "c" / main).read_bytes()
     for name in _REPORT_FIELDS:
         assert getattr(fast, name) == getattr(plain, name), name
     return text, fast
@@ -117,6 +121,33 @@ def test_sample_data_and_varied_inputs_are_the_same_both_ways(tmp_path: Path) ->
     archive = _archive(tmp_path / "varied.zip", varied_inputs(60), batch_size=7)
     _both(tmp_path / "varied", archive)
     _both(tmp_path / "frames", archive, video_frames=True)
+
+
+@needs_c
+def test_split_tagged_inputs_give_the_same_files_both_ways(tmp_path: Path) -> None:
+    records = []
+    for i in range(23):
+        record = _image(f"im-{i}")
+        if i % 4:  # some untagged inputs among the tagged, in the same batches
+            record.data.metadata.update({"split": ["train", "val", "test"][i % 3], "n": i})
+        _box(record, f"b{i}", (0.1, 0.2, 0.6, 0.7), ("cat", "Cat", 1.0))
+        if i % 5 == 0:
+            point = record.data.regions.add(id=f"k{i}")
+            point.region_info.point.row, point.region_info.point.col = 0.5, 0.25
+            point.data.concepts.add(id="nose", name="Nose", value=1.0)
+        records.append(record)
+    _both(tmp_path, _archive(tmp_path / "split.zip", records, batch_size=4))
+    names = sorted(p.name for p in (tmp_path / "c").glob("*.json"))
+    assert names == [
+        "annotations.json",
+        "instances_test.json",
+        "instances_train.json",
+        "instances_val.json",
+        "person_keypoints.json",
+        "person_keypoints_test.json",
+        "person_keypoints_train.json",
+        "person_keypoints_val.json",
+    ]
 
 
 @needs_c
