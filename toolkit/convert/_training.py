@@ -127,7 +127,7 @@ class TrainingFolderConverter:
             raise OutputError(
                 f"{job.output_path}: cannot write here ({exc.strerror or exc})"
             ) from None
-        self._sinks: dict[str, MediaSink] = {}
+        self._sinks: dict[Path, MediaSink] = {}
         self.namer = FileNamer()
         self.classes = ClassTable()
         #: Image inputs by split.
@@ -205,11 +205,13 @@ class TrainingFolderConverter:
             self.write_labels(record, split, stem, name)
 
     def _sink(self, split: str) -> MediaSink:
-        sink = self._sinks.get(split)
+        # One sink per folder: a new sink clears the temporary files it finds there.
+        folder = self.image_folder(split)
+        sink = self._sinks.get(folder)
         if sink is None:
             job = self.job
-            sink = self._sinks[split] = MediaSink(
-                self.image_folder(split),
+            sink = self._sinks[folder] = MediaSink(
+                folder,
                 mode="download" if job.media == "download" else "embedded",
                 jobs=job.jobs,
                 timeout=job.timeout,

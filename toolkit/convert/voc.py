@@ -16,6 +16,9 @@ Layout and rules (also in the README):
   own format and extension, which ``filename`` names).
 - ``ImageSets/Main/<split>.txt``: the stems of each split (``split --tag`` metadata,
   ``train`` when absent), in archive order.
+- ``labelmap.txt`` (the label list Datumaro and CVAT read beside VOC; ``name:::`` a
+  line), written when every name fits such a line (no ``:``, line break, leading ``#``
+  or surrounding spaces); without it those tools assume VOC's 20 classes.
 - Text is escaped (``&``, ``<``, ``>``); characters XML 1.0 cannot hold become U+FFFD.
 """
 
@@ -52,6 +55,17 @@ def _line(depth: int, tag: str, text: str | int) -> str:
     return f"{'  ' * depth}<{tag}>{escape(xml_text(str(text)))}</{tag}>\n"
 
 
+def _labelmap_safe(name: str) -> bool:
+    """Whether ``name`` fits a line of ``labelmap.txt`` (``name:color:parts:actions``)."""
+    return (
+        bool(name)
+        and ":" not in name
+        and name == name.strip()
+        and not name.startswith("#")
+        and len(name.splitlines()) == 1
+    )
+
+
 class VocConverter(TrainingFolderConverter):
     """Pascal VOC detection folder; see the module docstring.
 
@@ -64,11 +78,13 @@ class VocConverter(TrainingFolderConverter):
     summary: ClassVar[str] = (
         "Pascal VOC folder: Annotations/, ImageSets/Main/<split>.txt (+ JPEGImages/ with media)"
     )
-    generated: ClassVar[tuple[str, ...]] = ("Annotations", "ImageSets", _SPOOL)
+    generated: ClassVar[tuple[str, ...]] = ("Annotations", "ImageSets", "labelmap.txt", _SPOOL)
 
     def __init__(self, job: ConvertJob) -> None:
         self._lists: dict[str, BinaryIO] = {}
         self._pending: BinaryIO | None = None
+        #: The object names, in first-appearance order (for labelmap.txt).
+        self._names: dict[str, None] = {}
         super().__init__(job)
         self._max_pixels = job.limits.max_image_pixels
 
@@ -122,9 +138,11 @@ class VocConverter(TrainingFolderConverter):
                 continue
             truncated, xmin, ymin, xmax, ymax = box
             for concept in concepts:
+                name = xml_text(concept.name or concept.id)
+                self._names.setdefault(name, None)
                 parts += (
                     "  <object>\n",
-                    _line(2, "name", concept.name or concept.id),
+                    _line(2, "name", name),
                     _line(2, "pose", "Unspecified"),
                     _line(2, "truncated", truncated),
                     _line(2, "difficult", 0),
@@ -226,6 +244,9 @@ class VocConverter(TrainingFolderConverter):
         for fh in self._lists.values():
             fh.close()
         self._lists = {}
+        if all(_labelmap_safe(name) for name in self._names):
+            lines = ["# label:color_rgb:parts:actions"] + [f"{name}:::" for name in self._names]
+            self.write_file(self.root / "labelmap.txt", ("\n".join(lines) + "\n").encode())
         for split in self.split_counts:  # a split whose images all lacked a size
             path = self.root / "ImageSets" / "Main" / f"{split}.txt"
             if not path.exists():
