@@ -510,3 +510,40 @@ def test_video_frames_with_the_video_written(make_archive, tmp_path: Path) -> No
     assert (out / "videos" / "clip.mp4").read_bytes() == record.data.video.base64
     assert [a["bbox"] for a in doc["annotations"]] == [[0.0, 0.0, 16.0, 8.0]] * 2
     assert report.media is not None and report.media.written == 1
+
+
+def test_split_tags_give_one_file_per_split(make_archive, tmp_path: Path) -> None:
+    from convert_helpers import varied_inputs
+
+    from toolkit.archive import ArchiveReader
+    from toolkit.split import split_archive
+
+    source = make_archive(varied_inputs(30))
+    split_archive(source, tmp_path / "s", ratios={"train": 0.6, "val": 0.4}, seed=5, tag=True)
+    parts = [tmp_path / "s" / "train.zip", tmp_path / "s" / "val.zip"]
+    out = tmp_path / "coco"
+    report = convert_archives(parts, out, to="coco")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "instances_train.json",
+        "instances_val.json",
+        "person_keypoints_train.json",
+        "person_keypoints_val.json",
+    ]
+    images = annotations = 0
+    image_ids: set[int] = set()
+    for split, part in zip(("train", "val"), parts, strict=True):
+        with ArchiveReader(part) as reader:
+            expected = [r.id for r in reader.iter_inputs() if r.data.HasField("image")]
+        coco = _coco(out, f"instances_{split}.json")
+        assert [i["clarifai_input_id"] for i in coco.dataset["images"]] == expected
+        assert {i["clarifai_metadata"]["split"] for i in coco.dataset["images"]} == {split}
+        assert image_ids.isdisjoint(coco.getImgIds())  # ids unique across the files
+        image_ids |= set(coco.getImgIds())
+        assert _self_score(coco, "bbox") == approx(1.0)
+        assert _self_score(coco, "segm") == approx(1.0)
+        keypoints = _coco(out, f"person_keypoints_{split}.json")
+        assert keypoints.getImgIds() == coco.getImgIds()
+        assert _self_score(keypoints, "keypoints") == approx(1.0)
+        images += len(coco.getImgIds())
+        annotations += len(coco.getAnnIds()) + len(keypoints.getAnnIds())
+    assert (report.images, report.annotations) == (images, annotations)
