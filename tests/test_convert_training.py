@@ -330,3 +330,69 @@ def test_datumaro_imports_yolo_and_voc(make_archive, tmp_path: Path) -> None:
     )
     assert names == ["Cat", "Cat", "Dog", "Dog"]
     assert not math.isnan(item.annotations[0].get_bbox()[0])
+
+
+# -- downloads ------------------------------------------------------------------------------
+
+
+def test_download_sizes_names_and_resume(make_archive, tmp_path: Path) -> None:
+    from convert_helpers import jpeg_bytes
+    from media_helpers import KEY, hosted_input
+    from media_server import MediaServer
+
+    from toolkit.errors import MediaError
+
+    fast = {"backoff": 0.01, "max_backoff": 0.05, "seed": 7}
+    with MediaServer(key=KEY) as server:
+        records = []
+        for i in range(4):
+            # declared JPEG, served as PNG for even ones: the file gets its real extension
+            record = hosted_input(f"h{i}", server.origin, f"img{i}", fmt="JPEG")
+            record.data.metadata.update({"split": "val" if i == 3 else "train"})
+            region = record.data.regions.add(id=f"r{i}")
+            b = region.region_info.bounding_box
+            b.top_row, b.left_col, b.bottom_row, b.right_col = 0.0, 0.0, 0.5, 0.25
+            region.data.concepts.add(id="thing", value=1)
+            records.append(record)
+            server.add(f"/orig/img{i}", png_bytes((24, 12)) if i % 2 == 0 else jpeg_bytes((24, 12)))
+        server.add("/orig/img3", b"", fail=[404] * 50)
+        source = make_archive(records)
+        for to in ("voc", "yolo"):
+            out = tmp_path / to
+            with pytest.raises(MediaError, match=r"'h3'"):
+                convert_archives(
+                    [source], out, to=to, media="download", pat=KEY, retries=0, media_options=fast
+                )
+            # only the finished downloads stay: no labels of a run that failed
+            media = "JPEGImages" if to == "voc" else "images"
+            assert sorted(p.name for p in out.iterdir()) == [media]
+        server.add("/orig/img3", jpeg_bytes((24, 12)))
+        hits = server.hits("/orig/img0")
+        voc = tmp_path / "voc"
+        report = convert_archives(
+            [source], voc, to="voc", media="download", pat=KEY, media_options=fast
+        )
+        assert server.hits("/orig/img0") == hits  # kept from the failed run
+        assert report.media is not None and report.media.written == 1
+        yolo = tmp_path / "yolo"
+        convert_archives([source], yolo, to="yolo", media="download", pat=KEY, media_options=fast)
+    got = read_voc(voc)
+    assert {k: sorted(v) for k, v in got.items()} == {"train": ["h0", "h1", "h2"], "val": ["h3"]}
+    for split in got.values():
+        for stem, doc in split.items():
+            ext = "png" if stem in ("h0", "h2") else "jpg"
+            assert doc["filename"] == f"{stem}.{ext}"
+            assert doc["size"] == (24, 12, 3)  # read from the downloaded file
+            assert [o["box"] for o in doc["objects"]] == [(1, 1, 6, 6)]
+    assert sorted(p.name for p in (voc / "JPEGImages").iterdir()) == [
+        "h0.png",
+        "h1.jpg",
+        "h2.png",
+        "h3.jpg",
+    ]
+    assert sorted(p.name for p in (yolo / "images" / "train").iterdir()) == [
+        "h0.png",
+        "h1.jpg",
+        "h2.png",
+    ]
+    assert read_yolo(yolo)["splits"]["val"]["h3"] == [(0, approx([0.125, 0.25, 0.25, 0.5]))]

@@ -139,15 +139,19 @@ class TrainingFolderConverter:
         self.regions_without_shape = 0
         self.without_size: list[str] = []
         try:
-            for name in self.generated:
-                path = self.root / name
-                if path.is_dir():
-                    shutil.rmtree(path)
-                elif path.exists():
-                    path.unlink()
+            self._clear_generated()
         except OSError as exc:
             self.abort()
             raise OutputError(f"{self.root}: cannot clear it ({exc.strerror or exc})") from None
+
+    def _clear_generated(self) -> None:
+        """Remove the labels and index files (of an earlier run, or of this failed one)."""
+        for name in self.generated:
+            path = self.root / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
 
     # -- for subclasses ----------------------------------------------------------
 
@@ -268,6 +272,9 @@ class TrainingFolderConverter:
         for sink in self._sinks.values():
             with contextlib.suppress(Exception):
                 sink.abort()
+        if self._keep:  # the finished downloads go back in place; the labels do not
+            with contextlib.suppress(OSError):
+                self._clear_generated()
         error = _Aborted()
         with contextlib.suppress(_Aborted):
             self._dir_cm.__exit__(_Aborted, error, None)
