@@ -136,7 +136,21 @@ def test_split_tagged_inputs_give_the_same_files_both_ways(tmp_path: Path) -> No
             point.region_info.point.row, point.region_info.point.col = 0.5, 0.25
             point.data.concepts.add(id="nose", name="Nose", value=1.0)
         records.append(record)
-    _both(tmp_path, _archive(tmp_path / "split.zip", records, batch_size=4))
+    archive = _archive(tmp_path / "split.zip", records, batch_size=4)
+    _both(tmp_path, archive)
+    # The C reader files tagged inputs under their split itself: only the inputs with a
+    # point (5 of 23) go to the Python path.
+    calls = []
+    original = coco_module.CocoConverter._record
+
+    def counted(self: Any, record: Input, *args: Any) -> None:
+        calls.append(record.id)
+        original(self, record, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coco_module.CocoConverter, "_record", counted)
+        _convert(archive, tmp_path / "counted", c_reader=True)
+    assert calls == ["im-0", "im-5", "im-10", "im-15", "im-20"]
     names = sorted(p.name for p in (tmp_path / "c").glob("*.json"))
     assert names == [
         "annotations.json",
@@ -148,6 +162,29 @@ def test_split_tagged_inputs_give_the_same_files_both_ways(tmp_path: Path) -> No
         "person_keypoints_train.json",
         "person_keypoints_val.json",
     ]
+
+
+@needs_c
+def test_split_values_the_python_path_decides(tmp_path: Path) -> None:
+    from toolkit.errors import ArchiveError
+
+    odd = []
+    for i, value in enumerate([3.0, True, ["train"], {"x": "train"}, None, "train"]):
+        record = _image(f"odd-{i}")
+        record.data.metadata.update({"split": value})
+        _box(record, f"b{i}", (0.1, 0.2, 0.6, 0.7), ("cat", "Cat", 1.0))
+        odd.append(record)
+    _both(tmp_path / "odd", _archive(tmp_path / "odd.zip", odd, batch_size=4))
+    # a value that is no string leaves the input untagged, both ways
+    names = sorted(p.name for p in (tmp_path / "odd" / "c").glob("*.json"))
+    assert names == ["annotations.json", "instances_train.json"]
+    for bad in ("a b", "../x", ".hidden", "-x", "", "x" * 101, "é"):
+        record = _image("bad")
+        record.data.metadata.update({"split": bad})
+        archive = _archive(tmp_path / "bad.zip", [_image("ok"), record])
+        for c_reader in (True, False):
+            with pytest.raises(ArchiveError, match="input 'bad': its metadata 'split'"):
+                _convert(archive, tmp_path / "bad", c_reader=c_reader)
 
 
 @needs_c

@@ -27,6 +27,8 @@ __all__ = ["SPLIT_KEY", "ClassTable", "TrainingFolderConverter", "split_of"]
 
 #: The metadata key ``clarifai-archive split --tag`` writes (toolkit/split.py).
 SPLIT_KEY = "split"
+#: The longest split name (it becomes part of file and folder names).
+_MAX_SPLIT = 100
 
 
 def split_of(record: Input) -> str | None:
@@ -42,14 +44,14 @@ def split_of(record: Input) -> str | None:
         return None
     name = value.string_value
     try:
-        if "/" in name:
+        if "/" in name or len(name) > _MAX_SPLIT:
             raise ValueError(name)
         return check_split(name)
     except ValueError:
         raise ArchiveError(
             f"input {record.id!r}: its metadata 'split' is {name!r}, which cannot name a "
-            "split (letters, digits, '.', '_' and '-'); retag it with 'clarifai-archive "
-            "split --tag' or remove the key"
+            f"split (up to {_MAX_SPLIT} letters, digits, '.', '_' and '-'); retag it with "
+            "'clarifai-archive split --tag' or remove the key"
         ) from None
 
 

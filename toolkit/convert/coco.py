@@ -574,7 +574,9 @@ class CocoConverter:
         pending: list[bytes] = []
         counters = self._counters()
 
-        def other_input(data: bytes) -> None:
+        def other_input(
+            data: bytes,
+        ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]] | None:
             self._set_counters(counters)
             try:
                 record = Input.FromString(data)
@@ -585,8 +587,13 @@ class CocoConverter:
                 ) from None
             self._record(record, images, annotations, pending)
             counters[:] = self._counters()
+            if self._tagged_items:  # a tagged input: the C reader files it under its split
+                ((split, (split_images, split_annotations)),) = self._tagged_items.items()
+                self._tagged_items = {}
+                return split, split_images, split_annotations
+            return None
 
-        image_json, image_count, annotation_json, annotation_count = SPEEDUPS.coco_images(
+        image_json, image_count, annotation_json, annotation_count, splits = SPEEDUPS.coco_images(
             batch.raw,
             self._memos,
             self._concept_entries,
@@ -611,6 +618,13 @@ class CocoConverter:
             self._write(self._images, [image_json, b"\n"])
         if annotation_json:
             self._write(self._annotations, [annotation_json, b"\n"])
+        for split, split_images, split_count, split_annotations, split_ann_count in splits:
+            self._count_images(split, split_count)
+            self._annotations_written += split_ann_count
+            if split_images:
+                self._write(self._spool(split, "images"), [split_images, b"\n"])
+            if split_annotations:
+                self._write(self._spool(split, "annotations"), [split_annotations, b"\n"])
         self._flush_side()
 
     def _counters(self) -> list[int]:
