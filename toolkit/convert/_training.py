@@ -140,6 +140,8 @@ class TrainingFolderConverter:
         self.regions_without_concept = 0
         self.regions_without_shape = 0
         self.without_size: list[str] = []
+        #: Folders made so far (a label file per image: one mkdir call per folder).
+        self._folders: set[Path] = set()
         try:
             self._clear_generated()
         except OSError as exc:
@@ -183,8 +185,12 @@ class TrainingFolderConverter:
     def write_file(self, path: Path, data: bytes) -> None:
         """Write ``data`` to ``path`` (inside the output), creating its folder."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            parent = path.parent
+            if parent not in self._folders:
+                parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(parent)
+            with open(path, "wb") as fh:
+                fh.write(data)
         except OSError as exc:
             raise OutputError(f"{path}: write failed ({exc.strerror or exc})") from None
 
