@@ -198,6 +198,19 @@ def test_a_region_with_a_box_and_points_is_in_both_files(make_archive, tmp_path:
     assert kann["bbox"] == ann["bbox"] and kann["id"] == ann["id"] + 1
     assert kann["keypoints"] == [50.0, 50.0, 2, 0.0, 0.0, 0] and kann["num_keypoints"] == 1
     assert kdoc["categories"][0]["keypoints"] == ["point1", "point2"]
+    # a region of the same category with one point is padded to the category's two
+    record2 = Input(id="one")
+    record2.data.image.image_info.width = record2.data.image.image_info.height = 100
+    single = record2.data.regions.add(id="s")
+    single.region_info.point.row, single.region_info.point.col = 0.1, 0.2
+    single.data.concepts.add(id="person", name="person", value=1.0)
+    convert_archives([make_archive([record2, record], "two.zip")], tmp_path / "two", to="coco")
+    padded = _load(tmp_path / "two", "person_keypoints.json")["annotations"]
+    assert [a["keypoints"] for a in padded] == [
+        [20.0, 10.0, 2, 0.0, 0.0, 0],
+        [50.0, 50.0, 2, 0.0, 0.0, 0],
+    ]
+    assert [a["num_keypoints"] for a in padded] == [1, 1]
     assert _self_score(_coco(out, "person_keypoints.json"), "keypoints") == approx(1.0)
 
 

@@ -24,7 +24,8 @@ Layout and rules (also in the README):
   ``bbox``, the polygon's (else the mask's) ``segmentation`` and area. Points: an
   annotation of the keypoints file with COCO ``keypoints`` ``[x, y, v]`` (v 2 visible,
   1 not visible, 0 not present), ``num_keypoints`` and the region's other fields
-  (``bbox = [x, y, 0, 0]`` for points alone); a region with points and another shape
+  (``bbox = [x, y, 0, 0]`` for points alone), padded with unlabelled ``0, 0, 0`` to its
+  category's number of keypoints; a region with points and another shape
   also has its instances annotation, without keypoints. Each annotation keeps
   ``clarifai_region_id``.
 - ``categories``: every concept that is a positive label of a region (and, with
@@ -1142,11 +1143,33 @@ class CocoConverter:
                 out.write(head)
                 _copy_lines(self._spool(bucket, "images"), out)
                 out.write(middle)
-                _copy_lines(self._spool(bucket, spool), out)
+                if spool == "keypoints":
+                    self._copy_keypoints(self._spool(bucket, spool), out)
+                else:
+                    _copy_lines(self._spool(bucket, spool), out)
                 out.write(tail)
         except OSError as exc:
             raise OutputError(f"{self.root}: write failed ({exc.strerror or exc})") from None
         self._written_files.append(name)
+
+    def _copy_keypoints(self, src: BinaryIO, out: BinaryIO) -> None:
+        """Copy the keypoint annotations, each padded with unlabelled points (``0, 0, 0``)
+        to its category's number of keypoints, as COCO wants (a category's count is known
+        only at the end). One spool line (a batch's annotations) in memory at a time."""
+        src.flush()
+        src.seek(0)
+        first = True
+        for line in src:
+            items = orjson.loads(b"[" + line[:-1] + b"]")
+            for ann in items:
+                missing = 3 * self._by_id[ann["category_id"] - 1].keypoints - len(ann["keypoints"])
+                if missing > 0:
+                    ann["keypoints"] += [0.0, 0.0, 0] * (missing // 3)
+            if items:
+                if not first:
+                    out.write(b",")
+                out.write(_dumps(items)[1:-1])
+                first = False
 
     def commit(self) -> None:
         try:
