@@ -197,6 +197,8 @@ class TrainingFolderConverter:
     # -- converting --------------------------------------------------------------
 
     def write_batch(self, batch: SourceBatch) -> None:
+        from .coco import _declared_ext  # coco imports this module
+
         for record in batch.batch.inputs:
             if not record.data.HasField("image"):
                 kind = input_type(record)
@@ -210,8 +212,6 @@ class TrainingFolderConverter:
                 if name is not None and self._keep:
                     self._media_names.setdefault(self.image_folder(split), set()).add(name)
             if name is None:
-                from .coco import _declared_ext
-
                 name = f"{stem}.{_declared_ext('image', record.data.image)}"
             self.split_counts[split] = self.split_counts.get(split, 0) + 1
             self.write_labels(record, split, stem, name)
