@@ -12,7 +12,10 @@
  * - coco_images(...): the COCO image and annotation dicts of the common image input of a
  *   batch that scan_batch accepted; each input it does not take on (no image, no size,
  *   embedded bytes, shapes other than one box, merged duplicates, ...) goes to a Python
- *   callback with its bytes, in archive order. See toolkit/convert/coco.py.
+ *   callback with its bytes, in archive order. Inputs tagged by `split --tag` (metadata
+ *   "split") are written to their split's own text, returned beside the untagged one; the
+ *   callback hands a tagged input's dicts back to be filed there. See
+ *   toolkit/convert/coco.py.
  *
  * Every read is bounds-checked: the bytes come from an untrusted archive.
  */
