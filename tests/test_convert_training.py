@@ -304,6 +304,8 @@ def test_cli_yolo_and_voc_and_wrong_options(make_archive, tmp_path: Path) -> Non
 
 def test_datumaro_imports_yolo_and_voc(make_archive, tmp_path: Path) -> None:
     dm = pytest.importorskip("datumaro")
+    tqdm = pytest.importorskip("tqdm")  # Datumaro's progress bars
+    tqdm.tqdm.monitor_interval = 0  # no monitor thread left behind for later tests
     source = make_archive([_hand_input()])
     yolo, voc = tmp_path / "yolo", tmp_path / "voc"
     convert_archives([source], yolo, to="yolo", media="embedded")
