@@ -1254,8 +1254,9 @@ class Datasets:
         **options: Any,
     ) -> ConvertReport:
         """Write a version (the latest by default) in one of the formats of
-        :func:`toolkit.convert.convert_archives` (``json``, ``jsonl``, ``coco``, ``protobuf``,
-        ``sdk``); ``options`` (``media``, ``pat``, ``allow_missing`` ...) go there.
+        :func:`toolkit.convert.convert_archives` (``json``, ``jsonl``, ``coco``, ``yolo``,
+        ``voc``, ``protobuf``, ``sdk``); ``options`` (``media``, ``pat``, ``allow_missing``
+        ...) go there.
 
         A protobuf version exported ``to="protobuf"`` is copied byte for byte. When the
         dataset has a default filter (``datasets.patch(..., default_filter_id=...)``) only

@@ -528,7 +528,7 @@ def merge_command(
     "--output",
     type=click.Path(path_type=Path),
     required=True,
-    help="Output zip, .jsonl file or folder (coco).",
+    help="Output zip, .jsonl file or folder (coco, yolo, voc).",
 )
 @media_option
 @pat_file_option
@@ -617,7 +617,7 @@ def export_command(
         + (
             f"{report.images} images, {report.annotations} annotations, "
             f"{report.categories} categories."
-            if to == "coco"
+            if to in ("coco", "yolo", "voc")
             else f"{report.written} inputs written."
         )
     )

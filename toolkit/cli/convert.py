@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from ..convert import FORMATS, MEDIA_CHOICES, ConvertReport, convert_archives, count_batches
+from ..convert import (
+    FORMATS,
+    MEDIA_CHOICES,
+    TASKS,
+    ConvertReport,
+    convert_archives,
+    count_batches,
+)
 from ..media import read_pat
 from ..unknown import UnknownFields, describe_unknown_fields
 from ._common import (
@@ -23,10 +30,18 @@ from ._common import (
 from ._rewrite import allow_empty_option
 
 _SHOWN = 10
+#: What each format can hold of a region, for the note on regions left out.
+_SHAPES = {
+    "coco": "(no box, polygon of 3+ points, mask or point)",
+    "yolo": "for YOLO (no box or polygon of 3+ points inside the image; masks and points "
+    "have no YOLO row)",
+    "voc": "for VOC (no box or polygon of 3+ points inside the image; masks and points "
+    "have no VOC box)",
+}
 
 
 def _summary(report: ConvertReport) -> str:
-    if report.format == "coco":
+    if report.format in ("coco", "yolo", "voc"):
         text = (
             f"{report.images} images, {report.annotations} annotations, "
             f"{report.categories} categories"
@@ -52,7 +67,10 @@ def _notes(report: ConvertReport) -> list[str]:
     notes = []
     for kind, count in report.skipped_inputs.items():
         hint = " (--video-frames exports frames with regions)" if kind == "video" else ""
-        notes.append(f"skipped {count} {kind} input(s): COCO holds images{hint}")
+        if report.format != "coco":
+            hint = ""
+        label = {"coco": "COCO", "yolo": "YOLO", "voc": "VOC"}.get(report.format, report.format)
+        notes.append(f"skipped {count} {kind} input(s): {label} holds images{hint}")
     if report.regions_without_concept:
         notes.append(
             f"{report.regions_without_concept} region(s) have no positive concept and were "
@@ -60,8 +78,9 @@ def _notes(report: ConvertReport) -> list[str]:
         )
     if report.regions_without_shape:
         notes.append(
-            f"{report.regions_without_shape} region(s) have no usable shape (no box, polygon of "
-            "3+ points, mask or point) and were not exported"
+            f"{report.regions_without_shape} region(s) have no usable shape "
+            + _SHAPES.get(report.format, _SHAPES["coco"])
+            + " and were not exported"
         )
     if report.images_without_size:
         ids = ", ".join(report.images_without_size[:_SHOWN])
@@ -107,8 +126,8 @@ media_option = click.option(
     type=click.Choice(list(MEDIA_CHOICES)),
     default="none",
     show_default=True,
-    help="coco, sdk (files) and parquet (the image_bytes column): write the media carried in "
-    "the archive (embedded) or also fetch hosted copies and URLs (download).",
+    help="coco, yolo, voc, sdk (files) and parquet (the image_bytes column): write the media "
+    "carried in the archive (embedded) or also fetch hosted copies and URLs (download).",
 )
 pat_file_option = click.option(
     "--pat-file",
@@ -151,7 +170,8 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     "--output",
     required=True,
     metavar="OUT",
-    help="Output zip, .jsonl file ('-' for standard output with jsonl) or folder (coco).",
+    help="Output zip, .jsonl file ('-' for standard output with jsonl) or folder (coco, "
+    "yolo, voc).",
 )
 @media_option
 @click.option(
@@ -189,6 +209,18 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     "--video-frames",
     is_flag=True,
     help="coco: export each video frame that carries regions as an image.",
+)
+@click.option(
+    "--task",
+    type=click.Choice(list(TASKS)),
+    default="detect",
+    show_default=True,
+    help="yolo: boxes (detect: class cx cy w h) or polygons (segment: class x1 y1 ...).",
+)
+@click.option(
+    "--image-labels",
+    is_flag=True,
+    help="coco: make input-level concepts categories too (by default only region concepts are).",
 )
 @click.option(
     "--batch-size",
@@ -244,6 +276,8 @@ def convert(
     png: bool,
     split: str,
     video_frames: bool,
+    task: str,
+    image_labels: bool,
     batch_size: int,
     workers: int | None,
     report_path: Path | None,
@@ -253,9 +287,10 @@ def convert(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Convert ARCHIVE... into one output: Clarifai-Data-JSON, JSON Lines, COCO, a rewritten
-    protobuf archive, the Clarifai SDK's export zip or a folder of Parquet files (one row
-    per input), with the media if asked.
+    """Convert ARCHIVE... into one output: Clarifai-Data-JSON, JSON Lines, COCO, YOLO,
+    Pascal VOC, a rewritten protobuf archive, the Clarifai SDK's export zip or a folder of
+    Parquet files (one row per input), with the media if asked. coco, yolo and voc put
+    inputs tagged by 'split --tag' in their split.
 
     Inputs go out in the archives' order; an input id found twice is an error (see
     'clarifai-archive merge'). The output appears only when complete. A one-line summary
@@ -267,6 +302,8 @@ def convert(
         clarifai-archive convert clarifai-data-protobuf.zip --to jsonl -o inputs.jsonl
         clarifai-archive convert clarifai-data-protobuf.zip --to jsonl -o - | head -1
         clarifai-archive convert clarifai-data-protobuf.zip --to coco -o coco --media embedded
+        clarifai-archive convert tagged.zip --to yolo -o yolo --task segment --media download
+        clarifai-archive convert tagged.zip --to voc -o voc --media embedded
         clarifai-archive convert a.zip b.zip --to sdk -o export.zip --media download --png
         clarifai-archive convert clarifai-data-protobuf.zip --to parquet -o table \
             --metadata-columns split,camera.model
@@ -298,6 +335,10 @@ def convert(
             raise click.BadParameter(
                 f"{key!r} has an empty part; write keys like a,b.c", param_hint="--metadata-columns"
             )
+    if image_labels and to != "coco":
+        raise click.UsageError("--image-labels applies to --to coco")
+    if task != "detect" and to != "yolo":
+        raise click.UsageError("--task applies to --to yolo")
     try:
         from ..convert._base import check_split
 
@@ -343,6 +384,8 @@ def convert(
             png=png,
             split=split,
             video_frames=video_frames,
+            task=task,
+            image_labels=image_labels,
             batch_size=batch_size,
             workers=workers,
             force=force,

@@ -46,15 +46,19 @@ from ._base import (
 from ._parallel import auto_workers
 from .clarifai_json import ClarifaiJsonConverter
 from .coco import OUTPUT_NAMES as _COCO_NAMES
+from .coco import SPLIT_FILE as _COCO_SPLIT_FILE
 from .coco import CocoConverter, rle_encode
 from .jsonl import JsonLinesConverter
 from .parquet import ParquetConverter
 from .protobuf import ProtobufConverter
 from .sdk import SdkConverter, annotation_items
+from .voc import VocConverter
+from .yolo import TASKS, YoloConverter
 
 __all__ = [
     "FORMATS",
     "MEDIA_CHOICES",
+    "TASKS",
     "ConvertJob",
     "ConvertReport",
     "Converter",
@@ -77,10 +81,18 @@ FORMATS: dict[str, type[Converter]] = {
     "protobuf": ProtobufConverter,
     "sdk": SdkConverter,
     "parquet": ParquetConverter,
+    "yolo": YoloConverter,
+    "voc": VocConverter,
 }
 MEDIA_CHOICES: tuple[MediaChoice, ...] = ("none", "embedded", "download")
 #: Names a folder output may already hold and still be replaced without ``force``.
-_REPLACEABLE = _COCO_NAMES | {"report.json", "annotations"}
+_REPLACEABLE = (
+    _COCO_NAMES
+    | {"report.json", "annotations"}
+    | set(YoloConverter.generated)
+    | set(VocConverter.generated)
+    | {"images", "JPEGImages"}
+)
 _PARQUET_PART = re.compile(r"^part-\d{5}\.parquet$")
 _MAX_LISTED = 10
 
@@ -103,18 +115,18 @@ class ConvertReport:
     #: Inputs read from the sources, and batch entries.
     inputs: int = 0
     batches: int = 0
-    #: Records written: inputs (json, jsonl, protobuf, sdk) or image entries (coco).
+    #: Records written: inputs (json, jsonl, protobuf, sdk) or images (coco, yolo, voc).
     written: int = 0
-    #: COCO: image entries, annotations and categories written.
+    #: coco, yolo, voc: images, annotations (label rows, objects) and categories (classes).
     images: int = 0
     annotations: int = 0
     categories: int = 0
-    #: COCO: inputs not exported, by type (``text``, ``audio``, ``video`` ...).
+    #: coco, yolo, voc: inputs not exported, by type (``text``, ``audio``, ``video`` ...).
     skipped_inputs: Mapping[str, int] = field(default_factory=dict)
-    #: COCO: regions without a positive concept, and regions without a usable shape.
+    #: coco, yolo, voc: regions without a positive concept, and regions without a usable shape.
     regions_without_concept: int = 0
     regions_without_shape: int = 0
-    #: COCO: images (or video frames) left out because their size is unknown.
+    #: coco, voc: images (or video frames) left out because their size is unknown.
     images_without_size: tuple[str, ...] = ()
     #: sdk: annotation files and media files in the zip.
     annotation_files: int = 0
@@ -186,7 +198,10 @@ def _check_output(
         foreign = [
             n
             for n in names
-            if n not in _REPLACEABLE and not n.startswith(".") and not _PARQUET_PART.match(n)
+            if n not in _REPLACEABLE
+            and not n.startswith(".")
+            and not _PARQUET_PART.match(n)
+            and not _COCO_SPLIT_FILE.match(n)
         ]
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:3])
@@ -215,6 +230,8 @@ def convert_archives(
     png: bool = False,
     split: str = "all",
     video_frames: bool = False,
+    task: str = "detect",
+    image_labels: bool = False,
     batch_size: int = 128,
     workers: int | None = None,
     force: bool = False,
@@ -278,7 +295,8 @@ def convert_archives(
         raise ValueError(f"media must be one of {', '.join(MEDIA_CHOICES)}, not {media!r}")
     if media != "none" and not fmt.supports_media:
         raise ValueError(
-            f"--media applies to coco and sdk; --to {to} keeps embedded bytes in the records"
+            f"--media applies to coco, yolo, voc and sdk; --to {to} keeps embedded bytes in "
+            "the records"
         )
     if png and (fmt is not SdkConverter or media == "none"):
         raise ValueError("--png applies to --to sdk with --media embedded or download")
@@ -286,6 +304,12 @@ def convert_archives(
         raise ValueError("--video-frames applies to --to coco")
     if rows_per_file < 1 or embedding < 0:
         raise ValueError("rows_per_file must be at least 1 and embedding 0 or more")
+    if image_labels and fmt is not CocoConverter:
+        raise ValueError("--image-labels applies to --to coco")
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    if task != "detect" and fmt is not YoloConverter:
+        raise ValueError("--task applies to --to yolo")
     if batch_size < 1 or (jobs is not None and jobs < 1) or (workers is not None and workers < 1):
         raise ValueError("batch_size, jobs and workers must be at least 1")
     check_split(split)
@@ -319,6 +343,8 @@ def convert_archives(
             png=png,
             split=split,
             video_frames=video_frames,
+            task=task,
+            image_labels=image_labels,
             batch_size=batch_size,
             workers=workers or auto_workers(sum(e.size for r in readers for e in r.entries)),
             limits=limits,

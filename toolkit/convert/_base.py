@@ -42,6 +42,10 @@ class ConvertJob:
     png: bool = False
     split: str = "all"
     video_frames: bool = False
+    #: yolo: ``detect`` (boxes) or ``segment`` (polygons).
+    task: str = "detect"
+    #: coco: input-level concepts become categories too.
+    image_labels: bool = False
     batch_size: int = 128
     #: Processes that encode JSON (json, jsonl); 1: this process alone.
     workers: int = 1
