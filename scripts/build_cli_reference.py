@@ -125,7 +125,8 @@ def main() -> None:
     text = build()
     if args.check:
         if not OUTPUT.is_file() or OUTPUT.read_text(encoding="utf-8") != text:
-            sys.exit(f"{OUTPUT.relative_to(ROOT)} is stale: run python scripts/build_cli_reference.py")
+            stale = OUTPUT.relative_to(ROOT)
+            sys.exit(f"{stale} is stale: run python scripts/build_cli_reference.py")
         return
     OUTPUT.write_text(text, encoding="utf-8")
     print(OUTPUT.relative_to(ROOT))
