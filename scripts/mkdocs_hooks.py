@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mkdocs.structure.files import File, Files
+if TYPE_CHECKING:
+    from mkdocs.structure.files import Files
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOT_PAGES = {"index.md": "README.md", "SECURITY.md": "SECURITY.md", "CHANGELOG.md": "CHANGELOG.md"}
@@ -46,6 +47,8 @@ def promote_headings(markdown: str) -> str:
 
 
 def on_files(files: Files, config: Any) -> Files:
+    from mkdocs.structure.files import File
+
     for uri, source in ROOT_PAGES.items():
         text = (ROOT / source).read_text(encoding="utf-8")
         if uri == "index.md":

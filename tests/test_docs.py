@@ -127,3 +127,33 @@ def test_every_docs_page_is_in_the_site_nav() -> None:
     assert sorted(pages - excluded) == sorted(set(nav) - generated)
     assert excluded == {"readme/00-head.md", "readme/99-tail.md"}
     assert len(nav) == len(set(nav))
+
+
+def _hooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "mkdocs_hooks", ROOT / "scripts" / "mkdocs_hooks.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_site_guide_pages_get_one_title() -> None:
+    hooks = _hooks()
+    page = "## Title `x`\n\ntext\n\n```sh\n# a comment\n## not a heading\n```\n\n### Part\n"
+    assert hooks.promote_headings(page) == (
+        "# Title `x`\n\ntext\n\n```sh\n# a comment\n## not a heading\n```\n\n## Part\n"
+    )
+    titled = "# Title\n\n## Part\n"
+    assert hooks.promote_headings(titled) == titled
+
+
+def test_site_home_is_the_readme_with_links_into_docs() -> None:
+    hooks = _hooks()
+    text = "[a](docs/readme/convert.md), [b](docs/cli-reference.md#x), [c](SECURITY.md)"
+    assert hooks.readme_as_home(text) == (
+        "[a](readme/convert.md), [b](cli-reference.md#x), [c](SECURITY.md)"
+    )
