@@ -138,22 +138,23 @@ def test_import_killed_while_copying(tmp_path, sample_archive):
 KILL_AT = r"""
 import os, signal, sys
 from pathlib import Path
-import toolkit.catalog.catalog as mod
+from toolkit.catalog import Catalog
+from toolkit.catalog.store import Transaction
 
 home, archive, point = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 if point == "after-move":
-    real = mod._Txn.move
+    real = Transaction.move
     def move(self, src, dest):
         real(self, src, dest)
         os.kill(os.getpid(), signal.SIGKILL)
-    mod._Txn.move = move
+    Transaction.move = move
 elif point == "after-index":
-    real_index = mod.Catalog._insert_index
-    def insert_index(conn, pk, scanned):
-        real_index(conn, pk, scanned)
+    real_index = Transaction.insert_index
+    def insert_index(self, pk, scanned):
+        real_index(self, pk, scanned)
         os.kill(os.getpid(), signal.SIGKILL)
-    mod.Catalog._insert_index = staticmethod(insert_index)
-mod.Catalog(home).datasets.add(archive, dataset="d", version="v2")
+    Transaction.insert_index = insert_index
+Catalog(home).datasets.add(archive, dataset="d", version="v2")
 print("not killed")
 """
 
