@@ -18,6 +18,7 @@ from media_helpers import (
     image_bytes,
     served_url_inputs,
     url_input,
+    wait_until,
 )
 from media_server import MediaServer
 from PIL import Image
@@ -451,52 +452,64 @@ def test_bodies_over_the_size_limit_fail(server: MediaServer, tmp_path: Path) ->
 
 
 def test_downloads_run_concurrently_up_to_jobs(tmp_path: Path) -> None:
-    with MediaServer(latency=0.2) as server:
+    with MediaServer() as server:
+        # Each request is answered only once 8 are in flight together: fewer at once
+        # would break the barrier (after 30 s) and fail the downloads.
+        server.barrier = threading.Barrier(8, timeout=30)
         records = served_url_inputs(server, 24)
-        start = time.monotonic()
         _names, report = download(tmp_path, records, jobs=8)
-        elapsed = time.monotonic() - start
-        assert report.written == 24
-        assert server.max_in_flight <= 8
-        assert server.max_in_flight >= 4
-    # 24 requests of 0.2 s, 8 at a time: about 0.6 s; one at a time would be 4.8 s.
-    assert elapsed < 2.5
+        assert report.written == 24, report.failed
+        assert server.max_in_flight == 8
 
 
 def test_submit_blocks_so_queued_work_stays_bounded(tmp_path: Path) -> None:
-    with MediaServer(latency=0.1) as server:
+    gate = threading.Event()
+    with MediaServer() as server:
         records = served_url_inputs(server, 12)
+        for n in range(12):
+            server.route(f"/{n}.png").gate = gate  # held until the gate opens
         sink = MediaSink(tmp_path, mode="download", jobs=2, **FAST)  # type: ignore[arg-type]
+        submitted = 0
         most_queued = 0
-        start = time.monotonic()
-        for record in records:
-            sink.submit(record)
-            most_queued = max(most_queued, sink._queue.qsize())
-        submitted = time.monotonic() - start
+
+        def submit_all() -> None:
+            nonlocal submitted, most_queued
+            for record in records:
+                sink.submit(record)
+                submitted += 1
+                most_queued = max(most_queued, sink._queue.qsize())
+
+        submitter = threading.Thread(target=submit_all)
+        submitter.start()
+        # 2 downloads held at the server and 4 (2 * jobs) queued: the 7th submit waits
+        assert server.wait_for_in_flight(2)
+        assert wait_until(lambda: sink._queue.qsize() == 4)
+        assert submitter.is_alive() and submitted == 6
+        gate.set()
+        submitter.join(30)
         report = sink.close()
+    assert not submitter.is_alive() and submitted == 12
     assert report.written == 12
-    assert most_queued <= 4  # 2 * jobs
-    # 12 requests of 0.1 s, 2 at a time, with 4 queued: submit waited for ~4 of them.
-    assert submitted >= 0.25
+    assert most_queued <= 4
 
 
 def test_interrupted_run_keeps_finished_files_only_and_rerun_fetches_the_rest(
     tmp_path: Path,
 ) -> None:
+    held = threading.Event()
     with MediaServer() as server:
         records = []
         for n in range(10):
-            # Odd images hang (10 s) until the run is interrupted.
-            server.add(f"/orig/{n}", image_bytes(n), latency=0.0 if n % 2 == 0 else 10.0)
+            # Odd images are held at the server until the run is interrupted.
+            server.add(f"/orig/{n}", image_bytes(n), gate=held if n % 2 else None)
             records.append(hosted_input(f"i{n}", server.origin, str(n)))
         with pytest.raises(KeyboardInterrupt):
             options = {"mode": "download", "pat": KEY, "jobs": 10, **FAST, "timeout": 0.3}
             with MediaSink(tmp_path, **options) as sink:  # type: ignore[arg-type]
                 for record in records:
                     sink.submit(record)
-                deadline = time.monotonic() + 5
-                while len(list(tmp_path.glob("*.png"))) < 5 and time.monotonic() < deadline:
-                    time.sleep(0.01)
+                for n in range(0, 10, 2):  # the even ones are written
+                    assert wait_until(lambda n=n: (tmp_path / f"i{n}.png").exists())
                 raise KeyboardInterrupt
         first = sink.report
         assert first is not None
@@ -504,8 +517,7 @@ def test_interrupted_run_keeps_finished_files_only_and_rerun_fetches_the_rest(
         for n in range(0, 10, 2):
             assert (tmp_path / f"i{n}.png").read_bytes() == image_bytes(n)
 
-        for n in range(1, 10, 2):
-            server.route(f"/orig/{n}").latency = 0.0
+        held.set()
         before = {n: server.hits(f"/orig/{n}") for n in range(10)}
         names, second = download(tmp_path, records)
         assert (second.written, second.reused) == (5, 5)
