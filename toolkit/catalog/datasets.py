@@ -217,7 +217,7 @@ class Datasets:
                         cover_part.unlink()
                     else:
                         txn.move(cover_part, dest)
-                old_file = (current["image"] or {}).get("file")
+                old_file = (row.image or {}).get("file")
                 new_file = (patched["image"] or {}).get("file")
                 txn.update_dataset(
                     row.pk,
