@@ -340,9 +340,6 @@ class Fetcher:
                 verify=verify,
                 trust_env=False,
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
-                # No Nagle delay for the small request after a kept connection's last
-                # answer (http.client sets this too); without it each request waits ~ms.
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             )
             self._transports[scheme] = transport
         return transport
@@ -401,7 +398,7 @@ class Fetcher:
         if declared and declared.isdigit() and int(declared) > self.policy.max_bytes:
             raise FetchError(f"too large: {declared} bytes (more than {self.policy.max_bytes})")
         try:
-            for chunk in resp.iter_raw():
+            for chunk in resp.iter_raw(_CHUNK):
                 if self._stop.is_set():
                     raise _Interrupted("interrupted")
                 total += len(chunk)
@@ -428,7 +425,7 @@ def _discard(resp: httpx.Response) -> None:
     unread, and closing the answer then closes its connection."""
     read = 0
     try:
-        for chunk in resp.iter_raw():
+        for chunk in resp.iter_raw(_CHUNK):
             read += len(chunk)
             if read > _CHUNK:
                 break
