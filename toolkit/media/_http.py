@@ -1,21 +1,19 @@
-"""Fetch media over HTTP(S) with httpx: keep-alive, retries, timeouts, key rules.
+"""Fetch media over HTTP(S) with the standard library: keep-alive, retries, key rules.
 
-httpx keeps the connections, speaks HTTP/1.1 and applies the timeouts; this module
-decides what is sent where and what happens next: redirects are followed here, one
-hop at a time, so each hop is checked. The Clarifai key is sent only with requests for
-hosted copies, only to the hosted prefix's own origin (scheme, host, port), only over
-https (plain http only on the loopback interface, for tests), only to an allowed host,
-and never across a redirect to another origin. It never appears in a message.
-Failures worth another try (408/425/429/5xx, timeouts, dropped connections) are
-retried with a jittered exponential backoff or the server's ``Retry-After``.
+The Clarifai key is sent only with requests for hosted copies, only to the hosted
+prefix's own origin (scheme, host, port), only over https (plain http only on the
+loopback interface, for tests), only to an allowed host, and never across a redirect
+to another origin. It never appears in a message.
 """
 
 from __future__ import annotations
 
 import email.utils
+import http.client
 import ipaddress
 import logging
 import random
+import re
 import socket
 import ssl
 import threading
@@ -23,9 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import SplitResult, urljoin, urlsplit
-
-import httpx
+from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
 from ._throttle import Throttle
 
@@ -48,6 +44,7 @@ _RETRY_STATUSES = frozenset({408, 425, 429})
 _PUSH_BACK_STATUSES = frozenset({429, 503})
 _CHUNK = 1 << 16
 _USER_AGENT = "clarifai-archive-toolkit"
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 @dataclass(frozen=True)
@@ -182,23 +179,17 @@ class Fetcher:
         self._pat = pat
         self._rng = rng or random.Random()
         self._stop = stop or threading.Event()
-        #: One httpx transport (a connection pool) for http and one for https, made when
-        #: first needed: the https one loads the trusted certificates.
-        self._transports: dict[str, httpx.HTTPTransport] = {}
-        self._timeouts = httpx.Timeout(policy.timeout).as_dict()
-        #: Origins whose last request got an answer: a connection kept open to them may
-        #: have been closed by the server meanwhile, which is worth one immediate retry.
-        self._answered: set[tuple[str, str, int]] = set()
+        self._conns: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
+        self._ssl: ssl.SSLContext | None = None
 
     def __repr__(self) -> str:  # never shows the key
-        return f"<Fetcher {len(self._answered)} origins>"
+        return f"<Fetcher {len(self._conns)} connections>"
 
     def close(self) -> None:
         """Close every kept connection."""
-        for transport in self._transports.values():
-            transport.close()
-        self._transports.clear()
-        self._answered.clear()
+        for conn in self._conns.values():
+            conn.close()
+        self._conns.clear()
 
     # -- public ---------------------------------------------------------------
 
@@ -292,167 +283,161 @@ class Fetcher:
             }
             if key_origin is not None and _origin(parts) == key_origin:
                 headers["Authorization"] = f"Key {self._pat}"
-            resp = self._request(current, parts, headers)
-            try:
-                status = resp.status_code
-                if status in _REDIRECTS:
-                    location = resp.headers.get("Location")
-                    _discard(resp)
-                    if not location:
-                        raise FetchError(
-                            f"HTTP {status} redirect without a Location ({_where(parts)})"
-                        )
-                    current = urljoin(current, location.strip())
-                    continue
-                if status == 200:
-                    self._read_body(resp, parts, dest)
-                    return
-                _discard(resp)
-                reason = f"HTTP {status} {resp.reason_phrase}".rstrip() + f" from {_where(parts)}"
-                if status in _RETRY_STATUSES or 500 <= status <= 599:
-                    cap = self.policy.max_retry_after
-                    raise _Retryable(
-                        reason,
-                        _retry_after(resp.headers.get("Retry-After"), cap),
-                        push_back=status in _PUSH_BACK_STATUSES,
-                    )
-                if status in (401, 403) and "Authorization" in headers:
-                    reason += " (check the key: CLARIFAI_PAT)"
-                elif status in (401, 403) and key_origin is not None:
-                    reason += " (the key was not sent to this host)"
-                raise FetchError(reason)
-            finally:
-                resp.close()
+            conn, resp = self._request(parts, headers)
+            status = resp.status
+            if status in _REDIRECTS:
+                location = resp.getheader("Location")
+                self._discard(conn, resp, parts)
+                if not location:
+                    raise FetchError(f"HTTP {status} redirect without a Location ({_where(parts)})")
+                current = urljoin(current, location.strip())
+                continue
+            if status == 200:
+                self._read_body(conn, resp, parts, dest)
+                return
+            self._discard(conn, resp, parts)
+            reason = f"HTTP {status} {resp.reason}".rstrip() + f" from {_where(parts)}"
+            if status in _RETRY_STATUSES or 500 <= status <= 599:
+                cap = self.policy.max_retry_after
+                raise _Retryable(
+                    reason,
+                    _retry_after(resp.getheader("Retry-After"), cap),
+                    push_back=status in _PUSH_BACK_STATUSES,
+                )
+            if status in (401, 403) and "Authorization" in headers:
+                reason += " (check the key: CLARIFAI_PAT)"
+            elif status in (401, 403) and key_origin is not None:
+                reason += " (the key was not sent to this host)"
+            raise FetchError(reason)
         raise FetchError(f"more than {self.policy.max_redirects} redirects")
 
-    def _transport(self, scheme: str) -> httpx.HTTPTransport:
-        """The connection pool for ``scheme``.
-
-        httpx's transport API, under its ``Client``: requests go out exactly as built
-        here (no cookies kept, no proxies, .netrc or other settings taken from the
-        environment, no redirects followed) and no URL is logged (a URL can hold a key).
-        """
-        transport = self._transports.get(scheme)
-        if transport is None:
-            # The system's trusted certificates (and SSL_CERT_FILE), as ssl has them.
-            verify = ssl.create_default_context() if scheme == "https" else False
-            transport = httpx.HTTPTransport(
-                verify=verify,
-                trust_env=False,
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
-            )
-            self._transports[scheme] = transport
-        return transport
-
-    def _request(self, url: str, parts: SplitResult, headers: dict[str, str]) -> httpx.Response:
-        """Send the request; the answer's headers are read, its body not yet."""
+    def _connection(self, parts: SplitResult) -> tuple[http.client.HTTPConnection, bool]:
         origin = _origin(parts)
-        transport = self._transport(origin[0])
-        try:
-            target = httpx.URL(url)
-        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
-            raise FetchError("bad URL (characters a URL cannot have)") from exc
-        try:
-            request = httpx.Request(
-                "GET", target, headers=headers, extensions={"timeout": self._timeouts}
+        conn = self._conns.get(origin)
+        if conn is not None:
+            return conn, True
+        scheme, host, port = origin
+        if scheme == "https":
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()
+            conn = http.client.HTTPSConnection(
+                host, port, timeout=self.policy.timeout, context=self._ssl
             )
-        except (httpx.LocalProtocolError, ValueError):
-            # A header value httpx refuses; its message would quote the key.
-            raise FetchError(
-                "bad request header (the key holds characters a key cannot have)"
-            ) from None
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=self.policy.timeout)
+        self._conns[origin] = conn
+        return conn, False
+
+    def _drop(self, parts: SplitResult) -> None:
+        conn = self._conns.pop(_origin(parts), None)
+        if conn is not None:
+            conn.close()
+
+    def _request(
+        self, parts: SplitResult, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        # Percent-encode non-ASCII characters as browsers do; control characters stay
+        # and make http.client refuse the URL.
+        path = _NON_ASCII.sub(lambda m: quote(m.group(), safe=""), path)
         for _attempt in range(2):
-            kept = origin in self._answered
-            self._answered.discard(origin)
+            conn, reused = self._connection(parts)
             try:
-                resp = transport.handle_request(request)
-            except httpx.TimeoutException as exc:
+                conn.request("GET", path, headers=headers)
+                return conn, conn.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self._drop(parts)
+                if reused:
+                    continue  # a kept connection the server had closed: try a fresh one now
+                raise _Retryable(f"connection closed by {_where(parts)}") from exc
+            except ssl.SSLCertVerificationError as exc:
+                self._drop(parts)
+                raise FetchError(f"TLS certificate of {_where(parts)} not trusted") from exc
+            except (http.client.InvalidURL, UnicodeError) as exc:
+                self._drop(parts)
+                raise FetchError("bad URL (characters a URL cannot have)") from exc
+            except ValueError as exc:
+                # A header value http.client refuses; its message would quote the key.
+                self._drop(parts)
+                raise FetchError(
+                    "bad request header (the key holds characters a key cannot have)"
+                ) from exc
+            except TimeoutError as exc:
+                self._drop(parts)
                 raise _Retryable(
                     f"timed out after {self.policy.timeout:g} s waiting for {_where(parts)}"
                 ) from exc
-            except httpx.ConnectError as exc:
-                if _caused_by(exc, ssl.SSLCertVerificationError):
-                    raise FetchError(f"TLS certificate of {_where(parts)} not trusted") from exc
-                if _caused_by(exc, ConnectionRefusedError):
-                    raise _Retryable(f"connection refused by {_where(parts)}") from exc
-                if _caused_by(exc, socket.gaierror):
-                    raise _Retryable(f"cannot resolve host {parts.hostname}") from exc
-                raise _Retryable(f"connection error with {_where(parts)}: {_kind(exc)}") from exc
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                if kept:
-                    continue  # a kept connection the server had closed: try a fresh one now
-                raise _Retryable(f"connection closed by {_where(parts)}") from exc
-            except httpx.LocalProtocolError:
-                raise FetchError(
-                    "bad request header (the key holds characters a key cannot have)"
-                ) from None
-            except httpx.TransportError as exc:
-                raise _Retryable(f"connection error with {_where(parts)}: {_kind(exc)}") from exc
-            self._answered.add(origin)
-            return resp
+            except ConnectionRefusedError as exc:
+                self._drop(parts)
+                raise _Retryable(f"connection refused by {_where(parts)}") from exc
+            except socket.gaierror as exc:
+                self._drop(parts)
+                raise _Retryable(f"cannot resolve host {parts.hostname}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop(parts)
+                raise _Retryable(
+                    f"connection error with {_where(parts)}: {type(exc).__name__}"
+                ) from exc
         raise _Retryable(f"connection closed by {_where(parts)}")
 
-    def _read_body(self, resp: httpx.Response, parts: SplitResult, dest: BinaryIO) -> None:
-        total = 0
-        declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.policy.max_bytes:
-            raise FetchError(f"too large: {declared} bytes (more than {self.policy.max_bytes})")
+    def _discard(
+        self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, parts: SplitResult
+    ) -> None:
+        """Finish an unwanted body so the connection can be kept, or drop the connection."""
         try:
-            for chunk in resp.iter_raw(_CHUNK):
+            leftover = resp.read(_CHUNK + 1)
+        except (OSError, http.client.HTTPException):
+            leftover = b"x" * (_CHUNK + 1)
+        if len(leftover) > _CHUNK or resp.will_close:
+            self._drop(parts)
+        resp.close()
+
+    def _read_body(
+        self,
+        conn: http.client.HTTPConnection,
+        resp: http.client.HTTPResponse,
+        parts: SplitResult,
+        dest: BinaryIO,
+    ) -> None:
+        total = 0
+        declared = resp.getheader("Content-Length")
+        try:
+            if declared and declared.isdigit() and int(declared) > self.policy.max_bytes:
+                self._drop(parts)
+                raise FetchError(f"too large: {declared} bytes (more than {self.policy.max_bytes})")
+            while True:
                 if self._stop.is_set():
+                    self._drop(parts)
                     raise _Interrupted("interrupted")
+                chunk = resp.read(_CHUNK)
+                if not chunk:
+                    break
                 total += len(chunk)
                 if total > self.policy.max_bytes:
+                    self._drop(parts)
                     raise FetchError(f"too large: more than {self.policy.max_bytes} bytes")
                 try:
                     dest.write(chunk)
                 except OSError as exc:
                     raise LocalWriteError(exc) from exc
-        except httpx.TimeoutException as exc:
+        except TimeoutError as exc:
+            self._drop(parts)
             raise _Retryable(
                 f"timed out after {self.policy.timeout:g} s reading from {_where(parts)}"
             ) from exc
-        except httpx.RemoteProtocolError as exc:
+        except http.client.IncompleteRead as exc:
+            self._drop(parts)
             raise _Retryable(f"{_where(parts)} closed the connection mid-body") from exc
-        except httpx.TransportError as exc:
-            raise _Retryable(f"connection error with {_where(parts)}: {_kind(exc)}") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop(parts)
+            kind = type(exc).__name__
+            raise _Retryable(f"connection error with {_where(parts)}: {kind}") from exc
         if declared and declared.isdigit() and total != int(declared):
+            # http.client does not raise IncompleteRead for reads of a given size.
+            self._drop(parts)
             raise _Retryable(f"{_where(parts)} closed the connection mid-body")
-
-
-def _discard(resp: httpx.Response) -> None:
-    """Read a small unwanted body so the connection can be kept; a larger one is left
-    unread, and closing the answer then closes its connection."""
-    read = 0
-    try:
-        for chunk in resp.iter_raw(_CHUNK):
-            read += len(chunk)
-            if read > _CHUNK:
-                break
-    except httpx.HTTPError:
-        pass
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``kind`` is among the exceptions that led to ``exc``."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _kind(exc: BaseException) -> str:
-    """The name of the error under httpx's (``ConnectionResetError``...), never its text."""
-    seen: BaseException | None = exc
-    name = type(exc).__name__
-    for _ in range(10):
-        seen = seen.__cause__ or seen.__context__ if seen is not None else None
-        if seen is None:
-            break
-        if isinstance(seen, OSError):
-            return type(seen).__name__
-    return name
+        if resp.will_close:
+            self._drop(parts)
+        resp.close()
