@@ -52,6 +52,8 @@ class Route:
     truncate: int = 0
     #: Seconds to stall after the headers, before the body (a slow download).
     stall: float = 0.0
+    #: After the headers, hold the body until this event is set (at most 60 s).
+    body_gate: threading.Event | None = None
     #: The key required (``Authorization: Key <key>``); 401 otherwise. None: no check.
     key: str | None = None
     #: Answer with a redirect to this URL instead of the body.
@@ -305,6 +307,9 @@ class MediaServer:
         if route.stall:
             handler.wfile.flush()
             time.sleep(route.stall)
+        if route.body_gate is not None:
+            handler.wfile.flush()
+            route.body_gate.wait(60)
         if handler.command != "HEAD":
             try:
                 handler.wfile.write(route.body)

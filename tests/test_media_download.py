@@ -310,10 +310,12 @@ def test_a_slow_server_times_out_and_is_retried(server: MediaServer, tmp_path: P
 
 
 def test_a_stalled_body_times_out(server: MediaServer, tmp_path: Path) -> None:
-    server.add("/orig/stall", image_bytes(), stall=1.0)
+    body = threading.Event()  # the body comes only after the download gave up
+    server.add("/orig/stall", image_bytes(), body_gate=body)
     _names, report = download(
         tmp_path, [hosted_input("s", server.origin, "stall")], timeout=0.2, retries=0
     )
+    body.set()
     assert report.failed["s"].startswith("timed out after 0.2 s reading from 127.0.0.1")
     assert all_names(tmp_path) == []
 
