@@ -150,6 +150,34 @@ def test_cli_workers_option(make_archive, tmp_path: Path, runner) -> None:
     assert bad.exit_code == 2 and "--workers" in bad.stderr
 
 
+# ``clarifai-archive`` whose first worker batch says "busy" on stdout and waits until a
+# line is written to the FIFO argv[2] (the other batches go on as usual).
+WORKER_WAITS = r"""
+import os, sys
+from toolkit.cli import main
+from toolkit.convert import _parallel
+
+busy, release = sys.argv.pop(1), sys.argv.pop(1)
+real_encode = _parallel._encode_wire
+
+
+def encode_wire(data):
+    try:
+        os.close(os.open(busy, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return real_encode(data)
+    print("busy", flush=True)
+    with open(release) as fifo:
+        fifo.read()
+    return real_encode(data)
+
+
+_parallel._encode_wire = encode_wire
+sys.argv[0] = "clarifai-archive"
+main()
+"""
+
+
 @pytest.fixture(name="big_embeddings", scope="module")
 def _big_embeddings(tmp_path_factory) -> Path:
     """20,000 inputs with a 256-d embedding (~21 MB): a few seconds of JSON work."""
@@ -172,9 +200,12 @@ def test_ctrl_c_to_the_whole_group_stops_workers_cleanly(
     traceback from any process, no output, no process left."""
     out = tmp_path / "out"
     out.mkdir()
+    release = tmp_path / "release"
+    os.mkfifo(release)
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "toolkit", "-q", "convert", str(big_embeddings)),
+            *(sys.executable, "-c", WORKER_WAITS, str(tmp_path / "busy"), str(release)),
+            *("-q", "convert", str(big_embeddings)),
             *("--to", to, "--workers", "2", "-o", str(out / f"result.{to}")),
         ],
         cwd=ROOT,
@@ -183,11 +214,11 @@ def test_ctrl_c_to_the_whole_group_stops_workers_cleanly(
         text=True,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while not os.listdir(out) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    time.sleep(0.2)  # workers busy
+    # a worker is busy with a batch, and holds it until released: the run cannot end first
+    assert proc.stdout.readline().strip() == "busy", proc.communicate()
     os.killpg(proc.pid, signal.SIGINT)
+    with open(release, "w") as fifo:
+        fifo.write("go")
     _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert stderr.splitlines() == ["Error: interrupted (SIGINT); no partial output was kept"]

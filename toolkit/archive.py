@@ -965,6 +965,9 @@ class ArchiveWriter:
         except OSError as exc:
             self._tmp.unlink(missing_ok=True)
             raise OutputError(f"{self.path}: cannot write here ({exc.strerror or exc})") from None
+        except BaseException:  # an interrupt at the rename: no finished copy left behind
+            self._tmp.unlink(missing_ok=True)
+            raise
 
     def abort(self) -> None:
         """Discard everything written; the destination is left as it was."""
