@@ -255,6 +255,104 @@ BYTE_MUTATORS: dict[str, Mutator] = {
 }
 
 
+# -- non-minimal varints --------------------------------------------------------------
+
+
+def _varint(value: int, size: int) -> bytes:
+    """``value`` as a varint of exactly ``size`` bytes (padded with 0x80 groups when
+    ``size`` is more than the minimal length; 11 bytes and more are never valid)."""
+    out = bytearray()
+    for n in range(size):
+        group = value & 0x7F
+        value >>= 7
+        out.append(group | (0x80 if n < size - 1 else 0))
+    return bytes(out)
+
+
+def _minimal_size(value: int) -> int:
+    return max(1, -(-value.bit_length() // 7))
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _padded(rng: random.Random, value: int, chance: float, limit: int = 5) -> bytes:
+    """``value`` minimal, or (with ``chance``) longer: mostly up to ``limit`` bytes (what
+    protobuf takes: 5 for tags and lengths, 10 for values), sometimes up to 11."""
+    low = _minimal_size(value)
+    if rng.random() >= chance or low >= 11:
+        return _varint(value, low)
+    high = limit if rng.random() < 0.8 and low < limit else 11
+    return _varint(value, rng.randint(low + 1, high))
+
+
+def reencode_varints(
+    rng: random.Random, data: bytes, descriptor: Any = None, *, chance: float = 0.05
+) -> bytes:
+    """The message ``data`` (an ``InputBatch`` by default) written again with some tags,
+    lengths and varint values in non-minimal form, sub-messages included (their
+    lengths recomputed). Bytes that do not parse as the message come back unchanged."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    from toolkit.messages import InputBatch
+
+    descriptor = descriptor or InputBatch.DESCRIPTOR
+    out = bytearray()
+    pos = 0
+    try:
+        while pos < len(data):
+            tag, pos = _read_varint(data, pos)
+            number, wire = tag >> 3, tag & 7
+            out += _padded(rng, tag, chance)
+            if wire == 0:
+                start = pos
+                value, pos = _read_varint(data, pos)
+                # Values may take up to 10 bytes; the 10th may carry bits past the 64th,
+                # which protobuf drops.
+                if rng.random() < chance and pos - start < 10:
+                    padded = bytearray(_padded(rng, value, 1.0, 10))
+                    size = len(padded)
+                    if size == 10 and rng.random() < 0.5:
+                        padded[9] |= rng.randrange(0x80)
+                    out += padded
+                else:
+                    out += data[start:pos]
+            elif wire == 1:
+                out += data[pos : pos + 8]
+                pos += 8
+            elif wire == 5:
+                out += data[pos : pos + 4]
+                pos += 4
+            elif wire == 2:
+                length, pos = _read_varint(data, pos)
+                body = data[pos : pos + length]
+                if len(body) != length:
+                    return data
+                pos += length
+                field = descriptor.fields_by_number.get(number) if descriptor else None
+                if field is not None and field.type == FieldDescriptor.TYPE_MESSAGE:
+                    body = reencode_varints(rng, body, field.message_type, chance=chance)
+                out += _padded(rng, len(body), chance) + body
+            else:
+                return data
+    except IndexError:
+        return data
+    return bytes(out)
+
+
+def nonminimal_varints(rng: random.Random, data: bytes) -> bytes:
+    """A batch entry whose tags, lengths and values are partly written non-minimally."""
+    return reencode_varints(rng, data, chance=rng.choice([0.02, 0.1, 0.3]))
+
+
 def _zip_entries(data: bytes) -> list[tuple[zipfile.ZipInfo, bytes]]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return [(info, zf.read(info)) for info in zf.infolist()]
@@ -313,6 +411,8 @@ def mutate_entries(rng: random.Random, data: bytes, *, json_flavour: bool) -> by
         mutators = list(BYTE_MUTATORS.values())
         if json_flavour:
             mutators += [json_tokens, json_tokens]
+        else:
+            mutators += [nonminimal_varints, nonminimal_varints]
         body = rng.choice(mutators)(rng, body)
         entries[pos] = (name, body, method)
     return _rezip(entries)
