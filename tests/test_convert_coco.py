@@ -451,3 +451,42 @@ def test_video_frames_with_the_video_written(make_archive, tmp_path: Path) -> No
     assert (out / "videos" / "clip.mp4").read_bytes() == record.data.video.base64
     assert [a["bbox"] for a in doc["annotations"]] == [[0.0, 0.0, 16.0, 8.0]] * 2
     assert report.media is not None and report.media.written == 1
+
+
+# -- assembly of annotations.json (issue 18: quadratic in one long line) -----------------
+
+
+def test_spool_lines_become_array_items_in_one_pass() -> None:
+    import io
+    import tracemalloc
+
+    from toolkit.convert.coco import _copy_lines
+
+    # One 4 MiB line (a long escaped metadata string) between short ones, copied with
+    # 64 KiB blocks: each block is looked at once, so memory stays at a few blocks (the
+    # old assembly prepended the growing remainder to every block and searched it again).
+    long_line = b'{"m":"' + b"\\u0001" * ((4 << 20) // 6) + b'"}'
+    spool = io.BytesIO(b'{"a":1}\n' + long_line + b"\n" + b'{"b":2},{"c":3}\n')
+    out = io.BytesIO()
+    tracemalloc.start()
+    try:
+        _copy_lines(spool, out, size=64 << 10)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.getvalue() == b'{"a":1},' + long_line + b',{"b":2},{"c":3}'
+    assert peak < 6 * (64 << 10), peak
+
+
+def test_a_long_control_character_string_in_metadata_converts(tmp_path: Path) -> None:
+    from toolkit.archive import write_archive
+
+    record = Input(id="long")
+    record.data.image.url = "https://example.com/a.jpg"
+    record.data.image.image_info.width, record.data.image.image_info.height = 4, 3
+    record.data.metadata.update({"s": "\x01" * (1 << 20)})
+    source = tmp_path / "in.zip"
+    write_archive(source, [record, Input(id="other", data=record.data)])
+    convert_archives([source], tmp_path / "coco", to="coco")
+    coco = json.loads((tmp_path / "coco" / "annotations.json").read_bytes())
+    assert [i["clarifai_metadata"]["s"] for i in coco["images"]] == ["\x01" * (1 << 20)] * 2

@@ -36,7 +36,6 @@ import functools
 import math
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
@@ -1018,35 +1017,21 @@ class CocoConverter:
         self._dir_cm.__exit__(_Aborted, error, None)
 
 
-def _copy_lines(src: BinaryIO, out: BinaryIO) -> None:
-    """Copy newline-ended JSON lines as the items of a JSON array (commas between)."""
+def _copy_lines(src: BinaryIO, out: BinaryIO, size: int = 1 << 20) -> None:
+    """Copy newline-ended JSON lines as the items of a JSON array (commas between).
+
+    Block by block, each byte looked at once: every line end but the last becomes a
+    comma, so a line of any length (one huge metadata string) costs time linear in its
+    bytes and memory of one block.
+    """
     src.flush()
     src.seek(0)
-    first = True
-    for chunk in _chunks(src):
-        if not chunk:
-            continue
-        body = chunk[:-1].replace(b"\n", b",")
-        if not first:
+    held = False  # a line end at the end of the previous block, not yet written
+    while block := src.read(size):
+        if held:
             out.write(b",")
-        out.write(body)
-        first = False
-
-
-def _chunks(src: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
-    """Pieces of ``src`` that each end at a line end."""
-    rest = b""
-    while True:
-        block = src.read(size)
-        if not block:
-            if rest:
-                yield rest
-            return
-        block = rest + block
-        cut = block.rfind(b"\n") + 1
-        rest = block[cut:]
-        if cut:
-            yield block[:cut]
+        held = block.endswith(b"\n")
+        out.write(block[:-1].replace(b"\n", b",") if held else block.replace(b"\n", b","))
 
 
 def _merge_reports(a: MediaReport | None, b: MediaReport | None) -> MediaReport | None:
