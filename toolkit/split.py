@@ -29,7 +29,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import math
 import os
@@ -43,6 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._atomic import make_parents, remove_created
 from ._rewrite import (
     BatchSink,
     Source,
@@ -381,10 +381,12 @@ def _write_splits(
     batch_size: int | None,
     progress: Callable[[int], None] | None,
 ) -> None:
-    created = not out.exists()
+    created = make_parents(out)
+    if not out.exists():
+        created.append(out)
     writers: list[ArchiveWriter] = []
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(exist_ok=True)
         for name in names:
             writers.append(
                 ArchiveWriter(
@@ -428,9 +430,7 @@ def _write_splits(
     except BaseException:
         for writer in writers:
             writer.abort()
-        if created:
-            with contextlib.suppress(OSError):
-                out.rmdir()
+        remove_created(created)
         raise
 
 

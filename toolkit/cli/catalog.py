@@ -16,6 +16,7 @@ from ..merge import CONFLICT_POLICIES
 from ._common import ARCHIVE, echo_json, echo_jsonl, get_context, open_catalog, resolve_archive
 from .convert import (
     allow_missing_option,
+    bad_numbers_option,
     check_media_usage,
     force_folder_option,
     media_option,
@@ -497,6 +498,7 @@ def merge_command(
 @media_option
 @pat_file_option
 @allow_missing_option
+@bad_numbers_option
 @force_folder_option
 @_json_option("Print the conversion report as JSON.")
 def export_command(
@@ -506,6 +508,7 @@ def export_command(
     media: str,
     pat_file: Path | None,
     allow_missing: bool,
+    bad_numbers: str,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -525,6 +528,8 @@ def export_command(
     if media != "none":
         options["media"] = media
         options["allow_missing"] = allow_missing
+    if bad_numbers != "error":
+        options["bad_numbers"] = bad_numbers
     if media == "download":
         from ..media import read_pat
 

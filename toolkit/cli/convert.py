@@ -56,6 +56,13 @@ def _notes(report: ConvertReport) -> list[str]:
             f"{len(report.images_without_size)} image(s) left out, their size is unknown "
             f"(no image_info and no media): {ids}; --media embedded or download reads it"
         )
+    if report.nulled_numbers:
+        ids = ", ".join(repr(i) for i in report.nulled_number_ids[:_SHOWN])
+        more = " ..." if report.nulled_number_inputs > _SHOWN else ""
+        notes.append(
+            f"{report.nulled_numbers} NaN or infinite metadata number(s) written as null, in "
+            f"{report.nulled_number_inputs} input(s): {ids}{more} (all of them in --report)"
+        )
     media = report.media
     if media is not None:
         if media.skipped:
@@ -80,6 +87,14 @@ def _notes(report: ConvertReport) -> list[str]:
 
 
 # Options shared with 'datasets export', which converts a catalog version.
+bad_numbers_option = click.option(
+    "--bad-numbers",
+    type=click.Choice(["error", "null"]),
+    default="error",
+    show_default=True,
+    help="A NaN or infinite number in metadata, which JSON cannot hold: refuse the input "
+    "(error) or write null in its place (null; the report lists those inputs).",
+)
 media_option = click.option(
     "--media",
     type=click.Choice(list(MEDIA_CHOICES)),
@@ -183,6 +198,7 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the full report (counts, skipped and failed inputs) as JSON here.",
 )
+@bad_numbers_option
 @force_folder_option
 def convert(
     archives: tuple[str, ...],
@@ -200,6 +216,7 @@ def convert(
     batch_size: int,
     workers: int | None,
     report_file: Path | None,
+    bad_numbers: str,
     force: bool,
 ) -> None:
     """Convert ARCHIVE... into one output: Clarifai-Data-JSON, JSON Lines, COCO, a rewritten
@@ -263,6 +280,7 @@ def convert(
             limits=context.limits,
             report_path=report_file,
             progress=bar.update,
+            bad_numbers=bad_numbers,  # type: ignore[arg-type]
         )
     for note in _notes(report):
         if not quiet or "failed" in note:

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import IO
 
 import click
 
 from ..inputs import list_inputs
-from ..jsonmap import input_to_dict, input_to_json
+from ..jsonmap import iter_input_json
+from ..messages import Input
 from ..records import input_type, iter_regions, positive_concepts
-from ._common import ARCHIVE, catalog_ref, echo_json, open_catalog, open_reader
+from ._common import ARCHIVE, catalog_ref, open_catalog, open_reader
+from .convert import bad_numbers_option
+
+
+def _write_json(record: Input, *, indent: bool, bad_numbers: str) -> None:
+    """One input's JSON and a newline on stdout, written a piece at a time (a long
+    escaped string never sits in memory whole)."""
+    stream = sys.stdout.buffer
+    for piece in iter_input_json(record, indent=indent, bad_numbers=bad_numbers):  # type: ignore[arg-type]
+        stream.write(piece)
+    stream.write(b"\n")
 
 
 @click.group()
@@ -30,8 +42,14 @@ def inputs() -> None:
     "--concept", metavar="ID", help="Only inputs with this positive label (or a region's)."
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one input a line (proto names).")
+@bad_numbers_option
 def list_command(
-    archive: str, page: int, per_page: int, concept: str | None, as_json: bool
+    archive: str,
+    page: int,
+    per_page: int,
+    concept: str | None,
+    as_json: bool,
+    bad_numbers: str,
 ) -> None:
     """List the inputs of ARCHIVE a page at a time, as the Clarifai API pages them.
 
@@ -44,7 +62,7 @@ def list_command(
         records = list_inputs(reader.iter_inputs(), page=page, per_page=per_page, concept=concept)
     if as_json:
         for record in records:
-            click.echo(input_to_json(record))
+            _write_json(record, indent=False, bad_numbers=bad_numbers)
         return
     if not records:
         return
@@ -59,7 +77,8 @@ def list_command(
 @inputs.command("get")
 @click.argument("archive", type=ARCHIVE)
 @click.argument("input_id")
-def get_command(archive: str, input_id: str) -> None:
+@bad_numbers_option
+def get_command(archive: str, input_id: str, bad_numbers: str) -> None:
     """Print one input of ARCHIVE as JSON (proto field names, as Clarifai's REST API).
 
     ARCHIVE may be a catalog reference DATASET[@VERSION] (the latest version by
@@ -76,7 +95,7 @@ def get_command(archive: str, input_id: str) -> None:
     else:
         with open_reader(archive) as reader:
             record = reader.get_input(input_id)
-    echo_json(input_to_dict(record))
+    _write_json(record, indent=True, bad_numbers=bad_numbers)
 
 
 @inputs.command("delete")

@@ -29,6 +29,7 @@ import orjson
 from .._atomic import atomic_file
 from ..archive import ArchiveReader
 from ..errors import MediaError, OutputError
+from ..jsonmap import BadNumbers, bad_numbers_as_null, check_bad_numbers
 from ..limits import DEFAULT_LIMITS, Limits
 from ..media import MediaReport
 from ._base import (
@@ -121,6 +122,13 @@ class ConvertReport:
     unknown_field_examples: tuple[str, ...] = ()
     #: What happened to the media, when asked for (None with ``media="none"``).
     media: MediaReport | None = None
+    #: NaN and infinite metadata numbers: ``error`` (refused) or ``null`` (written as
+    #: null); with ``null``, how many were, the inputs that held them, and their ids
+    #: (the first 1000).
+    bad_numbers: str = "error"
+    nulled_numbers: int = 0
+    nulled_number_inputs: int = 0
+    nulled_number_ids: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -204,6 +212,7 @@ def convert_archives(
     progress: Callable[[int], None] | None = None,
     media_progress: Callable[[int], None] | None = None,
     media_options: Mapping[str, Any] | None = None,
+    bad_numbers: BadNumbers = "error",
 ) -> ConvertReport:
     """Convert one or more archives into one output of format ``to``; return a report.
 
@@ -233,7 +242,10 @@ def convert_archives(
     with the number of inputs whose media is done; ``media_options`` are passed on to
     :class:`~toolkit.media.MediaSink` (``backoff``, ``key_hosts``, ...). Inputs carrying
     fields the toolkit does not model are logged as a warning for json, jsonl and sdk,
-    which cannot hold them.
+    which cannot hold them. A NaN or infinite number in an input's metadata has no JSON
+    form: with ``bad_numbers="error"`` (the default, as protobuf) it is a
+    :class:`~toolkit.errors.SchemaError` naming the input; with ``"null"`` it is written
+    as null and the report counts and lists the inputs that held one.
 
     Example::
 
@@ -257,6 +269,7 @@ def convert_archives(
     if batch_size < 1 or (jobs is not None and jobs < 1) or (workers is not None and workers < 1):
         raise ValueError("batch_size, jobs and workers must be at least 1")
     check_split(split)
+    check_bad_numbers(bad_numbers)
     paths = [Path(s) for s in sources]
     if not paths:
         raise ValueError("give at least one source archive")
@@ -291,6 +304,7 @@ def convert_archives(
         inputs = batches = unknown = 0
         examples: list[str] = []
         converter = fmt(job)
+        nulls = stack.enter_context(bad_numbers_as_null(bad_numbers == "null"))
         try:
             with _gc_paused():
                 for source_batch in iter_source_batches(
@@ -316,6 +330,10 @@ def convert_archives(
             batches=batches,
             unknown_field_inputs=unknown,
             unknown_field_examples=tuple(examples),
+            bad_numbers=bad_numbers,
+            nulled_numbers=nulls.numbers if nulls is not None else 0,
+            nulled_number_inputs=nulls.input_count if nulls is not None else 0,
+            nulled_number_ids=tuple(nulls.inputs) if nulls is not None else (),
             **counts,
         )
         if unknown:

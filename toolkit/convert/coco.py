@@ -47,8 +47,8 @@ from google.protobuf.message import DecodeError
 from .. import __version__
 from .._atomic import atomic_dir
 from .._native import SPEEDUPS
-from ..errors import ArchiveError, LimitError, MediaError, OutputError
-from ..jsonmap import _struct
+from ..errors import ArchiveError, LimitError, MediaError, OutputError, SchemaError, quote_path
+from ..jsonmap import _struct, current_nulls
 from ..media import FileNamer, MediaReport, MediaSink, normalise_extension, sniff_extension
 from ..messages import Input, Region
 from ..records import input_type
@@ -479,7 +479,7 @@ class CocoConverter:
         annotations: list[dict[str, Any]] = []
         pending: list[bytes] = []
         for record in batch.batch.inputs:
-            self._record(record, images, annotations, pending)
+            self._checked_record(batch, record, images, annotations, pending)
         self._images_written += len(images)
         self._annotations_written += len(annotations)
         self._write_items(self._images, images)
@@ -506,7 +506,7 @@ class CocoConverter:
                     f"{batch.source}: entry {batch.entry.name!r} is not a readable "
                     f"InputBatch ({exc}); the archive is damaged, download it again"
                 ) from None
-            self._record(record, images, annotations, pending)
+            self._checked_record(batch, record, images, annotations, pending)
             counters[:] = self._counters()
 
         image_json, image_count, annotation_json, annotation_count = SPEEDUPS.coco_images(
@@ -551,6 +551,28 @@ class CocoConverter:
             self._regions_without_concept,
             self._regions_without_shape,
         ) = counters
+
+    def _checked_record(
+        self,
+        batch: SourceBatch,
+        record: Input,
+        images: list[dict[str, Any]],
+        annotations: list[dict[str, Any]],
+        pending: list[bytes],
+    ) -> None:
+        """:meth:`_record`, with a metadata number JSON cannot hold (NaN, infinity) as a
+        SchemaError naming the input, or as null (``--bad-numbers null``), noted."""
+        nulled = current_nulls()
+        before = nulled.numbers if nulled is not None else 0
+        try:
+            self._record(record, images, annotations, pending)
+        except ValueError as exc:
+            raise SchemaError(
+                f"{quote_path(batch.source)}: input {record.id!r}: cannot be written as JSON "
+                f"({exc})"
+            ) from None
+        if nulled is not None:
+            nulled.record(record.id, before)
 
     def _record(
         self,

@@ -28,8 +28,8 @@ import orjson
 
 from .._atomic import temp_sibling
 from ..archive import discard_zip, zip_entry_info
-from ..errors import OutputError
-from ..jsonmap import _JSON_NAMES, _quiet_floats, _struct
+from ..errors import OutputError, SchemaError, quote_path
+from ..jsonmap import _JSON_NAMES, _quiet_floats, _struct, current_nulls
 from ..media import FileNamer, MediaSink
 from ..messages import Concept, Input, Region
 from ._base import ConvertJob, OutputKind, SourceBatch
@@ -137,7 +137,17 @@ class SdkConverter:
                 name = self._sink.submit(record)
                 if name is not None:
                     self._submitted.append((record.id, name))
-            items = annotation_items(record)
+            nulled = current_nulls()
+            before = nulled.numbers if nulled is not None else 0
+            try:
+                items = annotation_items(record)
+            except ValueError as exc:
+                raise SchemaError(
+                    f"{quote_path(batch.source)}: input {record.id!r}: cannot be written as "
+                    f"JSON ({exc})"
+                ) from None
+            if nulled is not None:
+                nulled.record(record.id, before)
             if items is not None:
                 body = json.dumps(items).encode()
                 self._writestr(f"{self.split}/annotations/{stem}.json", body)
