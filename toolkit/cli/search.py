@@ -8,7 +8,7 @@ from typing import IO, Any
 
 import click
 
-from ._common import echo_jsonl, get_context
+from ._common import FINITE, MAX_SEARCH_SETTING, echo_jsonl, get_context
 from .index import INDEX_DIR, note, progress_callback
 
 
@@ -54,7 +54,7 @@ def _check_out(path: Path | None, force: bool, what: str) -> None:
 @click.option(
     "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per query."
 )
-@click.option("--min-score", type=float, help="Only hits scoring at least this much.")
+@click.option("--min-score", type=FINITE, help="Only hits scoring at least this much.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: rank, id, score (+ query).")
 @click.option(
     "--sheet",
@@ -80,9 +80,21 @@ def _check_out(path: Path | None, force: bool, what: str) -> None:
     help="Tile size of the sheet and gallery, in pixels.",
 )
 @click.option("--force", is_flag=True, help="Overwrite --sheet / --html files.")
-@click.option("--nprobe", type=click.IntRange(min=1), help="Override the tuned IVF lists probed.")
-@click.option("--rerank", type=click.IntRange(min=1), help="Override the re-ranking depth (x k).")
-@click.option("--ef-search", type=click.IntRange(min=1), help="Override the tuned HNSW efSearch.")
+@click.option(
+    "--nprobe",
+    type=click.IntRange(1, MAX_SEARCH_SETTING),
+    help="Override the tuned IVF lists probed.",
+)
+@click.option(
+    "--rerank",
+    type=click.IntRange(1, MAX_SEARCH_SETTING),
+    help="Override the re-ranking depth (x k).",
+)
+@click.option(
+    "--ef-search",
+    type=click.IntRange(1, MAX_SEARCH_SETTING),
+    help="Override the tuned HNSW efSearch.",
+)
 def search_command(
     index_dir: Path,
     like: tuple[str, ...],
@@ -259,7 +271,7 @@ def sort_command(
 @click.argument("index_dir", type=INDEX_DIR)
 @click.option(
     "--threshold",
-    type=float,
+    type=FINITE,
     help="Least score of a duplicate pair (default 0.95 for cosine; required for ip and l2, "
     "where it is an inner product or a negated distance).",
 )
@@ -336,7 +348,7 @@ def like_options() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         func = click.option(
             "--min-score",
             "like_min_score",
-            type=float,
+            type=FINITE,
             help="--like: keep inputs scoring at least this (cosine similarity by default).",
         )(func)
         func = click.option(

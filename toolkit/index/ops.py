@@ -91,7 +91,7 @@ def _pairs_range(
         radius = float(threshold) - 1e-6
     params = None
     if index.kind == "ivf":
-        params = engine.ivf_params(index.search_params.nprobe)
+        params = engine.ivf_params(index.search_params.nprobe, index.faiss_index)
     for start, block in engine.iter_blocks(index.vectors, _BLOCK):
         if params is not None:
             lims, distances, labels = index.faiss_index.range_search(block, radius, params=params)
