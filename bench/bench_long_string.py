@@ -72,7 +72,8 @@ def main() -> None:
         work = Path(tmp)
         archive = work / "long.zip"
         entry = make_archive(archive, args.mib)
-        print(f"one input, {args.mib} MiB of \\x01 in metadata; batch entry {entry / 2**20:.0f} MiB")
+        size = entry / 2**20
+        print(f"one input, {args.mib} MiB of \\x01 in metadata; batch entry {size:.0f} MiB")
         a = str(archive)
         commands = {
             "info (baseline)": cli + ["info", a],
@@ -90,7 +91,8 @@ def main() -> None:
                 continue
             code, seconds, peak_kib = run(argv)
             peak = peak_kib * 1024
-            print(f"{name:<22} {code:>4} {seconds:>8.2f} {peak / 2**20:>9.0f} {peak / entry:>10.2f}")
+            mib, ratio = peak / 2**20, peak / entry
+            print(f"{name:<22} {code:>4} {seconds:>8.2f} {mib:>9.0f} {ratio:>10.2f}")
             for leftover in ("o.jsonl", "o.zip", "coco", "sdk.zip"):
                 target = work / leftover
                 if target.is_dir():

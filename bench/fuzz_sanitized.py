@@ -133,9 +133,7 @@ sys.exit(1 if differences else 0)
 def build(target: Path) -> Path:
     """A copy of the package in ``target`` with the C reader built under the sanitizers."""
     package = target / "toolkit"
-    shutil.copytree(
-        ROOT / "toolkit", package, ignore=shutil.ignore_patterns("*.so", "__pycache__")
-    )
+    shutil.copytree(ROOT / "toolkit", package, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
     include = sysconfig.get_paths()["include"]
     flags = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined"]
