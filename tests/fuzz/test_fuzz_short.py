@@ -34,7 +34,30 @@ def _report(tally) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=[c.name for c in COMMANDS])
+#: Rows aimed at a source that still succeed on this branch: issue 18 item 1 (outputs
+#: checked against every source, --report/--sheet/--html included) is fixed on another
+#: branch. Strict: once it lands these pass, and this set must be emptied.
+_AWAITING_OUTPUT_CHECKS = {
+    "aimed: convert --report source",
+    "aimed: merge --report source",
+    "aimed: search --sheet index.faiss",
+    "aimed: search --html indexed archive",
+}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(
+            c,
+            marks=pytest.mark.xfail(reason="issue 18 item 1", strict=True)
+            if c.name in _AWAITING_OUTPUT_CHECKS
+            else (),
+        )
+        for c in COMMANDS
+    ],
+    ids=[c.name for c in COMMANDS],
+)
 def test_fuzz_command(command: FuzzCommand, tmp_path: Path) -> None:
     """Mutated archives: success or exactly one Error: line, in time, nothing left behind."""
     tally = fuzz(
