@@ -503,3 +503,49 @@ def test_array_sources_show_in_index_info(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["index", "info", str(tmp_path / "ix")])
     assert result.exit_code == 0, result.output
     assert "source:     arrays (6 vectors)" in result.stdout
+
+
+@pytest.mark.parametrize("to", ["json", "sdk"])
+def test_json_and_sdk_write_a_long_string_in_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, to: str
+) -> None:
+    from toolkit.archive import ArchiveReader
+    from toolkit.convert import clarifai_json, sdk
+
+    for module in (jsonmap, clarifai_json, sdk):
+        monkeypatch.setattr(module, "LONG_STRING", 1000)
+    records = [Input(id=f"r{i}") for i in range(5)]
+    for record in records:
+        record.data.concepts.add(id="c", value=1.0)
+    records[2].data.metadata.update({"s": "\x01\u00e9\U0001f600" * 10_000, "t": "short"})
+    source = tmp_path / "long.zip"
+    write_archive(source, records, batch_size=5)
+    writes: list[int] = []
+    real_open = zipfile.ZipFile.open
+
+    def counting_open(
+        self: zipfile.ZipFile, name: Any, mode: str = "r", *args: Any, **kwargs: Any
+    ) -> Any:
+        stream = real_open(self, name, mode, *args, **kwargs)
+        if mode == "w":
+            real_write = stream.write
+
+            def write(data: bytes) -> int:
+                writes.append(len(data))
+                return int(real_write(data))
+
+            stream.write = write  # type: ignore[method-assign]
+        return stream
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
+    out = tmp_path / "out.zip"
+    convert_archives([source], out, to=to, workers=1)
+    assert writes and max(writes) <= 6 * 3 * 1000 + 200, max(writes)
+    monkeypatch.undo()
+    if to == "json":
+        with ArchiveReader(out) as reader:
+            assert list(reader.iter_inputs()) == records
+    else:
+        with zipfile.ZipFile(out) as zf:
+            body = zf.read("all/annotations/r2.json")
+        assert body == json.dumps(sdk.annotation_items(records[2])).encode()

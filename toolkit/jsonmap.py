@@ -58,6 +58,8 @@ __all__ = [
     "input_to_json",
     "input_to_json_bytes",
     "iter_input_json",
+    "join_input_json",
+    "split_input_json",
     "message_to_dict",
     "message_to_json_bytes",
 ]
@@ -603,6 +605,7 @@ def iter_input_json(
     """The input's JSON (what :func:`input_to_json_bytes` returns, or indented by two
     spaces with ``indent``) in pieces whose size does not grow with its longest string:
     strings longer than :data:`LONG_STRING` characters are escaped a piece at a time.
+    Errors (a NaN in metadata, say) are raised before the first piece.
 
     Example::
 
@@ -610,6 +613,16 @@ def iter_input_json(
             stream.write(piece)
         stream.write(b"\\n")
     """
+    parts, longs = split_input_json(record, indent=indent, bad_numbers=bad_numbers)
+    return join_input_json(parts, longs)
+
+
+def split_input_json(
+    record: Input, *, indent: bool = False, bad_numbers: BadNumbers = "error"
+) -> tuple[list[bytes], list[str]]:
+    """The input's JSON cut at its long strings: ``parts`` (one more than ``longs``)
+    and the strings longer than :data:`LONG_STRING` that go between them, unescaped
+    (:func:`join_input_json` puts them together). No long string: one part, the JSON."""
     where = _input_where(record)
     with bad_numbers_as_null(check_bad_numbers(bad_numbers) == "null" and _NULLED.get() is None):
         nulled = _NULLED.get()
@@ -627,10 +640,15 @@ def iter_input_json(
             raise MemoryError(str(exc)) from None
         raise SchemaError(f"{where()}: cannot be written as JSON ({exc})") from None
     if not longs:
-        yield data
-        return
+        return [data], []
     parts = data.split(_LONG_MARK_JSON)
     assert len(parts) == len(longs) + 1
+    return parts, longs
+
+
+def join_input_json(parts: list[bytes], longs: list[str]) -> Iterator[bytes]:
+    """The pieces of the JSON :func:`split_input_json` cut, each long string escaped
+    :data:`LONG_STRING` characters at a time."""
     for part, text in zip(parts[:-1], longs, strict=True):
         yield part + b'"'
         yield from _escaped_pieces(text)
