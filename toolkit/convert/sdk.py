@@ -63,15 +63,15 @@ def annotation_items(record: Input) -> list[dict[str, Any]] | None:
     concepts = data.concepts
     if not (metadata or len(regions) or len(concepts)):
         return None
-    items: list[dict[str, Any]] = []
-    if metadata:
-        items.append({"metadata": metadata})
     region_conv = _JSON_NAMES.converter(Region.DESCRIPTOR)
     concept_conv = _JSON_NAMES.converter(Concept.DESCRIPTOR)
     with _quiet_floats():
-        items.extend(region_conv(r) for r in regions)
-        items.extend(concept_conv(c) for c in concepts)
-    items = _plain(items)
+        labels = [region_conv(r) for r in regions] + [concept_conv(c) for c in concepts]
+    # numpy floats to plain ones; the metadata is plain already (and may be huge: it
+    # is not copied through JSON).
+    items: list[dict[str, Any]] = _plain(labels)
+    if metadata:
+        items.insert(0, {"metadata": metadata})
     for item in items:
         box = item.get("regionInfo", {}).get("boundingBox")
         if box is not None:
