@@ -524,7 +524,8 @@ def _kind_value(message: Any, kind: str | None) -> Any:
                 raise ValueError(
                     f"metadata holds the number {number}, which JSON cannot represent "
                     "(protobuf would read it back as a string); pass --bad-numbers null "
-                    "to write null in its place"
+                    "(convert, datasets export, inputs) to write null in its place, or "
+                    "keep the protobuf flavour"
                 )
             nulled.numbers += 1
             return None
