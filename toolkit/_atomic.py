@@ -147,6 +147,7 @@ def remove_leftovers(*, failed: bool) -> list[Path]:
     with _ISSUED_LOCK:
         issued = list(_ISSUED)
         _ISSUED.clear()
+        _SWEPT.clear()  # the next command sweeps its outputs' folders again
     removed = []
     if failed:
         for path in issued:
