@@ -549,3 +549,25 @@ def test_json_and_sdk_write_a_long_string_in_pieces(
         with zipfile.ZipFile(out) as zf:
             body = zf.read("all/annotations/r2.json")
         assert body == json.dumps(sdk.annotation_items(records[2])).encode()
+
+
+def test_protobuf_out_of_memory_is_not_called_damage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under an address-space limit upb fails with "Arena allocation failure": the archive
+    # is sound, the machine is short of memory.
+    from google.protobuf.message import DecodeError
+
+    from toolkit import archive
+
+    class Failing:
+        @staticmethod
+        def FromString(data: bytes) -> Any:  # noqa: N802 - protobuf's name
+            raise DecodeError(
+                "Error parsing message with type 'clarifai.api.Input': Arena allocation failure"
+            )
+
+    source = _bad_number_archive(tmp_path, 1.0)
+    monkeypatch.setattr(archive, "InputBatch", Failing)
+    line = _error_line(CliRunner().invoke(cli, ["inputs", "list", str(source)]))
+    assert line.startswith("Error: out of memory;") and "damaged" not in line

@@ -506,6 +506,8 @@ class ArchiveReader:
                         f"{where} nests messages deeper than protobuf allows (100 levels, "
                         "about 32 levels of metadata); the archive cannot be read"
                     ) from None
+                if "Arena alloc" in str(exc):  # upb ran out of memory: not damage
+                    raise MemoryError(str(exc)) from None
                 raise ArchiveError(
                     f"{where} is not a readable InputBatch ({exc}); "
                     "the archive is damaged, download it again"

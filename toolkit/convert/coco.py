@@ -502,6 +502,8 @@ class CocoConverter:
             try:
                 record = Input.FromString(data)
             except DecodeError as exc:  # pragma: no cover - scan_batch checked the bytes
+                if "Arena alloc" in str(exc):  # upb ran out of memory
+                    raise MemoryError(str(exc)) from None
                 raise ArchiveError(
                     f"{batch.source}: entry {batch.entry.name!r} is not a readable "
                     f"InputBatch ({exc}); the archive is damaged, download it again"
