@@ -131,7 +131,9 @@ class TestGetInput:
         with ArchiveReader(sample_archive) as reader:
             for record in reader.iter_inputs():
                 got = catalog.get_input("demo@v1", record.id)
-                assert got.SerializeToString() == record.SerializeToString()
+                assert got.SerializeToString(deterministic=True) == record.SerializeToString(
+                    deterministic=True
+                )
 
     def test_latest_version_only(self, catalog, tmp_path):
         old = write_small_archive(tmp_path / "old.zip", "old", 4)

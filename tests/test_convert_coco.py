@@ -560,3 +560,52 @@ def test_split_tags_give_one_file_per_split(make_archive, tmp_path: Path) -> Non
         images += len(coco.getImgIds())
         annotations += len(coco.getAnnIds()) + len(keypoints.getAnnIds())
     assert (report.images, report.annotations) == (images, annotations)
+
+
+# -- assembly of annotations.json (issue 18: quadratic in one long line) -----------------
+
+
+def test_spool_lines_become_array_items_in_one_pass() -> None:
+    import hashlib
+    import io
+    import tracemalloc
+
+    from toolkit.convert.coco import _copy_lines
+
+    # One 4 MiB line (a long escaped metadata string) between short ones, copied with
+    # 64 KiB blocks: each block is looked at once, so memory stays at a few blocks (the
+    # old assembly prepended the growing remainder to every block and searched it again).
+    long_line = b'{"m":"' + b"\\u0001" * ((4 << 20) // 6) + b'"}'
+    spool = io.BytesIO(b'{"a":1}\n' + long_line + b"\n" + b'{"b":2},{"c":3}\n')
+
+    class Digest:  # an output that keeps nothing, so only the copy's own memory counts
+        def __init__(self) -> None:
+            self.hash = hashlib.sha256()
+
+        def write(self, data: bytes) -> None:
+            self.hash.update(data)
+
+    out = Digest()
+    tracemalloc.start()
+    try:
+        _copy_lines(spool, out, size=64 << 10)  # type: ignore[arg-type]
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    expected = b'{"a":1},' + long_line + b',{"b":2},{"c":3}'
+    assert out.hash.digest() == hashlib.sha256(expected).digest()
+    assert peak < 6 * (64 << 10), peak
+
+
+def test_a_long_control_character_string_in_metadata_converts(tmp_path: Path) -> None:
+    from toolkit.archive import write_archive
+
+    record = Input(id="long")
+    record.data.image.url = "https://example.com/a.jpg"
+    record.data.image.image_info.width, record.data.image.image_info.height = 4, 3
+    record.data.metadata.update({"s": "\x01" * (1 << 20)})
+    source = tmp_path / "in.zip"
+    write_archive(source, [record, Input(id="other", data=record.data)])
+    convert_archives([source], tmp_path / "coco", to="coco")
+    coco = json.loads((tmp_path / "coco" / "annotations.json").read_bytes())
+    assert [i["clarifai_metadata"]["s"] for i in coco["images"]] == ["\x01" * (1 << 20)] * 2

@@ -431,6 +431,57 @@ def test_scan_batch_accepts_only_what_protobuf_parses() -> None:
     assert accepted > 100  # the test sees both kinds
 
 
+def _nonminimal(value: int, size: int) -> bytes:
+    """``value`` as a varint of exactly ``size`` bytes."""
+    return bytes(((value >> (7 * n)) & 0x7F) | (0x80 if n < size - 1 else 0) for n in range(size))
+
+
+@needs_c
+def test_non_minimal_varints_are_accepted_exactly_as_protobuf_accepts_them() -> None:
+    # protobuf (upb) reads a tag or a length in at most 5 bytes and a value in at most
+    # 10, whose 10th byte may carry bits past the 64th; the C reader once took 6-10 byte
+    # tags and lengths (and refused 10th bytes above 1).
+    inner = b"\x0a\x01a"  # Input.id = "a"
+    cases = []
+    for size in range(1, 12):
+        cases.append(_nonminimal(1 << 3 | 2, size) + bytes([len(inner)]) + inner)  # tag
+        cases.append(b"\x0a" + _nonminimal(len(inner), size) + inner)  # length
+        value = inner + _nonminimal(1000 << 3, 2) + _nonminimal(5, size)  # unknown varint
+        cases.append(b"\x0a" + bytes([len(value)]) + value)
+    for last in (0, 1, 2, 0x7F, 0x80):
+        value = inner + _nonminimal(1000 << 3, 2) + b"\xff" * 9 + bytes([last])
+        cases.append(b"\x0a" + bytes([len(value)]) + value)
+    accepted = refused = 0
+    for data in cases:
+        try:
+            expected: list[str] | None = [r.id for r in InputBatch.FromString(data).inputs]
+            accepted += 1
+        except DecodeError:
+            expected = None
+            refused += 1
+        assert _native.scan_batch(data) == expected, data.hex()
+    assert accepted and refused
+
+
+@needs_c
+def test_scan_batch_agrees_with_protobuf_on_re_encoded_varints() -> None:
+    from fuzz.harness import reencode_varints
+
+    records = varied_inputs(8)
+    base = InputBatch(inputs=records).SerializeToString()
+    rng = random.Random(37)
+    kinds = {True: 0, False: 0}
+    for _ in range(1500):
+        data = reencode_varints(rng, base, chance=rng.choice([0.01, 0.05, 0.2]))
+        try:
+            expected: list[str] | None = [r.id for r in InputBatch.FromString(data).inputs]
+        except DecodeError:
+            expected = None
+        assert _native.scan_batch(data) == expected, data.hex()
+        kinds[expected is None] += 1
+    assert kinds[True] > 50 and kinds[False] > 50
+
+
 @needs_c
 def test_damaged_batches_convert_the_same_both_ways(tmp_path: Path) -> None:
     base_records = [_image(f"img-{i}") for i in range(6)]

@@ -42,7 +42,11 @@ typedef struct {
     size_t len;
 } Field;
 
-static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+/* A varint as protobuf's parser (upb) reads it: at most `max_bytes` bytes; bits past the
+ * 64th (in a 10th byte) are dropped, as upb drops them. Tags and lengths may take at most
+ * 5 bytes there, values 10: a longer (non-minimal) encoding is refused, so this reader
+ * accepts exactly what protobuf accepts. */
+static inline int read_varint_max(const uint8_t **pp, const uint8_t *end, uint64_t *out, int max_bytes)
 {
     const uint8_t *p = *pp;
     if (p < end && *p < 0x80) { /* most tags and lengths: one byte */
@@ -51,13 +55,12 @@ static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *
         return 0;
     }
     uint64_t value = 0;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < max_bytes; i++) {
         if (p >= end)
             return -1;
         uint8_t byte = *p++;
-        if (i == 9 && byte > 1)
-            return -1;
-        value |= (uint64_t)(byte & 0x7f) << (7 * i);
+        if (i < 10)
+            value |= (i == 9 ? (uint64_t)(byte & 1) : (uint64_t)(byte & 0x7f)) << (7 * i);
         if (!(byte & 0x80)) {
             *pp = p;
             *out = value;
@@ -67,6 +70,18 @@ static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *
     return -1;
 }
 
+/* A value varint: up to 10 bytes. */
+static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    return read_varint_max(pp, end, out, 10);
+}
+
+/* A tag or a length: up to 5 bytes, as upb reads them. */
+static inline int read_varint5(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    return read_varint_max(pp, end, out, 5);
+}
+
 /* The next field of a message: 1 when read, 0 at its end, -1 when malformed (groups,
  * unknown wire types, field number 0 and truncation all count as malformed here). */
 static inline int next_field(const uint8_t **pp, const uint8_t *end, Field *f)
@@ -74,7 +89,7 @@ static inline int next_field(const uint8_t **pp, const uint8_t *end, Field *f)
     if (*pp >= end)
         return 0;
     uint64_t tag;
-    if (read_varint(pp, end, &tag) < 0 || tag > 0xFFFFFFFFu)
+    if (read_varint5(pp, end, &tag) < 0 || tag > 0xFFFFFFFFu)
         return -1;
     f->number = (uint32_t)(tag >> 3);
     f->wire = (int)(tag & 7);
@@ -100,7 +115,7 @@ static inline int next_field(const uint8_t **pp, const uint8_t *end, Field *f)
         return 1;
     case W_LEN: {
         uint64_t len;
-        if (read_varint(&p, end, &len) < 0 || len > (uint64_t)(end - p))
+        if (read_varint5(&p, end, &len) < 0 || len >= 0x7FFFFFFFu || len > (uint64_t)(end - p))
             return -1;
         f->data = p;
         f->len = (size_t)len;

@@ -513,6 +513,8 @@ class ArchiveReader:
                         f"{where} nests messages deeper than protobuf allows (100 levels, "
                         "about 32 levels of metadata); the archive cannot be read"
                     ) from None
+                if "Arena alloc" in str(exc):  # upb ran out of memory: not damage
+                    raise MemoryError(str(exc)) from None
                 raise ArchiveError(
                     f"{where} is not a readable InputBatch ({exc}); "
                     "the archive is damaged, download it again"
@@ -812,6 +814,26 @@ class ArchiveWriter:
             self._pending.append(item)
             if len(self._pending) >= self.batch_size:
                 self._flush()
+
+    def add_json_pieces(self, pieces: Iterable[bytes]) -> None:
+        """Append one input given as its compact JSON in pieces (what
+        :func:`toolkit.jsonmap.iter_input_json` yields), as an entry of its own written a
+        piece at a time: an input holding a huge escaped string never sits in memory
+        whole (JSON flavour only). Inputs still pending are written first.
+        """
+        if self.flavour != "json":
+            raise ValueError("add_json_pieces needs a JSON-flavour writer")
+        self._flush()
+        info = zip_entry_info(self._next_name(1), self.compression)
+        try:
+            with self._zip.open(info, "w", force_zip64=True) as dst:
+                dst.write(b'{"inputs":[')
+                for piece in pieces:
+                    dst.write(piece)
+                dst.write(b"]}")
+        except OSError as exc:
+            raise OutputError(f"{self.path}: write failed ({exc.strerror or exc})") from None
+        self._count_batch(1)
 
     def add_serialized(self, data: bytes) -> None:
         """Append one input given as its protobuf wire bytes (protobuf flavour)."""

@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from .._atomic import remove_leftovers
-from ..errors import ToolkitError
+from ..errors import ToolkitError, one_line
+from ..jsonmap import is_out_of_memory
 from ..limits import Limits
 from ..safety import redact
 from ._common import CliContext
@@ -27,7 +28,8 @@ class _Failure(click.ClickException):
     """An ``Error: ...`` line with its own exit code."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
+        # One line, whatever a path or id in the message holds (a newline, a CR).
+        super().__init__(one_line(message))
         self.exit_code = exit_code
 
 
@@ -68,17 +70,43 @@ class ToolkitGroup(click.Group):
             _silence_broken_pipe()
             ctx.exit(1)
         except MemoryError:
-            raise _Failure(
-                "out of memory; lower --max-batch-bytes or --max-batch-objects so that such "
-                "archives are refused up front, or run on a machine with more memory; no "
-                "partial output was kept"
-            ) from None
+            raise _Failure(_out_of_memory(ctx)) from None
         except OSError as exc:
             raise _Failure(redact(_describe_os_error(exc))) from None
+        except RecursionError:
+            raise _Failure(
+                "the input is nested too deeply to handle; lower --max-metadata-depth so "
+                "that such archives are refused up front"
+            ) from None
+        except TypeError as exc:
+            # orjson reports "Not enough memory" as a JSONEncodeError (a TypeError);
+            # any other TypeError is a bug, and shows as one.
+            if is_out_of_memory(exc):
+                raise _Failure(_out_of_memory(ctx)) from None
+            raise
         finally:
             # Temporary outputs a failed run could not remove itself (an interrupt landing
             # between a file's creation and the code that owns it) go now.
             remove_leftovers(failed=failed)
+
+
+#: Commands whose memory depends on search settings, not on the archive's batches.
+_SEARCHING = frozenset({"search", "sort", "duplicates", "index"})
+
+
+def _out_of_memory(ctx: click.Context) -> str:
+    """The advice for a MemoryError, by the command that ran out."""
+    if ctx.invoked_subcommand in _SEARCHING:
+        return (
+            "out of memory while searching; lower -k, --nprobe, --rerank or --ef-search "
+            "(or the index's search settings), search fewer queries at once, or run on a "
+            "machine with more memory; no partial output was kept"
+        )
+    return (
+        "out of memory; lower --max-batch-bytes or --max-batch-objects so that such "
+        "archives are refused up front, or run on a machine with more memory; no "
+        "partial output was kept"
+    )
 
 
 def _describe_os_error(exc: OSError) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses NaN and infinities (``float("nan")`` parses, and
+    compares false with everything: ``--min-score nan`` would keep every hit)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+#: A finite float, any value.
+FINITE = FiniteFloat()
+#: The largest search setting accepted (--nprobe, --rerank, --ef-search): FAISS takes
+#: them as C integers, and larger values search nothing more.
+MAX_SEARCH_SETTING = 2**31 - 1
 
 
 @dataclass

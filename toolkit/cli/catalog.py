@@ -27,6 +27,7 @@ from ._common import (
 from ._rewrite import allow_empty_option
 from .convert import (
     allow_missing_option,
+    bad_numbers_option,
     check_media_usage,
     force_folder_option,
     media_option,
@@ -534,6 +535,7 @@ def merge_command(
 @pat_file_option
 @allow_missing_option
 @allow_empty_option
+@bad_numbers_option
 @force_folder_option
 @click.option(
     "--no-default-filter",
@@ -550,6 +552,7 @@ def export_command(
     pat_file: Path | None,
     allow_missing: bool,
     allow_empty: bool,
+    bad_numbers: str,
     force: bool,
     no_default_filter: bool,
     report_path: Path | None,
@@ -573,6 +576,8 @@ def export_command(
     if media != "none":
         options["media"] = media
         options["allow_missing"] = allow_missing
+    if bad_numbers != "error":
+        options["bad_numbers"] = bad_numbers
     if media == "download":
         from ..media import read_pat
 

@@ -88,6 +88,13 @@ def _notes(report: ConvertReport) -> list[str]:
             f"{len(report.images_without_size)} image(s) left out, their size is unknown "
             f"(no image_info and no media): {ids}; --media embedded or download reads it"
         )
+    if report.nulled_numbers:
+        ids = ", ".join(repr(i) for i in report.nulled_number_ids[:_SHOWN])
+        more = " ..." if report.nulled_number_inputs > _SHOWN else ""
+        notes.append(
+            f"{report.nulled_numbers} NaN or infinite metadata number(s) written as null, in "
+            f"{report.nulled_number_inputs} input(s): {ids}{more} (all of them in --report)"
+        )
     media = report.media
     if media is not None:
         if media.skipped:
@@ -121,6 +128,14 @@ def warn_unknown_fields(report: ConvertReport) -> None:
 
 
 # Options shared with 'datasets export', which converts a catalog version.
+bad_numbers_option = click.option(
+    "--bad-numbers",
+    type=click.Choice(["error", "null"]),
+    default="error",
+    show_default=True,
+    help="A NaN or infinite number in metadata, which JSON cannot hold: refuse the input "
+    "(error) or write null in its place (null; the report lists those inputs).",
+)
 media_option = click.option(
     "--media",
     type=click.Choice(list(MEDIA_CHOICES)),
@@ -260,6 +275,7 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     default="",
     help="parquet: metadata keys (dotted paths) that get a column each, as metadata.KEY.",
 )
+@bad_numbers_option
 @force_folder_option
 @json_option("Print the report as one JSON document on stdout (not with -o -).")
 def convert(
@@ -284,6 +300,7 @@ def convert(
     rows_per_file: int,
     embedding: int,
     metadata_columns: str,
+    bad_numbers: str,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -395,6 +412,7 @@ def convert(
             rows_per_file=rows_per_file,
             embedding=embedding,
             metadata_columns=keys,
+            bad_numbers=bad_numbers,  # type: ignore[arg-type]
         )
     warn_unknown_fields(report)
     for note in _notes(report):

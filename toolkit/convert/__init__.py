@@ -31,6 +31,7 @@ from .._atomic import atomic_file
 from .._outputs import check_outputs
 from ..archive import ArchiveReader
 from ..errors import MediaError, OutputError
+from ..jsonmap import BadNumbers, bad_numbers_as_null, check_bad_numbers
 from ..limits import DEFAULT_LIMITS, Limits
 from ..media import MediaReport
 from ..unknown import UnknownFieldTally
@@ -141,6 +142,13 @@ class ConvertReport:
     files: int = 0
     #: What happened to the media, when asked for (None with ``media="none"``).
     media: MediaReport | None = None
+    #: NaN and infinite metadata numbers: ``error`` (refused) or ``null`` (written as
+    #: null); with ``null``, how many were, the inputs that held them, and their ids
+    #: (the first 1000).
+    bad_numbers: str = "error"
+    nulled_numbers: int = 0
+    nulled_number_inputs: int = 0
+    nulled_number_ids: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -243,6 +251,7 @@ def convert_archives(
     rows_per_file: int = 100_000,
     embedding: int = 0,
     metadata_columns: Sequence[str] = (),
+    bad_numbers: BadNumbers = "error",
 ) -> ConvertReport:
     """Convert one or more archives into one output of format ``to``; return a report.
 
@@ -280,7 +289,10 @@ def convert_archives(
     fields the schema does not know (from a Clarifai newer than the pinned one) are
     counted in the report for json, jsonl and sdk, which cannot hold them
     (``unknown_field_inputs``, ``unknown_fields``; :func:`toolkit.unknown.describe_unknown_fields`
-    words the warning the CLI prints).
+    words the warning the CLI prints). A NaN or infinite number in an input's metadata has
+    no JSON form: with ``bad_numbers="error"`` (the default, as protobuf) it is a
+    :class:`~toolkit.errors.SchemaError` naming the input; with ``"null"`` it is written
+    as null and the report counts and lists the inputs that held one.
 
     Example::
 
@@ -313,6 +325,7 @@ def convert_archives(
     if batch_size < 1 or (jobs is not None and jobs < 1) or (workers is not None and workers < 1):
         raise ValueError("batch_size, jobs and workers must be at least 1")
     check_split(split)
+    check_bad_numbers(bad_numbers)
     paths = [Path(s) for s in sources]
     if not paths:
         raise ValueError("give at least one source archive")
@@ -357,6 +370,7 @@ def convert_archives(
         inputs = batches = 0
         tally = UnknownFieldTally()
         converter = fmt(job)
+        nulls = stack.enter_context(bad_numbers_as_null(bad_numbers == "null"))
         try:
             with _gc_paused():
                 for source_batch in iter_source_batches(
@@ -383,6 +397,10 @@ def convert_archives(
             unknown_field_inputs=unknown.inputs,
             unknown_field_examples=unknown.examples,
             unknown_fields=unknown.fields,
+            bad_numbers=bad_numbers,
+            nulled_numbers=nulls.numbers if nulls is not None else 0,
+            nulled_number_inputs=nulls.input_count if nulls is not None else 0,
+            nulled_number_ids=tuple(nulls.inputs) if nulls is not None else (),
             **counts,
         )
         if not report.ok and not allow_missing:

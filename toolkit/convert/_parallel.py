@@ -33,7 +33,14 @@ from concurrent.futures.process import BrokenProcessPool
 import orjson
 
 from ..errors import SchemaError, ToolkitError
-from ..jsonmap import _OPTIONS, _dump, _json_objects
+from ..jsonmap import (
+    _OPTIONS,
+    NulledNumbers,
+    _dump,
+    _json_objects,
+    bad_numbers_as_null,
+    current_nulls,
+)
 from ..messages import Input, InputBatch
 
 __all__ = [
@@ -78,9 +85,12 @@ def encode_inputs(records: Sequence[Input]) -> list[bytes]:
         raise
 
 
-def _encode_wire(data: bytes) -> list[bytes]:
-    """Worker side: one batch's wire bytes in, its inputs as JSON out."""
-    return encode_inputs(InputBatch.FromString(data).inputs)
+def _encode_wire(data: bytes, null_numbers: bool) -> tuple[list[bytes], NulledNumbers | None]:
+    """Worker side: one batch's wire bytes in, its inputs as JSON out, with the tally of
+    metadata numbers written as null (``null_numbers``)."""
+    with bad_numbers_as_null(null_numbers) as nulled:
+        lines = encode_inputs(InputBatch.FromString(data).inputs)
+    return lines, nulled
 
 
 _STOP_SIGNALS = frozenset(
@@ -144,7 +154,9 @@ class JsonEncoder:
             raise ValueError("workers must be at least 1")
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
-        self._pending: collections.deque[tuple[str, Future[list[bytes]]]] = collections.deque()
+        self._pending: collections.deque[
+            tuple[str, Future[tuple[list[bytes], NulledNumbers | None]]]
+        ] = collections.deque()
 
     def __repr__(self) -> str:
         return f"<JsonEncoder workers={self.workers} in flight={len(self._pending)}>"
@@ -166,6 +178,8 @@ class JsonEncoder:
                 raise SchemaError(f"{where}: {exc}") from None
             return
         data = batch.SerializeToString()
+        # Workers write bad numbers as null when this process does (bad_numbers_as_null).
+        null_numbers = current_nulls() is not None
         if self._pool is None:
             with _stop_signals_deferred():
                 # With a fork context, the pool forks every worker at the first submit,
@@ -175,9 +189,9 @@ class JsonEncoder:
                     mp_context=multiprocessing.get_context("fork"),
                     initializer=_worker_init,
                 )
-                future = self._pool.submit(_encode_wire, data)
+                future = self._pool.submit(_encode_wire, data, null_numbers)
         else:
-            future = self._pool.submit(_encode_wire, data)
+            future = self._pool.submit(_encode_wire, data, null_numbers)
         self._pending.append((where, future))
         while len(self._pending) > 2 * self.workers:
             yield self._next()
@@ -190,7 +204,7 @@ class JsonEncoder:
     def _next(self) -> list[bytes]:
         where, future = self._pending.popleft()
         try:
-            return future.result()
+            lines, tally = future.result()
         except SchemaError as exc:
             raise SchemaError(f"{where}: {exc}") from None
         except BrokenProcessPool:
@@ -198,6 +212,10 @@ class JsonEncoder:
                 "a worker process stopped while converting (killed, or out of memory?); "
                 "run again, with --workers 1 to convert in one process"
             ) from None
+        nulled = current_nulls()
+        if nulled is not None and tally is not None:
+            nulled.add(tally)
+        return lines
 
     def close(self) -> None:
         """Stop the workers; batches still queued are dropped."""

@@ -51,7 +51,6 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
@@ -63,8 +62,8 @@ from google.protobuf.message import DecodeError
 from .. import __version__
 from .._atomic import atomic_dir
 from .._native import SPEEDUPS
-from ..errors import ArchiveError, LimitError, MediaError, OutputError
-from ..jsonmap import _struct
+from ..errors import ArchiveError, LimitError, MediaError, OutputError, SchemaError, quote_path
+from ..jsonmap import _struct, current_nulls
 from ..media import FileNamer, MediaReport, MediaSink, normalise_extension, sniff_extension
 from ..messages import Input, Region
 from ..records import input_type
@@ -556,7 +555,7 @@ class CocoConverter:
         annotations: list[dict[str, Any]] = []
         pending: list[bytes] = []
         for record in batch.batch.inputs:
-            self._record(record, images, annotations, pending)
+            self._checked_record(batch, record, images, annotations, pending)
         self._count_images(None, len(images))
         self._annotations_written += len(annotations)
         self._write_items(self._images, images)
@@ -582,11 +581,13 @@ class CocoConverter:
             try:
                 record = Input.FromString(data)
             except DecodeError as exc:  # pragma: no cover - scan_batch checked the bytes
+                if "Arena alloc" in str(exc):  # upb ran out of memory
+                    raise MemoryError(str(exc)) from None
                 raise ArchiveError(
                     f"{batch.source}: entry {batch.entry.name!r} is not a readable "
                     f"InputBatch ({exc}); the archive is damaged, download it again"
                 ) from None
-            self._record(record, images, annotations, pending)
+            self._checked_record(batch, record, images, annotations, pending)
             counters[:] = self._counters()
             if self._tagged_items:  # a tagged input: the C reader files it under its split
                 ((split, (split_images, split_annotations)),) = self._tagged_items.items()
@@ -644,6 +645,28 @@ class CocoConverter:
             self._regions_without_concept,
             self._regions_without_shape,
         ) = counters
+
+    def _checked_record(
+        self,
+        batch: SourceBatch,
+        record: Input,
+        images: list[dict[str, Any]],
+        annotations: list[dict[str, Any]],
+        pending: list[bytes],
+    ) -> None:
+        """:meth:`_record`, with a metadata number JSON cannot hold (NaN, infinity) as a
+        SchemaError naming the input, or as null (``--bad-numbers null``), noted."""
+        nulled = current_nulls()
+        before = nulled.numbers if nulled is not None else 0
+        try:
+            self._record(record, images, annotations, pending)
+        except ValueError as exc:
+            raise SchemaError(
+                f"{quote_path(batch.source)}: input {record.id!r}: cannot be written as JSON "
+                f"({exc})"
+            ) from None
+        if nulled is not None:
+            nulled.record(record.id, before)
 
     def _record(
         self,
@@ -1200,35 +1223,21 @@ class CocoConverter:
         self._dir_cm.__exit__(_Aborted, error, None)
 
 
-def _copy_lines(src: BinaryIO, out: BinaryIO) -> None:
-    """Copy newline-ended JSON lines as the items of a JSON array (commas between)."""
+def _copy_lines(src: BinaryIO, out: BinaryIO, size: int = 1 << 20) -> None:
+    """Copy newline-ended JSON lines as the items of a JSON array (commas between).
+
+    Block by block, each byte looked at once: every line end but the last becomes a
+    comma, so a line of any length (one huge metadata string) costs time linear in its
+    bytes and memory of one block.
+    """
     src.flush()
     src.seek(0)
-    first = True
-    for chunk in _chunks(src):
-        if not chunk:
-            continue
-        body = chunk[:-1].replace(b"\n", b",")
-        if not first:
+    held = False  # a line end at the end of the previous block, not yet written
+    while block := src.read(size):
+        if held:
             out.write(b",")
-        out.write(body)
-        first = False
-
-
-def _chunks(src: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
-    """Pieces of ``src`` that each end at a line end."""
-    rest = b""
-    while True:
-        block = src.read(size)
-        if not block:
-            if rest:
-                yield rest
-            return
-        block = rest + block
-        cut = block.rfind(b"\n") + 1
-        rest = block[cut:]
-        if cut:
-            yield block[:cut]
+        held = block.endswith(b"\n")
+        out.write(block[:-1].replace(b"\n", b",") if held else block.replace(b"\n", b","))
 
 
 def _merge_reports(a: MediaReport | None, b: MediaReport | None) -> MediaReport | None:

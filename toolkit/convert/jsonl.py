@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import IO, Any, BinaryIO, ClassVar
 
 from .._atomic import temp_sibling
-from ..errors import OutputError
+from ..errors import OutputError, SchemaError
+from ..jsonmap import LONG_STRING, iter_input_json
 from ._base import ConvertJob, OutputKind, SourceBatch
 from ._parallel import JsonEncoder
 
@@ -51,8 +52,28 @@ class JsonLinesConverter:
             self._stream = job.output
 
     def write_batch(self, batch: SourceBatch) -> None:
+        if batch.entry.size > LONG_STRING:
+            self._write_long(batch)
+            return
         for lines in self._encoder.submit(batch.batch, str(batch.source)):
             self._write(lines)
+
+    def _write_long(self, batch: SourceBatch) -> None:
+        """A batch that may hold a string longer than LONG_STRING: written here, a piece
+        at a time (the batches in flight first, to keep the order), so memory never
+        holds a line that a long escaped string made six times its size."""
+        for lines in self._encoder.drain():
+            self._write(lines)
+        for record in batch.batch.inputs:
+            try:
+                pieces = iter_input_json(record)
+                with self._output_errors():
+                    for piece in pieces:
+                        self._stream.write(piece)
+                    self._stream.write(b"\n")
+            except SchemaError as exc:
+                raise SchemaError(f"{batch.source}: {exc}") from None
+            self._written += 1
 
     @contextlib.contextmanager
     def _output_errors(self) -> Iterator[None]:
