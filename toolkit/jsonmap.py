@@ -27,7 +27,7 @@ import datetime
 import keyword
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import orjson
@@ -147,6 +147,7 @@ def _bytes(value: bytes) -> str:
 
 def _enum_converter(field: FieldDescriptor) -> _Convert:
     enum_type = field.enum_type
+    assert enum_type is not None  # an enum field
     if enum_type.full_name == "google.protobuf.NullValue":
         return lambda value: None
     # The name protobuf's printer uses: for numbers with aliases (allow_alias), the first.
@@ -185,7 +186,8 @@ class _Mapper:
 
     def message(self, message: Message) -> Any:
         """The JSON form of ``message`` (an object for plain messages)."""
-        return self.converter(message.DESCRIPTOR)(message)
+        # types-protobuf types DESCRIPTOR as this Descriptor or upb's: the same class at runtime
+        return self.converter(cast(Descriptor, message.DESCRIPTOR))(message)
 
     def converter(self, descriptor: Descriptor) -> _Convert:
         full_name = descriptor.full_name
@@ -286,9 +288,11 @@ class _Mapper:
         """What ``_inline``'s expression calls: a message converter (of one item, for
         repeated fields), a map converter, or a scalar converter (of one item)."""
         if field.type == FieldDescriptor.TYPE_MESSAGE:
-            if field.message_type.GetOptions().map_entry:
-                return self._map_converter(field.message_type)
-            return self.converter(field.message_type)
+            message_type = field.message_type
+            assert message_type is not None
+            if message_type.GetOptions().map_entry:
+                return self._map_converter(message_type)
+            return self.converter(message_type)
         scalar = _scalar_converter(field)
         assert scalar is not None
         return scalar
@@ -321,6 +325,7 @@ class _Mapper:
         key_field = entry_type.fields_by_name["key"]
         value_field = entry_type.fields_by_name["value"]
         if value_field.type == FieldDescriptor.TYPE_MESSAGE:
+            assert value_field.message_type is not None
             value_conv: _Convert | None = self.converter(value_field.message_type)
         else:
             value_conv = _scalar_converter(value_field)
@@ -346,6 +351,7 @@ def _inline(field: FieldDescriptor, helper: str) -> tuple[str, bool]:
     kind = field.type
     if field.is_repeated:
         if kind == FieldDescriptor.TYPE_MESSAGE:
+            assert field.message_type is not None
             if field.message_type.GetOptions().map_entry:
                 return f"{helper}(v)", True
             return f"[{helper}(x) for x in v]", True
@@ -551,7 +557,7 @@ def input_from_json(text: str | bytes) -> Input:
 
 def _json_objects(records: Iterable[Input]) -> list[Any]:
     """JSON-ready objects (numpy float32 values inside) for orjson; internal fast path."""
-    mapper = _PROTO_NAMES.converter(Input.DESCRIPTOR)
+    mapper = _PROTO_NAMES.converter(cast(Descriptor, Input.DESCRIPTOR))
     out = []
     with _quiet_floats():
         for record in records:

@@ -22,9 +22,10 @@ import os
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import orjson
+from google.protobuf.descriptor import Descriptor
 
 from .._atomic import temp_sibling
 from ..archive import discard_zip, zip_entry_info
@@ -58,8 +59,9 @@ def annotation_items(record: Input) -> list[dict[str, Any]] | None:
     items: list[dict[str, Any]] = []
     if metadata:
         items.append({"metadata": metadata})
-    region_conv = _JSON_NAMES.converter(Region.DESCRIPTOR)
-    concept_conv = _JSON_NAMES.converter(Concept.DESCRIPTOR)
+    # types-protobuf types DESCRIPTOR as this Descriptor or upb's: the same class at runtime
+    region_conv = _JSON_NAMES.converter(cast(Descriptor, Region.DESCRIPTOR))
+    concept_conv = _JSON_NAMES.converter(cast(Descriptor, Concept.DESCRIPTOR))
     with _quiet_floats():
         items.extend(region_conv(r) for r in regions)
         items.extend(concept_conv(c) for c in concepts)
