@@ -30,9 +30,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal
+from typing import IO, Literal, cast
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import DecodeError
 
 from ._atomic import temp_sibling
@@ -495,7 +496,9 @@ class ArchiveReader:
         # Each field takes two bytes or more: only big entries can hold too many.
         if self.flavour == "protobuf" and len(data) > 2 * limits.max_batch_objects:
             objects = count_wire_objects(
-                data, InputBatch.DESCRIPTOR, stop_after=limits.max_batch_objects
+                data,
+                cast(Descriptor, InputBatch.DESCRIPTOR),  # types-protobuf: or upb's, the same
+                stop_after=limits.max_batch_objects,
             )
             _check_objects(objects, limits, f"{self.path}: entry {entry.name!r}")
         return data

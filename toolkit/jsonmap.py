@@ -35,7 +35,7 @@ import keyword
 import math
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import orjson
@@ -145,7 +145,7 @@ def check_bad_numbers(value: str) -> BadNumbers:
     """``value`` when it is a :data:`BAD_NUMBERS` choice, else ValueError."""
     if value not in BAD_NUMBERS:
         raise ValueError(f"bad_numbers must be one of {', '.join(BAD_NUMBERS)}, not {value!r}")
-    return value  # type: ignore[return-value]
+    return cast(BadNumbers, value)
 
 
 _NAN = "NaN"
@@ -234,6 +234,7 @@ def _bytes(value: bytes) -> str:
 
 def _enum_converter(field: FieldDescriptor) -> _Convert:
     enum_type = field.enum_type
+    assert enum_type is not None  # an enum field
     if enum_type.full_name == "google.protobuf.NullValue":
         return lambda value: None
     # The name protobuf's printer uses: for numbers with aliases (allow_alias), the first.
@@ -272,7 +273,8 @@ class _Mapper:
 
     def message(self, message: Message) -> Any:
         """The JSON form of ``message`` (an object for plain messages)."""
-        return self.converter(message.DESCRIPTOR)(message)
+        # types-protobuf types DESCRIPTOR as this Descriptor or upb's: the same class at runtime
+        return self.converter(cast(Descriptor, message.DESCRIPTOR))(message)
 
     def converter(self, descriptor: Descriptor) -> _Convert:
         full_name = descriptor.full_name
@@ -373,9 +375,11 @@ class _Mapper:
         """What ``_inline``'s expression calls: a message converter (of one item, for
         repeated fields), a map converter, or a scalar converter (of one item)."""
         if field.type == FieldDescriptor.TYPE_MESSAGE:
-            if field.message_type.GetOptions().map_entry:
-                return self._map_converter(field.message_type)
-            return self.converter(field.message_type)
+            message_type = field.message_type
+            assert message_type is not None
+            if message_type.GetOptions().map_entry:
+                return self._map_converter(message_type)
+            return self.converter(message_type)
         scalar = _scalar_converter(field)
         assert scalar is not None
         return scalar
@@ -408,6 +412,7 @@ class _Mapper:
         key_field = entry_type.fields_by_name["key"]
         value_field = entry_type.fields_by_name["value"]
         if value_field.type == FieldDescriptor.TYPE_MESSAGE:
+            assert value_field.message_type is not None
             value_conv: _Convert | None = self.converter(value_field.message_type)
         else:
             value_conv = _scalar_converter(value_field)
@@ -433,6 +438,7 @@ def _inline(field: FieldDescriptor, helper: str) -> tuple[str, bool]:
     kind = field.type
     if field.is_repeated:
         if kind == FieldDescriptor.TYPE_MESSAGE:
+            assert field.message_type is not None
             if field.message_type.GetOptions().map_entry:
                 return f"{helper}(v)", True
             return f"[{helper}(x) for x in v]", True
@@ -751,7 +757,7 @@ def input_from_json(text: str | bytes) -> Input:
 
 def _json_objects(records: Iterable[Input]) -> list[Any]:
     """JSON-ready objects (numpy float32 values inside) for orjson; internal fast path."""
-    mapper = _PROTO_NAMES.converter(Input.DESCRIPTOR)
+    mapper = _PROTO_NAMES.converter(cast(Descriptor, Input.DESCRIPTOR))
     out = []
     nulled = _NULLED.get()
     with _quiet_floats():

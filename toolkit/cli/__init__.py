@@ -30,7 +30,8 @@ class _Failure(click.ClickException):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         # One line, whatever a path or id in the message holds (a newline, a CR).
         super().__init__(one_line(message))
-        self.exit_code = exit_code
+        # click declares exit_code a ClassVar; this instance's own value overrides it.
+        self.exit_code = exit_code  # type: ignore[misc]
 
 
 class Interrupted(KeyboardInterrupt):

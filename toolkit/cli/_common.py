@@ -60,7 +60,8 @@ def get_context() -> CliContext:
     return obj
 
 
-class ArchiveRef(click.ParamType):
+# click 8.5 made ParamType generic (ParamType[str, Any]); earlier releases cannot subscript it.
+class ArchiveRef(click.ParamType):  # type: ignore[type-arg, unused-ignore]
     """An archive path, or a catalog reference ``DATASET[@VERSION]``."""
 
     name = "ARCHIVE"

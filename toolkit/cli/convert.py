@@ -102,9 +102,9 @@ def _notes(report: ConvertReport) -> list[str]:
             for input_id, why in media.skip_reasons.items():
                 reasons.setdefault(why, []).append(input_id)
             parts = []
-            for why, ids in reasons.items():
-                shown = ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
-                parts.append(f"{len(ids)} x {why} ({shown})")
+            for why, skipped in reasons.items():
+                shown = ", ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+                parts.append(f"{len(skipped)} x {why} ({shown})")
             notes.append(f"no media written for {media.skipped} input(s): " + "; ".join(parts))
         if media.jobs_lowered_to is not None:
             notes.append(

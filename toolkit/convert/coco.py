@@ -769,7 +769,7 @@ class CocoConverter:
         sink = self._sink
         may_rename = False
         if sink is None:
-            name = f"{self._namer.stem_for(input_id)}.{_declared_ext('image', image)}"
+            name: str | None = f"{self._namer.stem_for(input_id)}.{_declared_ext('image', image)}"
         else:
             name = sink.submit(record)
             if name is None:

@@ -22,9 +22,10 @@ import os
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import orjson
+from google.protobuf.descriptor import Descriptor
 
 from .._atomic import temp_sibling
 from ..archive import discard_zip, zip_entry_info
@@ -63,8 +64,9 @@ def annotation_items(record: Input) -> list[dict[str, Any]] | None:
     concepts = data.concepts
     if not (metadata or len(regions) or len(concepts)):
         return None
-    region_conv = _JSON_NAMES.converter(Region.DESCRIPTOR)
-    concept_conv = _JSON_NAMES.converter(Concept.DESCRIPTOR)
+    # types-protobuf types DESCRIPTOR as this Descriptor or upb's: the same class at runtime
+    region_conv = _JSON_NAMES.converter(cast(Descriptor, Region.DESCRIPTOR))
+    concept_conv = _JSON_NAMES.converter(cast(Descriptor, Concept.DESCRIPTOR))
     with _quiet_floats():
         labels = [region_conv(r) for r in regions] + [concept_conv(c) for c in concepts]
     # numpy floats to plain ones; the metadata is plain already (and may be huge: it

@@ -92,7 +92,7 @@ def prepare_rows(block: Any, metric: str) -> tuple[np.ndarray, np.ndarray, dict[
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         source = np.asarray(block)
         rows = np.asarray(source, dtype=np.float32)
-        finite = np.isfinite(rows).all(axis=1)
+        finite = np.asarray(np.isfinite(rows).all(axis=1))
         all_finite = bool(finite.all())
         norms = np.linalg.norm(rows if all_finite else np.where(finite[:, None], rows, 0.0), axis=1)
         # float32 overflowed (inf) or underflowed (0): a zero norm need not be a zero row
@@ -154,7 +154,8 @@ def prepare_vector(vector: np.ndarray, metric: str) -> np.ndarray | None:
     norm = float(norms[0])
     if 0 < norm < np.inf:
         if metric == "cosine":
-            return (row / norms[:, None])[0]
+            unit: np.ndarray = (row / norms[:, None])[0]
+            return unit
         return row[0] if norm <= MAX_NORM else None
     rows, usable, _problems = prepare_rows(row, metric)
     return rows[0] if usable[0] else None
