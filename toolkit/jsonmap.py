@@ -145,7 +145,7 @@ def check_bad_numbers(value: str) -> BadNumbers:
     """``value`` when it is a :data:`BAD_NUMBERS` choice, else ValueError."""
     if value not in BAD_NUMBERS:
         raise ValueError(f"bad_numbers must be one of {', '.join(BAD_NUMBERS)}, not {value!r}")
-    return cast(BadNumbers, value)
+    return value
 
 
 _NAN = "NaN"
