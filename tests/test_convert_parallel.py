@@ -161,15 +161,15 @@ busy, release = sys.argv.pop(1), sys.argv.pop(1)
 real_encode = _parallel._encode_wire
 
 
-def encode_wire(data):
+def encode_wire(*args):
     try:
         os.close(os.open(busy, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
-        return real_encode(data)
+        return real_encode(*args)
     print("busy", flush=True)
     with open(release) as fifo:
         fifo.read()
-    return real_encode(data)
+    return real_encode(*args)
 
 
 _parallel._encode_wire = encode_wire
