@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["encode_field", "encode_varint", "packed_floats", "read_varint"]
+__all__ = ["encode_field", "encode_varint", "frame_offsets", "packed_floats", "read_varint"]
 
 
 def encode_varint(value: int) -> bytes:
@@ -45,3 +45,36 @@ def packed_floats(data: bytes) -> np.ndarray | None:
         return None
     length, pos = read_varint(data, 1)
     return np.frombuffer(data, dtype="<f4", count=length // 4, offset=pos)
+
+
+def frame_offsets(data: bytes | bytearray | memoryview) -> list[int] | None:
+    """Where each input starts in the wire bytes of an ``InputBatch``, plus the end.
+
+    ``data[offsets[i]:offsets[i + 1]]`` is input ``i`` with its field tag and length,
+    ready to be concatenated into another batch. None when the bytes hold anything
+    but inputs (unknown fields), so that the caller re-encodes instead.
+
+    Example::
+
+        offsets = frame_offsets(encode_batch([a, b]))   # [0, 2 + len(a), 4 + len(a) + len(b)]
+    """
+    offsets = [0]
+    append = offsets.append
+    pos = 0
+    end = len(data)
+    try:
+        while pos < end:
+            if data[pos] != 0x0A:
+                return None
+            length = data[pos + 1]
+            if length < 0x80:  # the common short frame, without a call
+                pos += 2 + length
+            else:
+                length, pos = read_varint(data, pos + 1)
+                pos += length
+            append(pos)
+    except IndexError:
+        return None
+    if pos != end:
+        return None
+    return offsets

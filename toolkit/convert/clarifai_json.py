@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ..archive import Flavour
-from ._base import ArchiveConverter, ConvertJob, SourceBatch
-from ._parallel import JsonEncoder
+from ._base import ArchiveConverter, BatchWork, SourceBatch
+from ._parallel import encode_batch_json
 
 __all__ = ["ClarifaiJsonConverter"]
 
@@ -25,24 +25,9 @@ class ClarifaiJsonConverter(ArchiveConverter):
     flavour: ClassVar[Flavour] = "json"
     check_unknown: ClassVar[bool] = True
 
-    def __init__(self, job: ConvertJob) -> None:
-        super().__init__(job)
-        self._encoder = JsonEncoder(job.workers)
+    batch_work: BatchWork | None = staticmethod(encode_batch_json)  # type: ignore[assignment]
 
     def write_batch(self, batch: SourceBatch) -> None:
-        for items in self._encoder.submit(batch.batch, str(batch.source)):
-            self._add(items)
-
-    def _add(self, items: list[bytes]) -> None:
+        items: list[bytes] = batch.result
         self._writer.add_json_inputs(items)
         self._added += len(items)
-
-    def finish(self) -> dict[str, Any]:
-        for items in self._encoder.drain():
-            self._add(items)
-        self._encoder.close()
-        return super().finish()
-
-    def abort(self) -> None:
-        self._encoder.close()
-        super().abort()

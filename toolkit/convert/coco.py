@@ -54,7 +54,7 @@ from ..media import FileNamer, MediaReport, MediaSink, normalise_extension, snif
 from ..messages import Input, Region
 from ..records import input_type
 from ..safety import image_size, open_image
-from ._base import ConvertJob, OutputKind, SourceBatch
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
 
 __all__ = ["CocoConverter", "rle_encode"]
 
@@ -376,6 +376,7 @@ class CocoConverter:
     supports_media: ClassVar[bool] = True
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = False
+    batch_work: BatchWork | None = None
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job

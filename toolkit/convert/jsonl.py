@@ -9,8 +9,8 @@ from typing import IO, Any, BinaryIO, ClassVar
 
 from .._atomic import temp_sibling
 from ..errors import OutputError
-from ._base import ConvertJob, OutputKind, SourceBatch
-from ._parallel import JsonEncoder
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
+from ._parallel import encode_batch_lines
 
 __all__ = ["JsonLinesConverter"]
 
@@ -32,12 +32,12 @@ class JsonLinesConverter:
     supports_stdout: ClassVar[bool] = True
     check_unknown: ClassVar[bool] = True
     reads_raw: bool = False
+    batch_work: BatchWork | None = staticmethod(encode_batch_lines)  # type: ignore[assignment]
 
     def __init__(self, job: ConvertJob) -> None:
         self._written = 0
         self._tmp = None
         self._dest = None
-        self._encoder = JsonEncoder(job.workers)
         if isinstance(job.output, os.PathLike):
             self._dest = job.output
             self._tmp = temp_sibling(job.output)
@@ -51,8 +51,12 @@ class JsonLinesConverter:
             self._stream = job.output
 
     def write_batch(self, batch: SourceBatch) -> None:
-        for lines in self._encoder.submit(batch.batch, str(batch.source)):
-            self._write(lines)
+        lines: bytes = batch.result
+        if not lines:
+            return
+        self._written += batch.count
+        with self._output_errors():
+            self._stream.write(lines)
 
     @contextlib.contextmanager
     def _output_errors(self) -> Iterator[None]:
@@ -66,17 +70,7 @@ class JsonLinesConverter:
                 f"{self._dest or 'output'}: write failed ({exc.strerror or exc})"
             ) from None
 
-    def _write(self, lines: list[bytes]) -> None:
-        if not lines:
-            return
-        self._written += len(lines)
-        with self._output_errors():
-            self._stream.write(b"\n".join(lines) + b"\n")
-
     def finish(self) -> dict[str, Any]:
-        for lines in self._encoder.drain():
-            self._write(lines)
-        self._encoder.close()
         with self._output_errors():
             self._stream.flush()
         return {"written": self._written}
@@ -93,7 +87,6 @@ class JsonLinesConverter:
         self._tmp = None
 
     def abort(self) -> None:
-        self._encoder.close()
         if self._tmp is None:
             return
         with contextlib.suppress(OSError):
