@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import multiprocessing
 import os
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from convert_helpers import varied_inputs, write_raw_archive
 
+from toolkit import batches
 from toolkit.archive import ArchiveReader, ArchiveWriter
 from toolkit.batches import iter_batches
 from toolkit.cli import cli
@@ -47,17 +47,16 @@ def test_workers_give_the_same_bytes_in_the_same_order(make_archive) -> None:
     expected = [encode_inputs(b.inputs) for b in _batches(records, 7)]
     with ArchiveReader(source) as reader:
         got = [
-            b.result
-            for b in iter_batches([reader], work=_parallel.encode_batch_json, workers=3)
+            b.result for b in iter_batches([reader], work=_parallel.encode_batch_json, workers=3)
         ]
     assert got == expected
 
 
 def test_auto_workers_only_for_big_sources(monkeypatch) -> None:
-    monkeypatch.setattr(_parallel, "usable_cpus", lambda: 16)
+    monkeypatch.setattr(batches, "usable_cpus", lambda: 16)
     assert auto_workers(_parallel.PARALLEL_MIN_BYTES - 1) == 1
     assert auto_workers(_parallel.PARALLEL_MIN_BYTES) == _parallel.MAX_AUTO_WORKERS == 8
-    monkeypatch.setattr(_parallel, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(batches, "usable_cpus", lambda: 2)
     assert auto_workers(10 * _parallel.PARALLEL_MIN_BYTES) == 2
 
 

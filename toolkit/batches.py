@@ -48,8 +48,11 @@ from .messages import Input, InputBatch
 from .unknown import find_unknown_fields
 
 __all__ = [
+    "MAX_AUTO_WORKERS",
+    "PARALLEL_MIN_BYTES",
     "Batch",
     "BatchWork",
+    "auto_workers",
     "can_fork_workers",
     "iter_batches",
     "refuse_repeated_ids",
@@ -60,6 +63,12 @@ __all__ = [
 #: Work done on each batch (in a worker process when there are several): its result
 #: travels back to the caller as :attr:`Batch.result`, so it should be compact.
 BatchWork = Callable[["Batch"], Any]
+
+#: Sources smaller than this (batch bytes in all) are read in this process: there,
+#: forking workers would cost about what they save.
+PARALLEL_MIN_BYTES = 32 * 1024**2
+#: The most worker processes :func:`auto_workers` picks.
+MAX_AUTO_WORKERS = 8
 
 #: About this many bytes of batch entries make one range handed to a worker.
 RANGE_BYTES = 2 * 1024**2
@@ -335,6 +344,14 @@ def usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def auto_workers(total_batch_bytes: int) -> int:
+    """Worker processes for sources of this size: one per usable CPU (up to
+    :data:`MAX_AUTO_WORKERS`) when big, else 1."""
+    if total_batch_bytes < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(MAX_AUTO_WORKERS, usable_cpus()))
 
 
 def can_fork_workers() -> bool:

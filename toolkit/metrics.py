@@ -10,16 +10,25 @@ Example::
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .archive import ArchiveReader
+from .batches import Batch, iter_batches
 from .errors import LimitError, MediaError
 from .messages import Concept, DatasetVersionMetrics, Input, Region
 from .records import input_type
 from .safety import image_size
 
-__all__ = ["ConceptCount", "Metrics", "MetricsCounter", "compute_metrics"]
+__all__ = [
+    "ConceptCount",
+    "Metrics",
+    "MetricsCounter",
+    "archive_metrics",
+    "compute_metrics",
+    "count_batch",
+]
 
 #: Fields that map one-to-one onto ``clarifai.api.DatasetVersionMetrics``.
 PROTO_FIELDS = (
@@ -189,6 +198,29 @@ class MetricsCounter:
             self._wmin, self._wmax = min(self._wmin, width), max(self._wmax, width)
             self._hmin, self._hmax = min(self._hmin, height), max(self._hmax, height)
 
+    def merge(self, other: MetricsCounter) -> None:
+        """Add what ``other`` counted (inputs after this counter's, as for :meth:`add`)."""
+        m, o = self.metrics, other.metrics
+        for name in PROTO_FIELDS:
+            setattr(m, name, getattr(m, name) + getattr(o, name))
+        for concept_id, count in o.concepts.items():
+            entry = m.concepts.get(concept_id)
+            if entry is None:
+                m.concepts[concept_id] = ConceptCount(
+                    count.name, count.inputs, count.regions, count.negatives
+                )
+                continue
+            if count.name and not entry.name:
+                entry.name = count.name
+            entry.inputs += count.inputs
+            entry.regions += count.regions
+            entry.negatives += count.negatives
+        self._types.update(other._types)
+        self._dims.update(other._dims)
+        if other._wmax >= 0:
+            self._wmin, self._wmax = min(self._wmin, other._wmin), max(self._wmax, other._wmax)
+            self._hmin, self._hmax = min(self._hmin, other._hmin), max(self._hmax, other._hmax)
+
     def result(self) -> Metrics:
         """The metrics counted so far."""
         m = self.metrics
@@ -208,6 +240,37 @@ def _image_size(data: bytes) -> tuple[int, int]:
     except (LimitError, MediaError):
         return 0, 0
     return int(width), int(height)
+
+
+def count_batch(batch: Batch) -> MetricsCounter:
+    """Batch work (see :func:`toolkit.batches.iter_batches`): the batch's inputs counted."""
+    counter = MetricsCounter()
+    add = counter.add
+    for record in batch.inputs:
+        add(record)
+    return counter
+
+
+def archive_metrics(
+    reader: ArchiveReader,
+    *,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Metrics:
+    """Count what one archive holds, its batches counted in ``workers`` processes
+    (:func:`toolkit.batches.iter_batches`); ``progress(1)`` after each batch entry.
+
+    Example::
+
+        with ArchiveReader(path) as reader:
+            metrics = archive_metrics(reader, workers=4)
+    """
+    counter = MetricsCounter()
+    for batch in iter_batches([reader], work=count_batch, workers=workers, ids=False):
+        counter.merge(batch.result)
+        if progress is not None:
+            progress(1)
+    return counter.result()
 
 
 def compute_metrics(inputs: Iterable[Input], *, inspect_media: bool = True) -> Metrics:

@@ -14,12 +14,13 @@ from collections.abc import Sequence
 
 import orjson
 
-from ..batches import Batch, usable_cpus
+from ..batches import MAX_AUTO_WORKERS, PARALLEL_MIN_BYTES, Batch, auto_workers, usable_cpus
 from ..errors import SchemaError
 from ..jsonmap import _OPTIONS, _dump, _json_objects
 from ..messages import Input
 
 __all__ = [
+    "MAX_AUTO_WORKERS",
     "PARALLEL_MIN_BYTES",
     "auto_workers",
     "encode_batch_json",
@@ -27,19 +28,6 @@ __all__ = [
     "encode_inputs",
     "usable_cpus",
 ]
-
-#: Sources smaller than this (batch bytes in all) are converted in this process: there,
-#: forking workers and handing batches over would cost about what they save.
-PARALLEL_MIN_BYTES = 32 * 1024**2
-#: The most worker processes ``auto_workers`` picks.
-MAX_AUTO_WORKERS = 8
-
-
-def auto_workers(total_batch_bytes: int) -> int:
-    """Worker processes for sources of this size: one per usable CPU (up to 8) when big."""
-    if total_batch_bytes < PARALLEL_MIN_BYTES:
-        return 1
-    return max(1, min(MAX_AUTO_WORKERS, usable_cpus()))
 
 
 def encode_inputs(records: Sequence[Input]) -> list[bytes]:
