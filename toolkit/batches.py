@@ -449,20 +449,24 @@ def _worker_reader(source_index: int) -> ArchiveReader:
     return reader
 
 
-def _run_range(source_index: int, start: int, stop: int) -> list[_Outcome]:
-    """Worker side: read entries ``start`` to ``stop`` of a source and work on each."""
+def _run_range(source_index: int, start: int, stop: int) -> tuple[list[_Outcome], Exception | None]:
+    """Worker side: read entries ``start`` to ``stop`` of a source and work on each.
+    An error stops the range: the batches before it come back with it."""
     job = _JOB
     assert job is not None
-    reader = _worker_reader(source_index)
     out: list[_Outcome] = []
-    for entry in reader.entries[start:stop]:
-        batch = read_batch(
-            reader, source_index, entry, scan=job.scan, check_unknown=job.check_unknown
-        )
-        result = job.work(batch)
-        ids = batch.input_ids() if job.ids else None
-        out.append((batch.count, ids, batch.unknown_ids, batch.unknown_fields, result))
-    return out
+    try:
+        reader = _worker_reader(source_index)
+        for entry in reader.entries[start:stop]:
+            batch = read_batch(
+                reader, source_index, entry, scan=job.scan, check_unknown=job.check_unknown
+            )
+            result = job.work(batch)
+            ids = batch.input_ids() if job.ids else None
+            out.append((batch.count, ids, batch.unknown_ids, batch.unknown_fields, result))
+    except Exception as exc:  # raised in the main process, after the batches before it
+        return out, exc
+    return out, None
 
 
 def _ranges(readers: Sequence[ArchiveReader]) -> Iterator[tuple[int, int, int]]:
@@ -499,7 +503,9 @@ class _ParallelRun:
 
     def __iter__(self) -> Iterator[Batch]:
         global _JOB
-        pending: collections.deque[tuple[int, int, Future[list[_Outcome]]]] = collections.deque()
+        pending: collections.deque[
+            tuple[int, int, Future[tuple[list[_Outcome], Exception | None]]]
+        ] = collections.deque()
         ranges = _ranges(self.readers)
         pool: ProcessPoolExecutor | None = None
         try:
@@ -531,10 +537,10 @@ class _ParallelRun:
                 pool.shutdown(wait=True, cancel_futures=True)
 
     def _collect(
-        self, source_index: int, start: int, future: Future[list[_Outcome]]
+        self, source_index: int, start: int, future: Future[tuple[list[_Outcome], Exception | None]]
     ) -> Iterator[Batch]:
         try:
-            outcomes = future.result()
+            outcomes, error = future.result()
         except BrokenProcessPool:
             raise ToolkitError(
                 f"a worker process stopped while {self.task} (killed, or out of memory?); "
@@ -549,3 +555,5 @@ class _ParallelRun:
             batch.unknown_fields = unknown_fields
             batch.result = result
             yield batch
+        if error is not None:
+            raise error

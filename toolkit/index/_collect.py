@@ -348,6 +348,15 @@ class Collector:
 
     def _append(self, block: np.ndarray, ids: list[str], where: str) -> None:
         stats = self.stats
+        fresh = dict.fromkeys(ids)
+        if not self.existing and len(fresh) == len(ids) and self.rows.keys().isdisjoint(fresh):
+            # The common case (new ids, each once): every vector is kept, in order.
+            start = self.writer.rows
+            self.rows.update(zip(ids, range(start, start + len(ids)), strict=True))
+            self.writer.append(block)
+            self.ids.extend(ids)
+            stats.indexed += len(ids)
+            return
         keep = np.ones(len(ids), dtype=bool)
         next_row = self.writer.rows  # the row the next kept vector gets
         for n, input_id in enumerate(ids):
