@@ -174,3 +174,18 @@ def test_collect_with_workers_writes_the_same_vectors(make_archive, tmp_path: Pa
     assert outcomes[0] == outcomes[1]
     assert [r["inputs"] for r in outcomes[0][0]] == [60, 30]
     assert multiprocessing.active_children() == []
+
+
+def test_metrics_type_rank_and_empty_metadata() -> None:
+    both = Input(id="a")
+    both.data.text.raw = "t"
+    both.data.video.url = "https://example.com/v.mp4"
+    empty_meta = Input(id="b")
+    empty_meta.data.metadata.SetInParent()
+    audio = Input(id="c")
+    audio.data.audio.url = "https://example.com/a.wav"
+    audio.data.metadata.update({"k": 1})
+    metrics = compute_metrics([both, empty_meta, audio])
+    assert metrics.input_types == {"audio": 1, "unknown": 1, "video": 1}
+    assert metrics.inputs_with_metadata_count == 1
+    assert metrics.unlabeled_inputs_count == 3
