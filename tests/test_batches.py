@@ -136,13 +136,24 @@ def _awkward_inputs() -> list[Input]:
             record.data.embeddings.add(vector=vector.tolist(), num_dimensions=declared)
         records.append(record)
     records.append(records[10])  # the same id with the same vector
+    records += [Input(id="none-1"), Input(id="none-2")]
+    for n in range(7):  # a batch of one size, not the index's (63-69 below)
+        record = Input(id=f"five-{n}")
+        record.data.embeddings.add(vector=[1.0, 2.0, 3.0, 4.0, float(n)], num_dimensions=5)
+        records.append(record)
+    for n in range(6):  # a batch of the index's size (70-76): one NaN, one zero, a repeat
+        record = Input(id=f"six-{n}")
+        vector = [0.0] * 6 if n == 1 else [1.0, 2.0, float("nan") if n == 2 else 3.0, 0.0, 1.0, n]
+        record.data.embeddings.add(vector=vector)
+        records.append(record)
+    records.append(records[0])
     return records
 
 
 def test_extracted_embeddings_give_the_same_outcome_as_parsed_ones(tmp_path: Path) -> None:
     records = _awkward_inputs()
     outcomes = []
-    for how in ("parsed", "extracted"):
+    for how in ("parsed", "extracted", "prepared"):
         writer = VectorWriter(tmp_path / f"{how}.npy")
         collector = Collector(writer, metric="cosine", embedding=0, skip_bad=True)
         for start in range(0, len(records), 7):
@@ -150,19 +161,21 @@ def test_extracted_embeddings_give_the_same_outcome_as_parsed_ones(tmp_path: Pat
             if how == "parsed":
                 collector.add_batch(chunk, "a.zip")
             else:
-                collector.add_extracted(extract_embeddings(chunk, 0), "a.zip")
+                metric = "cosine" if how == "prepared" else None
+                collector.add_extracted(extract_embeddings(chunk, 0, metric), "a.zip")
         writer.finish()
         outcomes.append((collector.stats, collector.ids, np.load(tmp_path / f"{how}.npy")))
-    assert outcomes[0][0] == outcomes[1][0]
-    assert outcomes[0][1] == outcomes[1][1]
-    assert np.array_equal(outcomes[0][2], outcomes[1][2])
-    assert outcomes[0][0].bad == 27 and outcomes[0][0].duplicate_ids == 1
+    for other in outcomes[1:]:
+        assert outcomes[0][0] == other[0]
+        assert outcomes[0][1] == other[1]
+        assert np.array_equal(outcomes[0][2], other[2])
+    assert outcomes[0][0].bad == 27 + 7 + 2 and outcomes[0][0].duplicate_ids == 2
 
 
 @linux_only
 def test_collect_with_workers_writes_the_same_vectors(make_archive, tmp_path: Path) -> None:
     _no_other_threads()
-    first = make_archive(_awkward_inputs()[:-1], "a.zip", batch_size=4)
+    first = make_archive(_awkward_inputs()[:60], "a.zip", batch_size=4)
     second = make_archive(varied_inputs(30, seed=9), "b.zip", batch_size=4)
     outcomes = []
     for workers in (1, 2):

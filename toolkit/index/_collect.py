@@ -85,12 +85,18 @@ class Extracted:
     #: Their vectors' sizes and declared ``num_dimensions`` (int64 arrays).
     sizes: np.ndarray
     declared: np.ndarray
-    #: All their vectors, one after another (float32).
-    values: np.ndarray
+    #: All their vectors, one after another (float32); None when ``prepared`` holds them.
+    values: np.ndarray | None
+    #: When every vector has one size (and says so): the block ``prepare_rows`` made of
+    #: them, done where the work ran (rows, usable mask, problems).
+    prepared: tuple[np.ndarray, np.ndarray, dict[int, str]] | None = None
 
 
-def extract_embeddings(records: Sequence[Input], which: int) -> Extracted:
-    """Embedding ``which`` of each of ``records`` as an :class:`Extracted`."""
+def extract_embeddings(
+    records: Sequence[Input], which: int, metric: str | None = None
+) -> Extracted:
+    """Embedding ``which`` of each of ``records`` as an :class:`Extracted`; with
+    ``metric``, vectors of one size are also prepared (:func:`prepare_rows`)."""
     ids: list[str] = []
     sizes: list[int] = []
     declared: list[int] = []
@@ -108,13 +114,19 @@ def extract_embeddings(records: Sequence[Input], which: int) -> Extracted:
         declared.append(embedding.num_dimensions)
         vectors.append(vector)
     values = np.concatenate(vectors) if vectors else np.empty(0, dtype=np.float32)
-    return Extracted(
+    found = Extracted(
         inputs=len(records),
         ids=ids,
         sizes=np.array(sizes, dtype=np.int64),
         declared=np.array(declared, dtype=np.int64),
         values=values.astype(np.float32, copy=False),
     )
+    size = sizes[0] if sizes else 0
+    if metric is not None and size and all(s == size for s in sizes):
+        if all(d in (0, size) for d in declared):
+            found.prepared = prepare_rows(found.values.reshape(len(sizes), size), metric)
+            found.values = None
+    return found
 
 
 #: The largest vector norm an ``ip`` or ``l2`` index takes: inner products (up to 1e36)
@@ -304,6 +316,10 @@ class Collector:
                 self.dimension = int(sizes[fit[0]])
         bad = unfit | (sizes != self.dimension)
         if not bad.any():
+            if found.prepared is not None:
+                self._add_prepared(found.prepared, found.ids, where)
+                return
+            assert found.values is not None
             block = found.values.reshape(len(sizes), -1)
             self.add_block(block, found.ids, where)
             return
@@ -325,6 +341,7 @@ class Collector:
         good = np.flatnonzero(~bad)
         if not len(good):
             return
+        assert found.values is not None
         ends = np.cumsum(sizes)
         block = np.stack([found.values[ends[row] - sizes[row] : ends[row]] for row in good])
         self.add_block(block, [found.ids[row] for row in good], where)
@@ -338,7 +355,12 @@ class Collector:
                 f"{where}: vectors have {block.shape[1]} dimensions where {self._dimension_origin} "
                 f"{self.dimension}"
             )
-        block, good, problems = prepare_rows(block, self.metric)
+        self._add_prepared(prepare_rows(block, self.metric), ids, where)
+
+    def _add_prepared(
+        self, prepared: tuple[np.ndarray, np.ndarray, dict[int, str]], ids: list[str], where: str
+    ) -> None:
+        block, good, problems = prepared
         if problems:
             for row, reason in problems.items():
                 self._bad(ids[row], f"embedding {reason}", where)
@@ -465,7 +487,7 @@ def collect(
     which = collector.embedding
 
     def work(batch: Batch) -> Extracted:
-        return extract_embeddings(batch.inputs, which)
+        return extract_embeddings(batch.inputs, which, collector.metric)
 
     with contextlib.ExitStack() as stack:
         readers = [stack.enter_context(ArchiveReader(source, limits=limits)) for source in sources]
