@@ -13,9 +13,9 @@ the machine has them) and ``--workers`` set where the command takes it:
 The baselines run in the same session: the bare loop as a whole process; MessageToDict +
 json.dumps over the first --dict-inputs inputs as a whole process, scaled linearly to N
 (its start-up counted once). Times are medians of --runs runs (one run for archives of
-more than 200,000 inputs). Peak RSS is the main process's (workers included when they
-are its children and bigger). Everything goes to stdout; the data is removed at the end
-unless --keep.
+more than 200,000 inputs). Peak RSS is that of the command's largest process (its own or
+one worker's: ``wait4`` counts the children it waited for). Everything goes to stdout;
+the data is removed at the end unless --keep.
 
 Usage: python bench/scaling.py [--sizes 100000,1000000] [--workers 1,2,4,8,16] [--runs 3]
        python bench/scaling.py --sizes 2000 --workers 1,2 --runs 1      # a quick try
@@ -32,14 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from toolkit._wire import encode_field, encode_varint  # noqa: E402
-from toolkit.archive import ArchiveWriter  # noqa: E402
-
 PY = sys.executable
 
 BARE_LOOP = """
@@ -71,9 +64,22 @@ with zipfile.ZipFile(sys.argv[1]) as zf, open(sys.argv[3], "w") as out:
 
 
 def make_archive(path: Path, count: int, dim: int, seed: int = 0) -> Path:
-    """``count`` inputs, each an id, one concept (of 20) and one ``dim``-d embedding."""
+    """``count`` inputs, each an id, one concept (of 20) and one ``dim``-d embedding.
+
+    Runs in a process of its own (``--make``): this one stays small, because a child's
+    peak RSS starts from its parent's at the fork.
+    """
     if path.exists():
         return path
+    if "numpy" not in sys.modules:
+        command = [PY, __file__, "--make", str(path), str(count), str(dim), str(seed)]
+        subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        return path
+    import numpy as np
+
+    from toolkit._wire import encode_field, encode_varint
+    from toolkit.archive import ArchiveWriter
+
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     one = b"\x1d" + np.float32(1).tobytes()  # Concept.value = 1.0 (field 3, fixed32)
@@ -139,6 +145,12 @@ def remove(path: Path) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--make"]:
+        import numpy  # noqa: F401 - the archive is made here
+
+        path, count, dim, seed = sys.argv[2:6]
+        make_archive(Path(path), int(count), int(dim), int(seed))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000", help="Archive sizes (inputs).")
     parser.add_argument("--dim", type=int, default=512)
@@ -274,7 +286,7 @@ def main() -> None:
     print()
     print("# summary: per worker count: seconds, ratio to the bare loop (info, coco) or")
     print("# speed-up over MessageToDict+json.dumps (jsonl), /speed-up over the first worker")
-    print("# count, peak RSS of the main process")
+    print("# count, peak RSS of the command's largest process")
     for row in rows:
         print(row)
 
