@@ -100,10 +100,9 @@ def make_archive(path: Path, count: int, dim: int, seed: int = 0) -> Path:
     return path
 
 
-def run(
-    command: list[str], *, cpus: int | None, stdout: object = subprocess.DEVNULL
-) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB) of one whole process, pinned to ``cpus`` CPUs."""
+def run(command: list[str], *, cpus: int | None) -> tuple[float, float, float]:
+    """Seconds, peak RSS (MiB) and CPU seconds (user + system, its workers included) of
+    one whole process, pinned to ``cpus`` CPUs."""
     if cpus is not None and shutil.which("taskset") and cpus <= len(os.sched_getaffinity(0)):
         allowed = sorted(os.sched_getaffinity(0))[:cpus]
         command = ["taskset", "-c", ",".join(map(str, allowed)), *command]
@@ -120,21 +119,23 @@ def run(
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(command)}\n{stderr}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def median_run(
     runs: int, command: list[str], cpus: int | None, clean: Path | None = None
-) -> tuple[float, float]:
-    """Median seconds and the largest peak RSS of ``runs`` runs (``clean`` removed first)."""
-    times, peaks = [], []
+) -> tuple[float, float, float]:
+    """Median seconds, the largest peak RSS and the median CPU seconds of ``runs`` runs
+    (``clean`` removed first)."""
+    times, peaks, cpu = [], [], []
     for _ in range(runs):
         if clean is not None:
             remove(clean)
-        seconds, peak = run(command, cpus=cpus)
+        seconds, peak, used = run(command, cpus=cpus)
         times.append(seconds)
         peaks.append(peak)
-    return statistics.median(times), max(peaks)
+        cpu.append(used)
+    return statistics.median(times), max(peaks), statistics.median(cpu)
 
 
 def remove(path: Path) -> None:
@@ -181,11 +182,14 @@ def main() -> None:
             mib = archive.stat().st_size / 2**20
             made = time.perf_counter() - started
             print(f"# {size} x {args.dim}: {mib:.0f} MiB, made in {made:.1f} s")
-            bare, bare_rss = median_run(runs, [PY, "-c", BARE_LOOP, str(archive)], 1)
-            print(f"bare loop (1 process)        {bare:7.2f} s  {bare_rss:6.0f} MiB")
+            bare, bare_rss, bare_cpu = median_run(runs, [PY, "-c", BARE_LOOP, str(archive)], 1)
+            print(
+                f"bare loop (1 process)        {bare:7.2f} s  {bare_rss:6.0f} MiB  "
+                f"cpu {bare_cpu:.2f} s"
+            )
             dict_n = min(args.dict_inputs, size)
-            empty, _ = median_run(runs, [PY, "-c", "import toolkit.messages"], 1)
-            dict_t, _ = median_run(
+            empty, _, _ = median_run(runs, [PY, "-c", "import toolkit.messages"], 1)
+            dict_t, _, _ = median_run(
                 runs,
                 [PY, "-c", DICT_LOOP, str(archive), str(dict_n), str(out) + ".dict"],
                 1,
@@ -198,7 +202,7 @@ def main() -> None:
             )
             remove(Path(str(out) + ".dict"))
             for name in commands:
-                figures: dict[int, tuple[float, float]] = {}
+                figures: dict[int, tuple[float, float, float]] = {}
                 for w in counts:
                     if name == "info":
                         cmd = [
@@ -265,11 +269,12 @@ def main() -> None:
                 one = figures[counts[0]][0]
                 cells = []
                 for w in counts:
-                    seconds, peak = figures[w]
+                    seconds, peak, used = figures[w]
                     ratio = f" {seconds / base:5.2f}x" if base and name != "jsonl" else ""
                     speed = f" {base / seconds:4.0f}x" if name == "jsonl" else ""
                     cells.append(
-                        f"w{w}: {seconds:6.2f} s{ratio}{speed} /{one / seconds:4.1f} {peak:5.0f}MiB"
+                        f"w{w}: {seconds:6.2f} s{ratio}{speed} /{one / seconds:4.1f} "
+                        f"{peak:4.0f}MiB cpu {used:.1f}"
                     )
                 label = {
                     "info": "info",
@@ -286,7 +291,7 @@ def main() -> None:
     print()
     print("# summary: per worker count: seconds, ratio to the bare loop (info, coco) or")
     print("# speed-up over MessageToDict+json.dumps (jsonl), /speed-up over the first worker")
-    print("# count, peak RSS of the command's largest process")
+    print("# count, peak RSS of the command's largest process, CPU seconds (workers included)")
     for row in rows:
         print(row)
 
