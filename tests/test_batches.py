@@ -16,6 +16,7 @@ from convert_helpers import varied_inputs, write_raw_archive
 from toolkit import batches
 from toolkit.archive import ArchiveReader
 from toolkit.batches import iter_batches, refuse_repeated_ids, require_inputs
+from toolkit.convert import convert_archives
 from toolkit.errors import ConflictError, EmptyArchiveError, SchemaError
 from toolkit.index._collect import Collector, collect, extract_embeddings
 from toolkit.index._store import VectorWriter
@@ -202,3 +203,26 @@ def test_metrics_type_rank_and_empty_metadata() -> None:
     assert metrics.input_types == {"audio": 1, "unknown": 1, "video": 1}
     assert metrics.inputs_with_metadata_count == 1
     assert metrics.unlabeled_inputs_count == 3
+
+
+@linux_only
+def test_unknown_fields_and_repeated_ids_are_found_in_workers_too(
+    make_archive, tmp_path: Path
+) -> None:
+    _no_other_threads()
+    records = varied_inputs(30, seed=8)
+    for n in (4, 17):
+        records[n].data.MergeFromString(b"\x98\x06\x01")  # Data field 99, unknown
+    source = make_archive(records, "a.zip", batch_size=4)
+    reports = [
+        convert_archives([source], tmp_path / f"w{w}.jsonl", to="jsonl", workers=w) for w in (1, 2)
+    ]
+    assert reports[0].unknown_field_examples == ("in-004", "in-017")
+    assert reports[1].unknown_field_examples == reports[0].unknown_field_examples
+    assert reports[1].unknown_fields == reports[0].unknown_fields == ("Data field 99",)
+    assert (tmp_path / "w1.jsonl").read_bytes() == (tmp_path / "w2.jsonl").read_bytes()
+    twice = make_archive([*records, records[21]], "b.zip", batch_size=4)
+    with pytest.raises(ConflictError, match="'in-021' appears twice"):
+        convert_archives([twice], tmp_path / "x.jsonl", to="jsonl", workers=2)
+    assert not (tmp_path / "x.jsonl").exists()
+    assert multiprocessing.active_children() == []
