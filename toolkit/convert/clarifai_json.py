@@ -25,7 +25,7 @@ class ClarifaiJsonConverter(ArchiveConverter):
     flavour: ClassVar[Flavour] = "json"
     check_unknown: ClassVar[bool] = True
 
-    batch_work: BatchWork | None = staticmethod(encode_batch_json)  # type: ignore[assignment]
+    batch_work: BatchWork | None = staticmethod(encode_batch_json)
 
     def write_batch(self, batch: SourceBatch) -> None:
         items: list[bytes] = batch.result

@@ -32,7 +32,7 @@ class JsonLinesConverter:
     supports_stdout: ClassVar[bool] = True
     check_unknown: ClassVar[bool] = True
     reads_raw: bool = False
-    batch_work: BatchWork | None = staticmethod(encode_batch_lines)  # type: ignore[assignment]
+    batch_work: BatchWork | None = staticmethod(encode_batch_lines)
 
     def __init__(self, job: ConvertJob) -> None:
         self._written = 0

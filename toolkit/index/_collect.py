@@ -114,17 +114,18 @@ def extract_embeddings(
         declared.append(embedding.num_dimensions)
         vectors.append(vector)
     values = np.concatenate(vectors) if vectors else np.empty(0, dtype=np.float32)
+    values = values.astype(np.float32, copy=False)
     found = Extracted(
         inputs=len(records),
         ids=ids,
         sizes=np.array(sizes, dtype=np.int64),
         declared=np.array(declared, dtype=np.int64),
-        values=values.astype(np.float32, copy=False),
+        values=values,
     )
     size = sizes[0] if sizes else 0
     if metric is not None and size and all(s == size for s in sizes):
         if all(d in (0, size) for d in declared):
-            found.prepared = prepare_rows(found.values.reshape(len(sizes), size), metric)
+            found.prepared = prepare_rows(values.reshape(len(sizes), size), metric)
             found.values = None
     return found
 
