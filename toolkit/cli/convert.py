@@ -248,8 +248,8 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="json, jsonl: processes that encode the JSON (default: one per CPU, up to 4, "
-    "for sources of 32 MiB or more; else 1).",
+    help="json, jsonl: processes that read and encode the batches (default: one per CPU, "
+    "up to 8, for sources of 32 MiB or more; else 1).",
 )
 @report_option(
     "Also write the full report (counts, skipped and failed inputs) as JSON to this file "

@@ -276,8 +276,8 @@ def convert_archives(
     ``split`` names the folder of batch entries (json, protobuf) or of the SDK layout;
     ``batch_size`` the inputs per entry (json, protobuf); ``video_frames`` (coco) exports
     each video frame that carries regions as an image. ``workers`` (json, jsonl) is the
-    number of processes that encode the JSON; by default one per usable CPU (up to 4)
-    when the sources hold 32 MiB of batches or more, else 1. Outputs are written under a
+    number of processes that read and encode the batches; by default one per usable CPU
+    (up to 8) when the sources hold 32 MiB of batches or more, else 1. Outputs are written under a
     temporary name and appear only when complete; an existing output is replaced then.
     A folder holding files a conversion did not write is refused unless ``force``.
     ``report_path`` receives the report as JSON (also when media failed). A source with
@@ -374,7 +374,11 @@ def convert_archives(
         try:
             with _gc_paused():
                 for source_batch in iter_source_batches(
-                    readers, check_unknown=fmt.check_unknown, raw=converter.reads_raw
+                    readers,
+                    check_unknown=fmt.check_unknown,
+                    raw=converter.reads_raw,
+                    work=converter.batch_work,
+                    workers=job.workers,
                 ):
                     converter.write_batch(source_batch)
                     inputs += source_batch.count

@@ -41,7 +41,7 @@ from ..jsonmap import (
 )
 from ..media import FileNamer, MediaSink
 from ..messages import Concept, Input, Region
-from ._base import ConvertJob, OutputKind, SourceBatch
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
 
 __all__ = ["SdkConverter", "annotation_items"]
 
@@ -97,6 +97,7 @@ class SdkConverter:
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = True
     reads_raw: bool = False
+    batch_work: BatchWork | None = None
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
