@@ -1,4 +1,4 @@
-"""Assemble README.md from docs/readme/*.md (in a fixed order).
+"""Assemble README.md from its parts, docs/readme/00-head.md and 99-tail.md.
 
 Usage: python scripts/build_readme.py [--check]
 """
@@ -10,21 +10,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = [
-    "00-head.md",
-    "foundation.md",
-    "convert.md",
-    "media.md",
-    "merge.md",
-    "index.md",
-    "prepare.md",
-    "datascience.md",
-    "cluster.md",
-    "catalog.md",
-    "serve.md",
-    "security.md",
-    "99-tail.md",
-]
+# The README is short (at most 300 lines, tests/test_docs.py): what the toolkit is, install, the
+# quick tour, a Python quick start, exit codes and links. The guide pages (docs/readme/*.md, the
+# other pages of docs/) are the documentation site, mkdocs.yml.
+PARTS = ["00-head.md", "99-tail.md"]
 
 
 def build() -> str:

@@ -70,7 +70,8 @@ def files_under(folder: Path) -> list[str]:
 
 
 def run_python(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start ``python -c code args...`` with the repository importable."""
+    """Start ``python -c code args...`` with the repository importable (pipes for
+    stdin, stdout and stderr)."""
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
     full_env.pop("CLARIFAI_ARCHIVE_HOME", None)
@@ -79,6 +80,7 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None) -> subp
     return subprocess.Popen(
         [sys.executable, "-c", code, *args],
         env=full_env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +66,17 @@ def embedded_input(input_id: str, data: bytes, *, kind: str = "image") -> Input:
 def all_names(folder: Path) -> list[str]:
     """Every entry of ``folder``, hidden ones included, sorted."""
     return sorted(os.listdir(folder))
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Wait for ``condition()`` to hold; False after ``timeout`` seconds.
+
+    For states that stay once reached (a file written, a request held at the server), so
+    the outcome does not depend on when it is checked.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True

@@ -52,6 +52,8 @@ class Route:
     truncate: int = 0
     #: Seconds to stall after the headers, before the body (a slow download).
     stall: float = 0.0
+    #: After the headers, hold the body until this event is set (at most 60 s).
+    body_gate: threading.Event | None = None
     #: The key required (``Authorization: Key <key>``); 401 otherwise. None: no check.
     key: str | None = None
     #: Answer with a redirect to this URL instead of the body.
@@ -59,6 +61,8 @@ class Route:
     redirect_status: int = 302
     #: Extra headers of the final answer.
     headers: dict[str, str] = field(default_factory=dict)
+    #: Hold each request until this event is set (at most 60 s), before any other step.
+    gate: threading.Event | None = None
     #: Requests seen so far (the server counts them).
     hits: int = 0
 
@@ -135,8 +139,12 @@ class MediaServer:
         self._routes: dict[str, Route] = {}
         self._requests: list[RecordedRequest] = []
         self._in_flight = 0
+        self._in_flight_changed = threading.Condition(self._lock)
         #: Most requests the server was answering at the same time.
         self.max_in_flight = 0
+        #: When set, every request waits here before it is answered (requests that are
+        #: in flight together pass it together; a broken barrier answers 503).
+        self.barrier: threading.Barrier | None = None
         self._server = _Server((host, 0), _Handler)
         self._server.owner = self
         #: ``https`` when serving TLS with ``tls=(cert_file, key_file)``.
@@ -227,6 +235,7 @@ class MediaServer:
                 busy = False
                 self._in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self._in_flight)
+                self._in_flight_changed.notify_all()
         if busy:
             self._answer(handler, 429, b"too many requests", "text/plain")
             return
@@ -235,6 +244,12 @@ class MediaServer:
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._in_flight_changed.notify_all()
+
+    def wait_for_in_flight(self, count: int, timeout: float = 30.0) -> bool:
+        """Wait until exactly ``count`` requests are being answered; False on timeout."""
+        with self._lock:
+            return self._in_flight_changed.wait_for(lambda: self._in_flight == count, timeout)
 
     def _answer_request(self, handler: _Handler) -> None:
         record = RecordedRequest(
@@ -250,6 +265,14 @@ class MediaServer:
             if route is not None:
                 route.hits += 1
                 hit = route.hits
+        if route is not None and route.gate is not None:
+            route.gate.wait(60)
+        if self.barrier is not None:
+            try:
+                self.barrier.wait()
+            except threading.BrokenBarrierError:
+                self._answer(handler, 503, b"barrier broken", "text/plain")
+                return
         delay = self.latency + (route.latency if route is not None else 0.0)
         if delay:
             time.sleep(delay)
@@ -284,6 +307,9 @@ class MediaServer:
         if route.stall:
             handler.wfile.flush()
             time.sleep(route.stall)
+        if route.body_gate is not None:
+            handler.wfile.flush()
+            route.body_gate.wait(60)
         if handler.command != "HEAD":
             try:
                 handler.wfile.write(route.body)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from toolkit.archive import ArchiveReader
 from toolkit.catalog import Catalog, default_home
+from toolkit.catalog.store import Session, Transaction
 from toolkit.errors import (
     ArchiveError,
     CatalogError,
@@ -130,7 +131,9 @@ class TestGetInput:
         with ArchiveReader(sample_archive) as reader:
             for record in reader.iter_inputs():
                 got = catalog.get_input("demo@v1", record.id)
-                assert got.SerializeToString() == record.SerializeToString()
+                assert got.SerializeToString(deterministic=True) == record.SerializeToString(
+                    deterministic=True
+                )
 
     def test_latest_version_only(self, catalog, tmp_path):
         old = write_small_archive(tmp_path / "old.zip", "old", 4)
@@ -209,7 +212,7 @@ class TestDatasets:
         assert [d.id for d in catalog.datasets.list()] == ["keep"]
         assert files_under(catalog.home / "archives") == ["keep/clarifai-data-protobuf.zip"]
         assert files_under(catalog.home / "covers") == []
-        conn = catalog._open()
+        conn = catalog.store.connection()
         assert conn.execute("SELECT COUNT(*) FROM input_index").fetchone()[0] == 31
         with pytest.raises(NotInCatalogError):
             catalog.datasets.delete("gone")
@@ -364,7 +367,7 @@ class TestVersions:
 
     def test_refresh_recomputes_metrics(self, catalog, sample_archive):
         version = catalog.datasets.add(sample_archive, dataset="demo", version="v1")
-        conn = catalog._open()
+        conn = catalog.store.connection()
         conn.execute("UPDATE versions SET metrics = '{}', inputs_count = 0")
         conn.execute("DELETE FROM input_index")
         broken = catalog.versions.get("demo", "v1")
@@ -438,7 +441,7 @@ class TestLeftovers:
         def fail(*args, **kwargs):
             raise OSError("simulated disk failure")
 
-        monkeypatch.setattr(type(catalog), "_insert_index", staticmethod(fail))
+        monkeypatch.setattr(Transaction, "insert_index", fail)
         with pytest.raises(OSError, match="simulated"):
             catalog.datasets.add(sample_archive, dataset="demo", version="v2")
         monkeypatch.undo()
@@ -450,16 +453,16 @@ class TestLeftovers:
         self, catalog, sample_archive, monkeypatch
     ):
         catalog.datasets.add(sample_archive, dataset="demo", version="v1")
-        real_version = type(catalog)._version
+        real_version = Session.version
         calls = {"n": 0}
 
-        def fail_after_move(self, conn, dataset_id, version_id):
+        def fail_after_move(self, dataset_id, version_id):
             if version_id == "v2":
                 calls["n"] += 1
                 raise RuntimeError("simulated crash after the move")
-            return real_version(self, conn, dataset_id, version_id)
+            return real_version(self, dataset_id, version_id)
 
-        monkeypatch.setattr(type(catalog), "_version", fail_after_move)
+        monkeypatch.setattr(Session, "version", fail_after_move)
         with pytest.raises(RuntimeError, match="simulated"):
             catalog.datasets.add(sample_archive, dataset="demo", version="v2")
         monkeypatch.undo()

@@ -75,7 +75,7 @@ class TestSettings:
     def test_new_catalog_settings(self, tmp_path, sample_archive):
         catalog = Catalog(tmp_path / "home")
         catalog.datasets.add(sample_archive, dataset="demo")
-        conn = catalog._open()
+        conn = catalog.store.connection()
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
@@ -143,7 +143,7 @@ class TestUpgrade:
         assert version.name == "" and version.parent is None and version.origin == "add"
         assert catalog.get_input("old", "in-0007").id == "in-0007"
         assert catalog.locate_input("old@v1", "in-0007").entry == 2
-        assert catalog_db.schema_version(catalog._open()) == SCHEMA_VERSION
+        assert catalog_db.schema_version(catalog.store.connection()) == SCHEMA_VERSION
         catalog.close()
         # opening it again changes nothing
         conn = sqlite3.connect(home / "catalog.sqlite3")

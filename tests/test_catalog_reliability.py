@@ -5,29 +5,27 @@ from __future__ import annotations
 import signal
 import sqlite3
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from catalog_helpers import catalog_state, files_under, run_python, write_small_archive
 
 from toolkit.catalog import Catalog
+from toolkit.errors import CatalogError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 
-# Each writer waits for a start file, then adds versions and patches the dataset's
-# metadata (merge) in turns, so the two processes write at the same moments.
+# Each writer says it is ready and waits for a line on stdin, then adds versions and
+# patches the dataset's metadata (merge) in turns, so the two processes write at the
+# same moments.
 WRITER = r"""
-import sys, time
+import sys
 from pathlib import Path
 from toolkit.catalog import Catalog
 
-home, archive, name, start = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
-deadline = time.time() + 30
-while not start.exists():
-    if time.time() > deadline:
-        sys.exit("no start signal")
-    time.sleep(0.001)
+home, archive, name = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+print("ready", flush=True)
+if sys.stdin.readline().strip() != "go":
+    sys.exit("no start signal")
 catalog = Catalog(home, timeout=60)
 for k in range(6):
     catalog.datasets.add(archive, dataset="shared", version=f"{name}-{k}")
@@ -40,10 +38,12 @@ print("done")
 def test_two_processes_writing_at_once(tmp_path):
     home = tmp_path / "home"
     archive = write_small_archive(tmp_path / "a.zip", "x", 400, batch_size=20, dim=16)
-    start = tmp_path / "start"
-    procs = [run_python(WRITER, str(home), str(archive), name, str(start)) for name in "pq"]
-    time.sleep(0.5)  # both have imported the toolkit and wait
-    start.touch()
+    procs = [run_python(WRITER, str(home), str(archive), name) for name in "pq"]
+    for proc in procs:  # both have imported the toolkit and wait
+        assert proc.stdout.readline().strip() == "ready", proc.communicate()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
@@ -72,22 +72,23 @@ def test_two_processes_writing_at_once(tmp_path):
 def test_a_second_writer_that_cannot_wait_fails_clearly(tmp_path, sample_archive):
     home = tmp_path / "home"
     Catalog(home).datasets.add(sample_archive, dataset="d", version="v1")
+    # holds the write lock until told to let go on stdin
     hold = r"""
-import sqlite3, sys, time
+import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("BEGIN IMMEDIATE")
 print("locked", flush=True)
-time.sleep(3)
+sys.stdin.readline()
 conn.execute("ROLLBACK")
 """
     proc = run_python(hold, str(home / "catalog.sqlite3"))
     assert proc.stdout.readline().strip() == "locked"
     catalog = Catalog(home, timeout=0.3)
     before = catalog_state(home)
-    with pytest.raises(Exception, match="busy") as info:
+    with pytest.raises(CatalogError, match="busy") as info:
         catalog.datasets.add(sample_archive, dataset="d", version="v2")
     assert "another clarifai-archive process" in str(info.value)
-    proc.communicate(timeout=30)
+    proc.communicate("release\n", timeout=30)
     assert catalog_state(home) == before
     catalog.close()
     # the next write cleans the scratch copy of the refused import
@@ -96,29 +97,49 @@ conn.execute("ROLLBACK")
     assert files_under(home / "archives") == ["d/v1.zip"]
 
 
-def _big_archive(tmp_path: Path) -> Path:
-    # ~25 MB, read in a few hundred milliseconds: long enough to be killed midway
-    return write_small_archive(tmp_path / "big.zip", "big", 12000, batch_size=200, dim=512)
+# ``datasets add`` whose copy into the home stops after its first chunk: the copier says
+# "copying" and waits there to be killed (its ``cancel`` check is where it waits).
+ADD_PAUSED_WHILE_COPYING = r"""
+import threading
+import toolkit.catalog._scan as scan_module
+from toolkit.cli import main
+
+real_copy = scan_module.copy_and_hash
+
+
+class PauseAfterFirstChunk:
+    def __init__(self):
+        self.checks = 0
+
+    def is_set(self):
+        self.checks += 1
+        if self.checks == 2:  # the first chunk is written
+            print("copying", flush=True)
+            threading.Event().wait()
+        return False
+
+
+def copy_and_hash(source, dest, *, cancel=None):
+    return real_copy(source, dest, cancel=PauseAfterFirstChunk())
+
+
+scan_module.copy_and_hash = copy_and_hash
+main()
+"""
 
 
 def test_import_killed_while_copying(tmp_path, sample_archive):
     home = tmp_path / "home"
     Catalog(home).datasets.add(sample_archive, dataset="d", version="v1")
     before = catalog_state(home)
-    archive = _big_archive(tmp_path)
-    code = "from toolkit.cli import main; main()"
+    archive = write_small_archive(tmp_path / "big.zip", "big", 3000, batch_size=200, dim=512)
     proc = run_python(
-        code, "--home", str(home), "-q", "datasets", "add", str(archive), "--dataset", "d"
+        ADD_PAUSED_WHILE_COPYING,
+        *("--home", str(home), "-q", "datasets", "add", str(archive), "--dataset", "d"),
     )
-    deadline = time.time() + 60
-    part = None
-    while time.time() < deadline and proc.poll() is None:
-        found = list((home / "tmp").glob("*/archive.zip"))
-        if found and found[0].stat().st_size > 0:
-            part = found[0]
-            break
-        time.sleep(0.002)
-    assert part is not None, proc.communicate()
+    assert proc.stdout.readline().strip() == "copying", proc.communicate()
+    [part] = (home / "tmp").glob("*/archive.zip")
+    assert 0 < part.stat().st_size < archive.stat().st_size
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
@@ -138,22 +159,23 @@ def test_import_killed_while_copying(tmp_path, sample_archive):
 KILL_AT = r"""
 import os, signal, sys
 from pathlib import Path
-import toolkit.catalog.catalog as mod
+from toolkit.catalog import Catalog
+from toolkit.catalog.store import Transaction
 
 home, archive, point = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 if point == "after-move":
-    real = mod._Txn.move
+    real = Transaction.move
     def move(self, src, dest):
         real(self, src, dest)
         os.kill(os.getpid(), signal.SIGKILL)
-    mod._Txn.move = move
+    Transaction.move = move
 elif point == "after-index":
-    real_index = mod.Catalog._insert_index
-    def insert_index(conn, pk, scanned):
-        real_index(conn, pk, scanned)
+    real_index = Transaction.insert_index
+    def insert_index(self, pk, scanned):
+        real_index(self, pk, scanned)
         os.kill(os.getpid(), signal.SIGKILL)
-    mod.Catalog._insert_index = staticmethod(insert_index)
-mod.Catalog(home).datasets.add(archive, dataset="d", version="v2")
+    Transaction.insert_index = insert_index
+Catalog(home).datasets.add(archive, dataset="d", version="v2")
 print("not killed")
 """
 

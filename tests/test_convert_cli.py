@@ -30,7 +30,7 @@ def test_help_has_an_example(runner) -> None:
     assert "Example:" in result.stdout
     choice = result.stdout.split("--to [", 1)[1].split("]", 1)[0]
     assert set(choice.split("|")) == set(FORMATS)
-    assert {"json", "jsonl", "coco", "protobuf", "sdk", "parquet"} <= set(FORMATS)
+    assert {"json", "jsonl", "coco", "protobuf", "sdk", "parquet", "yolo", "voc"} <= set(FORMATS)
 
 
 def test_jsonl_to_stdout(runner, sample_archive) -> None:
@@ -58,10 +58,10 @@ def test_coco_summary_and_notes(runner, sample_archive, tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         "Note: skipped 1 text input(s): COCO holds images",
-        f"Converted 31 inputs to {out} (coco): 30 images, 68 annotations, 6 categories; "
+        f"Converted 31 inputs to {out} (coco): 30 images, 68 annotations, 4 categories; "
         "media: 30 written, 0 reused",
     ]
-    assert _listing(out) == ["annotations.json", "images"]
+    assert _listing(out) == ["annotations.json", "images", "person_keypoints.json"]
     quiet = _run(runner, "-q", "convert", str(sample_archive), "--to", "coco", "-o", str(out))
     assert quiet.exit_code == 0 and quiet.stderr == ""
 

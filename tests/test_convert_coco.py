@@ -25,18 +25,49 @@ FAST = {"backoff": 0.01, "max_backoff": 0.05, "seed": 7}
 approx = pytest.approx
 
 
-def _load(folder: Path) -> dict:
-    return json.loads((folder / "annotations.json").read_text())
+def _load(folder: Path, name: str = "annotations.json") -> dict:
+    return json.loads((folder / name).read_text())
 
 
-def _coco(folder: Path):
+def _coco(folder: Path, name: str = "annotations.json"):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         import contextlib
         import io
 
         with contextlib.redirect_stdout(io.StringIO()):
-            return coco_module.COCO(str(folder / "annotations.json"))
+            return coco_module.COCO(str(folder / name))
+
+
+def _self_score(coco, iou_type: str) -> float:
+    """AP of ``coco``'s own annotations scored as detections against it (1.0 when every
+    annotation is whole and consistent)."""
+    import contextlib
+    import io
+
+    from pycocotools.cocoeval import COCOeval
+
+    dets = []
+    for ann in coco.loadAnns(coco.getAnnIds()):
+        det = {"image_id": ann["image_id"], "category_id": ann["category_id"], "score": 1.0}
+        if iou_type == "bbox":
+            det["bbox"] = ann["bbox"]
+        elif iou_type == "segm":
+            det["segmentation"] = coco.annToRLE(ann)
+        else:
+            det["keypoints"] = ann["keypoints"]
+            det["bbox"] = ann["bbox"]
+        dets.append(det)
+    with contextlib.redirect_stdout(io.StringIO()):
+        results = coco.loadRes(dets)
+        evaluation = COCOeval(coco, results, iou_type)
+        if iou_type == "keypoints":  # pycocotools' sigmas are COCO's 17 person keypoints
+            (k,) = {len(d["keypoints"]) // 3 for d in dets}
+            evaluation.params.kpt_oks_sigmas = np.full(k, 0.05)
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    return float(evaluation.stats[0])
 
 
 def _hand_input() -> Input:
@@ -86,42 +117,101 @@ def test_hand_checked_numbers(make_archive, tmp_path: Path) -> None:
         "width": 200,
         "height": 100,
         "clarifai_input_id": "hand",
-        "clarifai_concepts": [{"id": "scene", "name": "Scene", "value": 1.0, "category_id": 1}],
+        # Changed deliberately (issue 12): an input-level concept is no category, so its
+        # entry has no category_id (see test_image_labels_make_categories).
+        "clarifai_concepts": [{"id": "scene", "name": "Scene", "value": 1.0}],
         "clarifai_metadata": {"k": "v"},
     }
     anns = {(a["clarifai_region_id"], a["category_id"]): a for a in doc["annotations"]}
-    assert [a["id"] for a in doc["annotations"]] == [1, 2, 3, 4, 5]
+    assert [a["id"] for a in doc["annotations"]] == [1, 2, 3]
     # box: [left*W, top*H, (right-left)*W, (bottom-top)*H] = [40, 10, 100, 40], area 4000
-    box = anns[("box", 2)]
+    box = anns[("box", 1)]
     assert box["bbox"] == approx([40.0, 10.0, 100.0, 40.0], rel=1e-12)
     assert box["area"] == approx(4000.0, rel=1e-12)
-    assert box["segmentation"] == [] and box["iscrowd"] == 0 and box["image_id"] == 1
-    assert anns[("box", 3)]["bbox"] == box["bbox"]
+    # Changed deliberately (issue 12): a box's segmentation is its 4 corners, not [].
+    assert box["segmentation"] == [[40.0, 10.0, 140.0, 10.0, 140.0, 50.0, 40.0, 50.0]]
+    assert box["iscrowd"] == 0 and box["image_id"] == 1
+    assert anns[("box", 2)]["bbox"] == box["bbox"]
     # polygon (0,0) (100,0) (100,50): extent [0, 0, 100, 50], shoelace area 100*50/2 = 2500
-    poly = anns[("poly", 3)]
+    poly = anns[("poly", 2)]
     assert poly["segmentation"] == [[0.0, 0.0, 100.0, 0.0, 100.0, 50.0]]
     assert poly["bbox"] == [0.0, 0.0, 100.0, 50.0]
     assert poly["area"] == 2500.0
+    # Points live in their own file, as COCO keeps keypoints (person_keypoints_*.json).
+    assert not any("keypoints" in a for a in doc["annotations"])
+    kdoc = _load(out, "person_keypoints.json")
+    assert kdoc["images"] == doc["images"]
+    kanns = {a["clarifai_region_id"]: a for a in kdoc["annotations"]}
+    assert [a["id"] for a in kdoc["annotations"]] == [4, 5]
     # point: x = 0.75*200 = 150, y = 0.25*100 = 25, visible -> v=2
-    point = anns[("point", 4)]
+    point = kanns["point"]
+    assert point["category_id"] == 3
     assert point["keypoints"] == [150.0, 25.0, 2] and point["num_keypoints"] == 1
     assert point["bbox"] == [150.0, 25.0, 0.0, 0.0] and point["area"] == 0.0
-    assert anns[("hidden-point", 4)]["keypoints"] == [100.0, 50.0, 1]
+    assert kanns["hidden-point"]["keypoints"] == [100.0, 50.0, 1]
+    nose = {
+        "id": 3,
+        "name": "nose",
+        "supercategory": "",
+        "clarifai_concept_id": "nose",
+        "keypoints": ["point"],
+        "skeleton": [],
+    }
     assert doc["categories"] == [
-        {"id": 1, "name": "Scene", "supercategory": "", "clarifai_concept_id": "scene"},
-        {"id": 2, "name": "Cat", "supercategory": "", "clarifai_concept_id": "cat"},
-        {"id": 3, "name": "Dog", "supercategory": "", "clarifai_concept_id": "dog"},
-        {
-            "id": 4,
-            "name": "nose",
-            "supercategory": "",
-            "clarifai_concept_id": "nose",
-            "keypoints": ["point"],
-            "skeleton": [],
-        },
+        {"id": 1, "name": "Cat", "supercategory": "", "clarifai_concept_id": "cat"},
+        {"id": 2, "name": "Dog", "supercategory": "", "clarifai_concept_id": "dog"},
+        nose,
     ]
+    assert kdoc["categories"] == [nose]
     assert report.regions_without_concept == 1 and report.regions_without_shape == 1
-    assert (report.images, report.annotations, report.categories) == (1, 5, 4)
+    assert (report.images, report.annotations, report.categories) == (1, 5, 3)
+    assert sorted(p.name for p in out.iterdir()) == ["annotations.json", "person_keypoints.json"]
+
+
+def test_image_labels_make_categories(make_archive, tmp_path: Path) -> None:
+    out = tmp_path / "coco"
+    report = convert_archives([make_archive([_hand_input()])], out, to="coco", image_labels=True)
+    doc = _load(out)
+    (image,) = doc["images"]
+    assert image["clarifai_concepts"] == [
+        {"id": "scene", "name": "Scene", "value": 1.0, "category_id": 1}
+    ]
+    assert [c["clarifai_concept_id"] for c in doc["categories"]] == ["scene", "cat", "dog", "nose"]
+    assert report.categories == 4
+
+
+def test_a_region_with_a_box_and_points_is_in_both_files(make_archive, tmp_path: Path) -> None:
+    record = Input(id="both")
+    record.data.image.image_info.width, record.data.image.image_info.height = 100, 100
+    region = record.data.regions.add(id="r")
+    b = region.region_info.bounding_box
+    b.top_row, b.left_col, b.bottom_row, b.right_col = 0.25, 0.25, 0.75, 0.75
+    region.region_info.keypoint_locations.add(row=0.5, col=0.5, visibility=Point.VISIBLE)
+    region.region_info.keypoint_locations.add(row=0.6, col=0.4, visibility=Point.NOT_PRESENT)
+    region.data.concepts.add(id="person", name="person", value=1.0)
+    out = tmp_path / "coco"
+    convert_archives([make_archive([record])], out, to="coco")
+    (ann,) = _load(out)["annotations"]
+    assert ann["bbox"] == [25.0, 25.0, 50.0, 50.0] and "keypoints" not in ann
+    kdoc = _load(out, "person_keypoints.json")
+    (kann,) = kdoc["annotations"]
+    assert kann["bbox"] == ann["bbox"] and kann["id"] == ann["id"] + 1
+    assert kann["keypoints"] == [50.0, 50.0, 2, 0.0, 0.0, 0] and kann["num_keypoints"] == 1
+    assert kdoc["categories"][0]["keypoints"] == ["point1", "point2"]
+    # a region of the same category with one point is padded to the category's two
+    record2 = Input(id="one")
+    record2.data.image.image_info.width = record2.data.image.image_info.height = 100
+    single = record2.data.regions.add(id="s")
+    single.region_info.point.row, single.region_info.point.col = 0.1, 0.2
+    single.data.concepts.add(id="person", name="person", value=1.0)
+    convert_archives([make_archive([record2, record], "two.zip")], tmp_path / "two", to="coco")
+    padded = _load(tmp_path / "two", "person_keypoints.json")["annotations"]
+    assert [a["keypoints"] for a in padded] == [
+        [20.0, 10.0, 2, 0.0, 0.0, 0],
+        [50.0, 50.0, 2, 0.0, 0.0, 0],
+    ]
+    assert [a["num_keypoints"] for a in padded] == [1, 1]
+    assert _self_score(_coco(out, "person_keypoints.json"), "keypoints") == approx(1.0)
 
 
 def test_float32_noise_is_rounded_away(make_archive, tmp_path: Path) -> None:
@@ -143,7 +233,6 @@ def test_loads_in_pycocotools_and_evaluates(sample_archive, tmp_path: Path) -> N
     report = convert_archives([sample_archive], out, to="coco", media="embedded")
     coco = _coco(out)
     assert len(coco.getImgIds()) == report.images == 30
-    assert len(coco.getAnnIds()) == report.annotations
     assert sorted(coco.getCatIds()) == list(range(1, report.categories + 1))
     for image in coco.loadImgs(coco.getImgIds()):
         assert (out / "images" / image["file_name"]).is_file()
@@ -153,33 +242,16 @@ def test_loads_in_pycocotools_and_evaluates(sample_archive, tmp_path: Path) -> N
             image = coco.imgs[ann["image_id"]]
             assert mask.shape == (image["height"], image["width"])
             assert abs(int(mask.sum()) - ann["area"]) <= 0.1 * ann["area"] + 40
-    # The ground truth scored against itself is perfect (point categories aside: a
-    # keypoint annotation has a zero-size box).
-    from pycocotools.cocoeval import COCOeval
-
-    box_cats = [c["id"] for c in coco.loadCats(coco.getCatIds()) if "keypoints" not in c]
-
-    dets = [
-        {
-            "image_id": a["image_id"],
-            "category_id": a["category_id"],
-            "bbox": a["bbox"],
-            "score": 1.0,
-        }
-        for a in coco.loadAnns(coco.getAnnIds())
-        if a["bbox"][2] > 0 and a["bbox"][3] > 0
-    ]
-    import contextlib
-    import io
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        results = coco.loadRes(dets)
-        evaluation = COCOeval(coco, results, "bbox")
-        evaluation.params.catIds = box_cats
-        evaluation.evaluate()
-        evaluation.accumulate()
-        evaluation.summarize()
-    assert evaluation.stats[0] == approx(1.0)
+    # The ground truth scored against itself is perfect, every category included, in the
+    # bbox AND segm evaluations (keypoints have their own file, so no zero-size box
+    # drags the bbox AP down, and a box's segmentation is its corners).
+    assert not any("keypoints" in a for a in coco.loadAnns(coco.getAnnIds()))
+    assert _self_score(coco, "bbox") == approx(1.0)
+    assert _self_score(coco, "segm") == approx(1.0)
+    keypoints = _coco(out, "person_keypoints.json")
+    assert len(keypoints.getAnnIds()) + len(coco.getAnnIds()) == report.annotations
+    assert keypoints.getImgIds() == coco.getImgIds()
+    assert _self_score(keypoints, "keypoints") == approx(1.0)
 
 
 def test_masks_are_rle_that_pycocotools_decodes(make_archive, tmp_path: Path) -> None:
@@ -451,3 +523,89 @@ def test_video_frames_with_the_video_written(make_archive, tmp_path: Path) -> No
     assert (out / "videos" / "clip.mp4").read_bytes() == record.data.video.base64
     assert [a["bbox"] for a in doc["annotations"]] == [[0.0, 0.0, 16.0, 8.0]] * 2
     assert report.media is not None and report.media.written == 1
+
+
+def test_split_tags_give_one_file_per_split(make_archive, tmp_path: Path) -> None:
+    from convert_helpers import varied_inputs
+
+    from toolkit.archive import ArchiveReader
+    from toolkit.split import split_archive
+
+    source = make_archive(varied_inputs(30))
+    split_archive(source, tmp_path / "s", ratios={"train": 0.6, "val": 0.4}, seed=5, tag=True)
+    parts = [tmp_path / "s" / "train.zip", tmp_path / "s" / "val.zip"]
+    out = tmp_path / "coco"
+    report = convert_archives(parts, out, to="coco")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "instances_train.json",
+        "instances_val.json",
+        "person_keypoints_train.json",
+        "person_keypoints_val.json",
+    ]
+    images = annotations = 0
+    image_ids: set[int] = set()
+    for split, part in zip(("train", "val"), parts, strict=True):
+        with ArchiveReader(part) as reader:
+            expected = [r.id for r in reader.iter_inputs() if r.data.HasField("image")]
+        coco = _coco(out, f"instances_{split}.json")
+        assert [i["clarifai_input_id"] for i in coco.dataset["images"]] == expected
+        assert {i["clarifai_metadata"]["split"] for i in coco.dataset["images"]} == {split}
+        assert image_ids.isdisjoint(coco.getImgIds())  # ids unique across the files
+        image_ids |= set(coco.getImgIds())
+        assert _self_score(coco, "bbox") == approx(1.0)
+        assert _self_score(coco, "segm") == approx(1.0)
+        keypoints = _coco(out, f"person_keypoints_{split}.json")
+        assert keypoints.getImgIds() == coco.getImgIds()
+        assert _self_score(keypoints, "keypoints") == approx(1.0)
+        images += len(coco.getImgIds())
+        annotations += len(coco.getAnnIds()) + len(keypoints.getAnnIds())
+    assert (report.images, report.annotations) == (images, annotations)
+
+
+# -- assembly of annotations.json (issue 18: quadratic in one long line) -----------------
+
+
+def test_spool_lines_become_array_items_in_one_pass() -> None:
+    import hashlib
+    import io
+    import tracemalloc
+
+    from toolkit.convert.coco import _copy_lines
+
+    # One 4 MiB line (a long escaped metadata string) between short ones, copied with
+    # 64 KiB blocks: each block is looked at once, so memory stays at a few blocks (the
+    # old assembly prepended the growing remainder to every block and searched it again).
+    long_line = b'{"m":"' + b"\\u0001" * ((4 << 20) // 6) + b'"}'
+    spool = io.BytesIO(b'{"a":1}\n' + long_line + b"\n" + b'{"b":2},{"c":3}\n')
+
+    class Digest:  # an output that keeps nothing, so only the copy's own memory counts
+        def __init__(self) -> None:
+            self.hash = hashlib.sha256()
+
+        def write(self, data: bytes) -> None:
+            self.hash.update(data)
+
+    out = Digest()
+    tracemalloc.start()
+    try:
+        _copy_lines(spool, out, size=64 << 10)  # type: ignore[arg-type]
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    expected = b'{"a":1},' + long_line + b',{"b":2},{"c":3}'
+    assert out.hash.digest() == hashlib.sha256(expected).digest()
+    assert peak < 6 * (64 << 10), peak
+
+
+def test_a_long_control_character_string_in_metadata_converts(tmp_path: Path) -> None:
+    from toolkit.archive import write_archive
+
+    record = Input(id="long")
+    record.data.image.url = "https://example.com/a.jpg"
+    record.data.image.image_info.width, record.data.image.image_info.height = 4, 3
+    record.data.metadata.update({"s": "\x01" * (1 << 20)})
+    source = tmp_path / "in.zip"
+    write_archive(source, [record, Input(id="other", data=record.data)])
+    convert_archives([source], tmp_path / "coco", to="coco")
+    coco = json.loads((tmp_path / "coco" / "annotations.json").read_bytes())
+    assert [i["clarifai_metadata"]["s"] for i in coco["images"]] == ["\x01" * (1 << 20)] * 2

@@ -235,7 +235,9 @@ def test_no_output_when_a_later_entry_is_damaged(tmp_path: Path, to: str) -> Non
     )
     folder = FORMATS[to].output_kind == "folder"
     # A file a folder output of that format holds (so it may be replaced without --force).
-    old_name = {"parquet": "part-00000.parquet"}.get(to, "annotations.json")
+    old_name = {"parquet": "part-00000.parquet", "yolo": "data.yaml", "voc": "report.json"}.get(
+        to, "annotations.json"
+    )
     out = tmp_path / (to if folder else f"out.{to}")
     if folder:
         out.mkdir()
@@ -244,7 +246,7 @@ def test_no_output_when_a_later_entry_is_damaged(tmp_path: Path, to: str) -> Non
         out.write_bytes(b"old output")
     with pytest.raises(ArchiveError, match="entry 'all/b_n3'"):
         convert_archives(
-            [source], out, to=to, media="embedded" if to in ("coco", "sdk") else "none"
+            [source], out, to=to, media="embedded" if FORMATS[to].supports_media else "none"
         )
     # The old output is untouched and nothing else was left behind.
     if folder:
@@ -277,7 +279,7 @@ def test_refuses_a_folder_holding_the_source_or_other_files(make_archive, tmp_pa
         convert_archives([source], other, to="coco")
     assert (other / "thesis.txt").read_text() == "precious"
     convert_archives([source], other, to="coco", force=True)
-    assert sorted(p.name for p in other.iterdir()) == ["annotations.json"]
+    assert sorted(p.name for p in other.iterdir()) == ["annotations.json", "person_keypoints.json"]
     with pytest.raises(OutputError, match="is a folder"):
         convert_archives([source], other, to="jsonl")
     a_file = tmp_path / "x.txt"
@@ -306,7 +308,7 @@ def test_bad_sources(tmp_path: Path) -> None:
     ("options", "message"),
     [
         ({"to": "yaml"}, "unknown format 'yaml'"),
-        ({"to": "json", "media": "embedded"}, "--media applies to coco and sdk"),
+        ({"to": "json", "media": "embedded"}, "--media applies to coco, yolo, voc and sdk"),
         ({"to": "coco", "media": "all"}, "media must be one of"),
         ({"to": "coco", "png": True, "media": "embedded"}, "--png applies to --to sdk"),
         ({"to": "sdk", "video_frames": True}, "--video-frames applies to --to coco"),

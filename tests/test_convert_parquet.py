@@ -50,7 +50,6 @@ class TestSchema:
     def test_readme_table_is_made_from_the_schema(self) -> None:
         readme = (ROOT / "docs" / "readme" / "datascience.md").read_text()
         assert columns_markdown() in readme
-        assert columns_markdown() in (ROOT / "README.md").read_text()
 
     def test_column_names_are_the_contract(self) -> None:
         assert NAMES == [

@@ -19,7 +19,7 @@ from security_helpers import (
 from toolkit import archive as archive_module
 from toolkit.archive import PARSED_METADATA_DEPTH, ArchiveReader
 from toolkit.cli import cli
-from toolkit.errors import LimitError
+from toolkit.errors import ArchiveError, LimitError
 from toolkit.limits import DEFAULT_LIMITS, Limits
 from toolkit.messages import InputBatch
 
@@ -202,7 +202,7 @@ class TestDeepNesting:
         bad = write_zip(
             tmp_path / "bad.zip", [("all/b_n1", deep_metadata_batch(PARSED_METADATA_DEPTH + 1))]
         )
-        with ArchiveReader(bad) as reader, pytest.raises(Exception, match="deeper than"):
+        with ArchiveReader(bad) as reader, pytest.raises(ArchiveError, match="deeper than"):
             list(reader.iter_inputs())
         assert DEFAULT_LIMITS.max_metadata_depth >= PARSED_METADATA_DEPTH
 

@@ -6,7 +6,6 @@ import io
 import logging
 import random
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from media_helpers import (
     image_bytes,
     served_url_inputs,
     url_input,
+    wait_until,
 )
 from media_server import MediaServer
 from PIL import Image
@@ -231,14 +231,6 @@ def test_other_client_errors_are_not_retried(server: MediaServer, tmp_path: Path
     assert server.hits("/orig/forbidden") == 1
 
 
-def test_retry_after_is_honoured(server: MediaServer, tmp_path: Path) -> None:
-    server.add("/orig/busy", image_bytes(), fail=[429], retry_after="1")
-    start = time.monotonic()
-    _names, report = download(tmp_path, [hosted_input("b", server.origin, "busy")])
-    assert report.ok
-    assert time.monotonic() - start >= 0.95
-
-
 class _RecordingStop(threading.Event):
     """A stop event whose waits return at once and are remembered."""
 
@@ -276,6 +268,18 @@ def test_backoff_doubles_with_jitter_and_a_cap(server: MediaServer) -> None:
     assert waits != _backoffs(server, 2, retries=6, backoff=0.1, max_backoff=1.0)
 
 
+def test_retry_after_is_honoured(server: MediaServer) -> None:
+    server.add("/busy", image_bytes(), fail=[429], retry_after="1", key=None)
+    stop = _RecordingStop()
+    fetcher = Fetcher(FetchPolicy(), pat=None, rng=random.Random(1), stop=stop)
+    body = io.BytesIO()
+    fetcher.fetch(server.url("/busy"), body)
+    fetcher.close()
+    assert stop.waits == [1.0]  # the server's second, not the 0.5 s backoff with jitter
+    assert body.getvalue() == image_bytes()
+    assert server.hits("/busy") == 2
+
+
 def test_retry_after_replaces_the_backoff_within_a_cap(server: MediaServer) -> None:
     server.add("/always-500", b"", fail=[503] * 100, retry_after="7", key=None)
     assert _backoffs(server, 1, retries=6, backoff=0.1) == [7.0] * 6
@@ -292,14 +296,12 @@ def test_retry_after_forms() -> None:
 
 
 def test_a_slow_server_times_out_and_is_retried(server: MediaServer, tmp_path: Path) -> None:
-    server.add("/orig/slow", image_bytes(), latency=2.0)
-    start = time.monotonic()
+    answer = threading.Event()  # the server answers only after the downloads gave up
+    server.add("/orig/slow", image_bytes(), gate=answer)
     _names, report = download(
         tmp_path, [hosted_input("s", server.origin, "slow")], timeout=0.2, retries=1
     )
-    # Two tries that each waited for the 2 s answer would take 4 s; timeouts end them in
-    # well under 1 s (the bound leaves room for a loaded machine).
-    assert time.monotonic() - start < 3.0
+    answer.set()
     assert report.failed == {
         "s": f"timed out after 0.2 s waiting for 127.0.0.1:{server.port} (2 tries)"
     }
@@ -308,10 +310,12 @@ def test_a_slow_server_times_out_and_is_retried(server: MediaServer, tmp_path: P
 
 
 def test_a_stalled_body_times_out(server: MediaServer, tmp_path: Path) -> None:
-    server.add("/orig/stall", image_bytes(), stall=1.0)
+    body = threading.Event()  # the body comes only after the download gave up
+    server.add("/orig/stall", image_bytes(), body_gate=body)
     _names, report = download(
         tmp_path, [hosted_input("s", server.origin, "stall")], timeout=0.2, retries=0
     )
+    body.set()
     assert report.failed["s"].startswith("timed out after 0.2 s reading from 127.0.0.1")
     assert all_names(tmp_path) == []
 
@@ -451,52 +455,64 @@ def test_bodies_over_the_size_limit_fail(server: MediaServer, tmp_path: Path) ->
 
 
 def test_downloads_run_concurrently_up_to_jobs(tmp_path: Path) -> None:
-    with MediaServer(latency=0.2) as server:
+    with MediaServer() as server:
+        # Each request is answered only once 8 are in flight together: fewer at once
+        # would break the barrier (after 30 s) and fail the downloads.
+        server.barrier = threading.Barrier(8, timeout=30)
         records = served_url_inputs(server, 24)
-        start = time.monotonic()
         _names, report = download(tmp_path, records, jobs=8)
-        elapsed = time.monotonic() - start
-        assert report.written == 24
-        assert server.max_in_flight <= 8
-        assert server.max_in_flight >= 4
-    # 24 requests of 0.2 s, 8 at a time: about 0.6 s; one at a time would be 4.8 s.
-    assert elapsed < 2.5
+        assert report.written == 24, report.failed
+        assert server.max_in_flight == 8
 
 
 def test_submit_blocks_so_queued_work_stays_bounded(tmp_path: Path) -> None:
-    with MediaServer(latency=0.1) as server:
+    gate = threading.Event()
+    with MediaServer() as server:
         records = served_url_inputs(server, 12)
+        for n in range(12):
+            server.route(f"/{n}.png").gate = gate  # held until the gate opens
         sink = MediaSink(tmp_path, mode="download", jobs=2, **FAST)  # type: ignore[arg-type]
+        submitted = 0
         most_queued = 0
-        start = time.monotonic()
-        for record in records:
-            sink.submit(record)
-            most_queued = max(most_queued, sink._queue.qsize())
-        submitted = time.monotonic() - start
+
+        def submit_all() -> None:
+            nonlocal submitted, most_queued
+            for record in records:
+                sink.submit(record)
+                submitted += 1
+                most_queued = max(most_queued, sink._queue.qsize())
+
+        submitter = threading.Thread(target=submit_all)
+        submitter.start()
+        # 2 downloads held at the server and 4 (2 * jobs) queued: the 7th submit waits
+        assert server.wait_for_in_flight(2)
+        assert wait_until(lambda: sink._queue.qsize() == 4)
+        assert submitter.is_alive() and submitted == 6
+        gate.set()
+        submitter.join(30)
         report = sink.close()
+    assert not submitter.is_alive() and submitted == 12
     assert report.written == 12
-    assert most_queued <= 4  # 2 * jobs
-    # 12 requests of 0.1 s, 2 at a time, with 4 queued: submit waited for ~4 of them.
-    assert submitted >= 0.25
+    assert most_queued <= 4
 
 
 def test_interrupted_run_keeps_finished_files_only_and_rerun_fetches_the_rest(
     tmp_path: Path,
 ) -> None:
+    held = threading.Event()
     with MediaServer() as server:
         records = []
         for n in range(10):
-            # Odd images hang (10 s) until the run is interrupted.
-            server.add(f"/orig/{n}", image_bytes(n), latency=0.0 if n % 2 == 0 else 10.0)
+            # Odd images are held at the server until the run is interrupted.
+            server.add(f"/orig/{n}", image_bytes(n), gate=held if n % 2 else None)
             records.append(hosted_input(f"i{n}", server.origin, str(n)))
         with pytest.raises(KeyboardInterrupt):
             options = {"mode": "download", "pat": KEY, "jobs": 10, **FAST, "timeout": 0.3}
             with MediaSink(tmp_path, **options) as sink:  # type: ignore[arg-type]
                 for record in records:
                     sink.submit(record)
-                deadline = time.monotonic() + 5
-                while len(list(tmp_path.glob("*.png"))) < 5 and time.monotonic() < deadline:
-                    time.sleep(0.01)
+                for n in range(0, 10, 2):  # the even ones are written
+                    assert wait_until(lambda n=n: (tmp_path / f"i{n}.png").exists())
                 raise KeyboardInterrupt
         first = sink.report
         assert first is not None
@@ -504,8 +520,7 @@ def test_interrupted_run_keeps_finished_files_only_and_rerun_fetches_the_rest(
         for n in range(0, 10, 2):
             assert (tmp_path / f"i{n}.png").read_bytes() == image_bytes(n)
 
-        for n in range(1, 10, 2):
-            server.route(f"/orig/{n}").latency = 0.0
+        held.set()
         before = {n: server.hits(f"/orig/{n}") for n in range(10)}
         names, second = download(tmp_path, records)
         assert (second.written, second.reused) == (5, 5)

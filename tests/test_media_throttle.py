@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import random
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from media_helpers import KEY, all_names, embedded_input, served_url_inputs
+from media_helpers import KEY, all_names, embedded_input, served_url_inputs, wait_until
 from media_server import MediaServer
 from PIL import Image
 
@@ -91,6 +90,8 @@ def test_a_push_back_restarts_the_run_of_successes():
 
 def test_slots_block_at_the_limit():
     throttle = Throttle(2)
+    entered = threading.Semaphore(0)
+    leave = threading.Event()
     inside = 0
     most_inside = 0
     lock = threading.Lock()
@@ -101,16 +102,22 @@ def test_slots_block_at_the_limit():
             with lock:
                 inside += 1
                 most_inside = max(most_inside, inside)
-            time.sleep(0.02)
+            entered.release()
+            leave.wait(30)
             with lock:
                 inside -= 1
 
     threads = [threading.Thread(target=request) for _ in range(8)]
     for thread in threads:
         thread.start()
+    assert entered.acquire(timeout=30) and entered.acquire(timeout=30)
+    assert wait_until(lambda: throttle.waiting == 6)  # the other 6 wait for room
+    assert inside == 2
+    leave.set()
     for thread in threads:
-        thread.join(10)
-    assert most_inside == 2
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert most_inside == 2 and throttle.waiting == 0
 
 
 def test_a_stop_lets_a_waiting_request_through_to_see_it():
@@ -125,9 +132,10 @@ def test_a_stop_lets_a_waiting_request_through_to_see_it():
     with throttle.slot():
         thread = threading.Thread(target=waiter)
         thread.start()
-        assert not entered.wait(0.2)
+        assert wait_until(lambda: throttle.waiting == 1)
+        assert not entered.is_set()
         stop.set()
-        assert entered.wait(2)
+        assert entered.wait(30)
     thread.join(2)
 
 
@@ -180,19 +188,28 @@ def test_embedded_media_waiting_is_bounded_in_bytes(tmp_path: Path, monkeypatch)
     monkeypatch.setattr(sink_module, "MAX_QUEUED_BYTES", budget)
     most = 0
     sink = MediaSink(tmp_path, mode="embedded", jobs=4)
-    real_release = sink._release
+    real_reserve, real_release = sink._reserve, sink._release
+    refused = threading.Event()
+
+    def reserve(size: int) -> bool:
+        fits = real_reserve(size)
+        if not fits:
+            refused.set()
+        return fits
 
     def release(task) -> None:
         nonlocal most
+        refused.wait(30)  # writers keep their bytes until the submitting side had to wait
         most = max(most, sink._queued_bytes)
-        time.sleep(0.005)  # slow writers: the submitting side has to wait
         real_release(task)
 
+    sink._reserve = reserve  # type: ignore[method-assign]
     sink._release = release  # type: ignore[method-assign]
     for n in range(30):
         sink.submit(embedded_input(f"e{n}", payload))
     report = sink.close()
     assert report.written == 30
+    assert refused.is_set()
     assert len(payload) < most <= budget  # it waited with two files queued, never three
     assert sink._queued_bytes == 0
 

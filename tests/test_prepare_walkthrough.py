@@ -1,4 +1,4 @@
-"""The README's data-preparation walkthrough (docs/readme/prepare.md) runs as written."""
+"""The data-preparation walkthrough (docs/readme/prepare.md) runs as written."""
 
 from __future__ import annotations
 

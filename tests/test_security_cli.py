@@ -12,7 +12,6 @@ import resource
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -62,18 +61,29 @@ def _cli(*args: str, **kwargs) -> subprocess.Popen:
     )
 
 
-def _wait_for_temp(folder: Path, proc: subprocess.Popen, timeout: float = 60) -> list[str]:
-    """Wait until the command has started writing (a temporary output appears)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        names = os.listdir(folder)
-        if names:
-            return names
-        if proc.poll() is not None:
-            break
-        time.sleep(0.005)
-    out, err = proc.communicate()
-    raise AssertionError(f"no output appeared before the run ended: {err[-500:]}")
+# ``clarifai-archive -q ARGS`` that holds the first rename of a finished temporary output
+# into the folder argv[1] (or below it): it says "writing" on stdout and waits there for
+# the signal, so the run is interrupted while it writes its outputs, never after.
+HELD_BEFORE_THE_RENAME = r"""
+import os, sys, time
+from toolkit.cli import main
+
+out = os.path.realpath(sys.argv.pop(1))
+real_replace = os.replace
+
+
+def replace(src, dst, *args, **kwargs):
+    held = ".tmp-" in os.path.basename(os.fspath(src))
+    if held and os.path.realpath(dst).startswith(out + os.sep):
+        print("writing", flush=True)
+        time.sleep(600)  # the signal's handler ends this wait
+    return real_replace(src, dst, *args, **kwargs)
+
+
+os.replace = replace
+sys.argv[0] = "clarifai-archive"
+main()
+"""
 
 
 CASES = {
@@ -107,8 +117,14 @@ def test_interrupted_run_leaves_nothing(big_archive, tmp_path: Path, case, signu
     out = tmp_path / "out"
     out.mkdir()
     args = [a.format(src=big_archive, out=out) for a in CASES[case]]
-    proc = _cli(*args)
-    started = _wait_for_temp(out, proc)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HELD_BEFORE_THE_RENAME, str(out), "-q", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started = proc.stdout.readline().strip() == "writing" and os.listdir(out)
     proc.send_signal(signum)
     _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum, stderr

@@ -99,7 +99,7 @@ class TestMediaSink:
 
 class TestCatalogCover:
     def test_cover_over_the_limit(self, tmp_path: Path) -> None:
-        from toolkit.catalog.catalog import _prepare_cover
+        from toolkit.catalog.datasets import _prepare_cover
 
         path = tmp_path / "big.png"
         path.write_bytes(HEADER)

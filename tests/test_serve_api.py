@@ -356,8 +356,13 @@ class TestActions:
         }
         result = _post(client, "export", body, config.token).json()
         folder = config.output_root / "coco"
-        coco = json.loads((folder / "annotations.json").read_text())
-        assert sorted(i["file_name"].rsplit("/", 1)[-1] for i in coco["images"]) == [
+        # The archive's inputs carry split metadata: one annotation file per split.
+        images = [
+            image
+            for path in sorted(folder.glob("instances_*.json"))
+            for image in json.loads(path.read_text())["images"]
+        ]
+        assert sorted(i["file_name"].rsplit("/", 1)[-1] for i in images) == [
             "img-000.png",
             "img-003.png",
         ]

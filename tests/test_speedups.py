@@ -77,8 +77,12 @@ def _both(
         fast = _convert(archive, folder / "c", c_reader=True, **options)
     assert calls or not expect_c, "the C reader was not used"
     plain = _convert(archive, folder / "py", c_reader=False, **options)
-    text = (folder / "c" / "annotations.json").read_bytes()
-    assert text == (folder / "py" / "annotations.json").read_bytes()
+    names = sorted(p.name for p in (folder / "c").glob("*.json"))
+    assert names == sorted(p.name for p in (folder / "py").glob("*.json"))
+    for name in names:  # annotations.json, person_keypoints.json, instances_<split>.json ...
+        assert (folder / "c" / name).read_bytes() == (folder / "py" / name).read_bytes(), name
+    main = "annotations.json" if "annotations.json" in names else names[0]
+    text = (folder / "c" / main).read_bytes()
     for name in _REPORT_FIELDS:
         assert getattr(fast, name) == getattr(plain, name), name
     return text, fast
@@ -117,6 +121,70 @@ def test_sample_data_and_varied_inputs_are_the_same_both_ways(tmp_path: Path) ->
     archive = _archive(tmp_path / "varied.zip", varied_inputs(60), batch_size=7)
     _both(tmp_path / "varied", archive)
     _both(tmp_path / "frames", archive, video_frames=True)
+
+
+@needs_c
+def test_split_tagged_inputs_give_the_same_files_both_ways(tmp_path: Path) -> None:
+    records = []
+    for i in range(23):
+        record = _image(f"im-{i}")
+        if i % 4:  # some untagged inputs among the tagged, in the same batches
+            record.data.metadata.update({"split": ["train", "val", "test"][i % 3], "n": i})
+        _box(record, f"b{i}", (0.1, 0.2, 0.6, 0.7), ("cat", "Cat", 1.0))
+        if i % 5 == 0:
+            point = record.data.regions.add(id=f"k{i}")
+            point.region_info.point.row, point.region_info.point.col = 0.5, 0.25
+            point.data.concepts.add(id="nose", name="Nose", value=1.0)
+        records.append(record)
+    archive = _archive(tmp_path / "split.zip", records, batch_size=4)
+    _both(tmp_path, archive)
+    # The C reader files tagged inputs under their split itself: only the inputs with a
+    # point (5 of 23) go to the Python path.
+    calls = []
+    original = coco_module.CocoConverter._record
+
+    def counted(self: Any, record: Input, *args: Any) -> None:
+        calls.append(record.id)
+        original(self, record, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coco_module.CocoConverter, "_record", counted)
+        _convert(archive, tmp_path / "counted", c_reader=True)
+    assert calls == ["im-0", "im-5", "im-10", "im-15", "im-20"]
+    names = sorted(p.name for p in (tmp_path / "c").glob("*.json"))
+    assert names == [
+        "annotations.json",
+        "instances_test.json",
+        "instances_train.json",
+        "instances_val.json",
+        "person_keypoints.json",
+        "person_keypoints_test.json",
+        "person_keypoints_train.json",
+        "person_keypoints_val.json",
+    ]
+
+
+@needs_c
+def test_split_values_the_python_path_decides(tmp_path: Path) -> None:
+    from toolkit.errors import ArchiveError
+
+    odd = []
+    for i, value in enumerate([3.0, True, ["train"], {"x": "train"}, None, "train"]):
+        record = _image(f"odd-{i}")
+        record.data.metadata.update({"split": value})
+        _box(record, f"b{i}", (0.1, 0.2, 0.6, 0.7), ("cat", "Cat", 1.0))
+        odd.append(record)
+    _both(tmp_path / "odd", _archive(tmp_path / "odd.zip", odd, batch_size=4))
+    # a value that is no string leaves the input untagged, both ways
+    names = sorted(p.name for p in (tmp_path / "odd" / "c").glob("*.json"))
+    assert names == ["annotations.json", "instances_train.json"]
+    for bad in ("a b", "../x", ".hidden", "-x", "", "x" * 101, "é"):
+        record = _image("bad")
+        record.data.metadata.update({"split": bad})
+        archive = _archive(tmp_path / "bad.zip", [_image("ok"), record])
+        for c_reader in (True, False):
+            with pytest.raises(ArchiveError, match="input 'bad': its metadata 'split'"):
+                _convert(archive, tmp_path / "bad", c_reader=c_reader)
 
 
 @needs_c
@@ -361,6 +429,57 @@ def test_scan_batch_accepts_only_what_protobuf_parses() -> None:
             pytest.fail(f"the C reader accepted a batch protobuf refuses: {data.hex()}")
         assert ids == [r.id for r in batch.inputs]
     assert accepted > 100  # the test sees both kinds
+
+
+def _nonminimal(value: int, size: int) -> bytes:
+    """``value`` as a varint of exactly ``size`` bytes."""
+    return bytes(((value >> (7 * n)) & 0x7F) | (0x80 if n < size - 1 else 0) for n in range(size))
+
+
+@needs_c
+def test_non_minimal_varints_are_accepted_exactly_as_protobuf_accepts_them() -> None:
+    # protobuf (upb) reads a tag or a length in at most 5 bytes and a value in at most
+    # 10, whose 10th byte may carry bits past the 64th; the C reader once took 6-10 byte
+    # tags and lengths (and refused 10th bytes above 1).
+    inner = b"\x0a\x01a"  # Input.id = "a"
+    cases = []
+    for size in range(1, 12):
+        cases.append(_nonminimal(1 << 3 | 2, size) + bytes([len(inner)]) + inner)  # tag
+        cases.append(b"\x0a" + _nonminimal(len(inner), size) + inner)  # length
+        value = inner + _nonminimal(1000 << 3, 2) + _nonminimal(5, size)  # unknown varint
+        cases.append(b"\x0a" + bytes([len(value)]) + value)
+    for last in (0, 1, 2, 0x7F, 0x80):
+        value = inner + _nonminimal(1000 << 3, 2) + b"\xff" * 9 + bytes([last])
+        cases.append(b"\x0a" + bytes([len(value)]) + value)
+    accepted = refused = 0
+    for data in cases:
+        try:
+            expected: list[str] | None = [r.id for r in InputBatch.FromString(data).inputs]
+            accepted += 1
+        except DecodeError:
+            expected = None
+            refused += 1
+        assert _native.scan_batch(data) == expected, data.hex()
+    assert accepted and refused
+
+
+@needs_c
+def test_scan_batch_agrees_with_protobuf_on_re_encoded_varints() -> None:
+    from fuzz.harness import reencode_varints
+
+    records = varied_inputs(8)
+    base = InputBatch(inputs=records).SerializeToString()
+    rng = random.Random(37)
+    kinds = {True: 0, False: 0}
+    for _ in range(1500):
+        data = reencode_varints(rng, base, chance=rng.choice([0.01, 0.05, 0.2]))
+        try:
+            expected: list[str] | None = [r.id for r in InputBatch.FromString(data).inputs]
+        except DecodeError:
+            expected = None
+        assert _native.scan_batch(data) == expected, data.hex()
+        kinds[expected is None] += 1
+    assert kinds[True] > 50 and kinds[False] > 50
 
 
 @needs_c

@@ -331,9 +331,9 @@ def test_dedupe_with_index_and_unchanged_copies(dups, tmp_path):
     report = dedupe_archive(dups, out, threshold=0.99, index=index.path)
     assert read_ids(out) == ["a1", "b1", "solo", "none"]
     assert report.inputs_without_embedding == 1
-    original = {r.id: r.SerializeToString() for r in read_inputs(dups)}
+    original = {r.id: r.SerializeToString(deterministic=True) for r in read_inputs(dups)}
     for record in read_inputs(out):
-        assert record.SerializeToString() == original[record.id]
+        assert record.SerializeToString(deterministic=True) == original[record.id]
 
 
 def test_dedupe_cli(runner, sample_archive, tmp_path):

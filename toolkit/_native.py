@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
-from typing import Any
+from typing import Any, cast, overload
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
@@ -75,14 +75,16 @@ def _load() -> ModuleType | None:
     if os.environ.get("CLARIFAI_ARCHIVE_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
-        from . import _speedups  # type: ignore[attr-defined]
+        from . import _speedups
     except ImportError:
         return None
     try:
-        _speedups.load_schema(schema_tables(InputBatch.DESCRIPTOR))
+        # types-protobuf types DESCRIPTOR as this Descriptor or upb's: the same class at runtime
+        _speedups.load_schema(schema_tables(cast(Descriptor, InputBatch.DESCRIPTOR)))
     except ValueError:  # pragma: no cover - a schema past the C reader's limits
         return None
-    return _speedups
+    module: ModuleType = _speedups  # Any to mypy: no stub for the C extension
+    return module
 
 
 SPEEDUPS: ModuleType | None = _load()
@@ -96,6 +98,18 @@ def scan_batch(data: bytes) -> list[str] | None:
         return None
     ids: list[str] | None = SPEEDUPS.scan_batch(data)
     return ids
+
+
+@overload
+def batch_vectors(
+    data: bytes, which: int, out: None = None
+) -> tuple[list[str], bytes, bytes] | None: ...
+
+
+@overload
+def batch_vectors(
+    data: bytes, which: int, out: Any = None
+) -> tuple[list[str], bytes, bytes | int] | None: ...
 
 
 def batch_vectors(

@@ -12,7 +12,10 @@
  * - coco_images(...): the COCO image and annotation dicts of the common image input of a
  *   batch that scan_batch accepted; each input it does not take on (no image, no size,
  *   embedded bytes, shapes other than one box, merged duplicates, ...) goes to a Python
- *   callback with its bytes, in archive order. See toolkit/convert/coco.py.
+ *   callback with its bytes, in archive order. Inputs tagged by `split --tag` (metadata
+ *   "split") are written to their split's own text, returned beside the untagged one; the
+ *   callback hands a tagged input's dicts back to be filed there. See
+ *   toolkit/convert/coco.py.
  * - batch_vectors(data, which): the input ids and the packed floats of embedding `which`
  *   of each input (Archive.embeddings, the Parquet embedding column).
  * - table_columns(data): the simple columns of the Parquet table (ids, types, urls, sizes,
@@ -39,7 +42,11 @@ typedef struct {
     size_t len;
 } Field;
 
-static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+/* A varint as protobuf's parser (upb) reads it: at most `max_bytes` bytes; bits past the
+ * 64th (in a 10th byte) are dropped, as upb drops them. Tags and lengths may take at most
+ * 5 bytes there, values 10: a longer (non-minimal) encoding is refused, so this reader
+ * accepts exactly what protobuf accepts. */
+static inline int read_varint_max(const uint8_t **pp, const uint8_t *end, uint64_t *out, int max_bytes)
 {
     const uint8_t *p = *pp;
     if (p < end && *p < 0x80) { /* most tags and lengths: one byte */
@@ -48,13 +55,12 @@ static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *
         return 0;
     }
     uint64_t value = 0;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < max_bytes; i++) {
         if (p >= end)
             return -1;
         uint8_t byte = *p++;
-        if (i == 9 && byte > 1)
-            return -1;
-        value |= (uint64_t)(byte & 0x7f) << (7 * i);
+        if (i < 10)
+            value |= (i == 9 ? (uint64_t)(byte & 1) : (uint64_t)(byte & 0x7f)) << (7 * i);
         if (!(byte & 0x80)) {
             *pp = p;
             *out = value;
@@ -64,6 +70,18 @@ static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *
     return -1;
 }
 
+/* A value varint: up to 10 bytes. */
+static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    return read_varint_max(pp, end, out, 10);
+}
+
+/* A tag or a length: up to 5 bytes, as upb reads them. */
+static inline int read_varint5(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    return read_varint_max(pp, end, out, 5);
+}
+
 /* The next field of a message: 1 when read, 0 at its end, -1 when malformed (groups,
  * unknown wire types, field number 0 and truncation all count as malformed here). */
 static inline int next_field(const uint8_t **pp, const uint8_t *end, Field *f)
@@ -71,7 +89,7 @@ static inline int next_field(const uint8_t **pp, const uint8_t *end, Field *f)
     if (*pp >= end)
         return 0;
     uint64_t tag;
-    if (read_varint(pp, end, &tag) < 0 || tag > 0xFFFFFFFFu)
+    if (read_varint5(pp, end, &tag) < 0 || tag > 0xFFFFFFFFu)
         return -1;
     f->number = (uint32_t)(tag >> 3);
     f->wire = (int)(tag & 7);
@@ -97,7 +115,7 @@ static inline int next_field(const uint8_t **pp, const uint8_t *end, Field *f)
         return 1;
     case W_LEN: {
         uint64_t len;
-        if (read_varint(&p, end, &len) < 0 || len > (uint64_t)(end - p))
+        if (read_varint5(&p, end, &len) < 0 || len >= 0x7FFFFFFFu || len > (uint64_t)(end - p))
             return -1;
         f->data = p;
         f->len = (size_t)len;
@@ -404,7 +422,7 @@ typedef struct {
 
 /* What the checks of one image input found, for making its entries. */
 typedef struct {
-    Span id, data, format, metadata;
+    Span id, data, format, metadata, split;
     int has_id, regions;
     const uint8_t *first_region; /* where the walk for regions starts */
     int32_t width, height;
@@ -472,6 +490,55 @@ static int metadata_simple(Span s, int depth)
         }
     }
     return 1;
+}
+
+/* The split of an input (what `split --tag` writes: metadata key "split", a string).
+ * 0: no such key (or one whose value is no string: the Python path takes it as untagged
+ * too, and the input goes there); 1: ``*out`` is a name the fast path files under;
+ * -1: the key is there but the Python path decides (a bad name is an error there, a key
+ * given twice is protobuf's to merge). */
+static int split_of(Span s, Span *out)
+{
+    Field f, g, h;
+    int found = 0;
+    const uint8_t *p = s.p;
+    while (next_field(&p, s.end, &f) == 1) {
+        if (f.number != STRUCT_FIELDS)
+            continue;
+        Span key = {NULL, NULL}, value = {NULL, NULL};
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number == ENTRY_KEY)
+                key = (Span){g.data, g.data + g.len};
+            else if (g.number == ENTRY_VALUE)
+                value = (Span){g.data, g.data + g.len};
+        }
+        if (key.p == NULL || key.end - key.p != 5 || memcmp(key.p, "split", 5) != 0)
+            continue;
+        if (found++)
+            return -1;
+        *out = (Span){NULL, NULL};
+        int kinds = 0;
+        q = value.p;
+        while (value.p != NULL && next_field(&q, value.end, &h) == 1) {
+            kinds++;
+            if (h.number == VALUE_STRING)
+                *out = (Span){h.data, h.data + h.len};
+        }
+        if (kinds != 1 || out->p == NULL)
+            return -1; /* not a string: untagged, which the Python path says */
+        size_t n = (size_t)(out->end - out->p);
+        if (n == 0 || n > 100) /* toolkit/convert/_training.py: _MAX_SPLIT */
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t ch = out->p[i];
+            int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                     ch == '_' || (i > 0 && (ch == '.' || ch == '-'));
+            if (!ok)
+                return -1;
+        }
+    }
+    return found ? 1 : 0;
 }
 
 /* A region the fast path takes: no region_info, or one holding one finite box. */
@@ -559,6 +626,8 @@ static int image_simple(Span s, ImageInput *in)
             if (++metadatas > 1 || !metadata_simple((Span){f.data, f.data + f.len}, 1))
                 return 0;
             in->metadata = (Span){f.data, f.data + f.len};
+            if (split_of(in->metadata, &in->split) < 0)
+                return 0;
             break;
         case DATA_REGIONS:
             if (!region_simple((Span){f.data, f.data + f.len}))
@@ -998,7 +1067,16 @@ typedef struct {
     long long next_image, next_annotation, without_concept, without_shape;
     Buf images, annotations;                   /* JSON objects, commas between */
     long long images_written, annotations_written;
+    struct Slot *slots;                        /* the same, per split of tagged inputs */
+    Py_ssize_t nslots, slots_cap;
 } Coco;
+
+/* What the inputs of one split (``split --tag``) give: their own JSON text and counts. */
+typedef struct Slot {
+    PyObject *name; /* str */
+    Buf images, annotations;
+    long long images_written, annotations_written;
+} Slot;
 
 static PyObject *cached_call(PyObject *cache, PyObject *key, PyObject *maker, PyObject *args)
 {
@@ -1155,16 +1233,19 @@ static int put_region(Coco *c, Span region, long long image_id, double w, double
     }
     double top = box[0], left = box[1], bottom = box[2], right = box[3];
     /* The text from the bbox to the region id's key once, then one annotation per
-     * category. Each number takes at most 64 characters. */
-    char geometry[512], x[64], y[64], bw[64], bh[64], area[64];
-    double vx, vy, vw, vh, varea;
+     * category. Each number takes at most 64 characters; the segmentation is the box's
+     * corners (x, y, x2, y, x2, y2, x, y2), as _annotate writes it. */
+    char geometry[1024], x[64], y[64], bw[64], bh[64], area[64], x2[64], y2[64];
+    double vx, vy, vw, vh, varea, vx2, vy2;
     int nw = format_rounded(bw, sizeof(bw), (right - left) * w, 2, &vw);
     int nh = nw > 0 ? format_rounded(bh, sizeof(bh), (bottom - top) * h, 2, &vh) : nw;
     int nx = nh > 0 ? format_rounded(x, sizeof(x), left * w, 2, &vx) : nh;
     int ny = nx > 0 ? format_rounded(y, sizeof(y), top * h, 2, &vy) : nx;
     int na = ny > 0 ? format_rounded(area, sizeof(area), vw * vh, 4, &varea) : ny;
-    if (na <= 0)
-        return na;
+    int nx2 = na > 0 ? format_rounded(x2, sizeof(x2), right * w, 2, &vx2) : na;
+    int ny2 = nx2 > 0 ? format_rounded(y2, sizeof(y2), bottom * h, 2, &vy2) : nx2;
+    if (ny2 <= 0)
+        return ny2;
     Buf text = {geometry, 0, sizeof(geometry)}; /* big enough: never grows */
     PUT_LITERAL(&text, ",\"bbox\":[");
     put(&text, x, (size_t)nx);
@@ -1176,7 +1257,17 @@ static int put_region(Coco *c, Span region, long long image_id, double w, double
     put(&text, bh, (size_t)nh);
     PUT_LITERAL(&text, "],\"area\":");
     put(&text, area, (size_t)na);
-    PUT_LITERAL(&text, ",\"iscrowd\":0,\"segmentation\":[],\"clarifai_region_id\":");
+    PUT_LITERAL(&text, ",\"iscrowd\":0,\"segmentation\":[[");
+    const char *corner_x[4] = {x, x2, x2, x}, *corner_y[4] = {y, y, y2, y2};
+    int corner_nx[4] = {nx, nx2, nx2, nx}, corner_ny[4] = {ny, ny, ny2, ny2};
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            PUT_LITERAL(&text, ",");
+        put(&text, corner_x[i], (size_t)corner_nx[i]);
+        PUT_LITERAL(&text, ",");
+        put(&text, corner_y[i], (size_t)corner_ny[i]);
+    }
+    PUT_LITERAL(&text, "]],\"clarifai_region_id\":");
     size_t ng = text.len;
     for (int i = 0; i < ncats; i++) {
         Buf *b = &c->annotations;
@@ -1384,7 +1475,51 @@ static int take_items(Coco *c, PyObject *items, Buf *b, long long *written)
     return status;
 }
 
-/* The Python path for one input: it appends dicts to ``images`` and ``annotations``. */
+/* The slot of split ``name`` (a str), made on first sight; NULL on error. */
+static Slot *find_slot(Coco *c, PyObject *name)
+{
+    for (Py_ssize_t i = 0; i < c->nslots; i++) {
+        int same = PyUnicode_Compare(c->slots[i].name, name);
+        if (same == 0)
+            return &c->slots[i];
+        if (same == -1 && PyErr_Occurred())
+            return NULL;
+    }
+    if (c->nslots == c->slots_cap) {
+        Py_ssize_t cap = c->slots_cap ? 2 * c->slots_cap : 4;
+        Slot *slots = PyMem_Realloc(c->slots, (size_t)cap * sizeof(Slot));
+        if (slots == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        c->slots = slots;
+        c->slots_cap = cap;
+    }
+    Slot *slot = &c->slots[c->nslots++];
+    memset(slot, 0, sizeof(*slot));
+    slot->name = Py_NewRef(name);
+    return slot;
+}
+
+/* Exchange the converter's output with a slot's (twice: back again). */
+static void swap_slot(Coco *c, Slot *slot)
+{
+    Buf b = c->images;
+    c->images = slot->images;
+    slot->images = b;
+    b = c->annotations;
+    c->annotations = slot->annotations;
+    slot->annotations = b;
+    long long n = c->images_written;
+    c->images_written = slot->images_written;
+    slot->images_written = n;
+    n = c->annotations_written;
+    c->annotations_written = slot->annotations_written;
+    slot->annotations_written = n;
+}
+
+/* The Python path for one input: it appends dicts to ``images`` and ``annotations``, or,
+ * for an input tagged with a split, returns ``(split, images, annotations)`` of its own. */
 static int convert_in_python(Coco *c, const Field *f, PyObject *images, PyObject *annotations)
 {
     if (store_counters(c) < 0)
@@ -1396,8 +1531,19 @@ static int convert_in_python(Coco *c, const Field *f, PyObject *images, PyObject
     Py_DECREF(raw);
     if (done == NULL)
         return -1;
+    int status = 0;
+    if (done != Py_None) {
+        PyObject *name, *split_images, *split_annotations;
+        Slot *slot;
+        if (!PyArg_ParseTuple(done, "UO!O!:coco_images fallback", &name, &PyList_Type, &split_images,
+                              &PyList_Type, &split_annotations) ||
+            (slot = find_slot(c, name)) == NULL ||
+            take_items(c, split_images, &slot->images, &slot->images_written) < 0 ||
+            take_items(c, split_annotations, &slot->annotations, &slot->annotations_written) < 0)
+            status = -1;
+    }
     Py_DECREF(done);
-    if (load_counters(c) < 0 || take_items(c, images, &c->images, &c->images_written) < 0 ||
+    if (status < 0 || load_counters(c) < 0 || take_items(c, images, &c->images, &c->images_written) < 0 ||
         take_items(c, annotations, &c->annotations, &c->annotations_written) < 0)
         return -1;
     return 0;
@@ -1433,8 +1579,20 @@ static PyObject *coco_images(PyObject *self, PyObject *args)
             PyObject *ext = extension(&c, in.format);
             if (ext == NULL)
                 goto done;
-            if (ext != Py_None)
+            if (ext != Py_None && in.split.p == NULL) {
                 status = put_image(&c, &in, ext);
+            } else if (ext != Py_None) {
+                PyObject *name = decode(in.split.p, (size_t)(in.split.end - in.split.p));
+                Slot *slot = name != NULL ? find_slot(&c, name) : NULL;
+                Py_XDECREF(name);
+                if (slot == NULL) {
+                    status = -1;
+                } else {
+                    swap_slot(&c, slot);
+                    status = put_image(&c, &in, ext);
+                    swap_slot(&c, slot);
+                }
+            }
             Py_DECREF(ext);
             if (status < 0)
                 goto done;
@@ -1448,12 +1606,32 @@ static PyObject *coco_images(PyObject *self, PyObject *args)
     }
     if (store_counters(&c) < 0)
         goto done;
-    result = Py_BuildValue("(y#Ly#L)", c.images.data ? c.images.data : "", (Py_ssize_t)c.images.len,
+    PyObject *splits = PyList_New(0);
+    for (Py_ssize_t i = 0; splits != NULL && i < c.nslots; i++) {
+        Slot *slot = &c.slots[i];
+        PyObject *item = Py_BuildValue(
+            "(Oy#Ly#L)", slot->name, slot->images.data ? slot->images.data : "",
+            (Py_ssize_t)slot->images.len, slot->images_written,
+            slot->annotations.data ? slot->annotations.data : "", (Py_ssize_t)slot->annotations.len,
+            slot->annotations_written);
+        if (item == NULL || PyList_Append(splits, item) < 0)
+            Py_CLEAR(splits);
+        Py_XDECREF(item);
+    }
+    if (splits == NULL)
+        goto done;
+    result = Py_BuildValue("(y#Ly#LN)", c.images.data ? c.images.data : "", (Py_ssize_t)c.images.len,
                            c.images_written, c.annotations.data ? c.annotations.data : "",
-                           (Py_ssize_t)c.annotations.len, c.annotations_written);
+                           (Py_ssize_t)c.annotations.len, c.annotations_written, splits);
 done:
     PyMem_Free(c.images.data);
     PyMem_Free(c.annotations.data);
+    for (Py_ssize_t i = 0; i < c.nslots; i++) {
+        Py_DECREF(c.slots[i].name);
+        PyMem_Free(c.slots[i].images.data);
+        PyMem_Free(c.slots[i].annotations.data);
+    }
+    PyMem_Free(c.slots);
     PyBuffer_Release(&view);
     return result;
 }

@@ -30,9 +30,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal
+from typing import IO, Literal, cast
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import DecodeError
 
 from ._atomic import temp_sibling
@@ -508,7 +509,9 @@ class ArchiveReader:
         # Each field takes two bytes or more: only big entries can hold too many.
         if self.flavour == "protobuf" and len(data) > 2 * limits.max_batch_objects:
             objects = count_wire_objects(
-                data, InputBatch.DESCRIPTOR, stop_after=limits.max_batch_objects
+                data,
+                cast(Descriptor, InputBatch.DESCRIPTOR),  # types-protobuf: or upb's, the same
+                stop_after=limits.max_batch_objects,
             )
             _check_objects(objects, limits, f"{self.path}: entry {entry.name!r}")
         return data
@@ -526,6 +529,8 @@ class ArchiveReader:
                         f"{where} nests messages deeper than protobuf allows (100 levels, "
                         "about 32 levels of metadata); the archive cannot be read"
                     ) from None
+                if "Arena alloc" in str(exc):  # upb ran out of memory: not damage
+                    raise MemoryError(str(exc)) from None
                 raise ArchiveError(
                     f"{where} is not a readable InputBatch ({exc}); "
                     "the archive is damaged, download it again"
@@ -827,6 +832,26 @@ class ArchiveWriter:
             if len(self._pending) >= self.batch_size:
                 self._flush()
 
+    def add_json_pieces(self, pieces: Iterable[bytes]) -> None:
+        """Append one input given as its compact JSON in pieces (what
+        :func:`toolkit.jsonmap.iter_input_json` yields), as an entry of its own written a
+        piece at a time: an input holding a huge escaped string never sits in memory
+        whole (JSON flavour only). Inputs still pending are written first.
+        """
+        if self.flavour != "json":
+            raise ValueError("add_json_pieces needs a JSON-flavour writer")
+        self._flush()
+        info = zip_entry_info(self._next_name(1), self.compression)
+        try:
+            with self._zip.open(info, "w", force_zip64=True) as dst:
+                dst.write(b'{"inputs":[')
+                for piece in pieces:
+                    dst.write(piece)
+                dst.write(b"]}")
+        except OSError as exc:
+            raise OutputError(f"{self.path}: write failed ({exc.strerror or exc})") from None
+        self._count_batch(1)
+
     def add_serialized(self, data: bytes) -> None:
         """Append one input given as its protobuf wire bytes (protobuf flavour)."""
         if self.flavour == "json":
@@ -979,6 +1004,9 @@ class ArchiveWriter:
         except OSError as exc:
             self._tmp.unlink(missing_ok=True)
             raise OutputError(f"{self.path}: cannot write here ({exc.strerror or exc})") from None
+        except BaseException:  # an interrupt at the rename: no finished copy left behind
+            self._tmp.unlink(missing_ok=True)
+            raise
 
     def abort(self) -> None:
         """Discard everything written; the destination is left as it was."""

@@ -383,7 +383,9 @@ class Archive:
                 return pd.ArrowDtype(kind)
             return None
 
-        frame = table.to_pandas(types_mapper=arrow_nested if nested == "arrow" else None)
+        frame: pd.DataFrame = table.to_pandas(
+            types_mapper=arrow_nested if nested == "arrow" else None
+        )
         if "metadata" in frame.columns:
             loads = orjson.loads
             frame["metadata"] = [

@@ -24,6 +24,9 @@ says what to do.
 
 from __future__ import annotations
 
+import os
+import re
+
 __all__ = [
     "ArchiveError",
     "CatalogError",
@@ -39,7 +42,34 @@ __all__ = [
     "SchemaError",
     "ToolkitError",
     "UnknownConceptError",
+    "one_line",
+    "quote_path",
 ]
+
+#: Characters that would break a one-line message (line ends, other C0/C1 controls).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def quote_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as a message shows it: as it is when plainly printable, else quoted with
+    Python's escapes (``'a\\nb'``), so a newline in a name cannot split an ``Error:`` line.
+
+    Example::
+
+        raise OutputError(f"{quote_path(output)}: is a folder; give a file name")
+    """
+    text = os.fspath(path)
+    if isinstance(text, bytes):  # pragma: no cover - the toolkit passes str paths
+        text = os.fsdecode(text)
+    if text.isprintable() and text == text.strip() and text:
+        return text
+    return repr(text)
+
+
+def one_line(message: str) -> str:
+    """``message`` with line ends and other control characters escaped (``\\n``): what
+    the CLI prints after ``Error:``, one line whatever a path or id in it holds."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
 
 
 class ToolkitError(Exception):

@@ -14,6 +14,11 @@ parser), and subnormals in their truly shortest form (``1e-45``, not ``1.4013e-4
 Unknown fields (of a Clarifai newer than the schema; see :mod:`toolkit.unknown`) have no
 JSON form and are left out, as protobuf's own mapping does.
 
+A NaN or infinite number in a Struct (metadata) has no JSON form either: protobuf refuses
+to write it (it would read back as a string), and so does this module, unless the caller
+asks for ``null`` in its place (``bad_numbers="null"``, see :func:`bad_numbers_as_null`),
+which also records the inputs that held one.
+
 Example::
 
     line = input_to_json(record)          # one line of JSON Lines, no newline
@@ -23,11 +28,14 @@ Example::
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import datetime
 import keyword
 import math
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal, cast
 
 import numpy as np
 import orjson
@@ -40,11 +48,18 @@ from .errors import SchemaError
 from .messages import Input
 
 __all__ = [
+    "BAD_NUMBERS",
+    "BadNumbers",
+    "NulledNumbers",
+    "bad_numbers_as_null",
     "batch_to_json_bytes",
     "input_from_json",
     "input_to_dict",
     "input_to_json",
     "input_to_json_bytes",
+    "iter_input_json",
+    "join_input_json",
+    "split_input_json",
     "message_to_dict",
     "message_to_json_bytes",
 ]
@@ -60,6 +75,78 @@ _EPOCH = datetime.datetime(1970, 1, 1)
 #: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range protobuf accepts.
 _MIN_SECONDS = -62135596800
 _MAX_SECONDS = 253402300799
+
+#: What to do with a NaN or infinite number in metadata: refuse (``error``, protobuf's
+#: choice) or write ``null`` in its place.
+BadNumbers = Literal["error", "null"]
+BAD_NUMBERS: tuple[BadNumbers, ...] = ("error", "null")
+
+
+class NulledNumbers:
+    """What :func:`bad_numbers_as_null` collects: how many numbers became ``null``, how
+    many inputs held them and the ids of the first :attr:`MAX_IDS` of those (recorded by
+    the converters that know which input they are writing)."""
+
+    MAX_IDS = 1000
+
+    def __init__(self) -> None:
+        self.numbers = 0
+        self.input_count = 0
+        self.inputs: list[str] = []
+
+    def record(self, input_id: str, before: int) -> None:
+        """Note ``input_id`` when numbers became null since the count was ``before``."""
+        if self.numbers != before:
+            self.input_count += 1
+            if len(self.inputs) < self.MAX_IDS:
+                self.inputs.append(input_id)
+
+    def add(self, other: NulledNumbers) -> None:
+        """Add another tally (a worker process's) to this one."""
+        self.numbers += other.numbers
+        self.input_count += other.input_count
+        self.inputs.extend(other.inputs[: max(0, self.MAX_IDS - len(self.inputs))])
+
+
+_NULLED: contextvars.ContextVar[NulledNumbers | None] = contextvars.ContextVar(
+    "toolkit_jsonmap_nulled", default=None
+)
+
+
+@contextlib.contextmanager
+def bad_numbers_as_null(enabled: bool = True) -> Iterator[NulledNumbers | None]:
+    """Within the block, NaN and infinite numbers in metadata are written as ``null``
+    (instead of raising); yields the :class:`NulledNumbers` tally (None when not
+    ``enabled``, the default behaviour of refusing them stays).
+
+    Example::
+
+        with bad_numbers_as_null() as nulled:
+            line = input_to_json_bytes(record)
+        print(nulled.numbers)
+    """
+    if not enabled:
+        yield None
+        return
+    tally = NulledNumbers()
+    token = _NULLED.set(tally)
+    try:
+        yield tally
+    finally:
+        _NULLED.reset(token)
+
+
+def current_nulls() -> NulledNumbers | None:
+    """The tally of the enclosing :func:`bad_numbers_as_null`, if any."""
+    return _NULLED.get()
+
+
+def check_bad_numbers(value: str) -> BadNumbers:
+    """``value`` when it is a :data:`BAD_NUMBERS` choice, else ValueError."""
+    if value not in BAD_NUMBERS:
+        raise ValueError(f"bad_numbers must be one of {', '.join(BAD_NUMBERS)}, not {value!r}")
+    return value
+
 
 _NAN = "NaN"
 _INFINITY = "Infinity"
@@ -147,6 +234,7 @@ def _bytes(value: bytes) -> str:
 
 def _enum_converter(field: FieldDescriptor) -> _Convert:
     enum_type = field.enum_type
+    assert enum_type is not None  # an enum field
     if enum_type.full_name == "google.protobuf.NullValue":
         return lambda value: None
     # The name protobuf's printer uses: for numbers with aliases (allow_alias), the first.
@@ -185,7 +273,8 @@ class _Mapper:
 
     def message(self, message: Message) -> Any:
         """The JSON form of ``message`` (an object for plain messages)."""
-        return self.converter(message.DESCRIPTOR)(message)
+        # types-protobuf types DESCRIPTOR as this Descriptor or upb's: the same class at runtime
+        return self.converter(cast(Descriptor, message.DESCRIPTOR))(message)
 
     def converter(self, descriptor: Descriptor) -> _Convert:
         full_name = descriptor.full_name
@@ -286,9 +375,11 @@ class _Mapper:
         """What ``_inline``'s expression calls: a message converter (of one item, for
         repeated fields), a map converter, or a scalar converter (of one item)."""
         if field.type == FieldDescriptor.TYPE_MESSAGE:
-            if field.message_type.GetOptions().map_entry:
-                return self._map_converter(field.message_type)
-            return self.converter(field.message_type)
+            message_type = field.message_type
+            assert message_type is not None
+            if message_type.GetOptions().map_entry:
+                return self._map_converter(message_type)
+            return self.converter(message_type)
         scalar = _scalar_converter(field)
         assert scalar is not None
         return scalar
@@ -321,6 +412,7 @@ class _Mapper:
         key_field = entry_type.fields_by_name["key"]
         value_field = entry_type.fields_by_name["value"]
         if value_field.type == FieldDescriptor.TYPE_MESSAGE:
+            assert value_field.message_type is not None
             value_conv: _Convert | None = self.converter(value_field.message_type)
         else:
             value_conv = _scalar_converter(value_field)
@@ -346,6 +438,7 @@ def _inline(field: FieldDescriptor, helper: str) -> tuple[str, bool]:
     kind = field.type
     if field.is_repeated:
         if kind == FieldDescriptor.TYPE_MESSAGE:
+            assert field.message_type is not None
             if field.message_type.GetOptions().map_entry:
                 return f"{helper}(v)", True
             return f"[{helper}(x) for x in v]", True
@@ -434,10 +527,16 @@ def _kind_value(message: Any, kind: str | None) -> Any:
     if kind == "number_value":
         number = message.number_value
         if number - number != 0.0:
-            raise ValueError(
-                f"metadata holds the number {number}, which JSON cannot represent "
-                "(protobuf would read it back as a string)"
-            )
+            nulled = _NULLED.get()
+            if nulled is None:
+                raise ValueError(
+                    f"metadata holds the number {number}, which JSON cannot represent "
+                    "(protobuf would read it back as a string); pass --bad-numbers null "
+                    "(convert, datasets export, inputs) to write null in its place, or "
+                    "keep the protobuf flavour"
+                )
+            nulled.numbers += 1
+            return None
         return number
     if kind == "bool_value":
         return message.bool_value
@@ -460,7 +559,14 @@ def _dump(obj: Any, where: str) -> bytes:
     try:
         return orjson.dumps(obj, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
+        if is_out_of_memory(exc):
+            raise MemoryError(str(exc)) from None
         raise SchemaError(f"{where}: cannot be written as JSON ({exc})") from None
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for orjson's "Not enough memory" (a JSONEncodeError, not a MemoryError)."""
+    return isinstance(exc, orjson.JSONEncodeError) and "memory" in str(exc).lower()
 
 
 def _json_object(message: Message, json_names: bool, where: Callable[[], str]) -> Any:
@@ -469,6 +575,94 @@ def _json_object(message: Message, json_names: bool, where: Callable[[], str]) -
             return _mapper(json_names).message(message)
     except (ValueError, RecursionError) as exc:
         raise SchemaError(f"{where()}: cannot be written as JSON ({exc})") from None
+
+
+#: Strings longer than this (in characters) are escaped and written a piece at a time
+#: by :func:`iter_input_json`: one string of control characters grows six-fold when
+#: escaped (``\x01`` is ``\u0001``), and would otherwise be one piece of that size.
+LONG_STRING = 1 << 20
+#: What stands for a long string while the rest of the document is encoded: a NUL, a
+#: random token (unknowable to an archive) and a NUL, as orjson writes them.
+_LONG_MARK = f"\x00{secrets.token_hex(16)}\x00"
+_LONG_MARK_JSON = orjson.dumps(_LONG_MARK)
+
+
+def _pull_long_strings(obj: Any, found: list[str]) -> Any:
+    """``obj`` with each string value longer than :data:`LONG_STRING` replaced by the
+    mark, in document order (dicts keep their insertion order in orjson's output)."""
+    if isinstance(obj, str):
+        if len(obj) > LONG_STRING:
+            found.append(obj)
+            return _LONG_MARK
+        return obj
+    if isinstance(obj, dict):
+        return {k: _pull_long_strings(v, found) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_pull_long_strings(v, found) for v in obj]
+    return obj
+
+
+def _escaped_pieces(text: str) -> Iterator[bytes]:
+    """``text`` as the inside of a JSON string, :data:`LONG_STRING` characters at a time."""
+    for start in range(0, len(text), LONG_STRING):
+        yield orjson.dumps(text[start : start + LONG_STRING])[1:-1]
+
+
+def iter_input_json(
+    record: Input, *, indent: bool = False, bad_numbers: BadNumbers = "error"
+) -> Iterator[bytes]:
+    """The input's JSON (what :func:`input_to_json_bytes` returns, or indented by two
+    spaces with ``indent``) in pieces whose size does not grow with its longest string:
+    strings longer than :data:`LONG_STRING` characters are escaped a piece at a time.
+    Errors (a NaN in metadata, say) are raised before the first piece.
+
+    Example::
+
+        for piece in iter_input_json(record):
+            stream.write(piece)
+        stream.write(b"\\n")
+    """
+    parts, longs = split_input_json(record, indent=indent, bad_numbers=bad_numbers)
+    return join_input_json(parts, longs)
+
+
+def split_input_json(
+    record: Input, *, indent: bool = False, bad_numbers: BadNumbers = "error"
+) -> tuple[list[bytes], list[str]]:
+    """The input's JSON cut at its long strings: ``parts`` (one more than ``longs``)
+    and the strings longer than :data:`LONG_STRING` that go between them, unescaped
+    (:func:`join_input_json` puts them together). No long string: one part, the JSON."""
+    where = _input_where(record)
+    with bad_numbers_as_null(check_bad_numbers(bad_numbers) == "null" and _NULLED.get() is None):
+        nulled = _NULLED.get()
+        before = nulled.numbers if nulled is not None else 0
+        obj = _json_object(record, False, where)
+        if nulled is not None:
+            nulled.record(record.id, before)
+    longs: list[str] = []
+    obj = _pull_long_strings(obj, longs)
+    option = _OPTIONS | orjson.OPT_INDENT_2 if indent else _OPTIONS
+    try:
+        data = orjson.dumps(obj, option=option)
+    except orjson.JSONEncodeError as exc:
+        if is_out_of_memory(exc):
+            raise MemoryError(str(exc)) from None
+        raise SchemaError(f"{where()}: cannot be written as JSON ({exc})") from None
+    if not longs:
+        return [data], []
+    parts = data.split(_LONG_MARK_JSON)
+    assert len(parts) == len(longs) + 1
+    return parts, longs
+
+
+def join_input_json(parts: list[bytes], longs: list[str]) -> Iterator[bytes]:
+    """The pieces of the JSON :func:`split_input_json` cut, each long string escaped
+    :data:`LONG_STRING` characters at a time."""
+    for part, text in zip(parts[:-1], longs, strict=True):
+        yield part + b'"'
+        yield from _escaped_pieces(text)
+        yield b'"'
+    yield parts[-1]
 
 
 def _input_where(record: Input) -> Callable[[], str]:
@@ -502,36 +696,48 @@ def message_to_dict(message: Message, *, json_names: bool = False) -> Any:
     return orjson.loads(message_to_json_bytes(message, json_names=json_names))
 
 
-def input_to_json_bytes(record: Input) -> bytes:
+def input_to_json_bytes(record: Input, *, bad_numbers: BadNumbers = "error") -> bytes:
     """The input as one compact line of UTF-8 JSON (no newline), proto field names.
+
+    ``bad_numbers="null"`` writes a NaN or infinite metadata number as ``null`` (by
+    default it is a :class:`~toolkit.errors.SchemaError`, as protobuf refuses it); the
+    enclosing :func:`bad_numbers_as_null`, if any, counts it.
 
     Example::
 
         stream.write(input_to_json_bytes(record) + b"\\n")
     """
     where = _input_where(record)
-    return _dump(_json_object(record, False, where), where())
+    if check_bad_numbers(bad_numbers) == "null" and _NULLED.get() is None:
+        with bad_numbers_as_null():
+            return _dump(_json_object(record, False, where), where())
+    nulled = _NULLED.get()
+    before = nulled.numbers if nulled is not None else 0
+    data = _dump(_json_object(record, False, where), where())
+    if nulled is not None:
+        nulled.record(record.id, before)
+    return data
 
 
-def input_to_dict(record: Input) -> dict[str, Any]:
+def input_to_dict(record: Input, *, bad_numbers: BadNumbers = "error") -> dict[str, Any]:
     """The input as a JSON-ready dict (snake_case names, bytes as base64, zero values omitted).
 
     Example::
 
         input_to_dict(record)["data"]["concepts"][0]["name"]
     """
-    result: dict[str, Any] = orjson.loads(input_to_json_bytes(record))
+    result: dict[str, Any] = orjson.loads(input_to_json_bytes(record, bad_numbers=bad_numbers))
     return result
 
 
-def input_to_json(record: Input) -> str:
+def input_to_json(record: Input, *, bad_numbers: BadNumbers = "error") -> str:
     """The input as one compact line of JSON.
 
     Example::
 
         print(input_to_json(record))
     """
-    return input_to_json_bytes(record).decode("utf-8")
+    return input_to_json_bytes(record, bad_numbers=bad_numbers).decode("utf-8")
 
 
 def input_from_json(text: str | bytes) -> Input:
@@ -551,12 +757,18 @@ def input_from_json(text: str | bytes) -> Input:
 
 def _json_objects(records: Iterable[Input]) -> list[Any]:
     """JSON-ready objects (numpy float32 values inside) for orjson; internal fast path."""
-    mapper = _PROTO_NAMES.converter(Input.DESCRIPTOR)
+    mapper = _PROTO_NAMES.converter(cast(Descriptor, Input.DESCRIPTOR))
     out = []
+    nulled = _NULLED.get()
     with _quiet_floats():
         for record in records:
             try:
-                out.append(mapper(record))
+                if nulled is None:
+                    out.append(mapper(record))
+                else:
+                    before = nulled.numbers
+                    out.append(mapper(record))
+                    nulled.record(record.id, before)
             except (ValueError, RecursionError) as exc:
                 raise SchemaError(
                     f"input {record.id!r}: cannot be written as JSON ({exc})"

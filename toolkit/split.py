@@ -48,7 +48,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import json
 import math
@@ -64,6 +63,7 @@ from typing import Any, Literal
 import numpy as np
 from google.protobuf import json_format
 
+from ._atomic import make_parents, remove_created
 from ._rewrite import (
     BatchSink,
     Source,
@@ -645,10 +645,12 @@ def _write_splits(
     batch_size: int | None,
     progress: Callable[[int], None] | None,
 ) -> None:
-    created = not out.exists()
+    created = make_parents(out)
+    if not out.exists():
+        created.append(out)
     writers: list[ArchiveWriter] = []
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(exist_ok=True)
         for name in names:
             writers.append(
                 ArchiveWriter(
@@ -692,9 +694,7 @@ def _write_splits(
     except BaseException:
         for writer in writers:
             writer.abort()
-        if created:
-            with contextlib.suppress(OSError):
-                out.rmdir()
+        remove_created(created)
         raise
 
 

@@ -62,7 +62,8 @@ def _walk(message: Message, found: set[tuple[str, int]]) -> None:
     unknown = _unknown_fields.UnknownFieldSet(message)
     if len(unknown):
         name = message.DESCRIPTOR.full_name.removeprefix(_PACKAGE)
-        found.update((name, field.field_number) for field in unknown)
+        # types-protobuf's UnknownFieldSet lacks __iter__; iteration goes by __getitem__.
+        found.update((name, field.field_number) for field in unknown)  # type: ignore[attr-defined]
     for fdesc, value in message.ListFields():
         if fdesc.message_type is None:
             continue

@@ -255,6 +255,104 @@ BYTE_MUTATORS: dict[str, Mutator] = {
 }
 
 
+# -- non-minimal varints --------------------------------------------------------------
+
+
+def _varint(value: int, size: int) -> bytes:
+    """``value`` as a varint of exactly ``size`` bytes (padded with 0x80 groups when
+    ``size`` is more than the minimal length; 11 bytes and more are never valid)."""
+    out = bytearray()
+    for n in range(size):
+        group = value & 0x7F
+        value >>= 7
+        out.append(group | (0x80 if n < size - 1 else 0))
+    return bytes(out)
+
+
+def _minimal_size(value: int) -> int:
+    return max(1, -(-value.bit_length() // 7))
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _padded(rng: random.Random, value: int, chance: float, limit: int = 5) -> bytes:
+    """``value`` minimal, or (with ``chance``) longer: mostly up to ``limit`` bytes (what
+    protobuf takes: 5 for tags and lengths, 10 for values), sometimes up to 11."""
+    low = _minimal_size(value)
+    if rng.random() >= chance or low >= 11:
+        return _varint(value, low)
+    high = limit if rng.random() < 0.8 and low < limit else 11
+    return _varint(value, rng.randint(low + 1, high))
+
+
+def reencode_varints(
+    rng: random.Random, data: bytes, descriptor: Any = None, *, chance: float = 0.05
+) -> bytes:
+    """The message ``data`` (an ``InputBatch`` by default) written again with some tags,
+    lengths and varint values in non-minimal form, sub-messages included (their
+    lengths recomputed). Bytes that do not parse as the message come back unchanged."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    from toolkit.messages import InputBatch
+
+    descriptor = descriptor or InputBatch.DESCRIPTOR
+    out = bytearray()
+    pos = 0
+    try:
+        while pos < len(data):
+            tag, pos = _read_varint(data, pos)
+            number, wire = tag >> 3, tag & 7
+            out += _padded(rng, tag, chance)
+            if wire == 0:
+                start = pos
+                value, pos = _read_varint(data, pos)
+                # Values may take up to 10 bytes; the 10th may carry bits past the 64th,
+                # which protobuf drops.
+                if rng.random() < chance and pos - start < 10:
+                    padded = bytearray(_padded(rng, value, 1.0, 10))
+                    size = len(padded)
+                    if size == 10 and rng.random() < 0.5:
+                        padded[9] |= rng.randrange(0x80)
+                    out += padded
+                else:
+                    out += data[start:pos]
+            elif wire == 1:
+                out += data[pos : pos + 8]
+                pos += 8
+            elif wire == 5:
+                out += data[pos : pos + 4]
+                pos += 4
+            elif wire == 2:
+                length, pos = _read_varint(data, pos)
+                body = data[pos : pos + length]
+                if len(body) != length:
+                    return data
+                pos += length
+                field = descriptor.fields_by_number.get(number) if descriptor else None
+                if field is not None and field.type == FieldDescriptor.TYPE_MESSAGE:
+                    body = reencode_varints(rng, body, field.message_type, chance=chance)
+                out += _padded(rng, len(body), chance) + body
+            else:
+                return data
+    except IndexError:
+        return data
+    return bytes(out)
+
+
+def nonminimal_varints(rng: random.Random, data: bytes) -> bytes:
+    """A batch entry whose tags, lengths and values are partly written non-minimally."""
+    return reencode_varints(rng, data, chance=rng.choice([0.02, 0.1, 0.3]))
+
+
 def _zip_entries(data: bytes) -> list[tuple[zipfile.ZipInfo, bytes]]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return [(info, zf.read(info)) for info in zf.infolist()]
@@ -313,6 +411,8 @@ def mutate_entries(rng: random.Random, data: bytes, *, json_flavour: bool) -> by
         mutators = list(BYTE_MUTATORS.values())
         if json_flavour:
             mutators += [json_tokens, json_tokens]
+        else:
+            mutators += [nonminimal_varints, nonminimal_varints]
         body = rng.choice(mutators)(rng, body)
         entries[pos] = (name, body, method)
     return _rezip(entries)
@@ -428,6 +528,17 @@ HOSTILE_IDS = [
     "mimetype",
 ]
 _FLOATS = [float("nan"), float("inf"), float("-inf"), -1.0, 2.0, 1e30, -0.0, 5e-45, 3.4e38]
+_STRUCT_NUMBERS = [
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    5e-324,
+    2.0**63,
+    2.0**64 + 1,
+    -0.0,
+]
 
 
 def _hostile_media(rng: random.Random) -> bytes:
@@ -454,7 +565,7 @@ def semantic(rng: random.Random, base: BaseArchive) -> bytes:
     for _ in range(rng.randint(1, 6)):
         record = rng.choice(records)
         data = record.data
-        action = rng.randrange(12)
+        action = rng.randrange(14)
         if action == 0:
             record.id = rng.choice(HOSTILE_IDS)
         elif action == 1:
@@ -486,6 +597,27 @@ def semantic(rng: random.Random, base: BaseArchive) -> bytes:
             key = rng.choice(["n", "split", "", "a.b", "x" * 100])
             value = rng.choice([1, "1", None, True, [], {}, 1e300, "train", [[[]]]])
             data.metadata.update({key: value})
+        elif action == 12:
+            # Numbers JSON cannot hold (NaN, infinities), and huge ones, anywhere in a
+            # Struct: as a value, in a list, in a nested object.
+            number = rng.choice(_STRUCT_NUMBERS)
+            where = rng.randrange(3)
+            if where == 0:
+                data.metadata.update({"num": number})
+            elif where == 1:
+                data.metadata.update({"list": [1.0, number, "x"]})
+            else:
+                data.metadata.update({"deep": {"a": {"b": [number]}}})
+        elif action == 13:
+            # A long string that grows when escaped (\x01 is \u0001 in JSON), in the
+            # metadata or the text; past the length written a piece at a time.
+            text = rng.choice(["\x01", '"', "\\", "\n", "\x1f\u00e9"]) * rng.choice(
+                [1000, 70_000, (1 << 20) + 3, 3 << 20]
+            )
+            if rng.random() < 0.7:
+                data.metadata.update({"long": text})
+            else:
+                data.text.raw = text
         elif action == 7:
             vector = [rng.choice(_FLOATS) for _ in range(rng.randint(0, 4))]
             data.embeddings.add(vector=vector, num_dimensions=rng.choice([0, 3, 2**31]))
@@ -696,7 +828,9 @@ def prepare_index(run: Prepared) -> None:
     if not _build_index(run, run.archive):
         shutil.rmtree(run.out / "index", ignore_errors=True)
         assert _build_index(run, run.other), "could not index the valid archive"
-    if run.rng.random() < 0.3:  # a damaged or hostile index folder
+    if run.rng.random() < 0.2:
+        tamper_sidecar(run.rng, run.out / "index" / "index.json")
+    elif run.rng.random() < 0.3:  # a damaged or hostile index folder
         # index.faiss too: faiss.read_index trusts the sizes in its header (a 141-byte
         # file made it allocate 6 GB for 13 s), so loading checks its CRC-32 first.
         files = sorted((run.out / "index").iterdir())
@@ -707,6 +841,78 @@ def prepare_index(run: Prepared) -> None:
         else:
             data = run.rng.choice(list(BYTE_MUTATORS.values()))(run.rng, data)
         target.write_bytes(data)
+
+
+_TAMPER_VALUES: list[Any] = [
+    None,
+    0,
+    -5,
+    2**40,
+    2**70,
+    1.5,
+    float("nan"),
+    True,
+    "",
+    "x",
+    [],
+    [1, "a"],
+    {},
+    {"sha256": 3},
+]
+_TAMPER_PATHS: list[tuple[Any, ...]] = [
+    ("files",),
+    ("files", "index.faiss"),
+    ("files", "index.faiss", "sha256"),
+    ("files", "index.faiss", "crc32"),
+    ("files", "vectors.npy", "bytes"),
+    ("files", "ids.json", "sha256"),
+    ("sources",),
+    ("sources", 0),
+    ("sources", 0, "sha256"),
+    ("sources", 0, "path"),
+    ("search_params",),
+    ("search_params", "nprobe"),
+    ("search_params", "ef_search"),
+    ("search_params", "rerank"),
+    ("params",),
+    ("params", "factory"),
+    ("params", "nlist"),
+    ("counts",),
+    ("tuning",),
+    ("history",),
+    ("dimension",),
+    ("count",),
+    ("metric",),
+    ("kind",),
+    ("embedding",),
+    ("timings_s",),
+]
+
+
+def tamper_sidecar(rng: random.Random, path: Path) -> None:
+    """Set (or delete) one field of ``index.json``, at any depth, to a value of another
+    type or out of range: a list where an object is due, an int, a missing sha256,
+    nprobe 0 or -5 or 2**40, NaN."""
+    try:
+        sidecar = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    keys = rng.choice(_TAMPER_PATHS)
+    target: Any = sidecar
+    for key in keys[:-1]:
+        if isinstance(target, dict) and key in target:
+            target = target[key]
+        elif isinstance(target, list) and isinstance(key, int) and key < len(target):
+            target = target[key]
+        else:
+            return
+    last = keys[-1]
+    if isinstance(target, dict) or (isinstance(target, list) and isinstance(last, int)):
+        if isinstance(target, dict) and rng.random() < 0.2:
+            target.pop(last, None)
+        elif isinstance(target, dict) or last < len(target):
+            target[last] = rng.choice(_TAMPER_VALUES)
+    path.write_text(json.dumps(sidecar), "utf-8")
 
 
 def _add_dataset(run: Prepared, source: Path, dataset: str) -> bool:
@@ -744,6 +950,53 @@ def prepare_damaged_catalog_file(run: Prepared) -> None:
 def check_index_dir(run: CaseRun) -> None:
     assert (run.out_dir / "index.json").is_file()
 
+
+def check_refused(run: CaseRun) -> None:
+    """A command that writes over one of its own sources must be refused (Error, exit 1);
+    ``run_case`` also checks that the sources are unchanged."""
+    raise AssertionError("a command whose output is one of its sources succeeded")
+
+
+#: Rows whose output, report, sheet or gallery is one of the command's own sources.
+SOURCE_TARGETS: list[FuzzCommand] = [
+    FuzzCommand(
+        "aimed: convert --report source",
+        ("convert", "{archive}", "--to", "jsonl", "-o", "{out_dir}.jsonl", "--report", "{archive}"),
+        check_refused,
+    ),
+    FuzzCommand(
+        "aimed: convert -o source",
+        ("convert", "{archive}", "--to", "json", "-o", "{archive}"),
+        check_refused,
+    ),
+    FuzzCommand(
+        "aimed: merge -o source",
+        ("merge", "{archive}", "{other}", "-o", "{other}"),
+        check_refused,
+    ),
+    FuzzCommand(
+        "aimed: merge --report source",
+        ("merge", "{archive}", "{other}", "-o", "{out}", "--report", "{archive}"),
+        check_refused,
+    ),
+    FuzzCommand(
+        "aimed: remove -o source",
+        ("remove", "{archive}", "--id", "{id}", "-o", "{archive}"),
+        check_refused,
+    ),
+    FuzzCommand(
+        "aimed: search --sheet index.faiss",
+        ("search", "{index}", "--like", "{id}", "--sheet", "{index}/index.faiss", "--force"),
+        check_refused,
+        prepare=prepare_index,
+    ),
+    FuzzCommand(
+        "aimed: search --html indexed archive",
+        ("search", "{index}", "--like", "other-001", "--html", "{other}", "--force"),
+        check_refused,
+        prepare=prepare_index_of_other,
+    ),
+]
 
 COMMANDS: list[FuzzCommand] = [
     FuzzCommand("info", ("info", "{archive}"), check_info_text),
@@ -858,6 +1111,8 @@ COMMANDS: list[FuzzCommand] = [
         ("versions", "get", "d", "v1"),
         prepare=prepare_damaged_catalog_file,
     ),
+    # Every writing option aimed at a source: refused, the source unchanged.
+    *SOURCE_TARGETS,
 ]
 
 

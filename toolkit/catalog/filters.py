@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import CatalogError, NotInCatalogError
 from ..subset import FilterCriteria
-from . import db as _db
 from .refs import validate_id
-
-if TYPE_CHECKING:
-    from .catalog import Catalog
+from .store import FilterRow, Session, Store
 
 __all__ = ["FilterInfo", "Filters", "criteria_from_dict", "criteria_to_dict"]
 
@@ -93,30 +89,11 @@ class FilterInfo:
         }
 
 
-_COLUMNS = "id, description, criteria, created_at, modified_at"
-
-
 class Filters:
     """``catalog.filters``: add, list, get and delete saved filters."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self._catalog = catalog
-
-    def _from_row(self, conn: sqlite3.Connection, row: Any) -> FilterInfo:
-        used = tuple(
-            r[0]
-            for r in conn.execute(
-                "SELECT id FROM datasets WHERE default_filter_id = ? ORDER BY id", (row[0],)
-            )
-        )
-        return FilterInfo(
-            id=row[0],
-            description=row[1],
-            criteria=criteria_from_dict(json.loads(row[2]), where=f"filter {row[0]!r}"),
-            created_at=row[3],
-            modified_at=row[4],
-            used_by=used,
-        )
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def add(
         self,
@@ -139,27 +116,13 @@ class Filters:
                 "every input)"
             )
         text = json.dumps(criteria_to_dict(criteria), ensure_ascii=False, sort_keys=True)
-        cat = self._catalog
-        stamp = _db.now()
-        with cat._writing() as txn:
-            conn = txn.conn
-            exists = conn.execute("SELECT 1 FROM filters WHERE id = ?", (filter_id,)).fetchone()
-            if exists and not replace:
+        with self._store.writing() as txn:
+            if txn.filter_row(filter_id) is not None and not replace:
                 raise CatalogError(
                     f"filter {filter_id!r} exists; pass --replace to change it, or choose "
                     "another id"
                 )
-            if exists:
-                conn.execute(
-                    "UPDATE filters SET description = ?, criteria = ?, modified_at = ? "
-                    "WHERE id = ?",
-                    (description, text, stamp, filter_id),
-                )
-            else:
-                conn.execute(
-                    f"INSERT INTO filters ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                    (filter_id, description, text, stamp, stamp),
-                )
+            txn.save_filter(filter_id, description=description, criteria=text)
         return self.get(filter_id)
 
     def list(self, *, page: int = 1, per_page: int = 100) -> list[FilterInfo]:
@@ -172,12 +135,9 @@ class Filters:
         """
         if page < 1 or per_page < 1:
             raise ValueError("page and per_page start at 1")
-        with self._catalog._reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM filters ORDER BY id LIMIT ? OFFSET ?",
-                (per_page, (page - 1) * per_page),
-            ).fetchall()
-            return [self._from_row(conn, row) for row in rows]
+        with self._store.reading() as session:
+            rows = session.filters(limit=per_page, offset=(page - 1) * per_page)
+            return [_info(row, session.datasets_using_filter(row.id)) for row in rows]
 
     def get(self, filter_id: str) -> FilterInfo:
         """One saved filter; :class:`~toolkit.errors.NotInCatalogError` when there is none.
@@ -186,13 +146,11 @@ class Filters:
 
             criteria = catalog.filters.get("has-boxes").criteria
         """
-        with self._catalog._reading() as conn:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM filters WHERE id = ?", (filter_id,)
-            ).fetchone()
+        with self._store.reading() as session:
+            row = session.filter_row(filter_id)
             if row is None:
-                raise NotInCatalogError(_missing(conn, filter_id))
-            return self._from_row(conn, row)
+                raise NotInCatalogError(_missing(session, filter_id))
+            return _info(row, session.datasets_using_filter(filter_id))
 
     def delete(self, filter_id: str) -> FilterInfo:
         """Delete a saved filter that no dataset has as its default; return it as it was.
@@ -202,27 +160,31 @@ class Filters:
             catalog.filters.delete("has-boxes")
         """
         info = self.get(filter_id)
-        with self._catalog._writing() as txn:
-            conn = txn.conn
-            used = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT id FROM datasets WHERE default_filter_id = ? ORDER BY id",
-                    (filter_id,),
-                )
-            ]
+        with self._store.writing() as txn:
+            used = txn.datasets_using_filter(filter_id)
             if used:
                 raise CatalogError(
                     f"filter {filter_id!r} is the default filter of {', '.join(used)}; "
                     "give them another one first (datasets patch ID --default-filter-id "
                     "OTHER, or '' for none)"
                 )
-            conn.execute("DELETE FROM filters WHERE id = ?", (filter_id,))
+            txn.delete_filter(filter_id)
         return info
 
 
-def _missing(conn: sqlite3.Connection, filter_id: str) -> str:
-    known = [r[0] for r in conn.execute("SELECT id FROM filters ORDER BY id LIMIT 10")]
+def _info(row: FilterRow, used_by: tuple[str, ...]) -> FilterInfo:
+    return FilterInfo(
+        id=row.id,
+        description=row.description,
+        criteria=criteria_from_dict(json.loads(row.criteria), where=f"filter {row.id!r}"),
+        created_at=row.created_at,
+        modified_at=row.modified_at,
+        used_by=used_by,
+    )
+
+
+def _missing(session: Session, filter_id: str) -> str:
+    known = session.filter_ids(limit=10)
     hint = (
         f"saved filters: {', '.join(known)}"
         if known
@@ -231,31 +193,22 @@ def _missing(conn: sqlite3.Connection, filter_id: str) -> str:
     return f"no saved filter {filter_id!r} in the catalog; {hint}"
 
 
-def check_filter_exists(conn: sqlite3.Connection, filter_id: str) -> None:
+def check_filter_exists(session: Session, filter_id: str) -> None:
     """A :class:`NotInCatalogError` when ``filter_id`` names no saved filter."""
-    if conn.execute("SELECT 1 FROM filters WHERE id = ?", (filter_id,)).fetchone() is None:
-        raise NotInCatalogError(_missing(conn, filter_id))
+    if session.filter_row(filter_id) is None:
+        raise NotInCatalogError(_missing(session, filter_id))
 
 
-def default_filter(conn: sqlite3.Connection, dataset_id: str) -> FilterInfo | None:
+def default_filter(session: Session, dataset_id: str) -> FilterInfo | None:
     """The dataset's default filter (None when it has none)."""
-    row = conn.execute(
-        "SELECT default_filter_id FROM datasets WHERE id = ?", (dataset_id,)
-    ).fetchone()
-    if row is None or not row[0]:
+    filter_id = session.default_filter_id(dataset_id)
+    if not filter_id:
         return None
-    found = conn.execute(f"SELECT {_COLUMNS} FROM filters WHERE id = ?", (row[0],)).fetchone()
-    if found is None:
+    row = session.filter_row(filter_id)
+    if row is None:
         raise CatalogError(
-            f"dataset {dataset_id!r}: its default filter {row[0]!r} is not in the catalog; "
+            f"dataset {dataset_id!r}: its default filter {filter_id!r} is not in the catalog; "
             "save it with 'clarifai-archive filters add', or clear it with "
             f"'clarifai-archive datasets patch {dataset_id} --default-filter-id \"\"'"
         )
-    return FilterInfo(
-        id=found[0],
-        description=found[1],
-        criteria=criteria_from_dict(json.loads(found[2]), where=f"filter {found[0]!r}"),
-        created_at=found[3],
-        modified_at=found[4],
-        used_by=(dataset_id,),
-    )
+    return _info(row, (dataset_id,))

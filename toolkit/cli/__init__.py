@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import importlib
 import os
 import signal
 import sys
@@ -13,7 +14,8 @@ from typing import Any
 import click
 
 from .._atomic import remove_leftovers
-from ..errors import ToolkitError
+from ..errors import ToolkitError, one_line
+from ..jsonmap import is_out_of_memory
 from ..limits import Limits
 from ..safety import redact
 from ._common import CliContext
@@ -27,8 +29,10 @@ class _Failure(click.ClickException):
     """An ``Error: ...`` line with its own exit code."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+        # One line, whatever a path or id in the message holds (a newline, a CR).
+        super().__init__(one_line(message))
+        # click declares exit_code a ClassVar; this instance's own value overrides it.
+        self.exit_code = exit_code  # type: ignore[misc]
 
 
 class Interrupted(KeyboardInterrupt):
@@ -68,17 +72,43 @@ class ToolkitGroup(click.Group):
             _silence_broken_pipe()
             ctx.exit(1)
         except MemoryError:
-            raise _Failure(
-                "out of memory; lower --max-batch-bytes or --max-batch-objects so that such "
-                "archives are refused up front, or run on a machine with more memory; no "
-                "partial output was kept"
-            ) from None
+            raise _Failure(_out_of_memory(ctx)) from None
         except OSError as exc:
             raise _Failure(redact(_describe_os_error(exc))) from None
+        except RecursionError:
+            raise _Failure(
+                "the input is nested too deeply to handle; lower --max-metadata-depth so "
+                "that such archives are refused up front"
+            ) from None
+        except TypeError as exc:
+            # orjson reports "Not enough memory" as a JSONEncodeError (a TypeError);
+            # any other TypeError is a bug, and shows as one.
+            if is_out_of_memory(exc):
+                raise _Failure(_out_of_memory(ctx)) from None
+            raise
         finally:
             # Temporary outputs a failed run could not remove itself (an interrupt landing
             # between a file's creation and the code that owns it) go now.
             remove_leftovers(failed=failed)
+
+
+#: Commands whose memory depends on search settings, not on the archive's batches.
+_SEARCHING = frozenset({"search", "sort", "duplicates", "index"})
+
+
+def _out_of_memory(ctx: click.Context) -> str:
+    """The advice for a MemoryError, by the command that ran out."""
+    if ctx.invoked_subcommand in _SEARCHING:
+        return (
+            "out of memory while searching; lower -k, --nprobe, --rerank or --ef-search "
+            "(or the index's search settings), search fewer queries at once, or run on a "
+            "machine with more memory; no partial output was kept"
+        )
+    return (
+        "out of memory; lower --max-batch-bytes or --max-batch-objects so that such "
+        "archives are refused up front, or run on a machine with more memory; no "
+        "partial output was kept"
+    )
 
 
 def _describe_os_error(exc: OSError) -> str:
@@ -210,41 +240,83 @@ def cli(
     ctx.obj = CliContext(home=home, quiet=quiet, limits=limits)
 
 
+#: Command name -> (module of toolkit.cli, attribute): each module is imported when its
+#: command runs (or when help lists them all), so that a command starts without loading
+#: every other's dependencies (about a quarter of a second).
+_COMMANDS = {
+    "info": ("info", "info"),
+    "inputs": ("inputs", "inputs"),
+    "datasets": ("catalog", "datasets"),
+    "versions": ("catalog", "versions"),
+    "filters": ("filters", "filters"),
+    "merge": ("merge", "merge"),
+    "remove": ("subset", "remove"),
+    "filter": ("subset", "filter_command"),
+    "split": ("split", "split"),
+    "convert": ("convert", "convert"),
+    "index": ("index", "index_group"),
+    "search": ("search", "search_command"),
+    "sort": ("search", "sort_command"),
+    "duplicates": ("search", "duplicates_command"),
+    "relabel": ("relabel", "relabel"),
+    "dedupe": ("prepare", "dedupe"),
+    "serve": ("serve", "serve"),
+}
+
+
+class _Commands(dict):  # type: ignore[type-arg]
+    """``cli.commands``: the commands of :data:`_COMMANDS` load on first use; looking at
+    all of them (help, tests) loads them all, in the table's order."""
+
+    def _load(self, name: object) -> None:
+        if isinstance(name, str) and name in _COMMANDS and not dict.__contains__(self, name):
+            module, attr = _COMMANDS[name]
+            command = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+            dict.__setitem__(self, name, command)
+
+    def _load_all(self) -> None:
+        for name in _COMMANDS:
+            self._load(name)
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        self._load(name)
+        return dict.get(self, name, default)
+
+    def __getitem__(self, name: Any) -> Any:
+        self._load(name)
+        return dict.__getitem__(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _COMMANDS or dict.__contains__(self, name)
+
+    def __iter__(self) -> Any:
+        self._load_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._load_all()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._load_all()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._load_all()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._load_all()
+        return dict.items(self)
+
+    def pop(self, name: Any, *default: Any) -> Any:
+        self._load(name)
+        return dict.pop(self, name, *default)
+
+
 def _register() -> None:
-    from . import info, inputs
-
-    cli.add_command(info.info)
-    cli.add_command(inputs.inputs)
-    # Command modules register below: one import and one add_command each.
-    from . import catalog
-
-    cli.add_command(catalog.datasets)
-    cli.add_command(catalog.versions)
-    from . import filters
-
-    cli.add_command(filters.filters)
-    from . import merge, split, subset
-
-    cli.add_command(merge.merge)
-    cli.add_command(subset.remove)
-    cli.add_command(subset.filter_command)
-    cli.add_command(split.split)
-    from . import convert
-
-    cli.add_command(convert.convert)
-    from . import index, search
-
-    cli.add_command(index.index_group)
-    cli.add_command(search.search_command)
-    cli.add_command(search.sort_command)
-    cli.add_command(search.duplicates_command)
-    from . import prepare, relabel
-
-    cli.add_command(relabel.relabel)
-    cli.add_command(prepare.dedupe)
-    from . import serve
-
-    cli.add_command(serve.serve)
+    cli.commands = _Commands(cli.commands)
+    # Further command modules may register here: one import and one add_command each.
 
 
 _register()

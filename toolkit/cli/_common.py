@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses NaN and infinities (``float("nan")`` parses, and
+    compares false with everything: ``--min-score nan`` would keep every hit)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+#: A finite float, any value.
+FINITE = FiniteFloat()
+#: The largest search setting accepted (--nprobe, --rerank, --ef-search): FAISS takes
+#: them as C integers, and larger values search nothing more.
+MAX_SEARCH_SETTING = 2**31 - 1
 
 
 @dataclass
@@ -39,7 +60,8 @@ def get_context() -> CliContext:
     return obj
 
 
-class ArchiveRef(click.ParamType):
+# click 8.5 made ParamType generic (ParamType[str, Any]); earlier releases cannot subscript it.
+class ArchiveRef(click.ParamType):  # type: ignore[type-arg, unused-ignore]
     """An archive path, or a catalog reference ``DATASET[@VERSION]``."""
 
     name = "ARCHIVE"
@@ -185,3 +207,14 @@ def write_report(path: Path | None, report: Mapping[str, Any]) -> None:
             tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
+
+
+def workers_option(what: str) -> Callable[[F], F]:
+    """``--workers N``: processes that read the archive's batches (see toolkit.batches)."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(1, 64),
+        default=None,
+        help=f"Processes that {what} (default: one per CPU, up to 8, for archives of "
+        "32 MiB of batches or more; else 1).",
+    )

@@ -27,6 +27,7 @@ from ._common import (
 from ._rewrite import allow_empty_option
 from .convert import (
     allow_missing_option,
+    bad_numbers_option,
     check_media_usage,
     force_folder_option,
     media_option,
@@ -528,12 +529,13 @@ def merge_command(
     "--output",
     type=click.Path(path_type=Path),
     required=True,
-    help="Output zip, .jsonl file or folder (coco).",
+    help="Output zip, .jsonl file or folder (coco, yolo, voc).",
 )
 @media_option
 @pat_file_option
 @allow_missing_option
 @allow_empty_option
+@bad_numbers_option
 @force_folder_option
 @click.option(
     "--no-default-filter",
@@ -550,6 +552,7 @@ def export_command(
     pat_file: Path | None,
     allow_missing: bool,
     allow_empty: bool,
+    bad_numbers: str,
     force: bool,
     no_default_filter: bool,
     report_path: Path | None,
@@ -573,6 +576,8 @@ def export_command(
     if media != "none":
         options["media"] = media
         options["allow_missing"] = allow_missing
+    if bad_numbers != "error":
+        options["bad_numbers"] = bad_numbers
     if media == "download":
         from ..media import read_pat
 
@@ -617,7 +622,7 @@ def export_command(
         + (
             f"{report.images} images, {report.annotations} annotations, "
             f"{report.categories} categories."
-            if to == "coco"
+            if to in ("coco", "yolo", "voc")
             else f"{report.written} inputs written."
         )
     )

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from ..convert import FORMATS, MEDIA_CHOICES, ConvertReport, convert_archives, count_batches
+from ..convert import (
+    FORMATS,
+    MEDIA_CHOICES,
+    TASKS,
+    ConvertReport,
+    convert_archives,
+    count_batches,
+)
 from ..media import read_pat
 from ..unknown import UnknownFields, describe_unknown_fields
 from ._common import (
@@ -23,10 +30,18 @@ from ._common import (
 from ._rewrite import allow_empty_option
 
 _SHOWN = 10
+#: What each format can hold of a region, for the note on regions left out.
+_SHAPES = {
+    "coco": "(no box, polygon of 3+ points, mask or point)",
+    "yolo": "for YOLO (no box or polygon of 3+ points inside the image; masks and points "
+    "have no YOLO row)",
+    "voc": "for VOC (no box or polygon of 3+ points inside the image; masks and points "
+    "have no VOC box)",
+}
 
 
 def _summary(report: ConvertReport) -> str:
-    if report.format == "coco":
+    if report.format in ("coco", "yolo", "voc"):
         text = (
             f"{report.images} images, {report.annotations} annotations, "
             f"{report.categories} categories"
@@ -52,7 +67,10 @@ def _notes(report: ConvertReport) -> list[str]:
     notes = []
     for kind, count in report.skipped_inputs.items():
         hint = " (--video-frames exports frames with regions)" if kind == "video" else ""
-        notes.append(f"skipped {count} {kind} input(s): COCO holds images{hint}")
+        if report.format != "coco":
+            hint = ""
+        label = {"coco": "COCO", "yolo": "YOLO", "voc": "VOC"}.get(report.format, report.format)
+        notes.append(f"skipped {count} {kind} input(s): {label} holds images{hint}")
     if report.regions_without_concept:
         notes.append(
             f"{report.regions_without_concept} region(s) have no positive concept and were "
@@ -60,14 +78,22 @@ def _notes(report: ConvertReport) -> list[str]:
         )
     if report.regions_without_shape:
         notes.append(
-            f"{report.regions_without_shape} region(s) have no usable shape (no box, polygon of "
-            "3+ points, mask or point) and were not exported"
+            f"{report.regions_without_shape} region(s) have no usable shape "
+            + _SHAPES.get(report.format, _SHAPES["coco"])
+            + " and were not exported"
         )
     if report.images_without_size:
         ids = ", ".join(report.images_without_size[:_SHOWN])
         notes.append(
             f"{len(report.images_without_size)} image(s) left out, their size is unknown "
             f"(no image_info and no media): {ids}; --media embedded or download reads it"
+        )
+    if report.nulled_numbers:
+        ids = ", ".join(repr(i) for i in report.nulled_number_ids[:_SHOWN])
+        more = " ..." if report.nulled_number_inputs > _SHOWN else ""
+        notes.append(
+            f"{report.nulled_numbers} NaN or infinite metadata number(s) written as null, in "
+            f"{report.nulled_number_inputs} input(s): {ids}{more} (all of them in --report)"
         )
     media = report.media
     if media is not None:
@@ -76,9 +102,9 @@ def _notes(report: ConvertReport) -> list[str]:
             for input_id, why in media.skip_reasons.items():
                 reasons.setdefault(why, []).append(input_id)
             parts = []
-            for why, ids in reasons.items():
-                shown = ", ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
-                parts.append(f"{len(ids)} x {why} ({shown})")
+            for why, skipped in reasons.items():
+                shown = ", ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+                parts.append(f"{len(skipped)} x {why} ({shown})")
             notes.append(f"no media written for {media.skipped} input(s): " + "; ".join(parts))
         if media.jobs_lowered_to is not None:
             notes.append(
@@ -102,13 +128,21 @@ def warn_unknown_fields(report: ConvertReport) -> None:
 
 
 # Options shared with 'datasets export', which converts a catalog version.
+bad_numbers_option = click.option(
+    "--bad-numbers",
+    type=click.Choice(["error", "null"]),
+    default="error",
+    show_default=True,
+    help="A NaN or infinite number in metadata, which JSON cannot hold: refuse the input "
+    "(error) or write null in its place (null; the report lists those inputs).",
+)
 media_option = click.option(
     "--media",
     type=click.Choice(list(MEDIA_CHOICES)),
     default="none",
     show_default=True,
-    help="coco, sdk (files) and parquet (the image_bytes column): write the media carried in "
-    "the archive (embedded) or also fetch hosted copies and URLs (download).",
+    help="coco, yolo, voc, sdk (files) and parquet (the image_bytes column): write the media "
+    "carried in the archive (embedded) or also fetch hosted copies and URLs (download).",
 )
 pat_file_option = click.option(
     "--pat-file",
@@ -151,7 +185,8 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     "--output",
     required=True,
     metavar="OUT",
-    help="Output zip, .jsonl file ('-' for standard output with jsonl) or folder (coco).",
+    help="Output zip, .jsonl file ('-' for standard output with jsonl) or folder (coco, "
+    "yolo, voc).",
 )
 @media_option
 @click.option(
@@ -191,6 +226,18 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     help="coco: export each video frame that carries regions as an image.",
 )
 @click.option(
+    "--task",
+    type=click.Choice(list(TASKS)),
+    default="detect",
+    show_default=True,
+    help="yolo: boxes (detect: class cx cy w h) or polygons (segment: class x1 y1 ...).",
+)
+@click.option(
+    "--image-labels",
+    is_flag=True,
+    help="coco: make input-level concepts categories too (by default only region concepts are).",
+)
+@click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     default=128,
@@ -201,8 +248,8 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="json, jsonl: processes that encode the JSON (default: one per CPU, up to 4, "
-    "for sources of 32 MiB or more; else 1).",
+    help="json, jsonl: processes that read and encode the batches (default: one per CPU, "
+    "up to 8, for sources of 32 MiB or more; else 1).",
 )
 @report_option(
     "Also write the full report (counts, skipped and failed inputs) as JSON to this file "
@@ -237,6 +284,7 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     "address; the workers must reach the archives); the output is the same. Default: one "
     "process.",
 )
+@bad_numbers_option
 @force_folder_option
 @json_option("Print the report as one JSON document on stdout (not with -o -).")
 def convert(
@@ -253,6 +301,8 @@ def convert(
     png: bool,
     split: str,
     video_frames: bool,
+    task: str,
+    image_labels: bool,
     batch_size: int,
     workers: int | None,
     report_path: Path | None,
@@ -260,12 +310,14 @@ def convert(
     embedding: int,
     metadata_columns: str,
     scheduler: str | None,
+    bad_numbers: str,
     force: bool,
     as_json: bool,
 ) -> None:
-    """Convert ARCHIVE... into one output: Clarifai-Data-JSON, JSON Lines, COCO, a rewritten
-    protobuf archive, the Clarifai SDK's export zip or a folder of Parquet files (one row
-    per input), with the media if asked.
+    """Convert ARCHIVE... into one output: Clarifai-Data-JSON, JSON Lines, COCO, YOLO,
+    Pascal VOC, a rewritten protobuf archive, the Clarifai SDK's export zip or a folder of
+    Parquet files (one row per input), with the media if asked. coco, yolo and voc put
+    inputs tagged by 'split --tag' in their split.
 
     Inputs go out in the archives' order; an input id found twice is an error (see
     'clarifai-archive merge'). The output appears only when complete. A one-line summary
@@ -277,6 +329,8 @@ def convert(
         clarifai-archive convert clarifai-data-protobuf.zip --to jsonl -o inputs.jsonl
         clarifai-archive convert clarifai-data-protobuf.zip --to jsonl -o - | head -1
         clarifai-archive convert clarifai-data-protobuf.zip --to coco -o coco --media embedded
+        clarifai-archive convert tagged.zip --to yolo -o yolo --task segment --media download
+        clarifai-archive convert tagged.zip --to voc -o voc --media embedded
         clarifai-archive convert a.zip b.zip --to sdk -o export.zip --media download --png
         clarifai-archive convert clarifai-data-protobuf.zip --to parquet -o table \
             --metadata-columns split,camera.model
@@ -312,6 +366,10 @@ def convert(
             raise click.BadParameter(
                 f"{key!r} has an empty part; write keys like a,b.c", param_hint="--metadata-columns"
             )
+    if image_labels and to != "coco":
+        raise click.UsageError("--image-labels applies to --to coco")
+    if task != "detect" and to != "yolo":
+        raise click.UsageError("--task applies to --to yolo")
     try:
         from ..convert._base import check_split
 
@@ -378,6 +436,8 @@ def convert(
             png=png,
             split=split,
             video_frames=video_frames,
+            task=task,
+            image_labels=image_labels,
             batch_size=batch_size,
             workers=workers,
             force=force,
@@ -387,6 +447,7 @@ def convert(
             rows_per_file=rows_per_file,
             embedding=embedding,
             metadata_columns=keys,
+            bad_numbers=bad_numbers,  # type: ignore[arg-type]
         )
     warn_unknown_fields(report)
     for note in _notes(report):

@@ -16,6 +16,7 @@ import click
 
 from ._common import (
     ARCHIVE,
+    FiniteFloat,
     check_writes,
     echo_json,
     get_context,
@@ -111,7 +112,7 @@ def index_group() -> None:
 @click.option("--skip-bad", is_flag=True, help="Skip NaN, zero or wrong-sized vectors (counted).")
 @click.option(
     "--target-recall",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloat(0, 1),
     default=0.95,
     show_default=True,
     help="recall@10 the search settings are tuned to reach.",
@@ -493,6 +494,9 @@ def info_command(index_dir: Path, verify: bool, as_json: bool) -> None:
     settings = ", ".join(f"{k}={v}" for k, v in summary["search_params"].items()) or "exact"
     click.echo(f"recall@10:  {tuning.get('recall_at_10')} (search settings: {settings})")
     for source in index.sources:
-        click.echo(f"source:     {source['path']} (sha256 {source['sha256'][:12]}…)")
+        if source.get("path") is None:
+            click.echo(f"source:     arrays ({source.get('inputs', 0)} vectors)")
+        else:
+            click.echo(f"source:     {source['path']} (sha256 {source['sha256'][:12]}…)")
     if verify:
         click.echo("verified:   every file matches its checksum")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -9,13 +10,23 @@ from typing import IO
 import click
 
 from ..inputs import list_inputs
-from ..jsonmap import input_to_dict, input_to_json
+from ..jsonmap import iter_input_json
 from ..messages import Input
 from ..records import input_type, iter_regions, positive_concepts
 from ..subset import FilterCriteria
 from ..unknown import UnknownFieldTally, describe_unknown_fields
-from ._common import ARCHIVE, catalog_ref, echo_json, get_context, open_catalog, open_reader
+from ._common import ARCHIVE, catalog_ref, get_context, open_catalog, open_reader
 from ._rewrite import allow_empty_option
+from .convert import bad_numbers_option
+
+
+def _write_json(record: Input, *, indent: bool, bad_numbers: str) -> None:
+    """One input's JSON and a newline on stdout, written a piece at a time (a long
+    escaped string never sits in memory whole)."""
+    stream = sys.stdout.buffer
+    for piece in iter_input_json(record, indent=indent, bad_numbers=bad_numbers):  # type: ignore[arg-type]
+        stream.write(piece)
+    stream.write(b"\n")
 
 
 @click.group()
@@ -42,6 +53,7 @@ def inputs() -> None:
     help="DATASET: list every input, not only those the dataset's default filter keeps.",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one input a line (proto names).")
+@bad_numbers_option
 def list_command(
     archive: str,
     page: int,
@@ -49,6 +61,7 @@ def list_command(
     concept: str | None,
     no_default_filter: bool,
     as_json: bool,
+    bad_numbers: str,
 ) -> None:
     """List the inputs of ARCHIVE a page at a time, as the Clarifai API pages them.
 
@@ -79,7 +92,7 @@ def list_command(
         )
     if as_json:
         for record in records:
-            click.echo(input_to_json(record))
+            _write_json(record, indent=False, bad_numbers=bad_numbers)
         _warn_unknown_fields(records)
         return
     if not records:
@@ -112,7 +125,8 @@ def _kept(records: Iterator[Input], criteria: FilterCriteria) -> Iterator[Input]
     is_flag=True,
     help="Print the input as JSON (its only form; accepted as by every command).",
 )
-def get_command(archive: str, input_id: str, as_json: bool) -> None:
+@bad_numbers_option
+def get_command(archive: str, input_id: str, as_json: bool, bad_numbers: str) -> None:
     """Print one input of ARCHIVE as JSON (proto field names, as Clarifai's REST API).
 
     ARCHIVE may be a catalog reference DATASET[@VERSION] (the latest version by
@@ -129,7 +143,7 @@ def get_command(archive: str, input_id: str, as_json: bool) -> None:
     else:
         with open_reader(archive) as reader:
             record = reader.get_input(input_id)
-    echo_json(input_to_dict(record))
+    _write_json(record, indent=True, bad_numbers=bad_numbers)
     _warn_unknown_fields([record])
 
 

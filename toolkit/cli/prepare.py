@@ -57,6 +57,7 @@ def write_result(
             origin=tag,  # type: ignore[arg-type]
             version=new_version or None,
         )
+        assert made.parent is not None  # derive always has a parent
         note(
             f"Created version {made.version.ref} from {made.parent.ref}: "
             f"{made.version.inputs_count} inputs."

@@ -8,7 +8,16 @@ from typing import IO, Any
 
 import click
 
-from ._common import check_writes, echo_jsonl, get_context, json_option, report_option, write_report
+from ._common import (
+    FINITE,
+    MAX_SEARCH_SETTING,
+    check_writes,
+    echo_jsonl,
+    get_context,
+    json_option,
+    report_option,
+    write_report,
+)
 from ._criteria import criteria_options, pop_criteria
 from .index import INDEX_DIR, note, progress_callback
 
@@ -60,7 +69,7 @@ def index_sources(index: Any, *extra: Path | None) -> list[Path | None]:
 @click.option(
     "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per query."
 )
-@click.option("--min-score", type=float, help="Only hits scoring at least this much.")
+@click.option("--min-score", type=FINITE, help="Only hits scoring at least this much.")
 @json_option("JSON Lines: rank, id, score (+ query).")
 @click.option(
     "--sheet",
@@ -87,9 +96,21 @@ def index_sources(index: Any, *extra: Path | None) -> list[Path | None]:
 )
 @click.option("--force", is_flag=True, help="Overwrite --sheet / --html / --report files.")
 @report_option("Also write the hits as one JSON report to this file ('-' for stdout).")
-@click.option("--nprobe", type=click.IntRange(min=1), help="Override the tuned IVF lists probed.")
-@click.option("--rerank", type=click.IntRange(min=1), help="Override the re-ranking depth (x k).")
-@click.option("--ef-search", type=click.IntRange(min=1), help="Override the tuned HNSW efSearch.")
+@click.option(
+    "--nprobe",
+    type=click.IntRange(1, MAX_SEARCH_SETTING),
+    help="Override the tuned IVF lists probed.",
+)
+@click.option(
+    "--rerank",
+    type=click.IntRange(1, MAX_SEARCH_SETTING),
+    help="Override the re-ranking depth (x k).",
+)
+@click.option(
+    "--ef-search",
+    type=click.IntRange(1, MAX_SEARCH_SETTING),
+    help="Override the tuned HNSW efSearch.",
+)
 @criteria_options(archive_option=True)
 def search_command(
     index_dir: Path,
@@ -338,7 +359,7 @@ def sort_command(
 @click.argument("index_dir", type=INDEX_DIR)
 @click.option(
     "--threshold",
-    type=float,
+    type=FINITE,
     help="Least score of a duplicate pair (default 0.95 for cosine; required for ip and l2, "
     "where it is an inner product or a negated distance).",
 )
@@ -472,7 +493,7 @@ def like_options() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         func = click.option(
             "--min-score",
             "like_min_score",
-            type=float,
+            type=FINITE,
             help="--like: keep inputs scoring at least this (cosine similarity by default).",
         )(func)
         func = click.option(

@@ -31,6 +31,7 @@ from .._atomic import atomic_file
 from .._outputs import check_outputs
 from ..archive import ArchiveReader
 from ..errors import MediaError, OutputError
+from ..jsonmap import BadNumbers, bad_numbers_as_null, check_bad_numbers
 from ..limits import DEFAULT_LIMITS, Limits
 from ..media import MediaReport
 from ..unknown import UnknownFieldTally
@@ -46,15 +47,19 @@ from ._base import (
 from ._parallel import auto_workers
 from .clarifai_json import ClarifaiJsonConverter
 from .coco import OUTPUT_NAMES as _COCO_NAMES
+from .coco import SPLIT_FILE as _COCO_SPLIT_FILE
 from .coco import CocoConverter, rle_encode
 from .jsonl import JsonLinesConverter
 from .parquet import ParquetConverter
 from .protobuf import ProtobufConverter
 from .sdk import SdkConverter, annotation_items
+from .voc import VocConverter
+from .yolo import TASKS, YoloConverter
 
 __all__ = [
     "FORMATS",
     "MEDIA_CHOICES",
+    "TASKS",
     "ConvertJob",
     "ConvertReport",
     "Converter",
@@ -77,10 +82,18 @@ FORMATS: dict[str, type[Converter]] = {
     "protobuf": ProtobufConverter,
     "sdk": SdkConverter,
     "parquet": ParquetConverter,
+    "yolo": YoloConverter,
+    "voc": VocConverter,
 }
 MEDIA_CHOICES: tuple[MediaChoice, ...] = ("none", "embedded", "download")
 #: Names a folder output may already hold and still be replaced without ``force``.
-_REPLACEABLE = _COCO_NAMES | {"report.json", "annotations"}
+_REPLACEABLE = (
+    _COCO_NAMES
+    | {"report.json", "annotations"}
+    | set(YoloConverter.generated)
+    | set(VocConverter.generated)
+    | {"images", "JPEGImages"}
+)
 _PARQUET_PART = re.compile(r"^part-\d{5}\.parquet$")
 _MAX_LISTED = 10
 
@@ -103,18 +116,18 @@ class ConvertReport:
     #: Inputs read from the sources, and batch entries.
     inputs: int = 0
     batches: int = 0
-    #: Records written: inputs (json, jsonl, protobuf, sdk) or image entries (coco).
+    #: Records written: inputs (json, jsonl, protobuf, sdk) or images (coco, yolo, voc).
     written: int = 0
-    #: COCO: image entries, annotations and categories written.
+    #: coco, yolo, voc: images, annotations (label rows, objects) and categories (classes).
     images: int = 0
     annotations: int = 0
     categories: int = 0
-    #: COCO: inputs not exported, by type (``text``, ``audio``, ``video`` ...).
+    #: coco, yolo, voc: inputs not exported, by type (``text``, ``audio``, ``video`` ...).
     skipped_inputs: Mapping[str, int] = field(default_factory=dict)
-    #: COCO: regions without a positive concept, and regions without a usable shape.
+    #: coco, yolo, voc: regions without a positive concept, and regions without a usable shape.
     regions_without_concept: int = 0
     regions_without_shape: int = 0
-    #: COCO: images (or video frames) left out because their size is unknown.
+    #: coco, voc: images (or video frames) left out because their size is unknown.
     images_without_size: tuple[str, ...] = ()
     #: sdk: annotation files and media files in the zip.
     annotation_files: int = 0
@@ -129,6 +142,13 @@ class ConvertReport:
     files: int = 0
     #: What happened to the media, when asked for (None with ``media="none"``).
     media: MediaReport | None = None
+    #: NaN and infinite metadata numbers: ``error`` (refused) or ``null`` (written as
+    #: null); with ``null``, how many were, the inputs that held them, and their ids
+    #: (the first 1000).
+    bad_numbers: str = "error"
+    nulled_numbers: int = 0
+    nulled_number_inputs: int = 0
+    nulled_number_ids: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -186,7 +206,10 @@ def _check_output(
         foreign = [
             n
             for n in names
-            if n not in _REPLACEABLE and not n.startswith(".") and not _PARQUET_PART.match(n)
+            if n not in _REPLACEABLE
+            and not n.startswith(".")
+            and not _PARQUET_PART.match(n)
+            and not _COCO_SPLIT_FILE.match(n)
         ]
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:3])
@@ -215,6 +238,8 @@ def convert_archives(
     png: bool = False,
     split: str = "all",
     video_frames: bool = False,
+    task: str = "detect",
+    image_labels: bool = False,
     batch_size: int = 128,
     workers: int | None = None,
     force: bool = False,
@@ -226,6 +251,7 @@ def convert_archives(
     rows_per_file: int = 100_000,
     embedding: int = 0,
     metadata_columns: Sequence[str] = (),
+    bad_numbers: BadNumbers = "error",
 ) -> ConvertReport:
     """Convert one or more archives into one output of format ``to``; return a report.
 
@@ -250,8 +276,8 @@ def convert_archives(
     ``split`` names the folder of batch entries (json, protobuf) or of the SDK layout;
     ``batch_size`` the inputs per entry (json, protobuf); ``video_frames`` (coco) exports
     each video frame that carries regions as an image. ``workers`` (json, jsonl) is the
-    number of processes that encode the JSON; by default one per usable CPU (up to 4)
-    when the sources hold 32 MiB of batches or more, else 1. Outputs are written under a
+    number of processes that read and encode the batches; by default one per usable CPU
+    (up to 8) when the sources hold 32 MiB of batches or more, else 1. Outputs are written under a
     temporary name and appear only when complete; an existing output is replaced then.
     A folder holding files a conversion did not write is refused unless ``force``.
     ``report_path`` receives the report as JSON (also when media failed). A source with
@@ -263,7 +289,10 @@ def convert_archives(
     fields the schema does not know (from a Clarifai newer than the pinned one) are
     counted in the report for json, jsonl and sdk, which cannot hold them
     (``unknown_field_inputs``, ``unknown_fields``; :func:`toolkit.unknown.describe_unknown_fields`
-    words the warning the CLI prints).
+    words the warning the CLI prints). A NaN or infinite number in an input's metadata has
+    no JSON form: with ``bad_numbers="error"`` (the default, as protobuf) it is a
+    :class:`~toolkit.errors.SchemaError` naming the input; with ``"null"`` it is written
+    as null and the report counts and lists the inputs that held one.
 
     Example::
 
@@ -278,7 +307,8 @@ def convert_archives(
         raise ValueError(f"media must be one of {', '.join(MEDIA_CHOICES)}, not {media!r}")
     if media != "none" and not fmt.supports_media:
         raise ValueError(
-            f"--media applies to coco and sdk; --to {to} keeps embedded bytes in the records"
+            f"--media applies to coco, yolo, voc and sdk; --to {to} keeps embedded bytes in "
+            "the records"
         )
     if png and (fmt is not SdkConverter or media == "none"):
         raise ValueError("--png applies to --to sdk with --media embedded or download")
@@ -286,9 +316,16 @@ def convert_archives(
         raise ValueError("--video-frames applies to --to coco")
     if rows_per_file < 1 or embedding < 0:
         raise ValueError("rows_per_file must be at least 1 and embedding 0 or more")
+    if image_labels and fmt is not CocoConverter:
+        raise ValueError("--image-labels applies to --to coco")
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    if task != "detect" and fmt is not YoloConverter:
+        raise ValueError("--task applies to --to yolo")
     if batch_size < 1 or (jobs is not None and jobs < 1) or (workers is not None and workers < 1):
         raise ValueError("batch_size, jobs and workers must be at least 1")
     check_split(split)
+    check_bad_numbers(bad_numbers)
     paths = [Path(s) for s in sources]
     if not paths:
         raise ValueError("give at least one source archive")
@@ -319,6 +356,8 @@ def convert_archives(
             png=png,
             split=split,
             video_frames=video_frames,
+            task=task,
+            image_labels=image_labels,
             batch_size=batch_size,
             workers=workers or auto_workers(sum(e.size for r in readers for e in r.entries)),
             limits=limits,
@@ -331,10 +370,15 @@ def convert_archives(
         inputs = batches = 0
         tally = UnknownFieldTally()
         converter = fmt(job)
+        nulls = stack.enter_context(bad_numbers_as_null(bad_numbers == "null"))
         try:
             with _gc_paused():
                 for source_batch in iter_source_batches(
-                    readers, check_unknown=fmt.check_unknown, raw=converter.reads_raw
+                    readers,
+                    check_unknown=fmt.check_unknown,
+                    raw=converter.reads_raw,
+                    work=converter.batch_work,
+                    workers=job.workers,
                 ):
                     converter.write_batch(source_batch)
                     inputs += source_batch.count
@@ -357,6 +401,10 @@ def convert_archives(
             unknown_field_inputs=unknown.inputs,
             unknown_field_examples=unknown.examples,
             unknown_fields=unknown.fields,
+            bad_numbers=bad_numbers,
+            nulled_numbers=nulls.numbers if nulls is not None else 0,
+            nulled_number_inputs=nulls.input_count if nulls is not None else 0,
+            nulled_number_ids=tuple(nulls.inputs) if nulls is not None else (),
             **counts,
         )
         if not report.ok and not allow_missing:

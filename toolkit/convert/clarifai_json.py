@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ..archive import Flavour
-from ._base import ArchiveConverter, ConvertJob, SourceBatch
-from ._parallel import JsonEncoder
+from ..errors import SchemaError
+from ..jsonmap import join_input_json, split_input_json
+from ._base import ArchiveConverter, BatchWork, SourceBatch
+from ._parallel import add_nulls, encode_batch_json
 
 __all__ = ["ClarifaiJsonConverter"]
 
@@ -25,24 +27,31 @@ class ClarifaiJsonConverter(ArchiveConverter):
     flavour: ClassVar[Flavour] = "json"
     check_unknown: ClassVar[bool] = True
 
-    def __init__(self, job: ConvertJob) -> None:
-        super().__init__(job)
-        self._encoder = JsonEncoder(job.workers)
+    batch_work: BatchWork | None = staticmethod(encode_batch_json)
 
     def write_batch(self, batch: SourceBatch) -> None:
-        for items in self._encoder.submit(batch.batch, str(batch.source)):
-            self._add(items)
+        if batch.result is None:
+            self._write_long(batch)
+            return
+        items, nulled = batch.result
+        add_nulls(nulled)
+        self._add(items)
+
+    def _write_long(self, batch: SourceBatch) -> None:
+        """A batch that may hold a string longer than LONG_STRING: an input that holds
+        one becomes an entry of its own, written a piece at a time; the others are
+        batched as usual."""
+        for record in batch.inputs:
+            try:
+                parts, longs = split_input_json(record)
+            except SchemaError as exc:
+                raise SchemaError(f"{batch.source}: {exc}") from None
+            if longs:
+                self._writer.add_json_pieces(join_input_json(parts, longs))
+                self._added += 1
+            else:
+                self._add(parts)
 
     def _add(self, items: list[bytes]) -> None:
         self._writer.add_json_inputs(items)
         self._added += len(items)
-
-    def finish(self) -> dict[str, Any]:
-        for items in self._encoder.drain():
-            self._add(items)
-        self._encoder.close()
-        return super().finish()
-
-    def abort(self) -> None:
-        self._encoder.close()
-        super().abort()

@@ -2,22 +2,35 @@
 
 Layout and rules (also in the README):
 
+- Files: ``annotations.json`` (instances: boxes, polygons, masks) and, when some region
+  has points, ``person_keypoints.json`` (COCO keeps keypoints in their own file: the same
+  images, the keypoint annotations, the categories that have keypoints). Inputs tagged
+  by ``split --tag`` (metadata ``split``) go to ``instances_<split>.json`` and
+  ``person_keypoints_<split>.json`` instead; untagged inputs stay in ``annotations.json``.
+  Ids (images, annotations, categories) are unique across the files of one folder.
+
 - ``images``: one per image input, ids from 1 in archive order. ``file_name`` is the
   media file's name inside ``images/`` (the name it would have with ``--media none``).
   ``width``/``height`` come from ``image_info``, else from the media bytes. Extra fields:
-  ``clarifai_input_id``, ``clarifai_concepts`` (the input's positive concepts, each with
-  its ``category_id``) and ``clarifai_metadata``.
+  ``clarifai_input_id``, ``clarifai_concepts`` (the input's positive concepts; each with
+  its ``category_id`` when ``image_labels``) and ``clarifai_metadata``.
 - ``annotations``: one per (region, concept with value > 0), ids from 1. Box:
   ``bbox = [left*W, top*H, (right-left)*W, (bottom-top)*H]``, ``area = w*h``,
-  ``segmentation = []``. Polygon (3 points or more): ``segmentation = [[x1, y1, ...]]``
+  ``segmentation`` the box's 4 corners ``[[x, y, x2, y, x2, y2, x, y2]]`` (so segm
+  evaluation works on boxes too). Polygon (3 points or more): ``segmentation = [[x1, y1, ...]]``
   with ``x = col*W``, ``y = row*H``, ``bbox`` its extent, ``area`` its shoelace area.
   Mask: compressed RLE of the mask PNG (``iscrowd`` 0: a Clarifai mask is one object),
-  ``area`` its pixel count. Point: COCO ``keypoints`` ``[x, y, v]`` (v 2 visible, 1 not
-  visible, 0 not present) with ``num_keypoints``, ``bbox = [x, y, 0, 0]``. A region with
-  several shapes gives one annotation: the box's ``bbox``, the polygon's (else the mask's)
-  ``segmentation`` and area. Each annotation keeps ``clarifai_region_id``.
-- ``categories``: every concept that is a positive label (on an input or a region),
-  ids from 1 in the order the concepts first appear in the archive; ``name`` is the
+  ``area`` its pixel count. A region with several shapes gives one annotation: the box's
+  ``bbox``, the polygon's (else the mask's) ``segmentation`` and area. Points: an
+  annotation of the keypoints file with COCO ``keypoints`` ``[x, y, v]`` (v 2 visible,
+  1 not visible, 0 not present), ``num_keypoints`` and the region's other fields
+  (``bbox = [x, y, 0, 0]`` for points alone), padded with unlabelled ``0, 0, 0`` to its
+  category's number of keypoints; a region with points and another shape
+  also has its instances annotation, without keypoints. Each annotation keeps
+  ``clarifai_region_id``.
+- ``categories``: every concept that is a positive label of a region (and, with
+  ``image_labels``, of an input), ids from 1 in the order they first appear in the
+  archive, the same list in every instances file; ``name`` is the
   concept's name (its id when it has none; a name shared by two concepts gets
   `` (<id>)`` added); ``clarifai_concept_id`` keeps the id.
 - Non-image inputs are skipped and counted; with ``video_frames`` each video frame that
@@ -25,7 +38,8 @@ Layout and rules (also in the README):
   not extracted, ``clarifai_video_file`` names the video).
 
 Memory holds the category table and a few ids; images and annotations are spooled to
-temporary files and ``annotations.json`` is assembled at the end, in one piece, last.
+temporary files (one set per split) and the JSON files are assembled at the end, each in
+one piece, and moved into place last.
 """
 
 from __future__ import annotations
@@ -35,8 +49,8 @@ import contextlib
 import functools
 import math
 import os
+import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
@@ -48,13 +62,14 @@ from google.protobuf.message import DecodeError
 from .. import __version__
 from .._atomic import atomic_dir
 from .._native import SPEEDUPS
-from ..errors import ArchiveError, LimitError, MediaError, OutputError
-from ..jsonmap import _struct
+from ..errors import ArchiveError, LimitError, MediaError, OutputError, SchemaError, quote_path
+from ..jsonmap import _struct, current_nulls
 from ..media import FileNamer, MediaReport, MediaSink, normalise_extension, sniff_extension
 from ..messages import Input, Region
 from ..records import input_type
 from ..safety import image_size, open_image
-from ._base import ConvertJob, OutputKind, SourceBatch
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
+from ._training import split_of
 
 __all__ = ["CocoConverter", "rle_encode"]
 
@@ -65,8 +80,11 @@ _dumps = functools.partial(orjson.dumps, option=_NUMPY)
 _CACHE_SIZE = 4096
 _SPOOL = ".coco-spool"
 _ANNOTATIONS = "annotations.json"
-#: What a previous ``--to coco`` run leaves in its folder.
-OUTPUT_NAMES = frozenset({_ANNOTATIONS, "images", "videos"})
+_KEYPOINTS = "person_keypoints.json"
+#: What a previous ``--to coco`` run leaves in its folder (and :data:`SPLIT_FILE`).
+OUTPUT_NAMES = frozenset({_ANNOTATIONS, _KEYPOINTS, "images", "videos"})
+#: The per-split files of a previous run.
+SPLIT_FILE = re.compile(r"^(instances|person_keypoints)_[A-Za-z0-9_][A-Za-z0-9._-]*\.json\Z")
 # Clarifai Point.Visibility -> COCO keypoint visibility.
 _VISIBILITY = {0: 2, 1: 2, 2: 1, 3: 0}
 _DEFAULT_EXT = {"image": "jpg", "video": "mp4"}
@@ -184,7 +202,7 @@ def _round4(x: float) -> float:
 class _Geometry:
     """The COCO fields of one region, in pixels."""
 
-    __slots__ = ("area", "bbox", "keypoints", "segmentation")
+    __slots__ = ("area", "bbox", "keypoints", "segmentation", "shaped")
 
     def __init__(
         self,
@@ -192,11 +210,14 @@ class _Geometry:
         area: float,
         segmentation: Any,
         keypoints: list[Any] | None,
+        shaped: bool = True,
     ) -> None:
         self.bbox = bbox
         self.area = area
         self.segmentation = segmentation
         self.keypoints = keypoints
+        #: Whether the region has a box, polygon or readable mask (not points alone).
+        self.shaped = shaped
 
 
 def _shoelace(xs: list[float], ys: list[float]) -> float:
@@ -269,6 +290,7 @@ def shape_geometry(
     if not all(map(math.isfinite, values)):
         return None
     pos = 0
+    shaped = False
     bbox: list[float] | None = None
     area: float | None = None
     segmentation: Any = []
@@ -277,8 +299,12 @@ def shape_geometry(
         top, left, bottom, right = values[0:4]
         pos = 4
         bw, bh = _round2((right - left) * w), _round2((bottom - top) * h)
-        bbox = [_round2(left * w), _round2(top * h), bw, bh]
+        x, y = _round2(left * w), _round2(top * h)
+        bbox = [x, y, bw, bh]
         box_area = _round4(bw * bh)
+        x2, y2 = _round2(right * w), _round2(bottom * h)
+        # The box's corners: what a box holds as a segmentation (segm evaluation).
+        segmentation = [[x, y, x2, y, x2, y2, x, y2]]
     if shape.polygon:
         n = shape.polygon
         ys = [_round2(v * h) for v in values[pos : pos + 2 * n : 2]]
@@ -294,6 +320,7 @@ def shape_geometry(
             bbox = [x0, y0, _round2(max(xs) - x0), _round2(max(ys) - y0)]
     elif shape.mask is not None:
         decoded = _decode_mask(shape.mask, width, height, max_pixels)
+        shaped = shaped or decoded is not None
         if decoded is None:
             if not (shape.box or shape.points):
                 return None
@@ -301,6 +328,7 @@ def shape_geometry(
             segmentation, area, mask_box = decoded
             if bbox is None:
                 bbox = mask_box
+    shaped = bool(shape.box or shape.polygon) or shaped
     keypoints: list[Any] | None = None
     if shape.points:
         keypoints = []
@@ -314,7 +342,7 @@ def shape_geometry(
     assert bbox is not None
     if area is None:
         area = box_area
-    return _Geometry(bbox, area, segmentation, keypoints)
+    return _Geometry(bbox, area, segmentation, keypoints, shaped)
 
 
 def region_geometry(region: Region, width: int, height: int, max_pixels: int) -> _Geometry | None:
@@ -376,6 +404,7 @@ class CocoConverter:
     supports_media: ClassVar[bool] = True
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = False
+    batch_work: BatchWork | None = None
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
@@ -424,6 +453,15 @@ class CocoConverter:
         self._without_size: list[str] = []
         self._media_names: set[str] = set()
         self._video_names: set[str] = set()
+        #: The split of the input being converted (None: untagged, ``annotations.json``).
+        self._bucket: str | None = None
+        #: This batch's images and annotations of tagged inputs, and keypoint
+        #: annotations, by split: written after the batch.
+        self._tagged_items: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        self._keypoint_items: dict[str | None, list[dict[str, Any]]] = {}
+        self._spools: dict[tuple[str | None, str], BinaryIO] = {}
+        self._bucket_images: dict[str | None, int] = {}
+        self._written_files: list[str] = []
 
     # -- setup -------------------------------------------------------------------
 
@@ -431,6 +469,44 @@ class CocoConverter:
         fh = open(self._spool_dir / name, "w+b")  # noqa: SIM115 - closed in finish/abort
         self._files.append(fh)
         return fh
+
+    def _spool(self, bucket: str | None, kind: str) -> BinaryIO:
+        """The spool of ``kind`` (images, annotations, keypoints) of a split's files."""
+        if bucket is None and kind == "images":
+            return self._images
+        if bucket is None and kind == "annotations":
+            return self._annotations
+        fh = self._spools.get((bucket, kind))
+        if fh is None:
+            try:
+                fh = self._spools[bucket, kind] = self._open(f"{kind}@{bucket or ''}")
+            except OSError as exc:
+                raise OutputError(f"{self.root}: write failed ({exc.strerror or exc})") from None
+        return fh
+
+    def _tagged(self, split: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        items = self._tagged_items.get(split)
+        if items is None:
+            items = self._tagged_items[split] = ([], [])
+        return items
+
+    def _flush_side(self) -> None:
+        """Write the batch's items of tagged inputs and its keypoint annotations."""
+        for split, (images, anns) in self._tagged_items.items():
+            self._count_images(split, len(images))
+            self._annotations_written += len(anns)
+            self._write_items(self._spool(split, "images"), images)
+            self._write_items(self._spool(split, "annotations"), anns)
+        for bucket, keypoints in self._keypoint_items.items():
+            self._annotations_written += len(keypoints)
+            self._write_items(self._spool(bucket, "keypoints"), keypoints)
+        self._tagged_items = {}
+        self._keypoint_items = {}
+
+    def _count_images(self, bucket: str | None, count: int) -> None:
+        if count:
+            self._images_written += count
+            self._bucket_images[bucket] = self._bucket_images.get(bucket, 0) + count
 
     def _make_sink(self, folder: str) -> MediaSink:
         job = self.job
@@ -480,12 +556,13 @@ class CocoConverter:
         annotations: list[dict[str, Any]] = []
         pending: list[bytes] = []
         for record in batch.batch.inputs:
-            self._record(record, images, annotations, pending)
-        self._images_written += len(images)
+            self._checked_record(batch, record, images, annotations, pending)
+        self._count_images(None, len(images))
         self._annotations_written += len(annotations)
         self._write_items(self._images, images)
         self._write_items(self._annotations, annotations)
         self._write(self._pending, pending)
+        self._flush_side()
 
     def _convert_raw(self, batch: SourceBatch) -> None:
         """Convert a batch from its wire bytes with the C reader: it writes the JSON of
@@ -498,19 +575,28 @@ class CocoConverter:
         pending: list[bytes] = []
         counters = self._counters()
 
-        def other_input(data: bytes) -> None:
+        def other_input(
+            data: bytes,
+        ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]] | None:
             self._set_counters(counters)
             try:
                 record = Input.FromString(data)
             except DecodeError as exc:  # pragma: no cover - scan_batch checked the bytes
+                if "Arena alloc" in str(exc):  # upb ran out of memory
+                    raise MemoryError(str(exc)) from None
                 raise ArchiveError(
                     f"{batch.source}: entry {batch.entry.name!r} is not a readable "
                     f"InputBatch ({exc}); the archive is damaged, download it again"
                 ) from None
-            self._record(record, images, annotations, pending)
+            self._checked_record(batch, record, images, annotations, pending)
             counters[:] = self._counters()
+            if self._tagged_items:  # a tagged input: the C reader files it under its split
+                ((split, (split_images, split_annotations)),) = self._tagged_items.items()
+                self._tagged_items = {}
+                return split, split_images, split_annotations
+            return None
 
-        image_json, image_count, annotation_json, annotation_count = SPEEDUPS.coco_images(
+        image_json, image_count, annotation_json, annotation_count, splits = SPEEDUPS.coco_images(
             batch.raw,
             self._memos,
             self._concept_entries,
@@ -529,12 +615,20 @@ class CocoConverter:
         )
         assert not pending  # only downloads wait: the C reader runs without media
         self._set_counters(counters)
-        self._images_written += image_count
+        self._count_images(None, image_count)
         self._annotations_written += annotation_count
         if image_json:
             self._write(self._images, [image_json, b"\n"])
         if annotation_json:
             self._write(self._annotations, [annotation_json, b"\n"])
+        for split, split_images, split_count, split_annotations, split_ann_count in splits:
+            self._count_images(split, split_count)
+            self._annotations_written += split_ann_count
+            if split_images:
+                self._write(self._spool(split, "images"), [split_images, b"\n"])
+            if split_annotations:
+                self._write(self._spool(split, "annotations"), [split_annotations, b"\n"])
+        self._flush_side()
 
     def _counters(self) -> list[int]:
         """The numbering and counts the C reader and the Python path hand each other."""
@@ -553,6 +647,28 @@ class CocoConverter:
             self._regions_without_shape,
         ) = counters
 
+    def _checked_record(
+        self,
+        batch: SourceBatch,
+        record: Input,
+        images: list[dict[str, Any]],
+        annotations: list[dict[str, Any]],
+        pending: list[bytes],
+    ) -> None:
+        """:meth:`_record`, with a metadata number JSON cannot hold (NaN, infinity) as a
+        SchemaError naming the input, or as null (``--bad-numbers null``), noted."""
+        nulled = current_nulls()
+        before = nulled.numbers if nulled is not None else 0
+        try:
+            self._record(record, images, annotations, pending)
+        except ValueError as exc:
+            raise SchemaError(
+                f"{quote_path(batch.source)}: input {record.id!r}: cannot be written as JSON "
+                f"({exc})"
+            ) from None
+        if nulled is not None:
+            nulled.record(record.id, before)
+
     def _record(
         self,
         record: Input,
@@ -560,8 +676,14 @@ class CocoConverter:
         annotations: list[dict[str, Any]],
         pending: list[bytes],
     ) -> None:
-        """The image entry (or entries, for video frames) and annotations of one input."""
+        """The image entry (or entries, for video frames) and annotations of one input.
+
+        Those of an input tagged with a split go to that split's lists instead."""
         data = record.data
+        split = split_of(record) if data.HasField("metadata") else None
+        self._bucket = split
+        if split is not None:
+            images, annotations = self._tagged(split)
         if not data.HasField("image"):
             if self.job.video_frames and data.HasField("video"):
                 self._video(record, images, annotations, pending)
@@ -627,12 +749,9 @@ class CocoConverter:
     def _concept_entry(self, concept_id: str, name: str, value: float) -> dict[str, Any]:
         """The ``clarifai_concepts`` entry of a positive concept, made and remembered."""
         entries = self._concept_entries
-        entry = {
-            "id": concept_id,
-            "name": name,
-            "value": np.float32(value),
-            "category_id": self._category(concept_id, name).id,
-        }
+        entry: dict[str, Any] = {"id": concept_id, "name": name, "value": np.float32(value)}
+        if self.job.image_labels:
+            entry["category_id"] = self._category(concept_id, name).id
         if len(entries) >= _CACHE_SIZE:
             entries.clear()
         entries[(concept_id, name, value)] = entry
@@ -651,7 +770,7 @@ class CocoConverter:
         sink = self._sink
         may_rename = False
         if sink is None:
-            name = f"{self._namer.stem_for(input_id)}.{_declared_ext('image', image)}"
+            name: str | None = f"{self._namer.stem_for(input_id)}.{_declared_ext('image', image)}"
         else:
             name = sink.submit(record)
             if name is None:
@@ -787,8 +906,11 @@ class CocoConverter:
                 total = top + left + bottom + right
                 if total - total == 0.0:  # all finite (else shape_geometry decides)
                     bw, bh = _round2((right - left) * w), _round2((bottom - top) * h)
-                    bbox = [_round2(left * w), _round2(top * h), bw, bh]
+                    x, y = _round2(left * w), _round2(top * h)
+                    bbox = [x, y, bw, bh]
                     area = _round4(bw * bh)
+                    x2, y2 = _round2(right * w), _round2(bottom * h)
+                    segmentation = [[x, y, x2, y, x2, y2, x, y2]]
                     region_id = region.id
                     ann_id = self._next_annotation
                     for cat_id in cats:
@@ -800,7 +922,7 @@ class CocoConverter:
                                 "bbox": bbox,
                                 "area": area,
                                 "iscrowd": 0,
-                                "segmentation": [],
+                                "segmentation": segmentation,
                                 "clarifai_region_id": region_id,
                             }
                         )
@@ -826,27 +948,47 @@ class CocoConverter:
         if geometry is None:
             self._regions_without_shape += 1
             return
+        keypoints = geometry.keypoints
         for cat_id in category_ids:
-            ann: dict[str, Any] = {
-                "id": self._next_annotation,
-                "image_id": image_id,
-                "category_id": cat_id,
-                "bbox": geometry.bbox,
-                "area": geometry.area,
-                "iscrowd": 0,
-                "segmentation": geometry.segmentation,
-            }
-            if geometry.keypoints is not None:
-                ann["keypoints"] = geometry.keypoints
-                ann["num_keypoints"] = sum(1 for v in geometry.keypoints[2::3] if v)
+            if geometry.shaped:
+                out.append(
+                    {
+                        "id": self._next_annotation,
+                        "image_id": image_id,
+                        "category_id": cat_id,
+                        "bbox": geometry.bbox,
+                        "area": geometry.area,
+                        "iscrowd": 0,
+                        "segmentation": geometry.segmentation,
+                        "clarifai_region_id": region_id,
+                    }
+                )
+                self._next_annotation += 1
+            if keypoints is not None:
+                # COCO keeps keypoints in their own file (person_keypoints_*.json).
+                kp_out = self._keypoint_items.get(self._bucket)
+                if kp_out is None:
+                    kp_out = self._keypoint_items[self._bucket] = []
+                kp_out.append(
+                    {
+                        "id": self._next_annotation,
+                        "image_id": image_id,
+                        "category_id": cat_id,
+                        "bbox": geometry.bbox,
+                        "area": geometry.area,
+                        "iscrowd": 0,
+                        "segmentation": geometry.segmentation,
+                        "keypoints": keypoints,
+                        "num_keypoints": sum(1 for v in keypoints[2::3] if v),
+                        "clarifai_region_id": region_id,
+                    }
+                )
+                self._next_annotation += 1
                 category = self._by_id[cat_id - 1]
-                category.keypoints = max(category.keypoints, len(geometry.keypoints) // 3)
-            ann["clarifai_region_id"] = region_id
-            self._next_annotation += 1
-            out.append(ann)
+                category.keypoints = max(category.keypoints, len(keypoints) // 3)
 
-    @staticmethod
     def _pending_line(
+        self,
         entry: dict[str, Any],
         input_id: str,
         needs_size: bool,
@@ -854,6 +996,7 @@ class CocoConverter:
         regions: list[list[Any]],
     ) -> bytes:
         line = {
+            "split": self._bucket,
             "image": entry,
             "input_id": input_id,
             "needs_size": needs_size,
@@ -900,6 +1043,10 @@ class CocoConverter:
         annotations: list[dict[str, Any]] = []
         for line in self._pending:
             item = orjson.loads(line)
+            self._bucket = split = item["split"]
+            bucket_images, bucket_annotations = (
+                (images, annotations) if split is None else self._tagged(split)
+            )
             entry = item["image"]
             input_id = item["input_id"]
             if item["video"]:
@@ -919,9 +1066,9 @@ class CocoConverter:
                 for encoded, cats in item["regions"]:
                     region = Region.FromString(base64.b64decode(encoded))
                     geometry = region_geometry(region, size[0], size[1], self._max_pixels)
-                    self._emit(entry["id"], region.id, geometry, cats, annotations)
-            images.append(entry)
-            if len(images) >= 1024:
+                    self._emit(entry["id"], region.id, geometry, cats, bucket_annotations)
+            bucket_images.append(entry)
+            if len(bucket_images) >= 1024:
                 self._flush_resolved(images, annotations)
                 images, annotations = [], []
         self._flush_resolved(images, annotations)
@@ -929,10 +1076,11 @@ class CocoConverter:
     def _flush_resolved(
         self, images: list[dict[str, Any]], annotations: list[dict[str, Any]]
     ) -> None:
-        self._images_written += len(images)
+        self._count_images(None, len(images))
         self._annotations_written += len(annotations)
         self._write_items(self._images, images)
         self._write_items(self._annotations, annotations)
+        self._flush_side()
 
     def _prune(self, folder: str, names: set[str], renamed: dict[str, str]) -> None:
         """Remove files an earlier run left that belong to no input of this one."""
@@ -970,11 +1118,40 @@ class CocoConverter:
         return out
 
     def _assemble(self) -> None:
-        """Write ``annotations.json`` from the spools, in one piece, in the spool folder
-        (:meth:`commit` moves it into place, last)."""
+        """Write the JSON files from the spools, each in one piece, in the spool folder
+        (:meth:`commit` moves them into place, last)."""
+        splits = sorted(b for b in self._bucket_images if b is not None)
+        buckets: list[str | None] = [None] if self._bucket_images.get(None) or not splits else []
+        buckets += splits
+        categories = self._category_list()
+        keypoint_categories = [c for c in categories if "keypoints" in c]
+        for bucket in buckets:
+            suffix = "" if bucket is None else f"_{bucket}"
+            name = _ANNOTATIONS if bucket is None else f"instances{suffix}.json"
+            self._write_file(name, "instances", bucket, "annotations", categories)
+            keypoints = self._spools.get((bucket, "keypoints"))
+            if keypoints is not None:
+                self._write_file(
+                    f"person_keypoints{suffix}.json",
+                    "keypoints",
+                    bucket,
+                    "keypoints",
+                    keypoint_categories,
+                )
+
+    def _write_file(
+        self,
+        name: str,
+        kind: str,
+        bucket: str | None,
+        spool: str,
+        categories: list[dict[str, Any]],
+    ) -> None:
         sources = ", ".join(p.name for p in self.job.sources)
+        split = "" if bucket is None else f" (split {bucket})"
         info = {
-            "description": f"COCO instances converted from {sources} by clarifai-archive-toolkit",
+            "description": f"COCO {kind}{split} converted from {sources} by "
+            "clarifai-archive-toolkit",
             "url": "",
             "version": __version__,
             "year": 0,
@@ -983,21 +1160,50 @@ class CocoConverter:
         }
         head = b'{"info":' + orjson.dumps(info) + b',"licenses":[],"images":['
         middle = b'],"annotations":['
-        tail = b'],"categories":' + orjson.dumps(self._category_list()) + b"}\n"
-        tmp = self._spool_dir / _ANNOTATIONS
+        tail = b'],"categories":' + orjson.dumps(categories) + b"}\n"
+        tmp = self._spool_dir / name
         try:
             with open(tmp, "wb") as out:
                 out.write(head)
-                _copy_lines(self._images, out)
+                _copy_lines(self._spool(bucket, "images"), out)
                 out.write(middle)
-                _copy_lines(self._annotations, out)
+                if spool == "keypoints":
+                    self._copy_keypoints(self._spool(bucket, spool), out)
+                else:
+                    _copy_lines(self._spool(bucket, spool), out)
                 out.write(tail)
         except OSError as exc:
             raise OutputError(f"{self.root}: write failed ({exc.strerror or exc})") from None
+        self._written_files.append(name)
+
+    def _copy_keypoints(self, src: BinaryIO, out: BinaryIO) -> None:
+        """Copy the keypoint annotations, each padded with unlabelled points (``0, 0, 0``)
+        to its category's number of keypoints, as COCO wants (a category's count is known
+        only at the end). One spool line (a batch's annotations) in memory at a time."""
+        src.flush()
+        src.seek(0)
+        first = True
+        for line in src:
+            items = orjson.loads(b"[" + line[:-1] + b"]")
+            for ann in items:
+                missing = 3 * self._by_id[ann["category_id"] - 1].keypoints - len(ann["keypoints"])
+                if missing > 0:
+                    ann["keypoints"] += [0.0, 0.0, 0] * (missing // 3)
+            if items:
+                if not first:
+                    out.write(b",")
+                out.write(_dumps(items)[1:-1])
+                first = False
 
     def commit(self) -> None:
         try:
-            os.replace(self._spool_dir / _ANNOTATIONS, self.root / _ANNOTATIONS)
+            written = set(self._written_files)
+            for name in os.listdir(self.root):  # files of an earlier (resumed) run
+                ours = name in (_ANNOTATIONS, _KEYPOINTS) or SPLIT_FILE.match(name)
+                if ours and name not in written:
+                    os.unlink(self.root / name)
+            for name in self._written_files:
+                os.replace(self._spool_dir / name, self.root / name)
         except OSError as exc:
             self.abort()
             raise OutputError(f"{self.root}: write failed ({exc.strerror or exc})") from None
@@ -1018,35 +1224,21 @@ class CocoConverter:
         self._dir_cm.__exit__(_Aborted, error, None)
 
 
-def _copy_lines(src: BinaryIO, out: BinaryIO) -> None:
-    """Copy newline-ended JSON lines as the items of a JSON array (commas between)."""
+def _copy_lines(src: BinaryIO, out: BinaryIO, size: int = 1 << 20) -> None:
+    """Copy newline-ended JSON lines as the items of a JSON array (commas between).
+
+    Block by block, each byte looked at once: every line end but the last becomes a
+    comma, so a line of any length (one huge metadata string) costs time linear in its
+    bytes and memory of one block.
+    """
     src.flush()
     src.seek(0)
-    first = True
-    for chunk in _chunks(src):
-        if not chunk:
-            continue
-        body = chunk[:-1].replace(b"\n", b",")
-        if not first:
+    held = False  # a line end at the end of the previous block, not yet written
+    while block := src.read(size):
+        if held:
             out.write(b",")
-        out.write(body)
-        first = False
-
-
-def _chunks(src: BinaryIO, size: int = 1 << 20) -> Iterator[bytes]:
-    """Pieces of ``src`` that each end at a line end."""
-    rest = b""
-    while True:
-        block = src.read(size)
-        if not block:
-            if rest:
-                yield rest
-            return
-        block = rest + block
-        cut = block.rfind(b"\n") + 1
-        rest = block[cut:]
-        if cut:
-            yield block[:cut]
+        held = block.endswith(b"\n")
+        out.write(block[:-1].replace(b"\n", b",") if held else block.replace(b"\n", b","))
 
 
 def _merge_reports(a: MediaReport | None, b: MediaReport | None) -> MediaReport | None:

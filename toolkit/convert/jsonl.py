@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from typing import IO, Any, BinaryIO, ClassVar
 
 from .._atomic import temp_sibling
-from ..errors import OutputError
-from ._base import ConvertJob, OutputKind, SourceBatch
-from ._parallel import JsonEncoder
+from ..errors import OutputError, SchemaError
+from ..jsonmap import iter_input_json
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
+from ._parallel import add_nulls, encode_batch_lines
 
 __all__ = ["JsonLinesConverter"]
 
@@ -32,12 +33,12 @@ class JsonLinesConverter:
     supports_stdout: ClassVar[bool] = True
     check_unknown: ClassVar[bool] = True
     reads_raw: bool = False
+    batch_work: BatchWork | None = staticmethod(encode_batch_lines)
 
     def __init__(self, job: ConvertJob) -> None:
         self._written = 0
         self._tmp = None
         self._dest = None
-        self._encoder = JsonEncoder(job.workers)
         if isinstance(job.output, os.PathLike):
             self._dest = job.output
             self._tmp = temp_sibling(job.output)
@@ -51,8 +52,31 @@ class JsonLinesConverter:
             self._stream = job.output
 
     def write_batch(self, batch: SourceBatch) -> None:
-        for lines in self._encoder.submit(batch.batch, str(batch.source)):
-            self._write(lines)
+        if batch.result is None:
+            self._write_long(batch)
+            return
+        lines, nulled = batch.result
+        add_nulls(nulled)
+        if not lines:
+            return
+        self._written += batch.count
+        with self._output_errors():
+            self._stream.write(lines)
+
+    def _write_long(self, batch: SourceBatch) -> None:
+        """A batch that may hold a string longer than LONG_STRING: written here, a piece
+        at a time, so memory never holds a line that a long escaped string made six
+        times its size."""
+        for record in batch.inputs:
+            try:
+                pieces = iter_input_json(record)
+                with self._output_errors():
+                    for piece in pieces:
+                        self._stream.write(piece)
+                    self._stream.write(b"\n")
+            except SchemaError as exc:
+                raise SchemaError(f"{batch.source}: {exc}") from None
+            self._written += 1
 
     @contextlib.contextmanager
     def _output_errors(self) -> Iterator[None]:
@@ -66,17 +90,7 @@ class JsonLinesConverter:
                 f"{self._dest or 'output'}: write failed ({exc.strerror or exc})"
             ) from None
 
-    def _write(self, lines: list[bytes]) -> None:
-        if not lines:
-            return
-        self._written += len(lines)
-        with self._output_errors():
-            self._stream.write(b"\n".join(lines) + b"\n")
-
     def finish(self) -> dict[str, Any]:
-        for lines in self._encoder.drain():
-            self._write(lines)
-        self._encoder.close()
         with self._output_errors():
             self._stream.flush()
         return {"written": self._written}
@@ -93,7 +107,6 @@ class JsonLinesConverter:
         self._tmp = None
 
     def abort(self) -> None:
-        self._encoder.close()
         if self._tmp is None:
             return
         with contextlib.suppress(OSError):

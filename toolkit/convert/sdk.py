@@ -22,17 +22,26 @@ import os
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import orjson
+from google.protobuf.descriptor import Descriptor
 
 from .._atomic import temp_sibling
 from ..archive import discard_zip, zip_entry_info
-from ..errors import OutputError
-from ..jsonmap import _JSON_NAMES, _quiet_floats, _struct
+from ..errors import OutputError, SchemaError, quote_path
+from ..jsonmap import (
+    _JSON_NAMES,
+    _LONG_MARK,
+    LONG_STRING,
+    _pull_long_strings,
+    _quiet_floats,
+    _struct,
+    current_nulls,
+)
 from ..media import FileNamer, MediaSink
 from ..messages import Concept, Input, Region
-from ._base import ConvertJob, OutputKind, SourceBatch
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
 
 __all__ = ["SdkConverter", "annotation_items"]
 
@@ -55,15 +64,16 @@ def annotation_items(record: Input) -> list[dict[str, Any]] | None:
     concepts = data.concepts
     if not (metadata or len(regions) or len(concepts)):
         return None
-    items: list[dict[str, Any]] = []
-    if metadata:
-        items.append({"metadata": metadata})
-    region_conv = _JSON_NAMES.converter(Region.DESCRIPTOR)
-    concept_conv = _JSON_NAMES.converter(Concept.DESCRIPTOR)
+    # types-protobuf types DESCRIPTOR as this Descriptor or upb's: the same class at runtime
+    region_conv = _JSON_NAMES.converter(cast(Descriptor, Region.DESCRIPTOR))
+    concept_conv = _JSON_NAMES.converter(cast(Descriptor, Concept.DESCRIPTOR))
     with _quiet_floats():
-        items.extend(region_conv(r) for r in regions)
-        items.extend(concept_conv(c) for c in concepts)
-    items = _plain(items)
+        labels = [region_conv(r) for r in regions] + [concept_conv(c) for c in concepts]
+    # numpy floats to plain ones; the metadata is plain already (and may be huge: it
+    # is not copied through JSON).
+    items: list[dict[str, Any]] = _plain(labels)
+    if metadata:
+        items.insert(0, {"metadata": metadata})
     for item in items:
         box = item.get("regionInfo", {}).get("boundingBox")
         if box is not None:
@@ -87,6 +97,7 @@ class SdkConverter:
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = True
     reads_raw: bool = False
+    batch_work: BatchWork | None = None
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
@@ -137,11 +148,43 @@ class SdkConverter:
                 name = self._sink.submit(record)
                 if name is not None:
                     self._submitted.append((record.id, name))
-            items = annotation_items(record)
+            nulled = current_nulls()
+            before = nulled.numbers if nulled is not None else 0
+            try:
+                items = annotation_items(record)
+            except ValueError as exc:
+                raise SchemaError(
+                    f"{quote_path(batch.source)}: input {record.id!r}: cannot be written as "
+                    f"JSON ({exc})"
+                ) from None
+            if nulled is not None:
+                nulled.record(record.id, before)
             if items is not None:
-                body = json.dumps(items).encode()
-                self._writestr(f"{self.split}/annotations/{stem}.json", body)
+                self._write_items(f"{self.split}/annotations/{stem}.json", items)
                 self._annotation_files += 1
+
+    def _write_items(self, name: str, items: list[dict[str, Any]]) -> None:
+        """Write an annotation file as ``json.dumps`` does (the SDK's own bytes); strings
+        longer than LONG_STRING are escaped and written a piece at a time, so a huge
+        escaped string never sits in memory whole."""
+        longs: list[str] = []
+        pulled = _pull_long_strings(items, longs)
+        if not longs:
+            self._writestr(name, json.dumps(items).encode())
+            return
+        mark = json.dumps(_LONG_MARK)
+        parts = json.dumps(pulled).split(mark)
+        assert len(parts) == len(longs) + 1
+        try:
+            with self._zip.open(zip_entry_info(name), "w", force_zip64=True) as dst:
+                for part, text in zip(parts[:-1], longs, strict=True):
+                    dst.write(part.encode() + b'"')
+                    for start in range(0, len(text), LONG_STRING):
+                        dst.write(json.dumps(text[start : start + LONG_STRING])[1:-1].encode())
+                    dst.write(b'"')
+                dst.write(parts[-1].encode())
+        except OSError as exc:
+            raise OutputError(f"{self.dest}: write failed ({exc.strerror or exc})") from None
 
     def finish(self) -> dict[str, Any]:
         media = None

@@ -8,6 +8,7 @@ distance.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -297,8 +298,16 @@ def train_sample(n: int, nlist: int, exclude: np.ndarray, seed: int) -> np.ndarr
 # -- searching ---------------------------------------------------------------------
 
 
-def ivf_params(nprobe: int) -> Any:
-    """Per-call IVF search parameters (FAISS's own type hints lack the keyword)."""
+def ivf_params(nprobe: int, index: Any = None) -> Any:
+    """Per-call IVF search parameters (FAISS's own type hints lack the keyword).
+
+    With ``index``, ``nprobe`` is capped at its number of lists: probing more is the
+    same search, and a huge value (an edited sidecar, ``--nprobe 10**20``) would
+    otherwise overflow FAISS's ``size_t`` or size its buffers.
+    """
+    if index is not None:
+        with contextlib.suppress(RuntimeError, AttributeError):
+            nprobe = min(nprobe, int(faiss.extract_index_ivf(index).nlist))
     return faiss.SearchParametersIVF(nprobe=max(1, nprobe))  # type: ignore[call-arg]
 
 
@@ -363,13 +372,15 @@ def ann_search(
     if kind == "flat":
         distances, labels = index.search(queries, wide)
     elif kind == "ivf":
-        distances, labels = index.search(queries, wide, params=ivf_params(params.nprobe))
+        distances, labels = index.search(queries, wide, params=ivf_params(params.nprobe, index))
     elif kind == "hnsw":
-        ef = max(params.ef_search or 64, wide)
+        # efSearch past the vector count explores nothing more; capped, a huge value
+        # cannot size FAISS's candidate lists.
+        ef = max(min(params.ef_search or 64, index.ntotal), wide)
         distances, labels = index.search(queries, wide, params=hnsw_params(ef))
     elif kind == "ivfpq":
         depth = min(index.ntotal, (k + 1) * max(1, params.rerank or 1))
-        _d, candidates = index.search(queries, depth, params=ivf_params(params.nprobe))
+        _d, candidates = index.search(queries, depth, params=ivf_params(params.nprobe, index))
         return rerank(vectors, queries, candidates, k, metric)
     else:  # pragma: no cover - validated earlier
         raise ValueError(kind)

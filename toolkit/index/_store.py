@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import orjson
 
-from ..errors import IndexMismatchError, OutputError
+from ..errors import IndexMismatchError, OutputError, quote_path
 
 VECTORS_FILE = "vectors.npy"
 IDS_FILE = "ids.json"
@@ -199,10 +199,190 @@ def read_sidecar(folder: Path) -> dict[str, Any]:
             f"{path}: index format version {version!r}, this toolkit reads version "
             f"{FORMAT_VERSION}; rebuild the index with this toolkit"
         )
-    for key, kind in (("dimension", int), ("count", int), ("metric", str), ("kind", str)):
-        if not isinstance(sidecar.get(key), kind):
-            raise IndexMismatchError(f"{path}: field {key!r} is missing or malformed")
+    problem = check_sidecar(sidecar)
+    if problem is not None:
+        raise IndexMismatchError(
+            f"{quote_path(path)}: {problem}; the sidecar was damaged or edited, rebuild the index"
+        )
     return sidecar
+
+
+# -- the sidecar's schema ------------------------------------------------------------------
+#
+# Every field the toolkit reads, with its JSON type; fields it does not know are allowed
+# (a newer toolkit may add some). A spec is a type name, a dict of fields (a JSON object,
+# fields marked required with a trailing "!"), ("list", spec), ("map", spec) (an object
+# whose values all follow spec), or ("or", spec, ...).
+
+_Spec = Any
+
+_FILE_RECORD: _Spec = {"bytes!": "count", "sha256": "hex", "rows_sha256": "hex", "crc32": "count"}
+_SOURCE: _Spec = (
+    "or",
+    # An archive.
+    {
+        "path!": "str",
+        "sha256!": "hex",
+        "bytes": "count",
+        "flavour": "str",
+        "inputs": "count",
+        "indexed": "count",
+    },
+    # Arrays handed to build_index.
+    {"path!": "null", "kind": "str", "inputs": "count"},
+)
+SIDECAR_SCHEMA: _Spec = {
+    "format!": "str",
+    "format_version!": "int",
+    "toolkit_version": "str",
+    "faiss_version": "str",
+    "created_at": "str",
+    "modified_at": "str",
+    "dimension!": "count",
+    "count!": "count",
+    "metric!": "str",
+    "normalized": "bool",
+    "score": "str",
+    "kind!": "str",
+    "requested_kind": "str",
+    "choice": "str",
+    "params": {
+        "factory": "str",
+        "nlist": "positive",
+        "pq_m": "positive",
+        "pq_bits": "positive",
+        "hnsw_m": "positive",
+        "ef_construction": "positive",
+        "rerank_from": "str",
+    },
+    # Only the settings a kind uses are recorded, each at least 1.
+    "search_params": {"nprobe": "positive", "rerank": "positive", "ef_search": "positive"},
+    "estimated_index_bytes": ("or", "count", "null"),
+    "memory_budget": ("or", "count", "null"),
+    "embedding": "count",
+    "counts": ("map", "count"),
+    "tuning": {"target_recall_at_10": "number", "tried": ("list", "any")},
+    "seed": "int",
+    "timings_s": ("map", "number"),
+    "threads": "positive",
+    "sources": ("list", _SOURCE),
+    "history": ("list", ("map", "any")),
+    "files": ("map", _FILE_RECORD),
+}
+_HEX = frozenset("0123456789abcdef")
+
+
+def _type_problem(value: Any, spec: _Spec, where: str) -> str | None:
+    """Why ``value`` (at ``where``) does not follow ``spec``, or None when it does."""
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            return f"{where or 'the sidecar'} should be a JSON object, not {_kind(value)}"
+        for key, sub in spec.items():
+            name = key.rstrip("!")
+            if name not in value:
+                if key.endswith("!"):
+                    return f"{_join(where, name)} is missing"
+                continue
+            problem = _type_problem(value[name], sub, _join(where, name))
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(spec, tuple):
+        kind = spec[0]
+        if kind == "or":
+            problems = [_type_problem(value, sub, where) for sub in spec[1:]]
+            return None if None in problems else problems[0]
+        if kind == "list":
+            if not isinstance(value, list):
+                return f"{where} should be a JSON list, not {_kind(value)}"
+            for n, item in enumerate(value):
+                problem = _type_problem(item, spec[1], f"{where}[{n}]")
+                if problem is not None:
+                    return problem
+            return None
+        if not isinstance(value, dict):  # "map"
+            return f"{where} should be a JSON object, not {_kind(value)}"
+        for key, item in value.items():
+            problem = _type_problem(item, spec[1], _join(where, key))
+            if problem is not None:
+                return problem
+        return None
+    return _scalar_problem(value, spec, where)
+
+
+def _scalar_problem(value: Any, spec: str, where: str) -> str | None:
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if spec == "any":
+        ok = True
+    elif spec == "str":
+        ok = isinstance(value, str)
+    elif spec == "hex":
+        ok = isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
+        if not ok:
+            return f"{where} should be a SHA-256 in hex, not {_kind(value)}"
+    elif spec == "bool":
+        ok = isinstance(value, bool)
+    elif spec == "null":
+        ok = value is None
+    elif spec == "int":
+        ok = is_int
+    elif spec == "count":
+        ok = is_int and value >= 0
+        if is_int and not ok:
+            return f"{where} is {value}; it should be 0 or more"
+    elif spec == "positive":
+        ok = is_int and value >= 1
+        if is_int and not ok:
+            return f"{where} is {value}; it should be at least 1"
+    elif spec == "number":
+        ok = (is_int or isinstance(value, float)) and value - value == 0
+    else:  # pragma: no cover - a typo in the schema
+        raise AssertionError(spec)
+    if ok:
+        return None
+    return f"{where} should be {_EXPECTED.get(spec, spec)}, not {_kind(value)}"
+
+
+_EXPECTED = {
+    "str": "a string",
+    "bool": "true or false",
+    "null": "null",
+    "int": "an integer",
+    "count": "an integer",
+    "positive": "an integer",
+    "number": "a finite number",
+}
+
+
+def _join(where: str, key: str) -> str:
+    if not where:
+        return key
+    return f"{where}.{key}" if key.isidentifier() else f"{where}[{key!r}]"
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:40] + "..."
+        return f"the string {text!r}"
+    return "a JSON list" if isinstance(value, list) else "a JSON object"
+
+
+def check_sidecar(sidecar: Any) -> str | None:
+    """Why ``sidecar`` (the parsed ``index.json``) does not follow
+    :data:`SIDECAR_SCHEMA`, naming the field, or None when it does.
+
+    Example::
+
+        problem = check_sidecar({"format": "clarifai-archive-index", "files": []})
+        # "format_version is missing"
+    """
+    return _type_problem(sidecar, SIDECAR_SCHEMA, "")
 
 
 def sha256_file(path: Path, *, skip: int = 0) -> str:

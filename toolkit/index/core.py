@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -511,6 +512,8 @@ class SimilarityIndex:
         min_score: float | None,
         exclude: Sequence[set[int]] | None,
     ) -> list[list[Hit]]:
+        if min_score is not None and not math.isfinite(min_score):
+            raise ValueError(f"min_score must be a finite number, not {min_score!r}")
         out: list[list[Hit]] = []
         ids = self.ids
         for qi in range(rows.shape[0]):

@@ -113,11 +113,11 @@ def _pairs_range(
     params: Any = None
     sel = selection.selector() if selection is not None else None
     if index.kind == "ivf":
-        nprobe = max(1, index.search_params.nprobe)
+        params = engine.ivf_params(index.search_params.nprobe, index.faiss_index)
         if sel is not None:
-            params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)  # type: ignore[call-arg]
-        else:
-            params = engine.ivf_params(nprobe)
+            params = faiss.SearchParametersIVF(  # type: ignore[call-arg]
+                sel=sel, nprobe=params.nprobe
+            )
     elif sel is not None:
         params = faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
     for rows, block in _blocks(index, selection):

@@ -34,17 +34,23 @@ class Throttle:
         self._limit = most
         self._lowest = most
         self._in_flight = 0
+        self._waiting = 0
         self._streak = 0
         self._epoch = 0
         self._cond = threading.Condition()
 
     def __repr__(self) -> str:
-        return f"<Throttle {self._in_flight}/{self._limit} of {self.most}>"
+        return f"<Throttle {self._in_flight}/{self._limit} of {self.most}, {self._waiting} waiting>"
 
     @property
     def limit(self) -> int:
         """Requests allowed in flight now."""
         return self._limit
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for room now."""
+        return self._waiting
 
     @property
     def lowest(self) -> int:
@@ -58,10 +64,14 @@ class Throttle:
         Returns early (without a slot) only when ``stop`` is set; the caller checks it.
         """
         with self._cond:
-            while self._in_flight >= self._limit:
-                if stop is not None and stop.is_set():
-                    break
-                self._cond.wait(0.1)
+            self._waiting += 1
+            try:
+                while self._in_flight >= self._limit:
+                    if stop is not None and stop.is_set():
+                        break
+                    self._cond.wait(0.1)
+            finally:
+                self._waiting -= 1
             self._in_flight += 1
             epoch = self._epoch
         try:
