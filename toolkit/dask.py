@@ -43,7 +43,8 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     gives the embeddings as a numpy array."""
     import pandas as pd
 
-    return table.to_pandas(types_mapper=pd.ArrowDtype)
+    frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    return frame
 
 
 def embedding_matrix(column: pd.Series) -> np.ndarray:
@@ -126,11 +127,13 @@ def read_archives(
     meta = to_pandas(pa.Table.from_batches([], schema=plan.schema))
     parts = list(plan.parts)
     if not parts:  # only empty archives: one empty partition keeps the schema
-        return dd.from_pandas(meta, npartitions=1)
-    return dd.from_map(
+        empty: dd.DataFrame = dd.from_pandas(meta, npartitions=1)  # type: ignore[no-untyped-call]
+        return empty
+    frame: dd.DataFrame = dd.from_map(  # type: ignore[no-untyped-call]
         read_part_pandas,
         parts,
         meta=meta,
         label="read-archives",
         enforce_metadata=False,
     )
+    return frame

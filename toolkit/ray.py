@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .distributed.parts import DEFAULT_PART_BYTES, Part, plan_parts, read_part
+from .distributed.parts import DEFAULT_PART_BYTES, plan_parts, read_part
 from .limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
@@ -29,20 +29,6 @@ if TYPE_CHECKING:
     import ray.data
 
 __all__ = ["read_archives"]
-
-
-class _ReadParts:
-    """The map function: the numbers of some parts in, their rows out (one table)."""
-
-    def __init__(self, parts: Sequence[Part], schema: pa.Schema) -> None:
-        self.parts = list(parts)
-        self.schema = schema
-
-    def __call__(self, batch: Mapping[str, Any]) -> pa.Table:
-        import pyarrow as pa
-
-        tables = [read_part(self.parts[int(n)]) for n in batch["part"]]
-        return pa.concat_tables(tables) if tables else self.schema.empty_table()
 
 
 def read_archives(
@@ -93,8 +79,17 @@ def read_archives(
     numbers = ray.data.from_items(
         [{"part": part.number} for part in plan.parts], override_num_blocks=len(plan.parts)
     )
+    parts, schema = list(plan.parts), plan.schema
+
+    def read(batch: Any) -> pa.Table:
+        """The numbers of some parts in, their rows out (one table)."""
+        import pyarrow as pa
+
+        tables = [read_part(parts[int(n)]) for n in batch["part"]]
+        return pa.concat_tables(tables) if tables else schema.empty_table()
+
     return numbers.map_batches(
-        _ReadParts(plan.parts, plan.schema),
+        read,
         batch_size=1,
         batch_format="numpy",
         zero_copy_batch=True,

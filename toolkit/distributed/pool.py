@@ -69,7 +69,9 @@ class WorkPool:
                     "pip install 'clarifai-archive-toolkit[dask]'"
                 ) from None
             try:
-                self._client = Client(scheduler, timeout="20s", set_as_default=False)
+                self._client = Client(  # type: ignore[no-untyped-call]
+                    scheduler, timeout="20s", set_as_default=False
+                )
             except OSError as exc:
                 raise ValueError(
                     f"scheduler {scheduler}: cannot connect ({exc}); is the Dask scheduler "

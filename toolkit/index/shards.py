@@ -118,7 +118,7 @@ def _feed_table(collector: Collector, table: Any, where: str) -> int:
     import pyarrow as pa
 
     stats = collector.stats
-    rows = table.num_rows
+    rows = int(table.num_rows)
     stats.inputs_read += rows
     column = table.column("embedding").combine_chunks()
     if not pa.types.is_fixed_size_list(column.type):  # no input has one
