@@ -8,6 +8,7 @@ distance.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -44,6 +45,13 @@ TUNE_QUERIES = 256
 #: HNSW graph degree and construction depth.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 64
+
+#: ``auto`` looks past IVF when the tuning needs more than this share of the lists.
+MOST_LISTS = 0.5
+#: Rows an HNSW graph is first tried on before one is built over every row.
+HNSW_TRIAL = 20_000
+#: Queries timed one at a time when ``auto`` compares kinds.
+LATENCY_QUERIES = 48
 
 _NPROBES = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 384, 512)
 _EF_SEARCH = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
@@ -638,3 +646,116 @@ def tune(
     options.sort(key=lambda item: (_cost(kind, item[0], n, d, nlist, pq_m), item[0].rerank))
     params, mean, bound = options[0]
     return Tuning(params, mean, len(query_rows), tuple(tried), bound)
+
+
+# -- past IVF: when the vectors have no structure to exploit -------------------------
+
+
+def needs_most_lists(tuning: Tuning, nlist: int, target: float) -> bool:
+    """Whether IVF had to probe most lists (or all and still missed) to reach the target."""
+    return tuning.bound < target or tuning.params.nprobe > MOST_LISTS * nlist
+
+
+def single_query_ms(
+    index: faiss.Index,
+    kind: str,
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    params: SearchParams,
+    metric: str,
+) -> float:
+    """Median time of one-query searches (k = 10) in milliseconds, after one warm-up."""
+    times = []
+    for qi in range(-1, len(queries)):
+        query = queries[max(qi, 0) : max(qi, 0) + 1]
+        started = time.perf_counter()
+        ann_search(index, kind, vectors, query, TUNE_K + 1, params, metric)
+        if qi >= 0:
+            times.append(time.perf_counter() - started)
+    return float(np.median(times) * 1e3) if times else 0.0
+
+
+@dataclass
+class Alternative:
+    """What ``auto`` built and measured when IVF needed most lists."""
+
+    plan: Plan
+    index: faiss.Index
+    tuning: Tuning
+    measured: dict[str, Any]
+
+
+def past_ivf(
+    ivf_plan: Plan,
+    ivf_index: faiss.Index,
+    ivf_tuning: Tuning,
+    vectors: np.ndarray,
+    metric: str,
+    query_rows: np.ndarray,
+    *,
+    target: float,
+    memory_budget: int | None,
+    note: Callable[[str], None] | None = None,
+) -> Alternative:
+    """HNSW or exact search, whichever measures faster at the target (IVF needed most lists).
+
+    Exact search (``flat``) is timed on one-query searches of the tuning queries. An HNSW
+    graph is first built and tuned on the first :data:`HNSW_TRIAL` tuning-free rows; when
+    it reaches the target there and is faster than exact search over every row, one is
+    built over every row, tuned and timed, and kept if it is still faster. A kind that
+    does not fit ``memory_budget`` is not tried; when neither fits, IVF stays.
+    """
+    n, d = vectors.shape
+    fits = lambda size: memory_budget is None or size <= memory_budget  # noqa: E731
+    queries = np.ascontiguousarray(vectors[query_rows[:LATENCY_QUERIES]])
+    ivf_ms = single_query_ms(ivf_index, ivf_plan.kind, vectors, queries, ivf_tuning.params, metric)
+    measured: dict[str, Any] = {
+        "why": f"{ivf_plan.kind} needed nprobe {ivf_tuning.params.nprobe} of "
+        f"{ivf_plan.nlist} lists (recall@10 lower bound {ivf_tuning.bound:.3f})",
+        "single_query_ms": {ivf_plan.kind: round(ivf_ms, 3)},
+        "queries_timed": len(queries),
+    }
+    best = Alternative(ivf_plan, ivf_index, ivf_tuning, measured)
+    best_ms = math.inf
+    flat_size = estimate_bytes("flat", n, d)
+    if fits(flat_size):
+        if note:
+            note(f"{measured['why']}: timing exact search")
+        plan = Plan("flat", "Flat", flat_size, reason="")
+        index = train_and_add(plan, vectors, metric, train_rows=np.empty(0, "int64"), seed=0)
+        tuning = tune(index, "flat", vectors, metric, query_rows, target=target)
+        best_ms = single_query_ms(index, "flat", vectors, queries, tuning.params, metric)
+        measured["single_query_ms"]["flat"] = round(best_ms, 3)
+        best = Alternative(plan, index, tuning, measured)
+    hnsw_size = estimate_bytes("hnsw", n, d)
+    if fits(hnsw_size):
+        hnsw = Plan("hnsw", f"HNSW{HNSW_M},Flat", hnsw_size, reason="")
+        trial_rows = np.setdiff1d(np.arange(min(n, HNSW_TRIAL + len(query_rows))), query_rows)
+        trial = np.ascontiguousarray(vectors[trial_rows[:HNSW_TRIAL]])
+        if note:
+            note(f"trying {hnsw.factory} on {len(trial)} vectors")
+        trial_queries = tuning_queries(len(trial), 1)
+        trial_index = train_and_add(hnsw, trial, metric, train_rows=np.empty(0, "int64"), seed=0)
+        trial_tuning = tune(trial_index, "hnsw", trial, metric, trial_queries, target=target)
+        trial_ms = single_query_ms(trial_index, "hnsw", trial, queries, trial_tuning.params, metric)
+        measured["hnsw_trial"] = {
+            "rows": len(trial),
+            "params": trial_tuning.params.to_dict(),
+            "recall_at_10_lower_bound": round(trial_tuning.bound, 4),
+            "single_query_ms": round(trial_ms, 3),
+        }
+        del trial_index
+        if trial_tuning.bound >= target and trial_ms < best_ms:
+            if note:
+                note(f"building {hnsw.factory} on {n} vectors")
+            index = train_and_add(hnsw, vectors, metric, train_rows=np.empty(0, "int64"), seed=0)
+            tuning = tune(index, "hnsw", vectors, metric, query_rows, target=target)
+            ms = single_query_ms(index, "hnsw", vectors, queries, tuning.params, metric)
+            measured["single_query_ms"]["hnsw"] = round(ms, 3)
+            if tuning.bound >= target and ms < best_ms:
+                best, best_ms = Alternative(hnsw, index, tuning, measured), ms
+    kind = best.plan.kind
+    if kind != ivf_plan.kind:
+        reason = f"{measured['why']}; {kind} measured faster"
+        best.plan = dataclasses.replace(best.plan, reason=reason)
+    return best
