@@ -23,13 +23,16 @@ def _unstructured():
 def test_unstructured_leaves_ivf(unstructured, tmp_path):
     index = build_index_from_arrays(unstructured, _ids(3000), tmp_path / "ix", flat_max=100)
     past = index.sidecar["past_ivf"]
-    assert index.kind in ("flat", "hnsw")  # whichever measured faster
-    assert index.sidecar["requested_kind"] == "auto"
-    assert index.sidecar["choice"].startswith("ivfpq needed nprobe ")
-    assert index.sidecar["choice"].endswith(f"; {index.kind} measured faster")
-    assert set(past["single_query_ms"]) >= {"ivfpq", "flat"}
-    assert past["hnsw_trial"]["rows"] == 3000 - 256  # the rows left by the tuning queries
+    timed = past["single_query_ms"]
+    assert set(timed) >= {"ivfpq", "flat"}
+    # It kept the fastest of those timed (IVF reached the target: it is among them).
     assert index.sidecar["tuning"]["recall_at_10_lower_bound"] >= 0.95
+    assert timed[index.kind] == min(timed.values())
+    assert index.sidecar["requested_kind"] == "auto"
+    assert f"ivfpq needed nprobe {past['nprobe']} of 64 lists" in index.sidecar["choice"]
+    assert index.sidecar["choice"].endswith(f"; {index.kind} measured fastest")
+    assert past["hnsw_trial"]["rows"] == 3000 - 256  # the rows left by the tuning queries
+    assert past["nprobe"] > 32
     assert "past_ivf" in index.sidecar["timings_s"]
     # The index it kept answers with exact scores, best first.
     unit = unstructured / np.linalg.norm(unstructured, axis=1, keepdims=True)
