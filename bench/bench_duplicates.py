@@ -13,7 +13,8 @@ the rows are copies of other rows plus noise (cosine 0.96-0.995 to the original)
 Measured:
 - the index build (``build_index_from_arrays``, ``--kind``, default auto), once;
 - ``clarifai-archive -q duplicates INDEX --json`` as a subprocess (interpreter start and
-  index loading included), median of ``--runs``;
+  index loading included), median of ``--runs``: wall time, and CPU time (user + system
+  of all its threads; on a shared machine, CPU / cores is what a quiet one would take);
 - pair recall against exact search: ``--recall-rows`` rows drawn with the seed are
   scored exactly against every row; recall = pairs above the threshold touching those
   rows that the command found, over all such pairs;
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -109,13 +111,17 @@ def exact_pairs_of(x: np.ndarray, drawn: np.ndarray, threshold: float) -> set[tu
     return found
 
 
-def timed(command: list[str]) -> tuple[float, str]:
+def timed(command: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system, all threads) and stdout of a command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if result.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
-    return elapsed, result.stdout
+    return elapsed, cpu, result.stdout
 
 
 def pairs_in(groups_jsonl: str, row_of: dict[str, int], drawn: set[int]) -> set[tuple[int, int]]:
@@ -148,15 +154,18 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, object]:
     result: dict[str, object] = {"data": kind, "index_kind": index.kind, "build_s": build_s}
     del index
 
-    times = []
+    times, cpus = [], []
     stdout = ""
     for _ in range(args.runs):
-        elapsed, stdout = timed([*CLI, "-q", "duplicates", str(folder), "--json"])
+        elapsed, cpu, stdout = timed([*CLI, "-q", "duplicates", str(folder), "--json"])
         times.append(elapsed)
+        cpus.append(cpu)
     result["duplicates_s_runs"] = times
     result["duplicates_s_p50"] = statistics.median(times)
+    result["duplicates_cpu_s_p50"] = statistics.median(cpus)
     result["groups"] = len(stdout.splitlines())
-    print(f"[{kind}] duplicates: {statistics.median(times):.1f} s (runs {times}); "
+    print(f"[{kind}] duplicates: {statistics.median(times):.1f} s wall, "
+          f"{statistics.median(cpus):.1f} s CPU (runs {[round(t, 1) for t in times]}); "
           f"{result['groups']} groups; {load()}", flush=True)  # fmt: skip
 
     rng = np.random.default_rng(SEED + 1)
@@ -180,7 +189,9 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, object]:
           f"{len(drawn)} drawn rows); exact all-pairs estimate "
           f"{exact_s * n / len(drawn) / 2:.0f} s", flush=True)  # fmt: skip
     if n <= args.exact_max:
-        elapsed, exact_out = timed([*CLI, "-q", "duplicates", str(folder), "--json", "--exact"])
+        elapsed, _cpu, exact_out = timed(
+            [*CLI, "-q", "duplicates", str(folder), "--json", "--exact"]
+        )
         result["duplicates_exact_s"] = elapsed
         result["same_groups_as_exact"] = exact_out == stdout
         print(f"[{kind}] duplicates --exact: {elapsed:.1f} s; same output: "
