@@ -186,11 +186,12 @@ def _made_up_partners(
         direction /= np.linalg.norm(direction, axis=1, keepdims=True)
         return (x + (-threshold) * direction).astype(np.float32)
     if metric == "cosine":
-        if not -1.0 < threshold < 1.0 or d < 2:
+        if threshold <= -1.0 or d < 2:
             return None
+        score = min(threshold, 1.0)  # above 1 only identical vectors could (in float32) pass
         direction -= (direction * x).sum(axis=1, keepdims=True) * x
         direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-        return (threshold * x + math.sqrt(1 - threshold**2) * direction).astype(np.float32)
+        return (score * x + math.sqrt(1 - score**2) * direction).astype(np.float32)
     return None  # ip: no made-up pairs (any length scores differently); real pairs only
 
 
