@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from toolkit.index import _pairs
+from toolkit.cli import cli
+from toolkit.index import _pairs, build_index_from_arrays
 from toolkit.index._pairs import threshold_pairs
 from toolkit.index.groups import in_memory_index
 from toolkit.index.ops import _components, find_duplicates
@@ -134,3 +137,30 @@ def test_find_duplicates_reports_how(planted):
     assert sum(g.size for g in exact) == 80 and all(g.size == 2 for g in exact)
     again = find_duplicates(index, threshold=0.9, exact=False, target_recall=1.5, info=info)
     assert again == exact and info[1].method == "partitioned"
+
+
+def test_command_exact_flag(planted, runner, tmp_path, monkeypatch):
+    """Above EXACT_MAX the command searches by cells; --exact scores every pair."""
+    build_index_from_arrays(planted, [f"r{i:04d}" for i in range(len(planted))], tmp_path / "ix")
+    monkeypatch.setattr(_pairs, "EXACT_MAX", 100)
+    seen: list[str] = []
+    real = _pairs._partitioned
+
+    def spy(*args, **kwargs):
+        seen.append("partitioned")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_pairs, "_partitioned", spy)
+    args = ["-q", "duplicates", str(tmp_path / "ix"), "--threshold", "0.9", "--json"]
+    fast = runner.invoke(cli, args, catch_exceptions=False)
+    assert fast.exit_code == 0 and seen == ["partitioned"]
+    exact = runner.invoke(cli, [*args, "--exact"], catch_exceptions=False)
+    assert exact.exit_code == 0 and seen == ["partitioned"]
+    groups = [json.loads(line) for line in exact.stdout.splitlines()]
+    pairs = {tuple(sorted(int(i[1:]) for i in g["ids"])) for g in groups}
+    assert pairs == _brute(planted, 0.9)
+    found = {
+        tuple(sorted(int(i[1:]) for i in json.loads(line)["ids"]))
+        for line in fast.stdout.splitlines()
+    }
+    assert found <= pairs
