@@ -73,3 +73,21 @@ def test_needs_most_lists():
     assert engine.needs_most_lists(tuning(33, 0.96), 64, 0.95)
     assert engine.needs_most_lists(tuning(64, 0.90), 64, 0.95)  # all lists, still short
     assert not engine.needs_most_lists(tuning(1, 0.99), 1024, 0.95)
+
+
+@pytest.mark.parametrize(
+    ("times", "kept"),
+    [
+        ({"ivfpq": 5.0, "flat": 3.0, "hnsw": 1.0}, "hnsw"),  # the trial wins: built over all
+        ({"ivfpq": 1.0, "flat": 3.0, "hnsw": 2.0}, "ivfpq"),  # no HNSW over all rows
+        ({"ivfpq": 5.0, "flat": 3.0, "hnsw": 4.0}, "flat"),
+    ],
+)
+def test_keeps_the_fastest(unstructured, tmp_path, monkeypatch, times, kept):
+    """With the timings fixed, the rule keeps the fastest kind that reaches the target."""
+    monkeypatch.setattr(engine, "single_query_ms", lambda index, kind, *args: times[kind])
+    index = build_index_from_arrays(unstructured, _ids(3000), tmp_path / "ix", flat_max=100)
+    assert index.kind == kept
+    timed = index.sidecar["past_ivf"]["single_query_ms"]
+    assert ("hnsw" in timed) == (times["hnsw"] < min(times["ivfpq"], times["flat"]))
+    assert index.sidecar["tuning"]["recall_at_10_lower_bound"] >= 0.95
