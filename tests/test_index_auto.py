@@ -31,7 +31,7 @@ def test_unstructured_leaves_ivf(unstructured, tmp_path):
     assert index.sidecar["requested_kind"] == "auto"
     assert f"ivfpq needed nprobe {past['nprobe']} of 64 lists" in index.sidecar["choice"]
     assert index.sidecar["choice"].endswith(f"; {index.kind} measured fastest")
-    assert past["hnsw_trial"]["rows"] == 3000 - 256  # the rows left by the tuning queries
+    assert past["hnsw_trials"][0]["rows"] == 3000 - 256  # the rows left by the tuning queries
     assert past["nprobe"] > 32
     assert "past_ivf" in index.sidecar["timings_s"]
     # The index it kept answers with exact scores, best first.

@@ -48,7 +48,8 @@ HNSW_EF_CONSTRUCTION = 64
 
 #: ``auto`` looks past IVF when the tuning needs more than this share of the lists.
 MOST_LISTS = 0.5
-#: Rows an HNSW graph is first tried on before one is built over every row.
+#: Rows an HNSW graph is first tried on before one is built over every row (and five
+#: times as many, when the collection has more than ten times as many).
 HNSW_TRIAL = 20_000
 #: Queries timed one at a time when ``auto`` compares kinds.
 LATENCY_QUERIES = 48
@@ -700,11 +701,12 @@ def past_ivf(
     """IVF needed most lists: keep whichever of IVF, exact search and HNSW is fastest.
 
     Each is timed on one-query searches of the tuning queries at the settings that
-    reach the target (IVF only if it reached it; exact search always does). An HNSW
-    graph is first built and tuned on :data:`HNSW_TRIAL` rows that are not tuning
-    queries; only when it reaches the target there faster than the best so far is one
-    built over every row, tuned and timed. A kind that does not fit ``memory_budget``
-    is not tried; when nothing else fits, IVF stays.
+    reach the target (IVF only if it reached it; exact search always does). HNSW
+    graphs are first built and tuned on rows that are not tuning queries (see
+    :func:`_hnsw_trials`); only when they reach the target, and their time predicted for
+    every row beats the best so far, is one built over every row, tuned and timed. A
+    kind that does not fit ``memory_budget`` is not tried; when nothing else fits, IVF
+    stays.
     """
     n, d = vectors.shape
     fits = lambda size: memory_budget is None or size <= memory_budget  # noqa: E731
@@ -736,22 +738,9 @@ def past_ivf(
     hnsw_size = estimate_bytes("hnsw", n, d)
     if fits(hnsw_size):
         hnsw = Plan("hnsw", f"HNSW{HNSW_M},Flat", hnsw_size, reason="")
-        trial_rows = np.setdiff1d(np.arange(min(n, HNSW_TRIAL + len(query_rows))), query_rows)
-        trial = np.ascontiguousarray(vectors[trial_rows[:HNSW_TRIAL]])
-        if note:
-            note(f"trying {hnsw.factory} on {len(trial)} vectors")
-        trial_queries = tuning_queries(len(trial), 1)
-        trial_index = train_and_add(hnsw, trial, metric, train_rows=np.empty(0, "int64"), seed=0)
-        trial_tuning = tune(trial_index, "hnsw", trial, metric, trial_queries, target=target)
-        trial_ms = single_query_ms(trial_index, "hnsw", trial, queries, trial_tuning.params, metric)
-        measured["hnsw_trial"] = {
-            "rows": len(trial),
-            "params": trial_tuning.params.to_dict(),
-            "recall_at_10_lower_bound": round(trial_tuning.bound, 4),
-            "single_query_ms": round(trial_ms, 3),
-        }
-        del trial_index
-        if trial_tuning.bound >= target and trial_ms < best_ms:
+        predicted = _hnsw_trials(hnsw, vectors, metric, query_rows, queries, target, best_ms,
+                                 measured, note)  # fmt: skip
+        if predicted < best_ms:
             if note:
                 note(f"building {hnsw.factory} on {n} vectors")
             index = train_and_add(hnsw, vectors, metric, train_rows=np.empty(0, "int64"), seed=0)
@@ -765,3 +754,52 @@ def past_ivf(
         reason = f"{ivf_plan.reason}; {reason}"
     best.plan = dataclasses.replace(best.plan, reason=reason)
     return best
+
+
+def _hnsw_trials(
+    hnsw: Plan,
+    vectors: np.ndarray,
+    metric: str,
+    query_rows: np.ndarray,
+    queries: np.ndarray,
+    target: float,
+    best_ms: float,
+    measured: dict[str, Any],
+    note: Callable[[str], None] | None,
+) -> float:
+    """The one-query time an HNSW graph over every row is predicted to take (inf: not worth
+    building). Graphs are built and tuned on :data:`HNSW_TRIAL` rows (and 5 times as
+    many when there are over 10 times as many rows); a trial that misses the target or is
+    not faster than ``best_ms`` ends it, and two trials extrapolate the time as a power
+    of the row count (never decreasing)."""
+    n = vectors.shape[0]
+    sizes = [HNSW_TRIAL] + ([5 * HNSW_TRIAL] if n > 10 * HNSW_TRIAL else [])
+    free = np.setdiff1d(np.arange(min(n, sizes[-1] + len(query_rows))), query_rows)
+    trials: list[tuple[int, float]] = []
+    measured["hnsw_trials"] = []
+    for size in sizes:
+        trial = np.ascontiguousarray(vectors[free[:size]])
+        if note:
+            note(f"trying {hnsw.factory} on {len(trial)} vectors")
+        index = train_and_add(hnsw, trial, metric, train_rows=np.empty(0, "int64"), seed=0)
+        tuning = tune(index, "hnsw", trial, metric, tuning_queries(len(trial), 1), target=target)
+        ms = single_query_ms(index, "hnsw", trial, queries, tuning.params, metric)
+        measured["hnsw_trials"].append(
+            {
+                "rows": len(trial),
+                "params": tuning.params.to_dict(),
+                "recall_at_10_lower_bound": round(tuning.bound, 4),
+                "single_query_ms": round(ms, 3),
+            }
+        )
+        del index
+        if tuning.bound < target or ms >= best_ms:
+            return math.inf
+        trials.append((len(trial), ms))
+    if len(trials) == 2 and n > trials[-1][0]:
+        (s1, t1), (s2, t2) = trials
+        power = max(0.0, math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(s2 / s1))
+        predicted = t2 * (n / s2) ** power
+        measured["hnsw_predicted_ms"] = round(predicted, 3)
+        return predicted
+    return trials[-1][1]
