@@ -92,6 +92,9 @@ def test_selected_rows_and_l2(planted):
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == {
         (int(rows[i]), int(rows[j])) for i, j in sub
     }
+    every_cell = threshold_pairs(planted, rows, 0.9, "cosine", exact=False, target=1.5)
+    assert every_cell[3].method == "partitioned" and every_cell[3].probes == every_cell[3].cells
+    np.testing.assert_array_equal(every_cell[0], a)
     # l2 on unit vectors: distance <= sqrt(2 - 2 * 0.9) is cosine >= 0.9.
     la, lb, ls, _info = threshold_pairs(planted, np.arange(len(planted)), -np.sqrt(0.2), "l2")
     assert set(zip(la.tolist(), lb.tolist(), strict=True)) == _brute(planted, 0.9)
