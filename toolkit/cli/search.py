@@ -364,11 +364,10 @@ def sort_command(
     "where it is an inner product or a negated distance).",
 )
 @click.option(
-    "--neighbours",
-    type=click.IntRange(min=1),
-    default=32,
-    show_default=True,
-    help="ivfpq/hnsw: nearest inputs looked at per input.",
+    "--exact",
+    is_flag=True,
+    help="Score every pair, however many inputs (by default above 20,000 inputs each is "
+    "compared with those of its nearest k-means cells, chosen for 95% pair recall).",
 )
 @click.option(
     "--scheduler",
@@ -388,7 +387,7 @@ def sort_command(
 def duplicates_command(
     index_dir: Path,
     threshold: float | None,
-    neighbours: int,
+    exact: bool,
     scheduler: str | None,
     workers: int | None,
     as_json: bool,
@@ -397,8 +396,10 @@ def duplicates_command(
 ) -> None:
     """Groups of near-duplicate inputs, largest first.
 
-    Every pair scoring at least the threshold is joined (range search), and the
-    groups are the connected components: if A~B and B~C, A, B and C are one group.
+    Every pair scoring at least the threshold is joined, and the groups are the
+    connected components: if A~B and B~C, A, B and C are one group. Up to 20,000
+    inputs (or with --exact) every pair is scored; above, each input is compared with
+    the inputs of its nearest k-means cells, as many as reach 95% of the pairs.
     The filter options (as in filter) look among the matching inputs only.
 
     \b
@@ -421,11 +422,13 @@ def duplicates_command(
     if scheduler is None and workers is not None:
         raise click.UsageError("--workers applies to --scheduler")
     if scheduler is not None:
+        if exact:
+            raise click.UsageError("--exact does not apply with --scheduler")
         groups = _duplicates_sharded(index, value, scheduler, workers, where)
     else:
         with progress_callback("Comparing", len(index) if where is None else len(where)) as update:
             groups = find_duplicates(
-                index, threshold=value, neighbours=neighbours, progress=update, where=where
+                index, threshold=value, exact=exact or None, progress=update, where=where
             )
     if as_json:
         for number, group in enumerate(groups, start=1):

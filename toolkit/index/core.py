@@ -958,6 +958,27 @@ def _build(
             pq_m=plan.pq_m,
         )
         timings["tune"] = time.perf_counter() - mark
+        past_ivf: dict[str, Any] | None = None
+        if (
+            kind == "auto"
+            and plan.kind in ("ivf", "ivfpq")
+            and engine.needs_most_lists(tuning, plan.nlist, target_recall)
+        ):
+            mark = time.perf_counter()
+            other = engine.past_ivf(
+                plan,
+                faiss_index,
+                tuning,
+                vectors,
+                metric,
+                query_rows,
+                target=target_recall,
+                memory_budget=memory_budget,
+                note=note,
+            )
+            plan, faiss_index, tuning = other.plan, other.index, other.tuning
+            past_ivf = other.measured
+            timings["past_ivf"] = time.perf_counter() - mark
         sidecar = _sidecar(
             plan=plan,
             requested_kind=kind,
@@ -974,6 +995,8 @@ def _build(
             timings=timings,
         )
         sidecar["threads"] = threads
+        if past_ivf is not None:
+            sidecar["past_ivf"] = past_ivf
         del vectors
         mark = time.perf_counter()
         _finish_folder(tmp, sidecar, faiss_index, writer.rows_sha256)
