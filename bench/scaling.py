@@ -63,6 +63,12 @@ with zipfile.ZipFile(sys.argv[1]) as zf, open(sys.argv[3], "w") as out:
 """
 
 
+def _env() -> dict[str, str]:
+    """This environment, with the checkout first on the path (and what was there kept)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def make_archive(path: Path, count: int, dim: int, seed: int = 0) -> Path:
     """``count`` inputs, each an id, one concept (of 20) and one ``dim``-d embedding.
 
@@ -73,7 +79,7 @@ def make_archive(path: Path, count: int, dim: int, seed: int = 0) -> Path:
         return path
     if "numpy" not in sys.modules:
         command = [PY, __file__, "--make", str(path), str(count), str(dim), str(seed)]
-        subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        subprocess.run(command, check=True, env=_env())
         return path
     import numpy as np
 
@@ -106,7 +112,7 @@ def run(command: list[str], *, cpus: int | None) -> tuple[float, float, float]:
     if cpus is not None and shutil.which("taskset") and cpus <= len(os.sched_getaffinity(0)):
         allowed = sorted(os.sched_getaffinity(0))[:cpus]
         command = ["taskset", "-c", ",".join(map(str, allowed)), *command]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = _env()
     start = time.perf_counter()
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
