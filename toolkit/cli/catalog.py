@@ -24,7 +24,7 @@ from ._common import (
     resolve_archive,
     write_report,
 )
-from ._rewrite import allow_empty_option
+from ._writing import allow_empty_option
 from .convert import (
     allow_missing_option,
     bad_numbers_option,

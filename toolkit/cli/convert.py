@@ -27,7 +27,7 @@ from ._common import (
     resolve_archive,
     write_report,
 )
-from ._rewrite import allow_empty_option
+from ._writing import allow_empty_option
 
 _SHOWN = 10
 #: What each format can hold of a region, for the note on regions left out.
