@@ -408,7 +408,7 @@ def test_download_names_sizes_and_resume(make_archive, tmp_path: Path) -> None:
         server.add("/orig/img5", b"", fail=[404] * 50)  # h5 fails for good
         source = make_archive(records)
         out = tmp_path / "coco"
-        with pytest.raises(MediaError, match=r"media of 1 input\(s\).*'h5'.*--allow-missing"):
+        with pytest.raises(MediaError, match=r"media of 1 input\(s\).*'h5'.*allow_missing=True"):
             convert_archives(
                 [source], out, to="coco", media="download", pat=KEY, retries=1, media_options=FAST
             )

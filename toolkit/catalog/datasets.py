@@ -431,7 +431,7 @@ class Datasets:
             )
         found = cat.default_filter(version.ref) if default_filter else None
         if found is not None:
-            check_outputs({"-o": out}, [path], existing_ok={"-o"})
+            check_outputs({"output": out}, [path], existing_ok={"output"})
             with Workspace(self._store.ensure_home()) as ws:
                 kept = ws.path / "filtered.zip"
                 filter_inputs(
@@ -465,7 +465,7 @@ class Datasets:
         if to == "protobuf" and flavour == "protobuf" and not options:
             if out.is_dir():
                 raise OutputError(f"{out}: is a folder; give a .zip file name")
-            check_outputs({"-o": out}, [path], existing_ok={"-o"})
+            check_outputs({"output": out}, [path], existing_ok={"output"})
             try:
                 with atomic_file(out) as tmp:
                     shutil.copyfile(path, tmp)

@@ -30,7 +30,7 @@ import orjson
 from .._atomic import atomic_file
 from .._outputs import check_outputs
 from ..archive import ArchiveReader
-from ..errors import MediaError, OutputError
+from ..errors import MediaError, OutputError, param
 from ..jsonmap import BadNumbers, bad_numbers_as_null, check_bad_numbers
 from ..limits import DEFAULT_LIMITS, Limits
 from ..media import MediaReport
@@ -74,7 +74,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The output formats by their ``--to`` name.
+#: The output formats by their name (``to=``).
 FORMATS: dict[str, type[Converter]] = {
     "json": ClarifaiJsonConverter,
     "jsonl": JsonLinesConverter,
@@ -186,18 +186,19 @@ def _check_output(
     report_path: Path | None = None,
 ) -> None:
     # An existing output is the caller's to refuse (the command line asks for --force);
-    # what may never happen is writing over a source, here or through --report.
+    # what may never happen is writing over a source, here or through report_path.
     check_outputs(
-        {"-o": output, "--report": report_path},
+        {"output": output, "report_path": report_path},
         sources,
-        existing_ok={"-o", "--report"},
+        existing_ok={"output", "report_path"},
     )
+    to = param("to", fmt.name)
     if fmt.output_kind == "file":
         if output.is_dir():
-            raise OutputError(f"{output}: is a folder; give a file name for --to {fmt.name}")
+            raise OutputError(f"{output}: is a folder; give a file name for {to}", params=[to])
         return
     if output.exists() and not output.is_dir():
-        raise OutputError(f"{output}: is a file; --to {fmt.name} writes a folder, give its name")
+        raise OutputError(f"{output}: is a file; {to} writes a folder, give its name", params=[to])
     if output.is_dir() and not force:
         try:
             names = sorted(os.listdir(output))
@@ -213,9 +214,11 @@ def _check_output(
         ]
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:3])
+            force_hint = param("force")
             raise OutputError(
                 f"{output}: holds files a conversion did not write ({shown}); it would be "
-                "replaced as a whole, so choose a new or empty folder, or pass --force"
+                f"replaced as a whole, so choose a new or empty folder, or pass {force_hint}",
+                params=[force_hint],
             )
 
 
@@ -307,21 +310,21 @@ def convert_archives(
         raise ValueError(f"media must be one of {', '.join(MEDIA_CHOICES)}, not {media!r}")
     if media != "none" and not fmt.supports_media:
         raise ValueError(
-            f"--media applies to coco, yolo, voc and sdk; --to {to} keeps embedded bytes in "
-            "the records"
+            f"media applies to to='coco', 'yolo', 'voc' and 'sdk'; to={to!r} keeps embedded "
+            "bytes in the records"
         )
     if png and (fmt is not SdkConverter or media == "none"):
-        raise ValueError("--png applies to --to sdk with --media embedded or download")
+        raise ValueError("png applies to to='sdk' with media='embedded' or 'download'")
     if video_frames and fmt is not CocoConverter:
-        raise ValueError("--video-frames applies to --to coco")
+        raise ValueError("video_frames applies to to='coco'")
     if rows_per_file < 1 or embedding < 0:
         raise ValueError("rows_per_file must be at least 1 and embedding 0 or more")
     if image_labels and fmt is not CocoConverter:
-        raise ValueError("--image-labels applies to --to coco")
+        raise ValueError("image_labels applies to to='coco'")
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
     if task != "detect" and fmt is not YoloConverter:
-        raise ValueError("--task applies to --to yolo")
+        raise ValueError("task applies to to='yolo'")
     if batch_size < 1 or (jobs is not None and jobs < 1) or (workers is not None and workers < 1):
         raise ValueError("batch_size, jobs and workers must be at least 1")
     check_split(split)
@@ -334,7 +337,7 @@ def convert_archives(
         out_path: Path | None = Path(output)
     else:
         if not fmt.supports_stdout:
-            raise ValueError(f"--to {to} needs an output path, not a stream")
+            raise ValueError(f"to={to!r} needs an output path, not a stream")
         stream, out_path = output, None
     with contextlib.ExitStack() as stack:
         readers = [
@@ -344,7 +347,9 @@ def convert_archives(
         if out_path is not None:
             _check_output(fmt, out_path, paths, force, _as_path(report_path))
         elif report_path is not None:
-            check_outputs({"--report": _as_path(report_path)}, paths, existing_ok={"--report"})
+            check_outputs(
+                {"report_path": _as_path(report_path)}, paths, existing_ok={"report_path"}
+            )
         job = ConvertJob(
             output=out_path if out_path is not None else stream,  # type: ignore[arg-type]
             sources=tuple(paths),
@@ -407,7 +412,7 @@ def convert_archives(
             converter.abort()
             if report_path is not None:
                 write_report(report, report_path)
-            raise MediaError(_failure_message(report, report_path))
+            raise MediaError(_failure_message(report, report_path), params=[param("allow_missing")])
         try:
             converter.commit()
         except BaseException:
@@ -440,7 +445,8 @@ def _failure_message(report: ConvertReport, report_path: object) -> str:
     return (
         f"the media of {len(failed)} input(s) could not be written{where}: {listed}{more}. "
         f"Nothing was written to {report.output}; finished downloads are kept, so a re-run "
-        "fetches only what is missing. Pass --allow-missing to write the output without them"
+        f"fetches only what is missing. Pass {param('allow_missing')} to write the output "
+        "without them"
     )
 
 

@@ -239,7 +239,8 @@ def iter_source_batches(
         if not seen_any and not reader.allow_empty:
             raise EmptyArchiveError(
                 f"{reader.path}: the archive holds no inputs; nothing was written (pass "
-                "--allow-empty to write an empty output)"
+                "allow_empty=True to write an empty output)",
+                params=["allow_empty=True"],
             )
 
 

@@ -210,7 +210,8 @@ class JsonEncoder:
         except BrokenProcessPool:
             raise ToolkitError(
                 "a worker process stopped while converting (killed, or out of memory?); "
-                "run again, with --workers 1 to convert in one process"
+                "run again, with workers=1 to convert in one process",
+                params=["workers=1"],
             ) from None
         nulled = current_nulls()
         if nulled is not None and tally is not None:
