@@ -30,6 +30,7 @@ from ..errors import (
     LimitError,
     MediaError,
     OutputError,
+    param,
 )
 from ..limits import Limits
 from ..safety import open_image
@@ -295,9 +296,11 @@ class Datasets:
             validate_id(version, what="version id")
         if create and not self._exists(dest.dataset):
             if dest.version is not None:
+                hint = param("into", dest.dataset)
                 raise CatalogError(
                     f"{into}: dataset {dest.dataset!r} does not exist, so it has no version "
-                    f"{dest.version!r}; give --into {dest.dataset} to create it"
+                    f"{dest.version!r}; give {hint} to create it",
+                    params=[hint],
                 )
             return self._create_from(
                 source,
@@ -427,7 +430,8 @@ class Datasets:
         if not version.inputs_count and not allow_empty:
             raise EmptyResultError(
                 f"{version.ref}: the version holds no inputs, so the export would hold none; "
-                "nothing was written (pass --allow-empty to write it)"
+                "nothing was written (pass allow_empty=True to write it)",
+                params=["allow_empty=True"],
             )
         found = cat.default_filter(version.ref) if default_filter else None
         if found is not None:
