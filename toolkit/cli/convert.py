@@ -11,6 +11,7 @@ from ..convert import (
     FORMATS,
     MEDIA_CHOICES,
     TASKS,
+    ConvertOptions,
     ConvertReport,
     convert_archives,
     count_batches,
@@ -384,6 +385,28 @@ def convert(
             "refused, plain URLs still work",
             err=True,
         )
+    options = ConvertOptions(
+        media=media,  # type: ignore[arg-type]
+        jobs=jobs,
+        timeout=timeout,
+        retries=retries,
+        pat=pat,
+        allow_missing=allow_missing,
+        allow_empty=allow_empty,
+        png=png,
+        split=split,
+        video_frames=video_frames,
+        task=task,
+        image_labels=image_labels,
+        batch_size=batch_size,
+        workers=workers,
+        force=force,
+        limits=context.limits,
+        rows_per_file=rows_per_file,
+        embedding=embedding,
+        metadata_columns=keys,
+        bad_numbers=bad_numbers,  # type: ignore[arg-type]
+    )
     total = count_batches(sources, limits=context.limits)
     hidden = quiet or not sys.stderr.isatty()
     with click.progressbar(length=total, label="Converting", file=sys.stderr, hidden=hidden) as bar:
@@ -391,28 +414,9 @@ def convert(
             sources,
             sys.stdout.buffer if output == "-" else Path(output),
             to=to,
-            media=media,  # type: ignore[arg-type]
-            jobs=jobs,
-            timeout=timeout,
-            retries=retries,
-            pat=pat,
-            allow_missing=allow_missing,
-            allow_empty=allow_empty,
-            png=png,
-            split=split,
-            video_frames=video_frames,
-            task=task,
-            image_labels=image_labels,
-            batch_size=batch_size,
-            workers=workers,
-            force=force,
-            limits=context.limits,
+            options=options,
             report_path=None if report_path is None or str(report_path) == "-" else report_path,
             progress=bar.update,
-            rows_per_file=rows_per_file,
-            embedding=embedding,
-            metadata_columns=keys,
-            bad_numbers=bad_numbers,  # type: ignore[arg-type]
         )
     warn_unknown_fields(report)
     for note in _notes(report):

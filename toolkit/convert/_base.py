@@ -7,14 +7,16 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Literal, Protocol
 
 from .._native import scan_batch
 from ..archive import ArchiveReader, ArchiveWriter, BatchEntry, Flavour
 from ..errors import ConflictError, EmptyArchiveError
-from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import InputBatch
 from ..unknown import find_unknown_fields
+
+if TYPE_CHECKING:
+    from ._options import ConvertOptions
 
 __all__ = ["ConvertJob", "Converter", "MediaChoice", "OutputKind", "SourceBatch"]
 
@@ -25,41 +27,28 @@ OutputKind = Literal["file", "folder"]
 _SPLIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$")
 
 
+def _default_options() -> ConvertOptions:
+    from ._options import ConvertOptions
+
+    return ConvertOptions()
+
+
 @dataclass(frozen=True)
 class ConvertJob:
-    """The settings of one conversion, handed to the converter of the chosen format."""
+    """One conversion, handed to the converter of the chosen format: where it reads and
+    writes, and its settings (:class:`~toolkit.convert.ConvertOptions`)."""
 
     #: Where the output goes: a path, or a binary stream for formats that allow it.
     output: Path | BinaryIO
     #: The source archives, in order.
     sources: tuple[Path, ...]
-    media: MediaChoice = "none"
-    #: Media files fetched or written at once (None: the MediaSink's default for the mode).
-    jobs: int | None = None
-    timeout: float = 30.0
-    retries: int = 4
-    pat: str | None = field(default=None, repr=False)
-    png: bool = False
-    split: str = "all"
-    video_frames: bool = False
-    #: yolo: ``detect`` (boxes) or ``segment`` (polygons).
-    task: str = "detect"
-    #: coco: input-level concepts become categories too.
-    image_labels: bool = False
-    batch_size: int = 128
-    #: Processes that encode JSON (json, jsonl); 1: this process alone.
+    options: ConvertOptions = field(default_factory=_default_options)
+    #: Processes that encode JSON (json, jsonl): ``options.workers`` or the automatic
+    #: choice for the sources' size; 1: this process alone.
     workers: int = 1
-    limits: Limits = DEFAULT_LIMITS
     #: Called with the number of inputs whose media is finished (written, reused, skipped
     #: or failed) since the last call.
     media_progress: Callable[[int], None] | None = None
-    #: Extra keyword arguments for :class:`toolkit.media.MediaSink` (tests: backoff, hosts).
-    media_options: dict[str, Any] = field(default_factory=dict)
-    #: parquet: rows per file, the embedding in the ``embedding`` column, metadata keys
-    #: that get a column of their own.
-    rows_per_file: int = 100_000
-    embedding: int = 0
-    metadata_columns: tuple[str, ...] = ()
 
     @property
     def output_path(self) -> Path:
@@ -288,8 +277,12 @@ class ArchiveConverter:
     flavour: ClassVar[Flavour]
 
     def __init__(self, job: ConvertJob) -> None:
+        options = job.options
         self._writer = ArchiveWriter(
-            job.output_path, batch_size=job.batch_size, flavour=self.flavour, split=job.split
+            job.output_path,
+            batch_size=options.batch_size,
+            flavour=self.flavour,
+            split=options.split,
         )
         self._added = 0
 

@@ -22,6 +22,7 @@ from ..media import FileNamer, MediaReport, MediaSink
 from ..messages import Input
 from ..records import input_type
 from ._base import ConvertJob, OutputKind, SourceBatch, check_split
+from ._options import media_sink_extras
 
 __all__ = ["SPLIT_KEY", "ClassTable", "TrainingFolderConverter", "split_of"]
 
@@ -121,7 +122,7 @@ class TrainingFolderConverter:
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
-        self._keep = job.media == "download"
+        self._keep = job.options.media == "download"
         self._dir_cm = atomic_dir(job.output_path, keep=self._keep)
         try:
             self.root = self._dir_cm.__enter__()
@@ -207,7 +208,7 @@ class TrainingFolderConverter:
             split = split_of(record) or self.default_split()
             stem = self.namer.stem_for(record.id)
             name = None
-            if self.job.media != "none":
+            if self.job.options.media != "none":
                 name = self._sink(split).submit(record)
                 if name is not None and self._keep:
                     self._media_names.setdefault(self.image_folder(split), set()).add(name)
@@ -224,15 +225,15 @@ class TrainingFolderConverter:
             job = self.job
             sink = self._sinks[folder] = MediaSink(
                 folder,
-                mode="download" if job.media == "download" else "embedded",
-                jobs=job.jobs,
-                timeout=job.timeout,
-                retries=job.retries,
-                pat=job.pat,
+                mode="download" if job.options.media == "download" else "embedded",
+                jobs=job.options.jobs,
+                timeout=job.options.timeout,
+                retries=job.options.retries,
+                pat=job.options.pat,
                 on_done=job.media_progress,
                 namer=self.namer,
-                limits=job.limits,
-                **job.media_options,
+                limits=job.options.limits,
+                **media_sink_extras(),
             )
         return sink
 

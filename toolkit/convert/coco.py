@@ -69,6 +69,7 @@ from ..messages import Input, Region
 from ..records import input_type
 from ..safety import image_size, open_image
 from ._base import ConvertJob, OutputKind, SourceBatch
+from ._options import media_sink_extras
 from ._training import split_of
 
 __all__ = ["CocoConverter", "rle_encode"]
@@ -407,8 +408,8 @@ class CocoConverter:
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
-        self._max_pixels = job.limits.max_image_pixels
-        self._keep = job.media == "download"
+        self._max_pixels = job.options.limits.max_image_pixels
+        self._keep = job.options.media == "download"
         self._dir_cm = atomic_dir(job.output_path, keep=self._keep)
         try:
             self.root = self._dir_cm.__enter__()
@@ -426,7 +427,7 @@ class CocoConverter:
             self._images = self._open("images")
             self._annotations = self._open("annotations")
             self._pending = self._open("pending")
-            if job.media != "none":
+            if job.options.media != "none":
                 self._sink = self._make_sink("images")
         except BaseException:
             self.abort()
@@ -511,14 +512,14 @@ class CocoConverter:
         job = self.job
         return MediaSink(
             self.root / folder,
-            mode="download" if job.media == "download" else "embedded",
-            jobs=job.jobs,
-            timeout=job.timeout,
-            retries=job.retries,
-            pat=job.pat,
+            mode="download" if job.options.media == "download" else "embedded",
+            jobs=job.options.jobs,
+            timeout=job.options.timeout,
+            retries=job.options.retries,
+            pat=job.options.pat,
             on_done=job.media_progress,
-            limits=job.limits,
-            **job.media_options,
+            limits=job.options.limits,
+            **media_sink_extras(),
         )
 
     def _category(self, concept_id: str, name: str) -> _Category:
@@ -684,7 +685,7 @@ class CocoConverter:
         if split is not None:
             images, annotations = self._tagged(split)
         if not data.HasField("image"):
-            if self.job.video_frames and data.HasField("video"):
+            if self.job.options.video_frames and data.HasField("video"):
                 self._video(record, images, annotations, pending)
             else:
                 kind = input_type(record)
@@ -749,7 +750,7 @@ class CocoConverter:
         """The ``clarifai_concepts`` entry of a positive concept, made and remembered."""
         entries = self._concept_entries
         entry: dict[str, Any] = {"id": concept_id, "name": name, "value": np.float32(value)}
-        if self.job.image_labels:
+        if self.job.options.image_labels:
             entry["category_id"] = self._category(concept_id, name).id
         if len(entries) >= _CACHE_SIZE:
             entries.clear()
@@ -774,7 +775,7 @@ class CocoConverter:
             name = sink.submit(record)
             if name is None:
                 name = f"{self._namer.stem_for(input_id)}.{_declared_ext('image', image)}"
-            elif not image.base64 and self.job.media == "download":
+            elif not image.base64 and self.job.options.media == "download":
                 may_rename = True  # a download: its real format may change the extension
             if self._keep:
                 self._media_names.add(name)
@@ -826,7 +827,7 @@ class CocoConverter:
             self._skipped["video"] = self._skipped.get("video", 0) + 1
             return
         name = None
-        if self.job.media != "none":
+        if self.job.options.media != "none":
             if self._video_sink is None:
                 self._video_sink = self._make_sink("videos")
             name = self._video_sink.submit(record)
@@ -836,7 +837,7 @@ class CocoConverter:
                 self._video_namer = FileNamer()
             namer = self._video_namer
         stem = namer.stem_for(record.id)
-        may_rename = name is not None and not video.base64 and self.job.media == "download"
+        may_rename = name is not None and not video.base64 and self.job.options.media == "download"
         if name is None:
             name = f"{stem}.{_declared_ext('video', video)}"
         if self._keep:

@@ -14,7 +14,7 @@ __all__ = ["ParquetConverter"]
 
 
 class ParquetConverter:
-    """One Parquet row per input, files of about ``job.rows_per_file`` rows (see
+    """One Parquet row per input, files of about ``job.options.rows_per_file`` rows (see
     :class:`toolkit.convert._parquet_impl.ParquetConversion`, which does the work)."""
 
     name: ClassVar[str] = "parquet"

@@ -42,6 +42,7 @@ from ..jsonmap import (
 from ..media import FileNamer, MediaSink
 from ..messages import Concept, Input, Region
 from ._base import ConvertJob, OutputKind, SourceBatch
+from ._options import media_sink_extras
 
 __all__ = ["SdkConverter", "annotation_items"]
 
@@ -101,7 +102,7 @@ class SdkConverter:
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
         self.dest = job.output_path
-        self.split = job.split
+        self.split = job.options.split
         self._tmp = temp_sibling(self.dest)
         self._sink: MediaSink | None = None
         self._media_dir: Path | None = None
@@ -113,19 +114,19 @@ class SdkConverter:
         except OSError as exc:
             raise OutputError(f"{self.dest}: cannot write here ({exc.strerror or exc})") from None
         try:
-            if job.media != "none":
-                self._media_dir = media_folder(self.dest, job.media == "download")
+            if job.options.media != "none":
+                self._media_dir = media_folder(self.dest, job.options.media == "download")
                 self._sink = MediaSink(
                     self._media_dir,
-                    mode="download" if job.media == "download" else "embedded",
-                    jobs=job.jobs,
-                    timeout=job.timeout,
-                    retries=job.retries,
-                    pat=job.pat,
-                    png=job.png,
+                    mode="download" if job.options.media == "download" else "embedded",
+                    jobs=job.options.jobs,
+                    timeout=job.options.timeout,
+                    retries=job.options.retries,
+                    pat=job.options.pat,
+                    png=job.options.png,
                     on_done=job.media_progress,
-                    limits=job.limits,
-                    **job.media_options,
+                    limits=job.options.limits,
+                    **media_sink_extras(),
                 )
         except BaseException:
             self.abort()
@@ -235,7 +236,7 @@ class SdkConverter:
         with contextlib.suppress(FileNotFoundError):
             self._tmp.unlink()
         # Downloads finished so far stay for the next run; embedded copies are cheap to redo.
-        if self._media_dir is not None and self.job.media != "download":
+        if self._media_dir is not None and self.job.options.media != "download":
             shutil.rmtree(self._media_dir, ignore_errors=True)
 
 
