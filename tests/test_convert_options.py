@@ -97,3 +97,33 @@ def test_settings_of_other_formats_name_the_parameter(
         convert_archives([sample_archive], tmp_path / "out", to=to, options=options)
     assert "--" not in str(caught.value)  # the library does not speak in flags
     assert not (tmp_path / "out").exists()
+
+
+def test_converter_counts_are_typed_and_land_in_the_report(
+    sample_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolkit.convert import ConvertCounts, ConvertReport
+    from toolkit.convert.coco import CocoConverter
+
+    report_fields = {f.name: f for f in dataclasses.fields(ConvertReport)}
+    for counted in dataclasses.fields(ConvertCounts):
+        assert counted.name in report_fields, counted.name
+        assert counted.type == report_fields[counted.name].type, counted.name
+    finished: list[object] = []
+
+    class Spy(CocoConverter):
+        def finish(self) -> ConvertCounts:
+            counts = super().finish()
+            finished.append(counts)
+            return counts
+
+    monkeypatch.setitem(FORMATS, "coco", Spy)
+    report = convert_archives([sample_archive], tmp_path / "coco", to="coco")
+    [counts] = finished
+    assert isinstance(counts, ConvertCounts)
+    assert (report.images, report.annotations, report.categories) == (
+        counts.images,
+        counts.annotations,
+        counts.categories,
+    )
+    assert report.images == 30 and report.annotations == 68

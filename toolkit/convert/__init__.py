@@ -46,6 +46,7 @@ from ._base import (
     SourceBatch,
     iter_source_batches,
 )
+from ._counts import ConvertCounts
 from ._options import MEDIA_CHOICES, ConvertOptions, with_settings
 from ._parallel import auto_workers
 from .clarifai_json import ClarifaiJsonConverter
@@ -63,6 +64,7 @@ __all__ = [
     "FORMATS",
     "MEDIA_CHOICES",
     "TASKS",
+    "ConvertCounts",
     "ConvertJob",
     "ConvertOptions",
     "ConvertReport",
@@ -376,7 +378,7 @@ def convert_archives(
             nulled_numbers=nulls.numbers if nulls is not None else 0,
             nulled_number_inputs=nulls.input_count if nulls is not None else 0,
             nulled_number_ids=tuple(nulls.inputs) if nulls is not None else (),
-            **counts,
+            **counts.report_fields(),
         )
         if not report.ok and not options.allow_missing:
             converter.abort()

@@ -7,13 +7,14 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, BinaryIO, ClassVar, Literal, Protocol
 
 from .._native import scan_batch
 from ..archive import ArchiveReader, ArchiveWriter, BatchEntry, Flavour
 from ..errors import ConflictError, EmptyArchiveError
 from ..messages import InputBatch
 from ..unknown import find_unknown_fields
+from ._counts import ConvertCounts
 
 if TYPE_CHECKING:
     from ._options import ConvertOptions
@@ -157,7 +158,7 @@ class Converter(Protocol):
     def write_batch(self, batch: SourceBatch) -> None:
         """Convert one batch."""
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         """Complete the work (media included) and return counts for the report."""
 
     def commit(self) -> None:
@@ -292,8 +293,8 @@ class ArchiveConverter:
             add(record)
         self._added += len(batch.batch.inputs)
 
-    def finish(self) -> dict[str, Any]:
-        return {"written": self._added}
+    def finish(self) -> ConvertCounts:
+        return ConvertCounts(written=self._added)
 
     def commit(self) -> None:
         self._writer.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -18,6 +17,7 @@ from ..tabular.parquet import ParquetFolderWriter
 from ..tabular.rows import LazyRecords, RowOptions, RowsBuilder
 from ..tabular.stream import DEFAULT_HOLD_BYTES, find_embedding_dim, where_of
 from ._base import ConvertJob, SourceBatch
+from ._counts import ConvertCounts
 from ._options import media_sink_extras
 
 __all__ = ["ParquetConversion"]
@@ -124,7 +124,7 @@ class ParquetConversion:
             )
         self._writer.write(record_batch)
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         for record_batch in self._builder.settle(self._builder.dim):
             self._write(record_batch)
         if self._writer is None:
@@ -135,10 +135,10 @@ class ParquetConversion:
             )
         self._writer.finish()
         self._drop_scratch()
-        counts: dict[str, Any] = {"written": self._writer.rows, "files": self._writer.files}
+        media = None
         if self.job.options.media == "download":
-            counts["media"] = self._media_report or MediaReport()
-        return counts
+            media = self._media_report or MediaReport()
+        return ConvertCounts(written=self._writer.rows, files=self._writer.files, media=media)
 
     def commit(self) -> None:
         assert self._writer is not None

@@ -22,6 +22,7 @@ from ..media import FileNamer, MediaReport, MediaSink
 from ..messages import Input
 from ..records import input_type
 from ._base import ConvertJob, OutputKind, SourceBatch, check_split
+from ._counts import ConvertCounts
 from ._options import media_sink_extras
 
 __all__ = ["SPLIT_KEY", "ClassTable", "TrainingFolderConverter", "split_of"]
@@ -237,7 +238,7 @@ class TrainingFolderConverter:
             )
         return sink
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         report: MediaReport | None = None
         for sink in self._sinks.values():
             done = sink.close()
@@ -247,17 +248,17 @@ class TrainingFolderConverter:
             self._prune(renamed.values())
         self.write_index(renamed)
         images = sum(self.split_counts.values()) - len(self.without_size)
-        return {
-            "written": images,
-            "images": images,
-            "annotations": self.annotations,
-            "categories": len(self.classes),
-            "skipped_inputs": dict(sorted(self.skipped.items())),
-            "regions_without_concept": self.regions_without_concept,
-            "regions_without_shape": self.regions_without_shape,
-            "images_without_size": tuple(self.without_size),
-            "media": report,
-        }
+        return ConvertCounts(
+            written=images,
+            images=images,
+            annotations=self.annotations,
+            categories=len(self.classes),
+            skipped_inputs=dict(sorted(self.skipped.items())),
+            regions_without_concept=self.regions_without_concept,
+            regions_without_shape=self.regions_without_shape,
+            images_without_size=tuple(self.without_size),
+            media=report,
+        )
 
     def media_folders(self) -> list[Path]:
         """The media folders of this and earlier runs (stale files there are removed)."""

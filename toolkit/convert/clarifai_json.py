@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ..archive import Flavour
 from ..errors import SchemaError
 from ..jsonmap import LONG_STRING, join_input_json, split_input_json
 from ._base import ArchiveConverter, ConvertJob, SourceBatch
+from ._counts import ConvertCounts
 from ._parallel import JsonEncoder
 
 __all__ = ["ClarifaiJsonConverter"]
@@ -59,7 +60,7 @@ class ClarifaiJsonConverter(ArchiveConverter):
         self._writer.add_json_inputs(items)
         self._added += len(items)
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         for items in self._encoder.drain():
             self._add(items)
         self._encoder.close()

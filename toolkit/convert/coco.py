@@ -69,6 +69,7 @@ from ..messages import Input, Region
 from ..records import input_type
 from ..safety import image_size, open_image
 from ._base import ConvertJob, OutputKind, SourceBatch
+from ._counts import ConvertCounts
 from ._options import media_sink_extras
 from ._training import split_of
 
@@ -1007,7 +1008,7 @@ class CocoConverter:
 
     # -- finishing -------------------------------------------------------------------
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         media: MediaReport | None = None
         video_media: MediaReport | None = None
         if self._sink is not None:
@@ -1024,17 +1025,17 @@ class CocoConverter:
         for fh in self._files:
             fh.close()
         self._files = []
-        return {
-            "written": self._images_written,
-            "images": self._images_written,
-            "annotations": self._annotations_written,
-            "categories": len(self._categories),
-            "skipped_inputs": dict(sorted(self._skipped.items())),
-            "regions_without_concept": self._regions_without_concept,
-            "regions_without_shape": self._regions_without_shape,
-            "images_without_size": tuple(self._without_size),
-            "media": _merge_reports(media, video_media),
-        }
+        return ConvertCounts(
+            written=self._images_written,
+            images=self._images_written,
+            annotations=self._annotations_written,
+            categories=len(self._categories),
+            skipped_inputs=dict(sorted(self._skipped.items())),
+            regions_without_concept=self._regions_without_concept,
+            regions_without_shape=self._regions_without_shape,
+            images_without_size=tuple(self._without_size),
+            media=_merge_reports(media, video_media),
+        )
 
     def _resolve_pending(self, renamed: dict[str, str], video_renamed: dict[str, str]) -> None:
         self._pending.flush()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import IO, Any, BinaryIO, ClassVar
+from typing import IO, BinaryIO, ClassVar
 
 from .._atomic import temp_sibling
 from ..errors import OutputError, SchemaError
 from ..jsonmap import LONG_STRING, iter_input_json
 from ._base import ConvertJob, OutputKind, SourceBatch
+from ._counts import ConvertCounts
 from ._parallel import JsonEncoder
 
 __all__ = ["JsonLinesConverter"]
@@ -94,13 +95,13 @@ class JsonLinesConverter:
         with self._output_errors():
             self._stream.write(b"\n".join(lines) + b"\n")
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         for lines in self._encoder.drain():
             self._write(lines)
         self._encoder.close()
         with self._output_errors():
             self._stream.flush()
-        return {"written": self._written}
+        return ConvertCounts(written=self._written)
 
     def commit(self) -> None:
         if self._tmp is None or self._dest is None:

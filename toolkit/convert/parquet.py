@@ -6,9 +6,10 @@ The converter imports pyarrow only when a conversion starts, so that the command
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ._base import ConvertJob, OutputKind, SourceBatch
+from ._counts import ConvertCounts
 
 __all__ = ["ParquetConverter"]
 
@@ -35,7 +36,7 @@ class ParquetConverter:
     def write_batch(self, batch: SourceBatch) -> None:
         self._work.write_batch(batch)
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         return self._work.finish()
 
     def commit(self) -> None:

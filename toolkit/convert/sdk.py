@@ -42,6 +42,7 @@ from ..jsonmap import (
 from ..media import FileNamer, MediaSink
 from ..messages import Concept, Input, Region
 from ._base import ConvertJob, OutputKind, SourceBatch
+from ._counts import ConvertCounts
 from ._options import media_sink_extras
 
 __all__ = ["SdkConverter", "annotation_items"]
@@ -186,7 +187,7 @@ class SdkConverter:
         except OSError as exc:
             raise OutputError(f"{self.dest}: write failed ({exc.strerror or exc})") from None
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         media = None
         written = 0
         if self._sink is not None and self._media_dir is not None:
@@ -212,12 +213,12 @@ class SdkConverter:
             self._zip.close()
         except OSError as exc:
             raise OutputError(f"{self.dest}: write failed ({exc.strerror or exc})") from None
-        return {
-            "written": self._inputs,
-            "annotation_files": self._annotation_files,
-            "media_files": written,
-            "media": media,
-        }
+        return ConvertCounts(
+            written=self._inputs,
+            annotation_files=self._annotation_files,
+            media_files=written,
+            media=media,
+        )
 
     def commit(self) -> None:
         try:
