@@ -46,6 +46,7 @@ __all__ = [
     "UnknownConceptError",
     "one_line",
     "param",
+    "params_of",
     "quote_path",
 ]
 
@@ -103,6 +104,13 @@ def _rebuild(
     cls: type[ToolkitError], args: tuple[object, ...], params: tuple[str, ...]
 ) -> ToolkitError:
     return cls(*args, params=params)
+
+
+def params_of(exc: BaseException) -> tuple[str, ...]:
+    """The parameters ``exc`` names (its ``params``; none for other exceptions): for an
+    error that wraps another and keeps its message."""
+    params = getattr(exc, "params", ())
+    return tuple(params) if isinstance(params, tuple) else ()
 
 
 def param(name: str, value: object = True) -> str:

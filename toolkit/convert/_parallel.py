@@ -175,7 +175,7 @@ class JsonEncoder:
             try:
                 yield encode_inputs(batch.inputs)
             except SchemaError as exc:
-                raise SchemaError(f"{where}: {exc}") from None
+                raise SchemaError(f"{where}: {exc}", params=exc.params) from None
             return
         data = batch.SerializeToString()
         # Workers write bad numbers as null when this process does (bad_numbers_as_null).
@@ -206,7 +206,7 @@ class JsonEncoder:
         try:
             lines, tally = future.result()
         except SchemaError as exc:
-            raise SchemaError(f"{where}: {exc}") from None
+            raise SchemaError(f"{where}: {exc}", params=exc.params) from None
         except BrokenProcessPool:
             raise ToolkitError(
                 "a worker process stopped while converting (killed, or out of memory?); "

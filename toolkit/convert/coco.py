@@ -62,7 +62,15 @@ from google.protobuf.message import DecodeError
 from .. import __version__
 from .._atomic import atomic_dir
 from .._native import SPEEDUPS
-from ..errors import ArchiveError, LimitError, MediaError, OutputError, SchemaError, quote_path
+from ..errors import (
+    ArchiveError,
+    LimitError,
+    MediaError,
+    OutputError,
+    SchemaError,
+    params_of,
+    quote_path,
+)
 from ..jsonmap import _struct, current_nulls
 from ..media import FileNamer, MediaReport, MediaSink, normalise_extension, sniff_extension
 from ..messages import Input, Region
@@ -665,7 +673,8 @@ class CocoConverter:
         except ValueError as exc:
             raise SchemaError(
                 f"{quote_path(batch.source)}: input {record.id!r}: cannot be written as JSON "
-                f"({exc})"
+                f"({exc})",
+                params=params_of(exc),
             ) from None
         if nulled is not None:
             nulled.record(record.id, before)

@@ -73,7 +73,7 @@ class JsonLinesConverter:
                         self._stream.write(piece)
                     self._stream.write(b"\n")
             except SchemaError as exc:
-                raise SchemaError(f"{batch.source}: {exc}") from None
+                raise SchemaError(f"{batch.source}: {exc}", params=exc.params) from None
             self._written += 1
 
     @contextlib.contextmanager

@@ -29,7 +29,7 @@ from google.protobuf.descriptor import Descriptor
 
 from .._atomic import temp_sibling
 from ..archive import discard_zip, zip_entry_info
-from ..errors import OutputError, SchemaError, quote_path
+from ..errors import OutputError, SchemaError, params_of, quote_path
 from ..jsonmap import (
     _JSON_NAMES,
     _LONG_MARK,
@@ -156,7 +156,8 @@ class SdkConverter:
             except ValueError as exc:
                 raise SchemaError(
                     f"{quote_path(batch.source)}: input {record.id!r}: cannot be written as "
-                    f"JSON ({exc})"
+                    f"JSON ({exc})",
+                    params=params_of(exc),
                 ) from None
             if nulled is not None:
                 nulled.record(record.id, before)
