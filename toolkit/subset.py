@@ -373,7 +373,7 @@ def remove_inputs(
     def check(read: int, written: int) -> None:
         if strict and len(found) < len(wanted):
             missing = [i for i in wanted if i not in found]
-            raise InputNotFoundError(_missing_message(name, missing))
+            raise InputNotFoundError(_missing_message(name, missing), params=[_STRICT])
         if not written and not allow_empty:
             why = f"all {read} inputs are among the ids to remove" if read else "it is empty"
             raise EmptyResultError(_empty_message(name, why), params=[_ALLOW_EMPTY])
@@ -503,6 +503,7 @@ def _source_name(value: object, stream_name: str = "<stream 1>") -> str:
 
 #: How messages name the parameter that accepts an empty result.
 _ALLOW_EMPTY = param("allow_empty")
+_STRICT = param("strict")
 
 
 def _empty_message(source: str, why: str) -> str:
@@ -535,8 +536,8 @@ def _missing_message(source: str, missing: Sequence[str]) -> str:
     subject = "id is" if len(missing) == 1 else "ids are"
     return (
         f"{source}: {len(missing)} {subject} not in the archive: {shown}{more}; nothing was "
-        "written. List the ids with 'clarifai-archive inputs list', or leave out --strict "
-        "to remove the others"
+        "written. List the ids with 'clarifai-archive inputs list', or leave out "
+        f"{_STRICT} to remove the others"
     )
 
 
