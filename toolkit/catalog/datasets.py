@@ -522,7 +522,8 @@ def check_cover_url(url: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or bad:
         raise CatalogError(
             f"cover image URL {url!r}: only http:// and https:// URLs with a host are "
-            "taken; for a local file use --cover-image FILE"
+            "taken; for a local file use cover_image=FILE",
+            params=["cover_image=FILE"],
         )
     return url
 
