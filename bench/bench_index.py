@@ -23,6 +23,7 @@ Usage:
     python bench/bench_index.py                    # 1,000,000 x 512 (needs ~6 GB disk)
     python bench/bench_index.py --n 100000 --d 128 # quicker
     python bench/bench_index.py --skip-autofaiss --keep-data
+    python bench/bench_index.py --data unstructured --skip-autofaiss --skip-archive
 
 autofaiss lives in bench/_venv-autofaiss (git-ignored): ``python3 -m venv
 bench/_venv-autofaiss && bench/_venv-autofaiss/bin/pip install autofaiss``.
@@ -69,8 +70,9 @@ def load() -> str:
     return f"load {one:.2f}/{five:.2f}/{fifteen:.2f} on {os.cpu_count()} cores"
 
 
-def generate(path: Path, rows: int, d: int) -> np.ndarray:
-    """Seeded realistic vectors, written block by block into a memory-mapped .npy."""
+def generate(path: Path, rows: int, d: int, data: str = "decaying") -> np.ndarray:
+    """Seeded vectors, written block by block into a memory-mapped .npy: ``decaying``
+    (realistic, see above) or ``unstructured`` (isotropic Gaussian, normalised)."""
     if path.exists():
         array = np.load(path, mmap_mode="r")
         if array.shape == (rows, d):
@@ -82,8 +84,9 @@ def generate(path: Path, rows: int, d: int) -> np.ndarray:
     for number, start in enumerate(range(0, rows, BLOCK)):
         block_rng = np.random.default_rng([SEED, number])
         m = min(BLOCK, rows - start)
-        x = block_rng.standard_normal((m, d), dtype=np.float32) @ mix
-        x += 0.01 * block_rng.standard_normal((m, d), dtype=np.float32)
+        x = block_rng.standard_normal((m, d), dtype=np.float32)
+        if data == "decaying":
+            x = x @ mix + 0.01 * block_rng.standard_normal((m, d), dtype=np.float32)
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         out[start : start + m] = x
     out.flush()
@@ -216,17 +219,27 @@ def main() -> None:
     parser.add_argument("--skip-autofaiss", action="store_true")
     parser.add_argument("--skip-archive", action="store_true")
     parser.add_argument("--keep-data", action="store_true")
+    parser.add_argument(
+        "--data", choices=["decaying", "unstructured"], default="decaying",
+        help="decaying spectrum (realistic) or isotropic Gaussian (no structure: auto should "
+        "leave IVF for HNSW or exact search)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--skip-sweep", action="store_true", help="skip the nprobe/rerank sweep (ivfpq only)"
+    )
     args = parser.parse_args()
     n, d, nq = args.n, args.d, args.queries
     DATA.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results: dict[str, object] = {"n": n, "d": d, "queries": nq, "cpu_count": os.cpu_count()}
+    results: dict[str, object] = {
+        "n": n, "d": d, "data": args.data, "queries": nq, "cpu_count": os.cpu_count()
+    }  # fmt: skip
     notes: list[str] = [f"start: {load()}"]
     print(f"# bench_index: {n} x {d}, {nq} held-out queries; {load()}", flush=True)
 
     started = time.perf_counter()
-    all_path = DATA / f"emb_{n + nq}x{d}.npy"
-    everything = generate(all_path, n + nq, d)
+    all_path = DATA / f"emb_{args.data}_{n + nq}x{d}.npy"
+    everything = generate(all_path, n + nq, d, args.data)
     base = everything[:n]
     queries = np.ascontiguousarray(everything[n:])
     ids = [f"e{i:07d}" for i in range(n)]
@@ -306,11 +319,15 @@ def main() -> None:
         "kind": index.kind,
         "params": index.sidecar["params"],
         "search_params": index.sidecar["search_params"],
+        "choice": index.sidecar["choice"],
+        "past_ivf": index.sidecar.get("past_ivf"),
         "tuning_recall_at_10": index.sidecar["tuning"]["recall_at_10"],
         "estimated_index_bytes": index.sidecar["estimated_index_bytes"],
         "index_faiss_bytes": (arrays_dir / "index.faiss").stat().st_size,
     }
-    print(f"toolkit build from vectors: {build_s:.1f} s {index.sidecar['timings_s']}", flush=True)
+    print(f"toolkit build from vectors: {build_s:.1f} s {index.sidecar['timings_s']}; "
+          f"{index.kind} ({index.sidecar['choice']}) {index.sidecar['search_params']}; "
+          f"past IVF: {index.sidecar.get('past_ivf')}", flush=True)  # fmt: skip
 
     # Recall on held-out queries and in-process latency.
     hits = index.search(queries, k=10)
@@ -340,7 +357,7 @@ def main() -> None:
     # The recall / latency trade-off around the tuned settings.
     tuned = index.search_params
     sweep = []
-    for nprobe, rerank in (
+    settings = (
         (max(1, tuned.nprobe // 2), tuned.rerank),
         (tuned.nprobe * 2, tuned.rerank),
         (tuned.nprobe * 2, 64),
@@ -348,7 +365,8 @@ def main() -> None:
         # deeper settings, for the comparison at autofaiss's own (slower) query time
         (tuned.nprobe * 8, 128),
         (tuned.nprobe * 16, 256),
-    ):
+    )
+    for nprobe, rerank in settings if index.kind == "ivfpq" and not args.skip_sweep else ():
         hits = index.search(queries, k=10, nprobe=nprobe, rerank=rerank)
         sweep_recall = recall_at_10([[row_of[h.id] for h in row] for row in hits], truth)
         faiss.omp_set_num_threads(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import multiprocessing
 import os
@@ -16,10 +15,12 @@ from pathlib import Path
 import pytest
 from convert_helpers import varied_inputs, write_raw_archive
 
-from toolkit.archive import ArchiveWriter
+from toolkit import batches
+from toolkit.archive import ArchiveReader, ArchiveWriter
+from toolkit.batches import iter_batches
 from toolkit.cli import cli
 from toolkit.convert import _parallel, convert_archives
-from toolkit.convert._parallel import JsonEncoder, auto_workers, encode_inputs
+from toolkit.convert._parallel import auto_workers, encode_inputs
 from toolkit.errors import ArchiveError, SchemaError, ToolkitError
 from toolkit.messages import Input, InputBatch
 
@@ -39,50 +40,24 @@ def _batches(records: list[Input], size: int) -> list[InputBatch]:
     return [InputBatch(inputs=records[i : i + size]) for i in range(0, len(records), size)]
 
 
-def test_workers_give_the_same_bytes_in_the_same_order() -> None:
+def test_workers_give_the_same_bytes_in_the_same_order(make_archive) -> None:
     _no_other_threads()
-    batches = _batches(varied_inputs(300, seed=11), 7)
-    expected = [encode_inputs(b.inputs) for b in batches]
-    got = []
-    with contextlib.closing(JsonEncoder(workers=3)) as encoder:
-        for n, batch in enumerate(batches):
-            got.extend(encoder.submit(batch, f"batch {n}"))
-            assert encoder.parallel
-            assert len(encoder._pending) <= 2 * 3  # bounded: memory stays flat
-        got.extend(encoder.drain())
+    records = varied_inputs(300, seed=11)
+    source = make_archive(records, "a.zip", batch_size=7)
+    expected = [(encode_inputs(b.inputs), None) for b in _batches(records, 7)]
+    with ArchiveReader(source) as reader:
+        got = [
+            b.result for b in iter_batches([reader], work=_parallel.encode_batch_json, workers=3)
+        ]
     assert got == expected
 
 
-def test_one_worker_encodes_here() -> None:
-    batch = _batches(varied_inputs(5), 5)[0]
-    encoder = JsonEncoder(workers=1)
-    assert list(encoder.submit(batch, "b")) == [encode_inputs(batch.inputs)]
-    assert not encoder.parallel
-    encoder.close()
-
-
-def test_with_another_thread_running_it_encodes_here() -> None:
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        batch = _batches(varied_inputs(5), 5)[0]
-        with contextlib.closing(JsonEncoder(workers=2)) as encoder:
-            assert list(encoder.submit(batch, "b")) == [encode_inputs(batch.inputs)]
-            assert not encoder.parallel and encoder.workers == 1
-    finally:
-        stop.set()
-        thread.join()
-
-
 def test_auto_workers_only_for_big_sources(monkeypatch) -> None:
-    monkeypatch.setattr(_parallel, "usable_cpus", lambda: 8)
+    monkeypatch.setattr(batches, "usable_cpus", lambda: 16)
     assert auto_workers(_parallel.PARALLEL_MIN_BYTES - 1) == 1
-    assert auto_workers(_parallel.PARALLEL_MIN_BYTES) == _parallel.MAX_AUTO_WORKERS == 4
-    monkeypatch.setattr(_parallel, "usable_cpus", lambda: 2)
+    assert auto_workers(_parallel.PARALLEL_MIN_BYTES) == _parallel.MAX_AUTO_WORKERS == 8
+    monkeypatch.setattr(batches, "usable_cpus", lambda: 2)
     assert auto_workers(10 * _parallel.PARALLEL_MIN_BYTES) == 2
-    with pytest.raises(ValueError):
-        JsonEncoder(workers=0)
 
 
 @pytest.mark.parametrize(("to", "name"), [("json", "out.zip"), ("jsonl", "out.jsonl")])
@@ -155,24 +130,29 @@ def test_cli_workers_option(make_archive, tmp_path: Path, runner) -> None:
 WORKER_WAITS = r"""
 import os, sys
 from toolkit.cli import main
-from toolkit.convert import _parallel
+from toolkit.convert.clarifai_json import ClarifaiJsonConverter
+from toolkit.convert.jsonl import JsonLinesConverter
 
 busy, release = sys.argv.pop(1), sys.argv.pop(1)
-real_encode = _parallel._encode_wire
 
 
-def encode_wire(data):
-    try:
-        os.close(os.open(busy, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return real_encode(data)
-    print("busy", flush=True)
-    with open(release) as fifo:
-        fifo.read()
-    return real_encode(data)
+def holding(work):
+    def held(batch):
+        try:
+            os.close(os.open(busy, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return work(batch)
+        print("busy", flush=True)
+        with open(release) as fifo:
+            fifo.read()
+        return work(batch)
+
+    return staticmethod(held)
 
 
-_parallel._encode_wire = encode_wire
+# The first batch a worker takes holds on until the test says so.
+for converter in (ClarifaiJsonConverter, JsonLinesConverter):
+    converter.batch_work = holding(converter.batch_work)
 sys.argv[0] = "clarifai-archive"
 main()
 """

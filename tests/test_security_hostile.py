@@ -366,10 +366,10 @@ def test_a_long_escaped_string_is_written_a_piece_at_a_time(
 def test_convert_jsonl_writes_a_long_string_in_pieces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from toolkit.convert import jsonl
+    from toolkit.convert import _parallel, jsonl
 
     monkeypatch.setattr(jsonmap, "LONG_STRING", 1000)
-    monkeypatch.setattr(jsonl, "LONG_STRING", 1000)
+    monkeypatch.setattr(_parallel, "LONG_STRING", 1000)
     records = [Input(id=f"r{i}") for i in range(5)]
     records[2].data.metadata.update({"s": "\x01" * 30_000})
     source = tmp_path / "long.zip"
@@ -510,9 +510,9 @@ def test_json_and_sdk_write_a_long_string_in_pieces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, to: str
 ) -> None:
     from toolkit.archive import ArchiveReader
-    from toolkit.convert import clarifai_json, sdk
+    from toolkit.convert import _parallel, sdk
 
-    for module in (jsonmap, clarifai_json, sdk):
+    for module in (jsonmap, _parallel, sdk):
         monkeypatch.setattr(module, "LONG_STRING", 1000)
     records = [Input(id=f"r{i}") for i in range(5)]
     for record in records:

@@ -41,9 +41,11 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from ._outputs import check_outputs
+from ._wire import frame_offsets
 from .archive import ArchiveReader, ArchiveWriter, BatchEntry, encode_batch
+from .batches import Batch, iter_batches
 from .limits import Limits
-from .messages import Input, InputBatch
+from .messages import Input
 
 __all__ = [
     "BackgroundWriter",
@@ -158,104 +160,13 @@ def open_destination(output: str | os.PathLike[str] | Stream, stack: ExitStack) 
 # -- reading ------------------------------------------------------------------------
 
 
-def frame_offsets(data: bytes | bytearray | memoryview) -> list[int] | None:
-    """Where each input starts in the wire bytes of an ``InputBatch``, plus the end.
-
-    ``data[offsets[i]:offsets[i + 1]]`` is input ``i`` with its field tag and length,
-    ready to be concatenated into another batch. None when the bytes hold anything
-    but inputs (unknown fields), so that the caller re-encodes instead.
-
-    Example::
-
-        offsets = frame_offsets(encode_batch([a, b]))   # [0, 2 + len(a), 4 + len(a) + len(b)]
-    """
-    try:
-        return _frame_offsets(data)
-    except IndexError:
-        return None
+#: One batch of a source (see :mod:`toolkit.batches`).
+SourceBatch = Batch
 
 
-def _frame_offsets(data: bytes | bytearray | memoryview) -> list[int] | None:
-    offsets = [0]
-    append = offsets.append
-    pos = 0
-    end = len(data)
-    while pos < end:
-        if data[pos] != 0x0A:
-            return None
-        pos += 1
-        length = data[pos]
-        pos += 1
-        if length >= 0x80:
-            length &= 0x7F
-            shift = 7
-            while True:
-                byte = data[pos]
-                pos += 1
-                length |= (byte & 0x7F) << shift
-                if byte < 0x80:
-                    break
-                shift += 7
-        pos += length
-        append(pos)
-    if pos != end:
-        return None
-    return offsets
-
-
-class SourceBatch:
-    """One batch of a source: the parsed inputs and, lazily, their wire bytes."""
-
-    __slots__ = ("_data", "_offsets", "batch", "entry", "inputs", "raw", "source")
-
-    def __init__(
-        self, source: Source, entry: BatchEntry, batch: InputBatch, data: bytes | None
-    ) -> None:
-        self.source = source
-        self.entry = entry
-        self.batch = batch
-        self.inputs = batch.inputs
-        self._data = data
-        self._offsets: list[int] | None = None
-        #: True while :attr:`data` is the source entry's own bytes (protobuf flavour), so
-        #: that the entry can be copied as it is (:meth:`ArchiveWriter.copy_entry`).
-        self.raw = data is not None
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-    @property
-    def data(self) -> bytes:
-        """The batch's protobuf wire bytes (made from the parsed inputs for JSON sources)."""
-        if self._data is None:
-            self._data = encode_batch(
-                record.SerializeToString(deterministic=True) for record in self.inputs
-            )
-        return self._data
-
-    @property
-    def offsets(self) -> list[int]:
-        """Start of each input's frame in :attr:`data`, plus the end."""
-        if self._offsets is None:
-            offsets = frame_offsets(self.data)
-            if offsets is None or len(offsets) != len(self.inputs) + 1:
-                # Unknown fields beside the inputs: re-encode the inputs alone.
-                self._data = None
-                self.raw = False
-                offsets = frame_offsets(self.data)
-                assert offsets is not None
-            self._offsets = offsets
-        return self._offsets
-
-
-def iter_source_batches(source: Source) -> Iterator[SourceBatch]:
+def iter_source_batches(source: Source) -> Iterator[Batch]:
     """Every batch of ``source``, in the archive's order, parsed within the reader's limits."""
-    reader = source.reader
-    keep_bytes = reader.flavour == "protobuf"  # to copy an unchanged entry as it is
-    for entry in reader.entries:
-        data = reader.read_batch_bytes(entry)
-        batch = reader.parse_batch(entry, data)
-        yield SourceBatch(source, entry, batch, data if keep_bytes else None)
+    return iter_batches([source.reader])
 
 
 # -- writing ------------------------------------------------------------------------
@@ -394,14 +305,14 @@ class BatchSink:
             return
         if self.protobuf and not self._count and count == (self.batch_size or count):
             entry = source_batch.entry
-            if not source_batch.raw:
+            if not source_batch.own_bytes:
                 self.writer.add_encoded_batch(source_batch.data, count)
             elif entry.compress_type == zipfile.ZIP_STORED:
                 # The bytes are in memory already: write them with the CRC-32 checked on
                 # reading (no second pass over them to compute it).
                 self.writer.add_encoded_batch(source_batch.data, count, crc=entry.crc)
             else:  # copy the compressed bytes, file to file (nothing to compress again)
-                self.writer.copy_entry(source_batch.source.reader, entry, count)
+                self.writer.copy_entry(source_batch.reader, entry, count)
             self.added += count
             return
         self.add_range(source_batch, 0, count)

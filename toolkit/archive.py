@@ -174,16 +174,20 @@ class ArchiveReader:
         *,
         limits: Limits = DEFAULT_LIMITS,
         allow_empty: bool = True,
+        fileobj: IO[bytes] | None = None,
     ) -> None:
         self.path = Path(path)
         self.limits = limits
         self.allow_empty = allow_empty
+        #: A seekable binary file to read instead of ``path`` (an fsspec file: ``s3://``...);
+        #: ``path`` then only names the archive in messages. The caller closes it.
+        self._fileobj = fileobj
         self._locations: dict[str, int] = {}
         self._indexed_upto = 0
         self._last_batch: tuple[int, InputBatch] | None = None
         try:
-            _check_directory(self.path, limits)
-            self._zip = zipfile.ZipFile(self.path)
+            _check_directory(self.path, limits, fileobj)
+            self._zip = zipfile.ZipFile(self.path if fileobj is None else fileobj)
         except FileNotFoundError:
             raise ArchiveError(f"{self.path}: no such file") from None
         except IsADirectoryError:
@@ -238,7 +242,7 @@ class ArchiveReader:
                     "the archive with deflate"
                 )
         try:
-            file_size = os.fstat(self._zip.fp.fileno()).st_size  # type: ignore[union-attr]
+            file_size = self._file_size()
         except (OSError, AttributeError, ValueError):  # pragma: no cover - zip is open
             file_size = 0
         if file_size and total > limits.ratio_exempt_bytes and total > limits.max_ratio * file_size:
@@ -385,7 +389,7 @@ class ArchiveReader:
     def read_entry_bytes(self, entry: BatchEntry) -> bytes:
         """The uncompressed bytes of one batch entry, size-checked while decompressing."""
         info = self._infos[entry.index]
-        if info.compress_type == zipfile.ZIP_STORED and _PREAD:
+        if info.compress_type == zipfile.ZIP_STORED and _PREAD and self._fileobj is None:
             data = self._read_stored(info)
             if data is not None:
                 return data
@@ -476,11 +480,20 @@ class ArchiveReader:
         return fp.fileno()
 
     def _file_size(self) -> int:
+        if self._fileobj is not None:
+            size = getattr(self._fileobj, "size", None)
+            if isinstance(size, int):
+                return size
+            with self._zip._lock:  # type: ignore[attr-defined]
+                here = self._fileobj.tell()
+                size = self._fileobj.seek(0, os.SEEK_END)
+                self._fileobj.seek(here)
+                return size
         return os.fstat(self._fileno()).st_size
 
     def _read_at(self, offset: int, size: int) -> bytes:
         """Up to ``size`` bytes at ``offset``, without moving zipfile's position."""
-        if _PREAD:
+        if _PREAD and self._fileobj is None:
             return os.pread(self._fileno(), size, offset)
         with self._zip._lock:  # type: ignore[attr-defined]  # pragma: no cover - Windows
             fp = self._zip.fp
@@ -615,7 +628,7 @@ _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _CD_HEADER = struct.Struct("<4s4H2H3L5H2L")
 
 
-def _check_directory(path: Path, limits: Limits) -> None:
+def _check_directory(path: Path, limits: Limits, fileobj: IO[bytes] | None = None) -> None:
     """Count a zip's entries before zipfile parses its central directory.
 
     zipfile keeps an object of a few hundred bytes per entry, so a file made of
@@ -623,8 +636,9 @@ def _check_directory(path: Path, limits: Limits) -> None:
     ``max_entries`` could be checked. Here the declared count is checked, and, when
     the directory is big enough to hold more entries than allowed, its records are
     counted without keeping them. Anything unexpected is left for zipfile to report.
+    ``fileobj``: the file to read instead of ``path`` (left open, at its start).
     """
-    with open(path, "rb") as fp:
+    with contextlib.nullcontext(fileobj) if fileobj is not None else open(path, "rb") as fp:
         size = fp.seek(0, os.SEEK_END)
         tail_size = min(size, _EOCD.size + 0xFFFF + _ZIP64_LOCATOR.size + _ZIP64_EOCD.size)
         fp.seek(size - tail_size)

@@ -8,6 +8,7 @@ one read of the archive.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import sqlite3
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..archive import ArchiveReader
+from ..batches import auto_workers, iter_batches
 from ..errors import ArchiveError, CatalogError, ToolkitError
 from ..limits import DEFAULT_LIMITS, Limits
-from ..metrics import Metrics, MetricsCounter
+from ..metrics import Metrics, MetricsCounter, count_batch
 
 __all__ = ["ScanResult", "copy_and_hash", "file_sha256", "index_existing_versions", "scan"]
 
@@ -121,19 +123,16 @@ def scan(
     copied: dict[str, tuple[str, int]] = {}
     failed: list[BaseException] = []
     cancel = threading.Event()
-    if copy_to is not None or hash_file:
 
-        def run_copy() -> None:
-            try:
-                if copy_to is not None:
-                    copied["result"] = copy_and_hash(path, copy_to, cancel=cancel)
-                else:
-                    copied["result"] = file_sha256(path, cancel=cancel)
-            except BaseException as exc:  # handed to the main thread
-                failed.append(exc)
+    def run_copy() -> None:
+        try:
+            if copy_to is not None:
+                copied["result"] = copy_and_hash(path, copy_to, cancel=cancel)
+            else:
+                copied["result"] = file_sha256(path, cancel=cancel)
+        except BaseException as exc:  # handed to the main thread
+            failed.append(exc)
 
-        copier = threading.Thread(target=run_copy, name="catalog-copy", daemon=True)
-        copier.start()
     try:
         counter = MetricsCounter()
         ids: list[str] = []
@@ -141,13 +140,17 @@ def scan(
         with ArchiveReader(path, limits=limits) as reader:
             flavour = reader.flavour
             entries_count = len(reader.entries)
-            add = counter.add
-            for entry, batch in reader.iter_batches():
-                index = entry.index
-                for record in batch.inputs:
-                    add(record)
-                    ids.append(record.id)
-                entries.extend([index] * len(batch.inputs))
+            workers = auto_workers(sum(entry.size for entry in reader.entries))
+            batches = iter_batches([reader], work=count_batch, workers=workers)
+            # Worker processes are forked at the first batch: the copy thread starts after.
+            first = next(batches, None)
+            if copy_to is not None or hash_file:
+                copier = threading.Thread(target=run_copy, name="catalog-copy", daemon=True)
+                copier.start()
+            for batch in itertools.chain([first] if first is not None else [], batches):
+                counter.merge(batch.result)
+                ids.extend(batch.input_ids())
+                entries.extend([batch.entry.index] * batch.count)
                 if progress is not None:
                     progress(1)
     except BaseException:

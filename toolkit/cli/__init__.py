@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import importlib
 import os
 import signal
 import sys
@@ -240,41 +241,83 @@ def cli(
     ctx.obj = CliContext(home=home, quiet=quiet, limits=limits)
 
 
+#: Command name -> (module of toolkit.cli, attribute): each module is imported when its
+#: command runs (or when help lists them all), so that a command starts without loading
+#: every other's dependencies (about a quarter of a second).
+_COMMANDS = {
+    "info": ("info", "info"),
+    "inputs": ("inputs", "inputs"),
+    "datasets": ("catalog", "datasets"),
+    "versions": ("catalog", "versions"),
+    "filters": ("filters", "filters"),
+    "merge": ("merge", "merge"),
+    "remove": ("subset", "remove"),
+    "filter": ("subset", "filter_command"),
+    "split": ("split", "split"),
+    "convert": ("convert", "convert"),
+    "index": ("index", "index_group"),
+    "search": ("search", "search_command"),
+    "sort": ("search", "sort_command"),
+    "duplicates": ("search", "duplicates_command"),
+    "relabel": ("relabel", "relabel"),
+    "dedupe": ("prepare", "dedupe"),
+    "serve": ("serve", "serve"),
+}
+
+
+class _Commands(dict):  # type: ignore[type-arg]
+    """``cli.commands``: the commands of :data:`_COMMANDS` load on first use; looking at
+    all of them (help, tests) loads them all, in the table's order."""
+
+    def _load(self, name: object) -> None:
+        if isinstance(name, str) and name in _COMMANDS and not dict.__contains__(self, name):
+            module, attr = _COMMANDS[name]
+            command = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+            dict.__setitem__(self, name, command)
+
+    def _load_all(self) -> None:
+        for name in _COMMANDS:
+            self._load(name)
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        self._load(name)
+        return dict.get(self, name, default)
+
+    def __getitem__(self, name: Any) -> Any:
+        self._load(name)
+        return dict.__getitem__(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _COMMANDS or dict.__contains__(self, name)
+
+    def __iter__(self) -> Any:
+        self._load_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._load_all()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._load_all()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._load_all()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._load_all()
+        return dict.items(self)
+
+    def pop(self, name: Any, *default: Any) -> Any:
+        self._load(name)
+        return dict.pop(self, name, *default)
+
+
 def _register() -> None:
-    from . import info, inputs
-
-    cli.add_command(info.info)
-    cli.add_command(inputs.inputs)
-    # Command modules register below: one import and one add_command each.
-    from . import catalog
-
-    cli.add_command(catalog.datasets)
-    cli.add_command(catalog.versions)
-    from . import filters
-
-    cli.add_command(filters.filters)
-    from . import merge, split, subset
-
-    cli.add_command(merge.merge)
-    cli.add_command(subset.remove)
-    cli.add_command(subset.filter_command)
-    cli.add_command(split.split)
-    from . import convert
-
-    cli.add_command(convert.convert)
-    from . import index, search
-
-    cli.add_command(index.index_group)
-    cli.add_command(search.search_command)
-    cli.add_command(search.sort_command)
-    cli.add_command(search.duplicates_command)
-    from . import prepare, relabel
-
-    cli.add_command(relabel.relabel)
-    cli.add_command(prepare.dedupe)
-    from . import serve
-
-    cli.add_command(serve.serve)
+    cli.commands = _Commands(cli.commands)
+    # Further command modules may register here: one import and one add_command each.
 
 
 _register()

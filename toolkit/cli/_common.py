@@ -207,3 +207,14 @@ def write_report(path: Path | None, report: Mapping[str, Any]) -> None:
             tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
+
+
+def workers_option(what: str) -> Callable[[F], F]:
+    """``--workers N``: processes that read the archive's batches (see toolkit.batches)."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(1, 64),
+        default=None,
+        help=f"Processes that {what} (default: one per CPU, up to 8, for archives of "
+        "32 MiB of batches or more; else 1).",
+    )

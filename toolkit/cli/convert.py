@@ -249,8 +249,8 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="json, jsonl: processes that encode the JSON (default: one per CPU, up to 4, "
-    "for sources of 32 MiB or more; else 1).",
+    help="json, jsonl: processes that read and encode the batches (default: one per CPU, "
+    "up to 8, for sources of 32 MiB or more; else 1).",
 )
 @report_option(
     "Also write the full report (counts, skipped and failed inputs) as JSON to this file "
@@ -275,6 +275,15 @@ def check_media_usage(to: str, media: str, pat_file: Path | None) -> None:
     metavar="KEY,KEY.SUB",
     default="",
     help="parquet: metadata keys (dotted paths) that get a column each, as metadata.KEY.",
+)
+@click.option(
+    "--scheduler",
+    metavar="processes|threads|tcp://HOST:PORT",
+    default=None,
+    help="parquet: read the archives in parallel, on a local pool of processes (--workers "
+    "of them, default one per CPU) or threads, or on a running Dask cluster (its scheduler's "
+    "address; the workers must reach the archives); the output is the same. Default: one "
+    "process.",
 )
 @bad_numbers_option
 @force_folder_option
@@ -301,6 +310,7 @@ def convert(
     rows_per_file: int,
     embedding: int,
     metadata_columns: str,
+    scheduler: str | None,
     bad_numbers: str,
     force: bool,
     as_json: bool,
@@ -325,6 +335,7 @@ def convert(
         clarifai-archive convert a.zip b.zip --to sdk -o export.zip --media download --png
         clarifai-archive convert clarifai-data-protobuf.zip --to parquet -o table \
             --metadata-columns split,camera.model
+        clarifai-archive convert a.zip b.zip --to parquet -o table --scheduler processes
     """
     context = get_context()
     fmt = FORMATS[to]
@@ -343,11 +354,14 @@ def convert(
                 ("--rows-per-file", rows_per_file, 100_000),
                 ("--embedding", embedding, 0),
                 ("--metadata-columns", keys, ()),
+                ("--scheduler", scheduler, None),
             )
             if value != default
         ]
         if given:
             raise click.UsageError(f"{given[0]} applies to --to parquet")
+    if scheduler is not None and media != "none":
+        raise click.UsageError("--scheduler converts without media; leave out --media")
     for key in keys:
         if any(not part for part in key.split(".")):
             raise click.BadParameter(
@@ -409,6 +423,17 @@ def convert(
     )
     total = count_batches(sources, limits=context.limits)
     hidden = quiet or not sys.stderr.isatty()
+    if scheduler is not None:
+        report = _convert_scheduled(
+            sources, Path(output), scheduler, options, total=total, hidden=hidden
+        )
+        if not quiet:
+            click.echo(_summary(report), err=True)
+        if report_path is not None:
+            write_report(report_path, report.to_dict())
+        if as_json:
+            echo_json(report.to_dict())
+        return
     with click.progressbar(length=total, label="Converting", file=sys.stderr, hidden=hidden) as bar:
         report = convert_archives(
             sources,
@@ -428,3 +453,39 @@ def convert(
         write_report(report_path, report.to_dict())
     if as_json:
         echo_json(report.to_dict())
+
+
+def _convert_scheduled(
+    sources: list[Path],
+    output: Path,
+    scheduler: str,
+    options: ConvertOptions,
+    *,
+    total: int,
+    hidden: bool,
+) -> ConvertReport:
+    """``--to parquet --scheduler``: the archives read by a pool or a Dask cluster, with
+    the parquet settings of ``options``."""
+    from ..distributed.convert import check_scheduler, convert_to_parquet
+
+    try:
+        check_scheduler(scheduler)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scheduler") from None
+    with click.progressbar(length=total, label="Converting", file=sys.stderr, hidden=hidden) as bar:
+        try:
+            return convert_to_parquet(
+                sources,
+                output,
+                scheduler=scheduler,
+                workers=options.workers,
+                rows_per_file=options.rows_per_file,
+                embedding=options.embedding,
+                metadata_columns=options.metadata_columns,
+                allow_empty=options.allow_empty,
+                force=options.force,
+                limits=options.limits,
+                progress=bar.update,
+            )
+        except ValueError as exc:  # no dask installed, no scheduler at that address
+            raise click.ClickException(str(exc)) from None

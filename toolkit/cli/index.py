@@ -126,6 +126,27 @@ def index_group() -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling.")
 @click.option(
+    "--shard-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Build from shards of this many vectors, added by parallel workers and merged on "
+    "disk (index.ivfdata, memory-mapped by search): an ivf index that may exceed RAM. "
+    "ARCHIVES may then be one Parquet folder (convert --to parquet).",
+)
+@click.option(
+    "--scheduler",
+    metavar="processes|threads|tcp://HOST:PORT",
+    default=None,
+    help="With shards: where the workers run, a local pool (default: processes) or a running "
+    "Dask cluster, whose workers must see the output folder.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="With shards: local workers (default: one per CPU).",
+)
+@click.option(
     "--force", is_flag=True, help="Replace an index already in the folder, or the --report file."
 )
 @report_option("Also write the summary as JSON to this file ('-' for stdout).")
@@ -141,6 +162,9 @@ def build_command(
     target_recall: float,
     flat_below: int,
     seed: int,
+    shard_rows: int | None,
+    scheduler: str | None,
+    workers: int | None,
     force: bool,
     report_path: Path | None,
     as_json: bool,
@@ -155,29 +179,52 @@ def build_command(
     Example:
         clarifai-archive index build clarifai-data-protobuf.zip -o my-index
         clarifai-archive index build a.zip b.zip -o big-index --memory-budget 4GB
+        clarifai-archive index build a.zip b.zip -o huge-index --shard-rows 250000
+        clarifai-archive index build table/ -o huge-index --shard-rows 250000 \
+            --scheduler tcp://10.0.0.5:8786
     """
     from ..index import build_index
 
     paths = [resolve_archive(a) for a in archives]
     check_writes({"-o": out_dir, "--report": report_path}, paths, force=force, existing_ok={"-o"})
     ctx = get_context()
-    with progress_callback("Reading embeddings", archive_lengths(paths)) as update:
-        index = build_index(
+    if shard_rows is None and (scheduler is not None or workers is not None):
+        raise click.UsageError("--scheduler and --workers apply to --shard-rows")
+    if shard_rows is not None:
+        index = _build_sharded(
             paths,
             out_dir,
             kind=kind,
-            metric=metric,
             memory_budget=memory_budget,
+            flat_below=flat_below,
+            shard_rows=shard_rows,
+            scheduler=scheduler or "processes",
+            workers=workers,
+            metric=metric,
             embedding=embedding,
             skip_bad=skip_bad,
             target_recall=target_recall,
-            flat_max=flat_below,
             seed=seed,
             force=force,
-            limits=ctx.limits,
-            progress=update,
-            note=note,
         )
+    else:
+        with progress_callback("Reading embeddings", archive_lengths(paths)) as update:
+            index = build_index(
+                paths,
+                out_dir,
+                kind=kind,
+                metric=metric,
+                memory_budget=memory_budget,
+                embedding=embedding,
+                skip_bad=skip_bad,
+                target_recall=target_recall,
+                flat_max=flat_below,
+                seed=seed,
+                force=force,
+                limits=ctx.limits,
+                progress=update,
+                note=note,
+            )
     summary = build_summary(index)
     write_report(report_path, summary)
     if as_json:
@@ -198,6 +245,51 @@ def build_command(
         f"recall@10 {tuning['recall_at_10']:.3f} on {tuning['queries']} held-out queries "
         f"(target {tuning['target_recall_at_10']}); search settings: {settings}"
     )
+
+
+def _build_sharded(
+    paths: list[Path],
+    out_dir: Path,
+    *,
+    kind: str,
+    memory_budget: int | None,
+    flat_below: int,
+    shard_rows: int,
+    scheduler: str,
+    workers: int | None,
+    **options: Any,
+) -> Any:
+    """``index build --shard-rows``: an ivf index built from shards (toolkit.index.shards)."""
+    from ..distributed.pool import check_scheduler
+    from ..index.shards import build_sharded_index
+
+    if kind not in ("auto", "ivf") or memory_budget is not None or flat_below != 50_000:
+        raise click.UsageError(
+            "--shard-rows builds an ivf index; --kind, --memory-budget and --flat-below do "
+            "not apply"
+        )
+    try:
+        check_scheduler(scheduler)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scheduler") from None
+    folder = len(paths) == 1 and paths[0].is_dir()
+    with progress_callback(
+        "Reading embeddings", None if folder else archive_lengths(paths)
+    ) as update:
+        try:
+            return build_sharded_index(
+                [str(p) for p in paths],
+                out_dir,
+                scheduler=scheduler,
+                workers=workers,
+                shard_rows=shard_rows,
+                limits=get_context().limits,
+                progress=update,
+                note=note,
+                **options,
+            )
+        except ValueError as exc:  # no dask installed, no scheduler at that address
+            raise click.ClickException(str(exc)) from None
 
 
 def build_summary(index: Any) -> dict[str, Any]:

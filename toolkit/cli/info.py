@@ -6,14 +6,17 @@ from typing import Any
 
 import click
 
-from ..metrics import MetricsCounter
-from ._common import ARCHIVE, echo_json, open_reader, progress
+from ..batches import auto_workers
+from ..metrics import archive_metrics
+from ._common import ARCHIVE, echo_json, open_reader, workers_option
+from ._writing import progress_callback
 
 
 @click.command()
 @click.argument("archive", type=ARCHIVE)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def info(archive: str, as_json: bool) -> None:
+@workers_option("read and count the batches")
+def info(archive: str, as_json: bool, workers: int | None) -> None:
     """Show what ARCHIVE holds, as Clarifai's dataset version metrics.
 
     \b
@@ -21,14 +24,12 @@ def info(archive: str, as_json: bool) -> None:
         clarifai-archive info clarifai-data-protobuf.zip
         clarifai-archive info clarifai-data-protobuf.zip --json
     """
-    counter = MetricsCounter()
     with open_reader(archive) as reader:
-        batches = progress(reader.iter_batches(), label="Reading", length=len(reader.entries))
-        for _entry, batch in batches:
-            for record in batch.inputs:
-                counter.add(record)
+        if workers is None:
+            workers = auto_workers(sum(entry.size for entry in reader.entries))
+        with progress_callback(len(reader.entries), "Reading") as bar:
+            metrics = archive_metrics(reader, workers=workers, progress=bar)
         flavour, entries = reader.flavour, len(reader.entries)
-    metrics = counter.result()
     if as_json:
         echo_json(metrics.to_dict())
         return

@@ -364,26 +364,42 @@ def sort_command(
     "where it is an inner product or a negated distance).",
 )
 @click.option(
-    "--neighbours",
-    type=click.IntRange(min=1),
-    default=32,
-    show_default=True,
-    help="ivfpq/hnsw: nearest inputs looked at per input.",
+    "--exact",
+    is_flag=True,
+    help="Score every pair, however many inputs (by default above 20,000 inputs each is "
+    "compared with those of its nearest k-means cells, chosen for 95% pair recall).",
+)
+@click.option(
+    "--scheduler",
+    metavar="processes|threads|tcp://HOST:PORT",
+    default=None,
+    help="flat and ivf indexes: search the rows 100,000 at a time in parallel, on a local "
+    "pool or a running Dask cluster (whose workers must see the index folder).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="With --scheduler processes or threads: workers (default: one per CPU).",
 )
 @json_option("JSON Lines, one group a line.")
 @criteria_options(archive_option=True)
 def duplicates_command(
     index_dir: Path,
     threshold: float | None,
-    neighbours: int,
+    exact: bool,
+    scheduler: str | None,
+    workers: int | None,
     as_json: bool,
     filter_archives: tuple[Path, ...],
     **filters: Any,
 ) -> None:
     """Groups of near-duplicate inputs, largest first.
 
-    Every pair scoring at least the threshold is joined (range search), and the
-    groups are the connected components: if A~B and B~C, A, B and C are one group.
+    Every pair scoring at least the threshold is joined, and the groups are the
+    connected components: if A~B and B~C, A, B and C are one group. Up to 20,000
+    inputs (or with --exact) every pair is scored; above, each input is compared with
+    the inputs of its nearest k-means cells, as many as reach 95% of the pairs.
     The filter options (as in filter) look among the matching inputs only.
 
     \b
@@ -391,6 +407,7 @@ def duplicates_command(
         clarifai-archive duplicates my-index
         clarifai-archive duplicates my-index --concept box --threshold 0.9
         clarifai-archive duplicates my-index --threshold 0.9 --json
+        clarifai-archive duplicates huge-index --scheduler processes --workers 8
     """
     from ..index import DEFAULT_DUPLICATE_THRESHOLD, SimilarityIndex, find_duplicates
 
@@ -402,10 +419,17 @@ def duplicates_command(
         )
     value = DEFAULT_DUPLICATE_THRESHOLD if threshold is None else threshold
     where = _where(index, filters, filter_archives)
-    with progress_callback("Comparing", len(index) if where is None else len(where)) as update:
-        groups = find_duplicates(
-            index, threshold=value, neighbours=neighbours, progress=update, where=where
-        )
+    if scheduler is None and workers is not None:
+        raise click.UsageError("--workers applies to --scheduler")
+    if scheduler is not None:
+        if exact:
+            raise click.UsageError("--exact does not apply with --scheduler")
+        groups = _duplicates_sharded(index, value, scheduler, workers, where)
+    else:
+        with progress_callback("Comparing", len(index) if where is None else len(where)) as update:
+            groups = find_duplicates(
+                index, threshold=value, exact=exact or None, progress=update, where=where
+            )
     if as_json:
         for number, group in enumerate(groups, start=1):
             echo_jsonl({"group": number, **group.to_dict()})
@@ -422,6 +446,31 @@ def duplicates_command(
             else f"{group.min_score:.4f}-{group.max_score:.4f}"
         )
         click.echo(f"group {number}: {group.size} inputs, score {scores}: " + " ".join(group.ids))
+
+
+def _duplicates_sharded(
+    index: Any, threshold: float, scheduler: str, workers: int | None, where: Any
+) -> list[Any]:
+    """``duplicates --scheduler``: the rows searched by parallel workers (index.shards)."""
+    from ..distributed.pool import check_scheduler
+    from ..index.shards import find_duplicates_sharded
+
+    if where is not None:
+        raise click.UsageError("--scheduler looks among all inputs; leave out the filter options")
+    if index.kind not in ("flat", "ivf"):
+        raise click.UsageError(
+            f"--scheduler needs a flat or ivf index; {index.path} is {index.kind}"
+        )
+    try:
+        check_scheduler(scheduler)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scheduler") from None
+    try:
+        return find_duplicates_sharded(
+            index.path, threshold=threshold, scheduler=scheduler, workers=workers
+        )
+    except ValueError as exc:  # no dask installed, no scheduler at that address
+        raise click.ClickException(str(exc)) from None
 
 
 # -- filter --like (the filter command lives in subset.py and calls these) ------------

@@ -351,7 +351,11 @@ def convert_archives(
         try:
             with _gc_paused():
                 for source_batch in iter_source_batches(
-                    readers, check_unknown=fmt.check_unknown, raw=converter.reads_raw
+                    readers,
+                    check_unknown=fmt.check_unknown,
+                    raw=converter.reads_raw,
+                    work=converter.batch_work,
+                    workers=job.workers,
                 ):
                     converter.write_batch(source_batch)
                     inputs += source_batch.count

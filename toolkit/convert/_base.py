@@ -9,17 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Literal, Protocol
 
-from .._native import scan_batch
-from ..archive import ArchiveReader, ArchiveWriter, BatchEntry, Flavour
-from ..errors import ConflictError, EmptyArchiveError
-from ..messages import InputBatch
-from ..unknown import find_unknown_fields
+from ..archive import ArchiveReader, ArchiveWriter, Flavour
+from ..batches import Batch, BatchWork, iter_batches, refuse_repeated_ids, require_inputs
 from ._counts import ConvertCounts
 
 if TYPE_CHECKING:
     from ._options import ConvertOptions
 
-__all__ = ["ConvertJob", "Converter", "MediaChoice", "OutputKind", "SourceBatch"]
+__all__ = ["BatchWork", "ConvertJob", "Converter", "MediaChoice", "OutputKind", "SourceBatch"]
 
 log = logging.getLogger("toolkit.convert")
 
@@ -58,65 +55,10 @@ class ConvertJob:
         return self.output
 
 
-class SourceBatch:
-    """One batch entry of one source archive: parsed, or (for a converter that reads the
-    wire bytes itself) its checked bytes and input ids, parsed only when asked."""
-
-    __slots__ = (
-        "_parsed",
-        "entry",
-        "ids",
-        "raw",
-        "reader",
-        "source",
-        "source_index",
-        "unknown_fields",
-        "unknown_ids",
-    )
-
-    def __init__(
-        self,
-        reader: ArchiveReader,
-        source_index: int,
-        entry: BatchEntry,
-        batch: InputBatch | None = None,
-        unknown_ids: list[str] | None = None,
-        unknown_fields: set[tuple[str, int]] | None = None,
-        *,
-        raw: bytes | None = None,
-        ids: list[str] | None = None,
-    ) -> None:
-        #: The archive it comes from, and its position among the sources (from 0).
-        self.reader = reader
-        self.source: Path = reader.path
-        self.source_index = source_index
-        self.entry = entry
-        self._parsed = batch
-        #: Ids of inputs in this batch that carry fields the toolkit does not model (only
-        #: filled when the converter asks for the check).
-        self.unknown_ids = unknown_ids if unknown_ids is not None else []
-        #: Where those fields are: (message type, field number), as
-        #: :func:`toolkit.unknown.find_unknown_fields` gives them.
-        self.unknown_fields = unknown_fields if unknown_fields is not None else set()
-        #: The entry's bytes, checked by the C reader (``toolkit._native.scan_batch``),
-        #: and its input ids; None when the batch was parsed instead.
-        self.raw = raw
-        self.ids = ids
-
-    @property
-    def batch(self) -> InputBatch:
-        """The parsed batch (parsed here on first use when only its bytes were read)."""
-        if self._parsed is None:
-            assert self.raw is not None
-            self._parsed = self.reader.parse_batch(self.entry, self.raw)
-        return self._parsed
-
-    @property
-    def count(self) -> int:
-        """How many inputs the batch holds."""
-        if self._parsed is None and self.ids is not None:
-            return len(self.ids)
-        return len(self.batch.inputs)
+#: One batch of a source archive (see :mod:`toolkit.batches`): parsed, or (for a
+#: converter that reads the wire bytes itself) its checked bytes and input ids, parsed
+#: only when asked; :attr:`Batch.result` holds what :attr:`Converter.batch_work` made.
+SourceBatch = Batch
 
 
 class Converter(Protocol):
@@ -152,6 +94,9 @@ class Converter(Protocol):
     #: Whether the batches may come as checked wire bytes (``SourceBatch.raw``) instead
     #: of parsed: for a converter with its own reader of the bytes.
     reads_raw: bool
+    #: Work on each batch that may run in worker processes (``job.workers``), its result
+    #: handed to :meth:`write_batch` as ``batch.result``; None: all in :meth:`write_batch`.
+    batch_work: BatchWork | None
 
     def __init__(self, job: ConvertJob) -> None: ...
 
@@ -179,90 +124,31 @@ def check_split(split: str) -> str:
 
 
 def iter_source_batches(
-    readers: Sequence[ArchiveReader], *, check_unknown: bool, raw: bool = False
-) -> Iterator[SourceBatch]:
-    """Every batch of every source, in order, with repeated input ids refused.
+    readers: Sequence[ArchiveReader],
+    *,
+    check_unknown: bool,
+    raw: bool = False,
+    work: BatchWork | None = None,
+    workers: int = 1,
+) -> Iterator[Batch]:
+    """Every batch of every source, in order, with repeated input ids refused and a
+    source with no inputs refused unless its reader allows it.
 
     With ``raw`` (and the C reader built), protobuf entries come as checked bytes and
     input ids, not parsed (an entry the C reader leaves to protobuf is parsed as always).
-    Memory holds one batch and the set of ids seen so far.
+    ``work`` runs on each batch, in ``workers`` processes (see
+    :func:`toolkit.batches.iter_batches`). Memory holds a few batches and the set of ids
+    seen so far.
     """
-    owner: dict[str, int] = {}
-    raw = raw and not check_unknown
-    for index, reader in enumerate(readers):
-        seen_any = False
-        # The C reader stops at 16 levels of nesting (metadata 5 deep): a lower metadata
-        # limit than 8 is left to the parse, which checks it.
-        fast = raw and reader.flavour == "protobuf" and reader.limits.max_metadata_depth >= 8
-        for entry in reader.entries:
-            unknown: list[str] = []
-            where: set[tuple[str, int]] = set()
-            if fast:
-                data = reader.read_batch_bytes(entry)
-                ids = scan_batch(data)
-                if ids is not None:
-                    source_batch = SourceBatch(reader, index, entry, raw=data, ids=ids)
-                else:
-                    batch = reader.parse_batch(entry, data)
-                    ids = [r.id for r in batch.inputs]
-                    source_batch = SourceBatch(reader, index, entry, batch)
-            else:
-                batch = reader.read_batch(entry)
-                if check_unknown and reader.flavour == "protobuf" and entry.size:
-                    # Cheap test per batch (the entry's size is that of its wire bytes);
-                    # the inputs themselves are looked at only when it fires.
-                    batch.DiscardUnknownFields()
-                    if batch.ByteSize() != entry.size:
-                        for record in reader.read_batch(entry).inputs:
-                            found = find_unknown_fields(record)
-                            if found:
-                                unknown.append(record.id)
-                                where |= found
-                ids = [r.id for r in batch.inputs]
-                source_batch = SourceBatch(reader, index, entry, batch, unknown, where)
-            fresh = dict.fromkeys(ids, index)
-            if len(fresh) != len(ids) or not owner.keys().isdisjoint(fresh):
-                _refuse_repeated(readers, owner, ids, index, entry)
-            owner.update(fresh)
-            seen_any = seen_any or len(ids) > 0
-            yield source_batch
-        if not seen_any and not reader.allow_empty:
-            raise EmptyArchiveError(
-                f"{reader.path}: the archive holds no inputs; nothing was written (pass "
-                "allow_empty=True to write an empty output)",
-                params=["allow_empty=True"],
-            )
-
-
-def _refuse_repeated(
-    readers: Sequence[ArchiveReader],
-    owner: dict[str, int],
-    ids: list[str],
-    index: int,
-    entry: BatchEntry,
-) -> None:
-    """Raise the conflict for the first of ``ids`` seen before (in ``owner``, the ids of
-    the batches before, or earlier in ``ids``)."""
-    for input_id in ids:
-        if input_id in owner:
-            raise _conflict(readers, owner[input_id], index, input_id, entry)
-        owner[input_id] = index
-
-
-def _conflict(
-    readers: Sequence[ArchiveReader], first: int, second: int, input_id: str, entry: BatchEntry
-) -> ConflictError:
-    if first == second:
-        return ConflictError(
-            f"{readers[second].path}: input id {input_id!r} appears twice (again in entry "
-            f"{entry.name!r}); an output cannot hold two inputs with one id. Keep one with "
-            "'clarifai-archive merge', which decides what to do with repeated ids"
-        )
-    return ConflictError(
-        f"input id {input_id!r} is in both {readers[first].path} and {readers[second].path}; "
-        "convert does not merge. Combine them first with 'clarifai-archive merge', which "
-        "decides what to keep, then convert the merged archive"
+    batches = iter_batches(
+        readers,
+        scan=raw,
+        check_unknown=check_unknown,
+        work=work,
+        workers=workers,
+        task="converting",
     )
+    return require_inputs(refuse_repeated_ids(batches, readers))
 
 
 class ArchiveConverter:
@@ -275,6 +161,7 @@ class ArchiveConverter:
     supports_media: ClassVar[bool] = False
     supports_stdout: ClassVar[bool] = False
     reads_raw: bool = False
+    batch_work: BatchWork | None = None
     flavour: ClassVar[Flavour]
 
     def __init__(self, job: ConvertJob) -> None:
@@ -289,9 +176,10 @@ class ArchiveConverter:
 
     def write_batch(self, batch: SourceBatch) -> None:
         add = self._writer.add
-        for record in batch.batch.inputs:
+        inputs = batch.batch.inputs
+        for record in inputs:
             add(record)
-        self._added += len(batch.batch.inputs)
+        self._added += len(inputs)
 
     def finish(self) -> ConvertCounts:
         return ConvertCounts(written=self._added)

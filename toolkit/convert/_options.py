@@ -57,7 +57,7 @@ class ConvertOptions:
     image_labels: bool = False
     #: json, protobuf: inputs per batch entry.
     batch_size: int = 128
-    #: json, jsonl: processes that encode the JSON (None: one per usable CPU, up to 4,
+    #: json, jsonl: processes that encode the JSON (None: one per usable CPU, up to 8,
     #: when the sources hold 32 MiB of batches or more, else 1).
     workers: int | None = None
     #: Replace a folder holding files a conversion did not write (else OutputError).

@@ -21,7 +21,7 @@ from ..errors import ArchiveError, OutputError
 from ..media import FileNamer, MediaReport, MediaSink
 from ..messages import Input
 from ..records import input_type
-from ._base import ConvertJob, OutputKind, SourceBatch, check_split
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch, check_split
 from ._counts import ConvertCounts
 from ._options import media_sink_extras
 
@@ -115,6 +115,7 @@ class TrainingFolderConverter:
 
     output_kind: ClassVar[OutputKind] = "folder"
     supports_media: ClassVar[bool] = True
+    batch_work: BatchWork | None = None
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = False
     reads_raw: bool = False

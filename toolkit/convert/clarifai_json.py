@@ -6,10 +6,9 @@ from typing import ClassVar
 
 from ..archive import Flavour
 from ..errors import SchemaError
-from ..jsonmap import LONG_STRING, join_input_json, split_input_json
-from ._base import ArchiveConverter, ConvertJob, SourceBatch
-from ._counts import ConvertCounts
-from ._parallel import JsonEncoder
+from ..jsonmap import join_input_json, split_input_json
+from ._base import ArchiveConverter, BatchWork, SourceBatch
+from ._parallel import add_nulls, encode_batch_json
 
 __all__ = ["ClarifaiJsonConverter"]
 
@@ -28,24 +27,21 @@ class ClarifaiJsonConverter(ArchiveConverter):
     flavour: ClassVar[Flavour] = "json"
     check_unknown: ClassVar[bool] = True
 
-    def __init__(self, job: ConvertJob) -> None:
-        super().__init__(job)
-        self._encoder = JsonEncoder(job.workers)
+    batch_work: BatchWork | None = staticmethod(encode_batch_json)
 
     def write_batch(self, batch: SourceBatch) -> None:
-        if batch.entry.size > LONG_STRING:
+        if batch.result is None:
             self._write_long(batch)
             return
-        for items in self._encoder.submit(batch.batch, str(batch.source)):
-            self._add(items)
+        items, nulled = batch.result
+        add_nulls(nulled)
+        self._add(items)
 
     def _write_long(self, batch: SourceBatch) -> None:
         """A batch that may hold a string longer than LONG_STRING: an input that holds
         one becomes an entry of its own, written a piece at a time; the others are
-        batched as usual (the batches in flight first, to keep the order)."""
-        for items in self._encoder.drain():
-            self._add(items)
-        for record in batch.batch.inputs:
+        batched as usual."""
+        for record in batch.inputs:
             try:
                 parts, longs = split_input_json(record)
             except SchemaError as exc:
@@ -59,13 +55,3 @@ class ClarifaiJsonConverter(ArchiveConverter):
     def _add(self, items: list[bytes]) -> None:
         self._writer.add_json_inputs(items)
         self._added += len(items)
-
-    def finish(self) -> ConvertCounts:
-        for items in self._encoder.drain():
-            self._add(items)
-        self._encoder.close()
-        return super().finish()
-
-    def abort(self) -> None:
-        self._encoder.close()
-        super().abort()

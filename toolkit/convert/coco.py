@@ -76,7 +76,7 @@ from ..media import FileNamer, MediaReport, MediaSink, normalise_extension, snif
 from ..messages import Input, Region
 from ..records import input_type
 from ..safety import image_size, open_image
-from ._base import ConvertJob, OutputKind, SourceBatch
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
 from ._counts import ConvertCounts
 from ._options import media_sink_extras
 from ._training import split_of
@@ -414,6 +414,7 @@ class CocoConverter:
     supports_media: ClassVar[bool] = True
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = False
+    batch_work: BatchWork | None = None
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job

@@ -9,10 +9,10 @@ from typing import IO, BinaryIO, ClassVar
 
 from .._atomic import temp_sibling
 from ..errors import OutputError, SchemaError
-from ..jsonmap import LONG_STRING, iter_input_json
-from ._base import ConvertJob, OutputKind, SourceBatch
+from ..jsonmap import iter_input_json
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
 from ._counts import ConvertCounts
-from ._parallel import JsonEncoder
+from ._parallel import add_nulls, encode_batch_lines
 
 __all__ = ["JsonLinesConverter"]
 
@@ -34,12 +34,12 @@ class JsonLinesConverter:
     supports_stdout: ClassVar[bool] = True
     check_unknown: ClassVar[bool] = True
     reads_raw: bool = False
+    batch_work: BatchWork | None = staticmethod(encode_batch_lines)
 
     def __init__(self, job: ConvertJob) -> None:
         self._written = 0
         self._tmp = None
         self._dest = None
-        self._encoder = JsonEncoder(job.workers)
         if isinstance(job.output, os.PathLike):
             self._dest = job.output
             self._tmp = temp_sibling(job.output)
@@ -53,19 +53,22 @@ class JsonLinesConverter:
             self._stream = job.output
 
     def write_batch(self, batch: SourceBatch) -> None:
-        if batch.entry.size > LONG_STRING:
+        if batch.result is None:
             self._write_long(batch)
             return
-        for lines in self._encoder.submit(batch.batch, str(batch.source)):
-            self._write(lines)
+        lines, nulled = batch.result
+        add_nulls(nulled)
+        if not lines:
+            return
+        self._written += batch.count
+        with self._output_errors():
+            self._stream.write(lines)
 
     def _write_long(self, batch: SourceBatch) -> None:
         """A batch that may hold a string longer than LONG_STRING: written here, a piece
-        at a time (the batches in flight first, to keep the order), so memory never
-        holds a line that a long escaped string made six times its size."""
-        for lines in self._encoder.drain():
-            self._write(lines)
-        for record in batch.batch.inputs:
+        at a time, so memory never holds a line that a long escaped string made six
+        times its size."""
+        for record in batch.inputs:
             try:
                 pieces = iter_input_json(record)
                 with self._output_errors():
@@ -88,17 +91,7 @@ class JsonLinesConverter:
                 f"{self._dest or 'output'}: write failed ({exc.strerror or exc})"
             ) from None
 
-    def _write(self, lines: list[bytes]) -> None:
-        if not lines:
-            return
-        self._written += len(lines)
-        with self._output_errors():
-            self._stream.write(b"\n".join(lines) + b"\n")
-
     def finish(self) -> ConvertCounts:
-        for lines in self._encoder.drain():
-            self._write(lines)
-        self._encoder.close()
         with self._output_errors():
             self._stream.flush()
         return ConvertCounts(written=self._written)
@@ -115,7 +108,6 @@ class JsonLinesConverter:
         self._tmp = None
 
     def abort(self) -> None:
-        self._encoder.close()
         if self._tmp is None:
             return
         with contextlib.suppress(OSError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ._base import ConvertJob, OutputKind, SourceBatch
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
 from ._counts import ConvertCounts
 
 __all__ = ["ParquetConverter"]
@@ -24,6 +24,7 @@ class ParquetConverter:
     supports_media: ClassVar[bool] = True
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = False
+    batch_work: BatchWork | None = None
     #: The batches come as wire bytes (parsed on first use): the C reader builds most
     #: columns from them.
     reads_raw: bool = True

@@ -41,7 +41,7 @@ from ..jsonmap import (
 )
 from ..media import FileNamer, MediaSink
 from ..messages import Concept, Input, Region
-from ._base import ConvertJob, OutputKind, SourceBatch
+from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
 from ._counts import ConvertCounts
 from ._options import media_sink_extras
 
@@ -99,6 +99,7 @@ class SdkConverter:
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = True
     reads_raw: bool = False
+    batch_work: BatchWork | None = None
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job

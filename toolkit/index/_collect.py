@@ -6,6 +6,8 @@ are appended to the vectors file straight away. Only the id -> row map is kept.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +19,7 @@ import numpy as np
 
 from .._wire import packed_floats
 from ..archive import ArchiveReader
+from ..batches import Batch, auto_workers, iter_batches
 from ..errors import ConflictError, SchemaError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import Input
@@ -68,6 +71,63 @@ def embedding_array(record: Input, which: int) -> np.ndarray | None:
 
 def _declared_dims(record: Input, which: int) -> int:
     return int(record.data.embeddings[which].num_dimensions)
+
+
+@dataclass
+class Extracted:
+    """Embedding ``which`` of each input of one batch, pulled out of the parsed batch
+    (in a worker process when there are several): compact, for the trip back."""
+
+    #: Inputs in the batch.
+    inputs: int
+    #: Ids of the inputs that have the embedding, in order.
+    ids: list[str]
+    #: Their vectors' sizes and declared ``num_dimensions`` (int64 arrays).
+    sizes: np.ndarray
+    declared: np.ndarray
+    #: All their vectors, one after another (float32); None when ``prepared`` holds them.
+    values: np.ndarray | None
+    #: When every vector has one size (and says so): the block ``prepare_rows`` made of
+    #: them, done where the work ran (rows, usable mask, problems).
+    prepared: tuple[np.ndarray, np.ndarray, dict[int, str]] | None = None
+
+
+def extract_embeddings(
+    records: Sequence[Input], which: int, metric: str | None = None
+) -> Extracted:
+    """Embedding ``which`` of each of ``records`` as an :class:`Extracted`; with
+    ``metric``, vectors of one size are also prepared (:func:`prepare_rows`)."""
+    ids: list[str] = []
+    sizes: list[int] = []
+    declared: list[int] = []
+    vectors: list[np.ndarray] = []
+    for record in records:
+        embeddings = record.data.embeddings
+        if which >= len(embeddings):
+            continue
+        embedding = embeddings[which]
+        vector = packed_floats(embedding.SerializeToString())
+        if vector is None:
+            vector = np.empty(0, dtype=np.float32)
+        ids.append(record.id)
+        sizes.append(vector.shape[0])
+        declared.append(embedding.num_dimensions)
+        vectors.append(vector)
+    values = np.concatenate(vectors) if vectors else np.empty(0, dtype=np.float32)
+    values = values.astype(np.float32, copy=False)
+    found = Extracted(
+        inputs=len(records),
+        ids=ids,
+        sizes=np.array(sizes, dtype=np.int64),
+        declared=np.array(declared, dtype=np.int64),
+        values=values,
+    )
+    size = sizes[0] if sizes else 0
+    if metric is not None and size and all(s == size for s in sizes):
+        if all(d in (0, size) for d in declared):
+            found.prepared = prepare_rows(values.reshape(len(sizes), size), metric)
+            found.values = None
+    return found
 
 
 #: The largest vector norm an ``ip`` or ``l2`` index takes: inner products (up to 1e36)
@@ -239,6 +299,55 @@ class Collector:
         if vectors:
             self.add_block(np.vstack(vectors), ids, where)
 
+    def add_extracted(self, found: Extracted, where: str) -> None:
+        """:meth:`add_batch` for a batch's embeddings already pulled out
+        (:func:`extract_embeddings`): the same checks, the same outcome."""
+        stats = self.stats
+        stats.inputs_read += found.inputs
+        stats.no_embedding += found.inputs - len(found.ids)
+        if not found.ids:
+            return
+        sizes, declared = found.sizes, found.declared
+        counts = stats.dimension_counts
+        for size, n in zip(*np.unique(sizes, return_counts=True), strict=True):
+            counts[int(size)] = counts.get(int(size), 0) + int(n)
+        unfit = (sizes == 0) | ((declared != 0) & (declared != sizes))
+        if self.dimension is None:
+            fit = np.flatnonzero(~unfit)
+            if len(fit):
+                self.dimension = int(sizes[fit[0]])
+        bad = unfit | (sizes != self.dimension)
+        if not bad.any():
+            if found.prepared is not None:
+                self._add_prepared(found.prepared, found.ids, where)
+                return
+            assert found.values is not None
+            block = found.values.reshape(len(sizes), -1)
+            self.add_block(block, found.ids, where)
+            return
+        for row in np.flatnonzero(bad):
+            size, said, input_id = int(sizes[row]), int(declared[row]), found.ids[row]
+            if size == 0:
+                self._bad(input_id, "has an empty embedding vector", where)
+            elif said and said != size:
+                self._bad(
+                    input_id, f"declares num_dimensions {said} but holds {size} values", where
+                )
+            else:
+                self._bad(
+                    input_id,
+                    f"has {size} values where {self._dimension_origin} {self.dimension} "
+                    "(mixed dimensions)",
+                    where,
+                )
+        good = np.flatnonzero(~bad)
+        if not len(good):
+            return
+        assert found.values is not None
+        ends = np.cumsum(sizes)
+        block = np.stack([found.values[ends[row] - sizes[row] : ends[row]] for row in good])
+        self.add_block(block, [found.ids[row] for row in good], where)
+
     def add_block(self, block: np.ndarray, ids: list[str], where: str) -> None:
         """Check and append a ``(m, d)`` block of vectors with their ids."""
         if self.dimension is None:
@@ -248,7 +357,12 @@ class Collector:
                 f"{where}: vectors have {block.shape[1]} dimensions where {self._dimension_origin} "
                 f"{self.dimension}"
             )
-        block, good, problems = prepare_rows(block, self.metric)
+        self._add_prepared(prepare_rows(block, self.metric), ids, where)
+
+    def _add_prepared(
+        self, prepared: tuple[np.ndarray, np.ndarray, dict[int, str]], ids: list[str], where: str
+    ) -> None:
+        block, good, problems = prepared
         if problems:
             for row, reason in problems.items():
                 self._bad(ids[row], f"embedding {reason}", where)
@@ -258,6 +372,15 @@ class Collector:
 
     def _append(self, block: np.ndarray, ids: list[str], where: str) -> None:
         stats = self.stats
+        fresh = dict.fromkeys(ids)
+        if not self.existing and len(fresh) == len(ids) and self.rows.keys().isdisjoint(fresh):
+            # The common case (new ids, each once): every vector is kept, in order.
+            start = self.writer.rows
+            self.rows.update(zip(ids, range(start, start + len(ids)), strict=True))
+            self.writer.append(block)
+            self.ids.extend(ids)
+            stats.indexed += len(ids)
+            return
         keep = np.ones(len(ids), dtype=bool)
         next_row = self.writer.rows  # the row the next kept vector gets
         for n, input_id in enumerate(ids):
@@ -353,33 +476,48 @@ def collect(
     *,
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """Feed every batch of every source to ``collector``; return the source records.
 
-    Each archive's SHA-256 is computed in a thread while its batches are parsed
-    (hashlib releases the GIL), so the checksum costs almost no time.
+    Reading, parsing and pulling the vectors out run in ``workers`` processes (default:
+    :func:`toolkit.batches.auto_workers` for the sources' size), over ranges of entries;
+    the checks and the writes happen here, in order. Each archive's SHA-256 is computed
+    in a thread meanwhile (hashlib releases the GIL), so the checksum costs almost no time.
     """
     records: list[dict[str, Any]] = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        for source in sources:
-            before_read = collector.stats.inputs_read
-            before_indexed = collector.stats.indexed
-            with ArchiveReader(source, limits=limits) as reader:
-                digest = pool.submit(sha256_file, source)
-                where = str(source)
-                for _entry, batch in reader.iter_batches():
-                    collector.add_batch(batch.inputs, where)
-                    if progress is not None:
-                        progress(len(batch.inputs))
-                flavour = reader.flavour
+    which = collector.embedding
+
+    def work(batch: Batch) -> Extracted:
+        return extract_embeddings(batch.inputs, which, collector.metric)
+
+    with contextlib.ExitStack() as stack:
+        readers = [stack.enter_context(ArchiveReader(source, limits=limits)) for source in sources]
+        if workers is None:
+            workers = auto_workers(sum(e.size for r in readers for e in r.entries))
+        batches = iter_batches(readers, work=work, workers=workers, ids=False, task="reading")
+        # The pool forks its workers at the first batch: the checksum thread starts after.
+        first = next(batches, None)
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        digests = [pool.submit(sha256_file, source) for source in sources]
+        counts = [[0, 0] for _ in sources]
+        for batch in itertools.chain([first] if first is not None else [], batches):
+            index = batch.source_index
+            before_read, before_indexed = collector.stats.inputs_read, collector.stats.indexed
+            collector.add_extracted(batch.result, str(sources[index]))
+            counts[index][0] += collector.stats.inputs_read - before_read
+            counts[index][1] += collector.stats.indexed - before_indexed
+            if progress is not None:
+                progress(batch.count)
+        for index, source in enumerate(sources):
             records.append(
                 {
                     "path": str(Path(os.path.abspath(source))),
-                    "sha256": digest.result(),
+                    "sha256": digests[index].result(),
                     "bytes": source.stat().st_size,
-                    "flavour": flavour,
-                    "inputs": collector.stats.inputs_read - before_read,
-                    "indexed": collector.stats.indexed - before_indexed,
+                    "flavour": readers[index].flavour,
+                    "inputs": counts[index][0],
+                    "indexed": counts[index][1],
                 }
             )
     return records

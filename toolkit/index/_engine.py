@@ -9,6 +9,7 @@ distance.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -45,6 +46,14 @@ TUNE_QUERIES = 256
 #: HNSW graph degree and construction depth.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 64
+
+#: ``auto`` looks past IVF when the tuning needs more than this share of the lists.
+MOST_LISTS = 0.5
+#: Rows an HNSW graph is first tried on before one is built over every row (and five
+#: times as many, when the collection has more than ten times as many).
+HNSW_TRIAL = 20_000
+#: Queries timed one at a time when ``auto`` compares kinds.
+LATENCY_QUERIES = 48
 
 _NPROBES = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 384, 512)
 _EF_SEARCH = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
@@ -649,3 +658,162 @@ def tune(
     options.sort(key=lambda item: (_cost(kind, item[0], n, d, nlist, pq_m), item[0].rerank))
     params, mean, bound = options[0]
     return Tuning(params, mean, len(query_rows), tuple(tried), bound)
+
+
+# -- past IVF: when the vectors have no structure to exploit -------------------------
+
+
+def needs_most_lists(tuning: Tuning, nlist: int, target: float) -> bool:
+    """Whether IVF had to probe most lists (or all and still missed) to reach the target."""
+    return tuning.bound < target or tuning.params.nprobe > MOST_LISTS * nlist
+
+
+def single_query_ms(
+    index: faiss.Index,
+    kind: str,
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    params: SearchParams,
+    metric: str,
+) -> float:
+    """Median time of one-query searches (k = 10) in milliseconds, after one warm-up."""
+    times = []
+    for qi in range(-1, len(queries)):
+        query = queries[max(qi, 0) : max(qi, 0) + 1]
+        started = time.perf_counter()
+        ann_search(index, kind, vectors, query, TUNE_K + 1, params, metric)
+        if qi >= 0:
+            times.append(time.perf_counter() - started)
+    return float(np.median(times) * 1e3) if times else 0.0
+
+
+@dataclass
+class Alternative:
+    """What ``auto`` built and measured when IVF needed most lists."""
+
+    plan: Plan
+    index: faiss.Index
+    tuning: Tuning
+    measured: dict[str, Any]
+
+
+def past_ivf(
+    ivf_plan: Plan,
+    ivf_index: faiss.Index,
+    ivf_tuning: Tuning,
+    vectors: np.ndarray,
+    metric: str,
+    query_rows: np.ndarray,
+    *,
+    target: float,
+    memory_budget: int | None,
+    note: Callable[[str], None] | None = None,
+) -> Alternative:
+    """IVF needed most lists: keep whichever of IVF, exact search and HNSW is fastest.
+
+    Each is timed on one-query searches of the tuning queries at the settings that
+    reach the target (IVF only if it reached it; exact search always does). HNSW
+    graphs are first built and tuned on rows that are not tuning queries (see
+    :func:`_hnsw_trials`); only when they reach the target, and their time predicted for
+    every row beats the best so far, is one built over every row, tuned and timed. A
+    kind that does not fit ``memory_budget`` is not tried; when nothing else fits, IVF
+    stays.
+    """
+    n, d = vectors.shape
+
+    def fits(size: int) -> bool:
+        return memory_budget is None or size <= memory_budget
+
+    queries = np.ascontiguousarray(vectors[query_rows[:LATENCY_QUERIES]])
+    ivf_ms = single_query_ms(ivf_index, ivf_plan.kind, vectors, queries, ivf_tuning.params, metric)
+    measured: dict[str, Any] = {
+        "why": f"{ivf_plan.kind} needed nprobe {ivf_tuning.params.nprobe} of "
+        f"{ivf_plan.nlist} lists (recall@10 lower bound {ivf_tuning.bound:.3f})",
+        "nprobe": ivf_tuning.params.nprobe,
+        "nlist": ivf_plan.nlist,
+        "ivf_recall_at_10_lower_bound": round(ivf_tuning.bound, 4),
+        "rule": "the fastest one-query search (median, ms) of those reaching the target",
+        "single_query_ms": {ivf_plan.kind: round(ivf_ms, 3)},
+        "queries_timed": len(queries),
+    }
+    best = Alternative(ivf_plan, ivf_index, ivf_tuning, measured)
+    best_ms = ivf_ms if ivf_tuning.bound >= target else math.inf
+    flat_size = estimate_bytes("flat", n, d)
+    if fits(flat_size):
+        if note:
+            note(f"{measured['why']}: timing exact search")
+        plan = Plan("flat", "Flat", flat_size, reason="")
+        index = train_and_add(plan, vectors, metric, train_rows=np.empty(0, "int64"), seed=0)
+        tuning = tune(index, "flat", vectors, metric, query_rows, target=target)
+        ms = single_query_ms(index, "flat", vectors, queries, tuning.params, metric)
+        measured["single_query_ms"]["flat"] = round(ms, 3)
+        if ms < best_ms:
+            best, best_ms = Alternative(plan, index, tuning, measured), ms
+    hnsw_size = estimate_bytes("hnsw", n, d)
+    if fits(hnsw_size):
+        hnsw = Plan("hnsw", f"HNSW{HNSW_M},Flat", hnsw_size, reason="")
+        predicted = _hnsw_trials(hnsw, vectors, metric, query_rows, queries, target, best_ms,
+                                 measured, note)  # fmt: skip
+        if predicted < best_ms:
+            if note:
+                note(f"building {hnsw.factory} on {n} vectors")
+            index = train_and_add(hnsw, vectors, metric, train_rows=np.empty(0, "int64"), seed=0)
+            tuning = tune(index, "hnsw", vectors, metric, query_rows, target=target)
+            ms = single_query_ms(index, "hnsw", vectors, queries, tuning.params, metric)
+            measured["single_query_ms"]["hnsw"] = round(ms, 3)
+            if tuning.bound >= target and ms < best_ms:
+                best, best_ms = Alternative(hnsw, index, tuning, measured), ms
+    reason = f"{measured['why']}; {best.plan.kind} measured fastest"
+    if best.plan.kind == ivf_plan.kind:
+        reason = f"{ivf_plan.reason}; {reason}"
+    best.plan = dataclasses.replace(best.plan, reason=reason)
+    return best
+
+
+def _hnsw_trials(
+    hnsw: Plan,
+    vectors: np.ndarray,
+    metric: str,
+    query_rows: np.ndarray,
+    queries: np.ndarray,
+    target: float,
+    best_ms: float,
+    measured: dict[str, Any],
+    note: Callable[[str], None] | None,
+) -> float:
+    """The one-query time an HNSW graph over every row is predicted to take (inf: not worth
+    building). Graphs are built and tuned on :data:`HNSW_TRIAL` rows (and 5 times as
+    many when there are over 10 times as many rows); a trial that misses the target or is
+    not faster than ``best_ms`` ends it, and two trials extrapolate the time as a power
+    of the row count (never decreasing)."""
+    n = vectors.shape[0]
+    sizes = [HNSW_TRIAL] + ([5 * HNSW_TRIAL] if n > 10 * HNSW_TRIAL else [])
+    free = np.setdiff1d(np.arange(min(n, sizes[-1] + len(query_rows))), query_rows)
+    trials: list[tuple[int, float]] = []
+    measured["hnsw_trials"] = []
+    for size in sizes:
+        trial = np.ascontiguousarray(vectors[free[:size]])
+        if note:
+            note(f"trying {hnsw.factory} on {len(trial)} vectors")
+        index = train_and_add(hnsw, trial, metric, train_rows=np.empty(0, "int64"), seed=0)
+        tuning = tune(index, "hnsw", trial, metric, tuning_queries(len(trial), 1), target=target)
+        ms = single_query_ms(index, "hnsw", trial, queries, tuning.params, metric)
+        measured["hnsw_trials"].append(
+            {
+                "rows": len(trial),
+                "params": tuning.params.to_dict(),
+                "recall_at_10_lower_bound": round(tuning.bound, 4),
+                "single_query_ms": round(ms, 3),
+            }
+        )
+        del index
+        if tuning.bound < target or ms >= best_ms:
+            return math.inf
+        trials.append((len(trial), ms))
+    if len(trials) == 2 and n > trials[-1][0]:
+        (s1, t1), (s2, t2) = trials
+        power = max(0.0, math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(s2 / s1))
+        predicted = float(t2 * (n / s2) ** power)
+        measured["hnsw_predicted_ms"] = round(predicted, 3)
+        return predicted
+    return trials[-1][1]

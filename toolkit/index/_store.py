@@ -24,6 +24,8 @@ VECTORS_FILE = "vectors.npy"
 IDS_FILE = "ids.json"
 INDEX_FILE = "index.faiss"
 SIDECAR_FILE = "index.json"
+#: The inverted lists of an index built from shards (OnDiskInvertedLists, memory-mapped).
+IVFDATA_FILE = "index.ivfdata"
 FORMAT_NAME = "clarifai-archive-index"
 FORMAT_VERSION = 1
 

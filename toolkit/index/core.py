@@ -54,6 +54,7 @@ from ._store import (
     HEADER_BYTES,
     IDS_FILE,
     INDEX_FILE,
+    IVFDATA_FILE,
     SIDECAR_FILE,
     VECTORS_FILE,
     VectorWriter,
@@ -250,7 +251,9 @@ class SimilarityIndex:
         if metric not in engine.METRICS or kind not in _FAISS_CLASS:
             raise IndexMismatchError(f"{where}: unknown metric {metric!r} or kind {kind!r}")
         files = sidecar.get("files", {})
-        for name in (VECTORS_FILE, IDS_FILE, INDEX_FILE):
+        # An index built from shards keeps its lists in index.ivfdata, mapped on load.
+        ondisk = IVFDATA_FILE in files
+        for name in (VECTORS_FILE, IDS_FILE, INDEX_FILE) + ((IVFDATA_FILE,) if ondisk else ()):
             target = folder / name
             if not target.is_file():
                 raise IndexMismatchError(f"{where}: {name} is missing; rebuild the index")
@@ -288,7 +291,15 @@ class SimilarityIndex:
         if verify and len(set(ids)) != len(ids):
             raise IndexMismatchError(f"{where}: {IDS_FILE} lists an id twice; rebuild the index")
         try:
-            faiss_index = faiss.read_index(str(folder / INDEX_FILE))
+            if ondisk:  # the lists are mapped from index.ivfdata beside index.faiss
+                from ._ondisk import quiet_c_stdout
+
+                with quiet_c_stdout():
+                    faiss_index = faiss.read_index(
+                        str(folder / INDEX_FILE), faiss.IO_FLAG_ONDISK_SAME_DIR
+                    )
+            else:
+                faiss_index = faiss.read_index(str(folder / INDEX_FILE))
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else "?"
             raise IndexMismatchError(
@@ -947,6 +958,27 @@ def _build(
             pq_m=plan.pq_m,
         )
         timings["tune"] = time.perf_counter() - mark
+        past_ivf: dict[str, Any] | None = None
+        if (
+            kind == "auto"
+            and plan.kind in ("ivf", "ivfpq")
+            and engine.needs_most_lists(tuning, plan.nlist, target_recall)
+        ):
+            mark = time.perf_counter()
+            other = engine.past_ivf(
+                plan,
+                faiss_index,
+                tuning,
+                vectors,
+                metric,
+                query_rows,
+                target=target_recall,
+                memory_budget=memory_budget,
+                note=note,
+            )
+            plan, faiss_index, tuning = other.plan, other.index, other.tuning
+            past_ivf = other.measured
+            timings["past_ivf"] = time.perf_counter() - mark
         sidecar = _sidecar(
             plan=plan,
             requested_kind=kind,
@@ -963,6 +995,8 @@ def _build(
             timings=timings,
         )
         sidecar["threads"] = threads
+        if past_ivf is not None:
+            sidecar["past_ivf"] = past_ivf
         del vectors
         mark = time.perf_counter()
         _finish_folder(tmp, sidecar, faiss_index, writer.rows_sha256)
@@ -1028,6 +1062,11 @@ def _rewrite(
     edits the sidecar before it is written.
     """
     folder = index.path
+    if IVFDATA_FILE in index.sidecar.get("files", {}):
+        raise IndexMismatchError(
+            f"{folder}: built from shards (its lists are on disk, {IVFDATA_FILE}), so it is "
+            "not changed in place; build it again with 'index build --shards'"
+        )
     with atomic_dir(folder) as tmp:
         writer = VectorWriter(tmp / VECTORS_FILE, dim=index.dimension)
         ids: list[str] = []

@@ -13,12 +13,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from ..archive import ArchiveReader
@@ -27,7 +26,8 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..subset import FilterCriteria
 from . import _engine as engine
 from ._collect import embedding_array, prepare_vector
-from ._select import Selection, filtered_search
+from ._pairs import PairSearch, threshold_pairs
+from ._select import Selection
 from .core import SimilarityIndex
 
 __all__ = [
@@ -41,9 +41,6 @@ __all__ = [
 
 #: Default ``duplicates`` threshold for cosine similarity.
 DEFAULT_DUPLICATE_THRESHOLD = 0.95
-#: Neighbours looked at per input by ``duplicates`` on ivfpq / hnsw indexes.
-DUPLICATE_NEIGHBOURS = 32
-_BLOCK = 2048
 
 
 # -- duplicates -------------------------------------------------------------------------
@@ -73,128 +70,52 @@ class DuplicateGroup:
         }
 
 
-def _find(parent: np.ndarray, a: int) -> int:
-    root = a
-    while parent[root] != root:
-        root = parent[root]
-    while parent[a] != root:
-        parent[a], a = root, parent[a]
-    return root
-
-
-def _blocks(
-    index: SimilarityIndex, selection: Selection | None
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``(rows, vectors)`` blocks of every row, or of the selected rows only."""
-    if selection is None:
-        for start, block in engine.iter_blocks(index.vectors, _BLOCK):
-            yield np.arange(start, start + len(block)), block
-        return
-    for start in range(0, len(selection), _BLOCK):
-        rows = selection.rows[start : start + _BLOCK]
-        yield rows, np.ascontiguousarray(index.vectors[rows], dtype=np.float32)
-
-
-def _pairs_range(
-    index: SimilarityIndex,
-    threshold: float,
-    progress: Callable[[int], None] | None,
-    selection: Selection | None = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Pairs (i, j, score), i < j, with score >= threshold, by FAISS range search (among
-    the selected rows only, through an id selector, when a selection is given)."""
-    metric = index.metric
-    if metric == "l2":
-        if threshold > 0:  # a negated distance is never positive
-            return
-        radius = float(threshold) ** 2 * (1 + 1e-6) + 1e-12  # squared distance
-    else:
-        radius = float(threshold) - 1e-6
-    params: Any = None
-    sel = selection.selector() if selection is not None else None
-    if index.kind == "ivf":
-        params = engine.ivf_params(index.search_params.nprobe, index.faiss_index)
-        if sel is not None:
-            params = faiss.SearchParametersIVF(  # type: ignore[call-arg]
-                sel=sel, nprobe=params.nprobe
-            )
-    elif sel is not None:
-        params = faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
-    for rows, block in _blocks(index, selection):
-        if params is not None:
-            lims, distances, labels = index.faiss_index.range_search(block, radius, params=params)
-        else:
-            lims, distances, labels = index.faiss_index.range_search(block, radius)
-        queries = np.repeat(rows, np.diff(lims).astype(np.int64))
-        scores = engine.to_scores(distances, metric)
-        keep = (labels > queries) & (scores >= threshold)
-        yield queries[keep], labels[keep], scores[keep]
-        if progress:
-            progress(len(block))
-
-
-def _pairs_knn(
-    index: SimilarityIndex,
-    threshold: float,
-    neighbours: int,
-    progress: Callable[[int], None] | None,
-    selection: Selection | None = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Pairs from each input's nearest neighbours (exactly re-scored), score >= threshold."""
-    k = min(len(index) if selection is None else len(selection), neighbours + 1)
-    for start_rows, block in _blocks(index, selection):
-        if selection is None:
-            scores, rows = engine.ann_search(
-                index.faiss_index,
-                index.kind,
-                index.vectors,
-                block,
-                k,
-                index.search_params,
-                index.metric,
-            )
-        else:
-            scores, rows = filtered_search(
-                index.faiss_index,
-                index.kind,
-                index.vectors,
-                block,
-                k,
-                index.search_params,
-                index.metric,
-                selection,
-            )
-        k = rows.shape[1]
-        queries = np.repeat(start_rows, k)
-        rows, scores = rows.reshape(-1), scores.reshape(-1)
-        keep = (rows >= 0) & (rows != queries) & (scores >= threshold)
-        a, b = queries[keep], rows[keep]
-        yield np.minimum(a, b), np.maximum(a, b), scores[keep]
-        if progress:
-            progress(len(block))
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each row's component label (its smallest row) for the edges a-b (hook and jump)."""
+    label = np.arange(n, dtype=np.int64)
+    if not len(a):
+        return label
+    while True:
+        la, lb = label[a], label[b]
+        low = np.minimum(la, lb)
+        before = label.copy()
+        np.minimum.at(label, la, low)
+        np.minimum.at(label, lb, low)
+        while True:  # point every row at its label's label until nothing moves
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            return label
 
 
 def find_duplicates(
     index: SimilarityIndex,
     *,
     threshold: float | None = None,
-    neighbours: int = DUPLICATE_NEIGHBOURS,
+    exact: bool | None = None,
+    target_recall: float = 0.95,
+    seed: int = 0,
     progress: Callable[[int], None] | None = None,
     where: FilterCriteria | Selection | None = None,
     archives: Sequence[str | os.PathLike[str]] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    info: list[PairSearch] | None = None,
 ) -> list[DuplicateGroup]:
     """Groups of near-duplicate inputs, largest first.
 
     Every pair scoring at least ``threshold`` is an edge and the groups are the
-    connected components (union-find), so A~B and B~C put A, B and C together.
+    connected components, so A~B and B~C put A, B and C together.
     The threshold is a score: cosine similarity (default 0.95), inner product, or
     negated L2 distance (``-0.1`` = within distance 0.1); ``ip`` and ``l2`` need one.
-    Pairs come from a FAISS range search on ``flat`` (exact) and ``ivf`` (probed
-    lists) indexes, and from each input's ``neighbours`` nearest, exactly
-    re-scored, on ``ivfpq`` and ``hnsw`` indexes. ``where`` (criteria evaluated on
-    ``archives``, or a :class:`Selection`) looks for duplicates among the matching
-    inputs only.
+    The pairs come from the stored vectors whatever the index kind: up to
+    :data:`~toolkit.index._pairs.EXACT_MAX` inputs (or with ``exact=True``) every pair
+    is scored; above, each input is compared with the inputs of the few k-means cells
+    nearest to it, as many cells as reach ``target_recall`` of the pairs on rows drawn
+    with ``seed`` (see :mod:`toolkit.index._pairs`; ``info``, when a list, receives how
+    the pairs were found). ``where`` (criteria evaluated on ``archives``, or a
+    :class:`Selection`) looks for duplicates among the matching inputs only.
 
     Example::
 
@@ -213,41 +134,50 @@ def find_duplicates(
         threshold = DEFAULT_DUPLICATE_THRESHOLD
     n = len(index)
     selection = index._selection(where, archives, limits)
-    parent = np.arange(n)
-    all_a: list[np.ndarray] = []
-    all_b: list[np.ndarray] = []
-    all_s: list[np.ndarray] = []
     if selection is not None and not len(selection):
         return []
-    if index.kind in ("flat", "ivf"):
-        pairs = _pairs_range(index, threshold, progress, selection)
-    else:
-        pairs = _pairs_knn(index, threshold, neighbours, progress, selection)
-    for a, b, scores in pairs:
-        for i, j in zip(a.tolist(), b.tolist(), strict=True):
-            ri, rj = _find(parent, i), _find(parent, j)
-            if ri != rj:
-                parent[max(ri, rj)] = min(ri, rj)
-        all_a.append(a)
-        all_b.append(b)
-        all_s.append(scores.astype(np.float64))
-    if not all_a or not sum(len(a) for a in all_a):
+    engine.configure_threads()
+    rows = selection.rows if selection is not None else np.arange(n, dtype=np.int64)
+    a, b, scores, how = threshold_pairs(
+        index.vectors,
+        rows,
+        float(threshold),
+        index.metric,
+        exact=exact,
+        target=target_recall,
+        seed=seed,
+        progress=progress,
+    )
+    if info is not None:
+        info.append(how)
+    if not len(a):
         return []
-    a = np.concatenate(all_a)
-    scores = np.concatenate(all_s)
-    roots = np.array([_find(parent, int(i)) for i in range(n)])
-    edge_roots = roots[a]
+    roots = _components(n, a, b)
+    sizes = np.bincount(roots, minlength=n)
     members: dict[int, list[int]] = {}
-    for row in np.flatnonzero(np.bincount(roots, minlength=n)[roots] > 1):
+    for row in np.flatnonzero(sizes[roots] > 1):
         members.setdefault(int(roots[row]), []).append(int(row))
-    low: dict[int, float] = {}
-    high: dict[int, float] = {}
-    for root, score in zip(edge_roots.tolist(), scores.tolist(), strict=True):
-        low[root] = min(low.get(root, score), score)
-        high[root] = max(high.get(root, score), score)
+    edge_roots = roots[a]
+    order = np.argsort(edge_roots, kind="stable")
+    bounds = np.flatnonzero(np.diff(edge_roots[order])) + 1
+    values = scores.astype(np.float64)[order]
+    low = dict(
+        zip(
+            edge_roots[order][np.r_[0, bounds]].tolist(),
+            np.minimum.reduceat(values, np.r_[0, bounds]).tolist(),
+            strict=True,
+        )
+    )
+    high = dict(
+        zip(
+            edge_roots[order][np.r_[0, bounds]].tolist(),
+            np.maximum.reduceat(values, np.r_[0, bounds]).tolist(),
+            strict=True,
+        )
+    )
     groups = [
-        DuplicateGroup(tuple(index.ids[r] for r in rows), low[root], high[root])
-        for root, rows in members.items()
+        DuplicateGroup(tuple(index.ids[r] for r in rows_), low[root], high[root])
+        for root, rows_ in members.items()
     ]
     # Largest first, then the closest; scores are rounded so float noise cannot reorder ties.
     groups.sort(key=lambda g: (-g.size, -round(g.max_score, 5), g.ids[0]))

@@ -1,0 +1,228 @@
+"""The one batch pipeline (toolkit.batches): the same batches, results and errors with
+worker processes as without; metrics and index vectors gathered through it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from convert_helpers import varied_inputs, write_raw_archive
+
+from toolkit import batches
+from toolkit.archive import ArchiveReader
+from toolkit.batches import iter_batches, refuse_repeated_ids, require_inputs
+from toolkit.convert import convert_archives
+from toolkit.errors import ConflictError, EmptyArchiveError, SchemaError
+from toolkit.index._collect import Collector, collect, extract_embeddings
+from toolkit.index._store import VectorWriter
+from toolkit.messages import Input
+from toolkit.metrics import archive_metrics, compute_metrics
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only"
+)
+
+
+@pytest.fixture(autouse=True)
+def _small_ranges(monkeypatch) -> None:
+    """Ranges of 3 entries, so that small archives make many ranges (and several are in
+    flight); two usable CPUs at least, so that workers are used on any machine."""
+    monkeypatch.setattr(batches, "RANGE_ENTRIES", 3)
+    monkeypatch.setattr(batches, "usable_cpus", lambda: 4)
+
+
+def _no_other_threads() -> None:
+    names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    assert not names, f"threads left running by earlier tests: {names}"
+
+
+def _summary(batch: batches.Batch) -> tuple[int, str, list[str], int]:
+    return (os.getpid(), batch.entry.name, batch.input_ids(), batch.count)
+
+
+@linux_only
+def test_workers_give_the_same_batches_in_order(make_archive) -> None:
+    _no_other_threads()
+    first = make_archive(varied_inputs(50, seed=1), "a.zip", batch_size=4)
+    renamed = [Input(id=f"b-{r.id}", data=r.data) for r in varied_inputs(23, seed=2)]
+    second = make_archive(renamed, "b.zip", batch_size=5, flavour="json")
+    with ArchiveReader(first) as a, ArchiveReader(second) as b:
+        here = [
+            (x.source_index, x.entry.name, x.ids, x.count, x.result[1:])
+            for x in iter_batches([a, b], work=_summary)
+        ]
+        there = list(iter_batches([a, b], work=_summary, workers=3))
+    assert [(x.source_index, x.entry.name, x.ids, x.count, x.result[1:]) for x in there] == here
+    pids = {x.result[0] for x in there}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 3
+    assert len(here) == 13 + 5
+    assert multiprocessing.active_children() == []
+
+
+@linux_only
+def test_fewer_than_two_cpus_means_no_worker_process(make_archive, monkeypatch) -> None:
+    monkeypatch.setattr(batches, "usable_cpus", lambda: 1)
+    source = make_archive(varied_inputs(20), "a.zip", batch_size=3)
+    with ArchiveReader(source) as reader:
+        pids = {x.result[0] for x in iter_batches([reader], work=_summary, workers=8)}
+    assert pids == {os.getpid()}
+
+
+@linux_only
+def test_an_error_in_a_worker_comes_in_order_after_the_batches_before(make_archive) -> None:
+    _no_other_threads()
+    source = make_archive(varied_inputs(30), "a.zip", batch_size=2)
+    seen = []
+
+    def fail_at_seven(batch: batches.Batch) -> int:
+        if batch.entry.index == 7:
+            raise SchemaError(f"{batch.source}: entry {batch.entry.name!r}: no")
+        return batch.count
+
+    with ArchiveReader(source) as reader, pytest.raises(SchemaError, match="entry.*: no"):
+        for batch in iter_batches([reader], work=fail_at_seven, workers=2):
+            seen.append(batch.entry.index)
+    assert seen == list(range(7))
+    assert multiprocessing.active_children() == []
+
+
+def test_steps_refuse_repeated_ids_and_empty_sources(make_archive, tmp_path: Path) -> None:
+    records = varied_inputs(6)
+    source = make_archive([*records, records[2]], "a.zip", batch_size=3)
+    with ArchiveReader(source) as reader:
+        steps = refuse_repeated_ids(iter_batches([reader]), [reader])
+        with pytest.raises(ConflictError, match="'in-002' appears twice"):
+            list(steps)
+    empty = write_raw_archive(tmp_path / "empty.zip", [b"", b""])  # two empty batches
+    with ArchiveReader(empty, allow_empty=False) as reader, ArchiveReader(source) as full:
+        assert len(list(require_inputs(iter_batches([full])))) == 3
+        with pytest.raises(EmptyArchiveError, match="empty.zip: the archive holds no inputs"):
+            list(require_inputs(iter_batches([full, reader])))
+    with ArchiveReader(empty, allow_empty=True) as reader:
+        assert len(list(require_inputs(iter_batches([reader])))) == 2
+
+
+@linux_only
+@pytest.mark.parametrize("workers", [1, 3])
+def test_archive_metrics_match_counting_one_input_at_a_time(make_archive, workers) -> None:
+    _no_other_threads()
+    records = varied_inputs(40, seed=4)
+    records[5].data.concepts[0].name = ""  # a name first seen later still wins
+    source = make_archive(records, "a.zip", batch_size=3)
+    with ArchiveReader(source) as reader:
+        got = archive_metrics(reader, workers=workers)
+    assert got.to_dict() == compute_metrics(records).to_dict()
+    assert got.inputs_count == 40
+
+
+def _awkward_inputs() -> list[Input]:
+    """Inputs whose embeddings are bad in every way (empty, mis-declared, other size,
+    NaN), missing, or repeated."""
+    rng = np.random.default_rng(7)
+    records = []
+    for n in range(60):
+        record = Input(id=f"in-{n:03d}")
+        kind = n % 9
+        if kind != 8:
+            size = {3: 5, 4: 0}.get(kind, 6)
+            vector = rng.standard_normal(size).astype(np.float32)
+            if kind == 5:
+                vector[1] = np.nan
+            declared = 7 if kind == 6 else size
+            record.data.embeddings.add(vector=vector.tolist(), num_dimensions=declared)
+        records.append(record)
+    records.append(records[10])  # the same id with the same vector
+    records += [Input(id="none-1"), Input(id="none-2")]
+    for n in range(7):  # a batch of one size, not the index's (63-69 below)
+        record = Input(id=f"five-{n}")
+        record.data.embeddings.add(vector=[1.0, 2.0, 3.0, 4.0, float(n)], num_dimensions=5)
+        records.append(record)
+    for n in range(6):  # a batch of the index's size (70-76): one NaN, one zero, a repeat
+        record = Input(id=f"six-{n}")
+        vector = [0.0] * 6 if n == 1 else [1.0, 2.0, float("nan") if n == 2 else 3.0, 0.0, 1.0, n]
+        record.data.embeddings.add(vector=vector)
+        records.append(record)
+    records.append(records[0])
+    return records
+
+
+def test_extracted_embeddings_give_the_same_outcome_as_parsed_ones(tmp_path: Path) -> None:
+    records = _awkward_inputs()
+    outcomes = []
+    for how in ("parsed", "extracted", "prepared"):
+        writer = VectorWriter(tmp_path / f"{how}.npy")
+        collector = Collector(writer, metric="cosine", embedding=0, skip_bad=True)
+        for start in range(0, len(records), 7):
+            chunk = records[start : start + 7]
+            if how == "parsed":
+                collector.add_batch(chunk, "a.zip")
+            else:
+                metric = "cosine" if how == "prepared" else None
+                collector.add_extracted(extract_embeddings(chunk, 0, metric), "a.zip")
+        writer.finish()
+        outcomes.append((collector.stats, collector.ids, np.load(tmp_path / f"{how}.npy")))
+    for other in outcomes[1:]:
+        assert outcomes[0][0] == other[0]
+        assert outcomes[0][1] == other[1]
+        assert np.array_equal(outcomes[0][2], other[2])
+    assert outcomes[0][0].bad == 27 + 7 + 2 and outcomes[0][0].duplicate_ids == 2
+
+
+@linux_only
+def test_collect_with_workers_writes_the_same_vectors(make_archive, tmp_path: Path) -> None:
+    _no_other_threads()
+    first = make_archive(_awkward_inputs()[:60], "a.zip", batch_size=4)
+    second = make_archive(varied_inputs(30, seed=9), "b.zip", batch_size=4)
+    outcomes = []
+    for workers in (1, 2):
+        writer = VectorWriter(tmp_path / f"w{workers}.npy")
+        collector = Collector(writer, metric="l2", embedding=0, skip_bad=True)
+        records = collect([first, second], collector, workers=workers)
+        writer.finish()
+        outcomes.append((records, collector.stats, collector.ids, writer.rows_sha256))
+    assert outcomes[0] == outcomes[1]
+    assert [r["inputs"] for r in outcomes[0][0]] == [60, 30]
+    assert multiprocessing.active_children() == []
+
+
+def test_metrics_type_rank_and_empty_metadata() -> None:
+    both = Input(id="a")
+    both.data.text.raw = "t"
+    both.data.video.url = "https://example.com/v.mp4"
+    empty_meta = Input(id="b")
+    empty_meta.data.metadata.SetInParent()
+    audio = Input(id="c")
+    audio.data.audio.url = "https://example.com/a.wav"
+    audio.data.metadata.update({"k": 1})
+    metrics = compute_metrics([both, empty_meta, audio])
+    assert metrics.input_types == {"audio": 1, "unknown": 1, "video": 1}
+    assert metrics.inputs_with_metadata_count == 1
+    assert metrics.unlabeled_inputs_count == 3
+
+
+@linux_only
+def test_unknown_fields_and_repeated_ids_are_found_in_workers_too(
+    make_archive, tmp_path: Path
+) -> None:
+    _no_other_threads()
+    records = varied_inputs(30, seed=8)
+    for n in (4, 17):
+        records[n].data.MergeFromString(b"\x98\x06\x01")  # Data field 99, unknown
+    source = make_archive(records, "a.zip", batch_size=4)
+    reports = [
+        convert_archives([source], tmp_path / f"w{w}.jsonl", to="jsonl", workers=w) for w in (1, 2)
+    ]
+    assert reports[0].unknown_field_examples == ("in-004", "in-017")
+    assert reports[1].unknown_field_examples == reports[0].unknown_field_examples
+    assert reports[1].unknown_fields == reports[0].unknown_fields == ("Data field 99",)
+    assert (tmp_path / "w1.jsonl").read_bytes() == (tmp_path / "w2.jsonl").read_bytes()
+    twice = make_archive([*records, records[21]], "b.zip", batch_size=4)
+    with pytest.raises(ConflictError, match="'in-021' appears twice"):
+        convert_archives([twice], tmp_path / "x.jsonl", to="jsonl", workers=2)
+    assert not (tmp_path / "x.jsonl").exists()
+    assert multiprocessing.active_children() == []
