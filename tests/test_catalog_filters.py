@@ -57,7 +57,7 @@ class TestFilters:
         catalog.filters.add("balls", FilterCriteria(concepts=("ball",)))
         assert [f.id for f in catalog.filters.list()] == ["balls", "boxes"]
         assert [f.id for f in catalog.filters.list(page=2, per_page=1)] == ["boxes"]
-        with pytest.raises(CatalogError, match="pass --replace"):
+        with pytest.raises(CatalogError, match="pass replace=True"):
             catalog.filters.add("boxes", FilterCriteria(unlabeled=True))
         changed = catalog.filters.add("boxes", FilterCriteria(unlabeled=True), replace=True)
         assert catalog.filters.get("boxes").criteria == changed.criteria
@@ -165,7 +165,7 @@ def test_merge_create(catalog: Catalog, tmp_path: Path) -> None:
     shutil.copyfile(SAMPLE, source)
     with pytest.raises(NotInCatalogError):
         catalog.datasets.merge(source, into="new")
-    with pytest.raises(CatalogError, match="give --into new to create it"):
+    with pytest.raises(CatalogError, match="give into='new' to create it"):
         catalog.datasets.merge(source, into="new@v1", create=True)
     made = catalog.datasets.merge(
         source, into="new", create=True, ids=["img-0001", "img-0002"], version="first"

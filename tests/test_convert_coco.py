@@ -22,6 +22,16 @@ coco_module = pytest.importorskip("pycocotools.coco")
 # pycocotools' mask decoding trips numpy 2's __array__ deprecation inside its own code.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 FAST = {"backoff": 0.01, "max_backoff": 0.05, "seed": 7}
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Downloads retry after a short, seeded backoff (a private setting of the converters)."""
+    import toolkit.convert._options as options
+
+    monkeypatch.setattr(options, "_MEDIA_SINK_EXTRAS", FAST)
+
+
 approx = pytest.approx
 
 
@@ -408,18 +418,14 @@ def test_download_names_sizes_and_resume(make_archive, tmp_path: Path) -> None:
         server.add("/orig/img5", b"", fail=[404] * 50)  # h5 fails for good
         source = make_archive(records)
         out = tmp_path / "coco"
-        with pytest.raises(MediaError, match=r"media of 1 input\(s\).*'h5'.*--allow-missing"):
-            convert_archives(
-                [source], out, to="coco", media="download", pat=KEY, retries=1, media_options=FAST
-            )
+        with pytest.raises(MediaError, match=r"media of 1 input\(s\).*'h5'.*allow_missing=True"):
+            convert_archives([source], out, to="coco", media="download", pat=KEY, retries=1)
         # The failed run kept its finished files, wrote no annotations.json, left no temp.
         assert sorted(p.name for p in out.iterdir()) == ["images"]
         assert len(list((out / "images").iterdir())) == 5
         hits_before = {f"/orig/img{i}": server.hits(f"/orig/img{i}") for i in range(6)}
         server.add("/orig/img5", jpeg_bytes((24, 12)))
-        report = convert_archives(
-            [source], out, to="coco", media="download", pat=KEY, media_options=FAST
-        )
+        report = convert_archives([source], out, to="coco", media="download", pat=KEY)
         # Only the missing file was fetched again.
         for i in range(5):
             assert server.hits(f"/orig/img{i}") == hits_before[f"/orig/img{i}"]
@@ -451,7 +457,6 @@ def test_download_allow_missing_writes_what_it_has(make_archive, tmp_path: Path)
             retries=1,
             allow_missing=True,
             report_path=report_file,
-            media_options=FAST,
         )
     assert report.media is not None and list(report.media.failed) == ["h1"]
     assert "500" in report.media.failed["h1"]
@@ -467,14 +472,12 @@ def test_failed_run_keeps_an_old_complete_output(make_archive, tmp_path: Path) -
         records = _hosted_records(server, 2)
         source = make_archive(records)
         out = tmp_path / "coco"
-        convert_archives([source], out, to="coco", media="download", pat=KEY, media_options=FAST)
+        convert_archives([source], out, to="coco", media="download", pat=KEY)
         old = (out / "annotations.json").read_bytes()
         server.add("/orig/img1", b"", fail=[404] * 50)
         (out / "images" / "h1.jpg").unlink()
         with pytest.raises(MediaError):
-            convert_archives(
-                [source], out, to="coco", media="download", pat=KEY, retries=0, media_options=FAST
-            )
+            convert_archives([source], out, to="coco", media="download", pat=KEY, retries=0)
     assert (out / "annotations.json").read_bytes() == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive.zip", "coco"]
 
@@ -483,16 +486,13 @@ def test_rerun_drops_files_of_inputs_no_longer_there(make_archive, tmp_path: Pat
     with MediaServer(key=KEY) as server:
         records = _hosted_records(server, 3)
         out = tmp_path / "coco"
-        convert_archives(
-            [make_archive(records)], out, to="coco", media="download", pat=KEY, media_options=FAST
-        )
+        convert_archives([make_archive(records)], out, to="coco", media="download", pat=KEY)
         convert_archives(
             [make_archive(records[:2], "two.zip")],
             out,
             to="coco",
             media="download",
             pat=KEY,
-            media_options=FAST,
         )
     assert sorted(p.name for p in (out / "images").iterdir()) == ["h0.png", "h1.jpg"]
 

@@ -308,10 +308,13 @@ def test_bad_sources(tmp_path: Path) -> None:
     ("options", "message"),
     [
         ({"to": "yaml"}, "unknown format 'yaml'"),
-        ({"to": "json", "media": "embedded"}, "--media applies to coco, yolo, voc and sdk"),
+        (
+            {"to": "json", "media": "embedded"},
+            "media applies to to='coco', 'yolo', 'voc' and 'sdk'",
+        ),
         ({"to": "coco", "media": "all"}, "media must be one of"),
-        ({"to": "coco", "png": True, "media": "embedded"}, "--png applies to --to sdk"),
-        ({"to": "sdk", "video_frames": True}, "--video-frames applies to --to coco"),
+        ({"to": "coco", "png": True, "media": "embedded"}, "png applies to to='sdk'"),
+        ({"to": "sdk", "video_frames": True}, "video_frames applies to to='coco'"),
         ({"to": "json", "split": "../up"}, "bad split name"),
         ({"to": "json", "split": "/abs"}, "bad split name"),
         ({"to": "json", "batch_size": 0}, "at least 1"),

@@ -24,6 +24,14 @@ requests = pytest.importorskip("requests")
 FAST = {"backoff": 0.01, "max_backoff": 0.05, "seed": 7}
 
 
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Downloads retry after a short, seeded backoff (a private setting of the converters)."""
+    import toolkit.convert._options as options
+
+    monkeypatch.setattr(options, "_MEDIA_SINK_EXTRAS", FAST)
+
+
 def _hosted_varied(server: MediaServer) -> list[Input]:
     """The varied inputs, with their media as hosted copies on the local server."""
     records = []
@@ -79,7 +87,6 @@ def test_same_files_and_json_as_the_sdk(make_archive, tmp_path: Path) -> None:
             media="download",
             pat=KEY,
             png=True,
-            media_options=FAST,
         )
     theirs, ours = _read_zip(theirs_path), _read_zip(ours_path)
     assert sorted(ours) == sorted(theirs)
@@ -143,9 +150,7 @@ def test_real_extensions_urls_and_reported_failures(make_archive, tmp_path: Path
         source = make_archive(records)
         out = tmp_path / "export.zip"
         with pytest.raises(MediaError, match=r"'gone': HTTP 404"):
-            convert_archives(
-                [source], out, to="sdk", media="download", pat=KEY, retries=0, media_options=FAST
-            )
+            convert_archives([source], out, to="sdk", media="download", pat=KEY, retries=0)
         assert not out.exists()
         kept = tmp_path / ".export.zip.media"
         assert sorted(p.name for p in kept.iterdir()) == ["a-jpeg.jpg", "by-url.png"]
@@ -159,7 +164,6 @@ def test_real_extensions_urls_and_reported_failures(make_archive, tmp_path: Path
             retries=0,
             allow_missing=True,
             split="train",
-            media_options=FAST,
         )
         assert server.hits("/orig/jpg") == hits  # reused from the failed run
     names = sorted(_read_zip(out))

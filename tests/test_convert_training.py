@@ -337,14 +337,18 @@ def test_datumaro_imports_yolo_and_voc(make_archive, tmp_path: Path) -> None:
 # -- downloads ------------------------------------------------------------------------------
 
 
-def test_download_sizes_names_and_resume(make_archive, tmp_path: Path) -> None:
+def test_download_sizes_names_and_resume(
+    make_archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from convert_helpers import jpeg_bytes
     from media_helpers import KEY, hosted_input
     from media_server import MediaServer
 
+    import toolkit.convert._options as options
     from toolkit.errors import MediaError
 
     fast = {"backoff": 0.01, "max_backoff": 0.05, "seed": 7}
+    monkeypatch.setattr(options, "_MEDIA_SINK_EXTRAS", fast)  # retries after a short backoff
     with MediaServer(key=KEY) as server:
         records = []
         for i in range(4):
@@ -362,9 +366,7 @@ def test_download_sizes_names_and_resume(make_archive, tmp_path: Path) -> None:
         for to in ("voc", "yolo"):
             out = tmp_path / to
             with pytest.raises(MediaError, match=r"'h3'"):
-                convert_archives(
-                    [source], out, to=to, media="download", pat=KEY, retries=0, media_options=fast
-                )
+                convert_archives([source], out, to=to, media="download", pat=KEY, retries=0)
             # only the finished downloads stay: no labels of a run that failed
             media = "JPEGImages" if to == "voc" else "images"
             assert sorted(p.name for p in out.iterdir()) == [media]
@@ -374,13 +376,11 @@ def test_download_sizes_names_and_resume(make_archive, tmp_path: Path) -> None:
         server.add("/orig/img3", jpeg_bytes((24, 12)))
         hits = server.hits("/orig/img0")
         voc = tmp_path / "voc"
-        report = convert_archives(
-            [source], voc, to="voc", media="download", pat=KEY, media_options=fast
-        )
+        report = convert_archives([source], voc, to="voc", media="download", pat=KEY)
         assert server.hits("/orig/img0") == hits  # kept from the failed run
         assert report.media is not None and report.media.written == 1
         yolo = tmp_path / "yolo"
-        convert_archives([source], yolo, to="yolo", media="download", pat=KEY, media_options=fast)
+        convert_archives([source], yolo, to="yolo", media="download", pat=KEY)
     got = read_voc(voc)
     assert {k: sorted(v) for k, v in got.items()} == {"train": ["h0", "h1", "h2"], "val": ["h3"]}
     for split in got.values():

@@ -231,9 +231,10 @@ class TestEmptyAndUnknown:
             filter_inputs(archive, out, criteria=criteria)
         assert str(caught.value) == (
             f"{archive}: the output would hold no inputs: none of the 9 inputs matches "
-            "concepts 'car'; types 'image'; nothing was written (pass --allow-empty to "
+            "concepts 'car'; types 'image'; nothing was written (pass allow_empty=True to "
             "write an empty archive)"
         )
+        assert caught.value.params == ("allow_empty=True",)  # the CLI says --allow-empty
         assert not out.exists()
         report = filter_inputs(archive, out, criteria=criteria, allow_empty=True)
         assert report.inputs_written == 0 and read_ids(out) == []

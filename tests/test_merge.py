@@ -87,8 +87,13 @@ class TestPolicies:
         assert message.startswith(
             f"2 input ids have different inputs in {a} and {b}: 'x3', 'x4'; nothing was written."
         )
-        assert "--on-conflict skip" in message and "overwrite" in message
-        assert "rename" in message and "--merge-annotations" in message
+        assert "on_conflict='skip'" in message and "on_conflict='overwrite'" in message
+        assert "on_conflict='rename'" in message and "merge_annotations=True" in message
+        # The command line names its flags in their place.
+        from toolkit.cli._flags import in_flags
+
+        assert "--on-conflict skip (the first)" in in_flags(info.value)
+        assert "--merge-annotations when" in in_flags(info.value)
         assert "nothing was written" in message
         assert not out.exists() and leftovers(tmp_path) == []
         assert hashes([a, b]) == before

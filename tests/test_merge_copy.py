@@ -111,7 +111,7 @@ def test_batch_size_none_copies_every_entry(tmp_path, calls):
 
 
 def test_repeated_ids_copy_the_batches_left_whole(tmp_path, calls, monkeypatch):
-    monkeypatch.setattr(rewrite, "BACKGROUND_WRITES", False)  # the first pass stops at once
+    monkeypatch.setattr(rewrite, "_BACKGROUND_WRITES", False)  # the first pass stops at once
     a, b = _records(8, "a"), _records(8, "b")
     b[5] = make_input("a1", image_bytes=b"different")
     pa = _archive(tmp_path, "a.zip", a, batch_size=4, compress=True)

@@ -52,9 +52,9 @@ def test_same_bytes_with_or_without_the_writer_thread(
     a = make_archive(_records(300, "a"), "a.zip", batch_size=128)
     b = make_archive(_records(50, "b") + _records(3, "a"), "b.zip", batch_size=7)
     reference = tmp_path / "reference.zip"
-    monkeypatch.setattr(rewrite, "BACKGROUND_WRITES", False)
+    monkeypatch.setattr(rewrite, "_BACKGROUND_WRITES", False)
     merge_archives([a, b], reference, on_conflict="rename", batch_size=64)
-    monkeypatch.setattr(rewrite, "BACKGROUND_WRITES", background)
+    monkeypatch.setattr(rewrite, "_BACKGROUND_WRITES", background)
     out = tmp_path / "out.zip"
     merge_archives([a, b], out, on_conflict="rename", batch_size=64)
     assert out.read_bytes() == reference.read_bytes()

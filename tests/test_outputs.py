@@ -72,7 +72,7 @@ class TestCheckOutputs:
         coco = tmp_path / "coco"
         check_outputs({"-o": coco, "--report": coco / "report.json"}, [src])
         out.write_text("old")
-        with pytest.raises(OutputError, match=f"{out}: exists; pass --force"):
+        with pytest.raises(OutputError, match=f"{out}: exists; pass force=True"):
             check_outputs({"-o": out}, [src])
         check_outputs({"-o": out}, [src], force=True)
         check_outputs({"-o": out}, [src], existing_ok={"-o"})
@@ -188,3 +188,48 @@ class TestTheProbesCommands:
         out = tmp_path / "e.jsonl"
         assert_refused(run([*base, "--to", "jsonl", "-o", str(out), "--report", str(archive)]))
         assert archive.read_bytes() == before and not out.exists()
+
+
+class TestParameterNames:
+    """Library errors name parameters; the CLI writes its flags in their place."""
+
+    def test_flag_spellings(self) -> None:
+        from toolkit.cli._flags import flag
+
+        assert flag("allow_empty=True") == "--allow-empty"
+        assert flag("to='coco'") == "--to coco"
+        assert flag("workers=1") == "--workers 1"
+        assert flag("limits.max_entries") == "--max-entries"
+        assert flag("report_path") == "--report"
+        assert flag("-o") == "-o"
+
+    def test_only_the_named_parameters_are_rewritten(self) -> None:
+        from toolkit.cli._flags import in_flags
+
+        exc = OutputError(
+            "force=True/out.zip: exists; pass force=True to replace it", params=["force=True"]
+        )
+        # The path holds the same text; only what the error names changes (every copy of it).
+        assert in_flags(exc) == "--force/out.zip: exists; pass --force to replace it"
+        plain = OutputError("a.zip: pass force=True")
+        assert in_flags(plain) == "a.zip: pass force=True"
+
+    def test_params_survive_pickling(self) -> None:
+        import pickle
+
+        exc = pickle.loads(pickle.dumps(OutputError("x: pass force=True", params=["force=True"])))
+        assert (
+            type(exc) is OutputError
+            and exc.params == ("force=True",)
+            and str(exc) == "x: pass force=True"
+        )
+
+    def test_cli_message_names_the_flag(self, sample_archive: Path, tmp_path: Path) -> None:
+        # The library refuses the folder naming force=True; the command line says --force.
+        out = tmp_path / "coco"
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+        args = ["convert", str(sample_archive), "--to", "coco", "-o", str(out)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1
+        assert "or pass --force" in result.output and "force=True" not in result.output

@@ -41,7 +41,9 @@ class TestOpenImage:
             assert image.size == (100, 100)
 
     def test_one_pixel_over_the_limit(self) -> None:
-        with pytest.raises(LimitError, match=r"over the limit of 9999 pixels.*--max-image-pixels"):
+        with pytest.raises(
+            LimitError, match=r"over the limit of 9999 pixels.*limits.max_image_pixels"
+        ):
             open_image(_png(100, 100), max_pixels=9_999, where="img-1")
 
     def test_a_real_bomb_is_refused_before_decoding(self) -> None:
@@ -102,7 +104,9 @@ class TestMetadataDepth:
         struct = Struct()
         struct.update({"a": [[[[[[[[1]]]]]]]]})
         check_metadata_depth(struct, max_depth=9)
-        with pytest.raises(LimitError, match="metadata nests 9 levels deep.*--max-metadata-depth"):
+        with pytest.raises(
+            LimitError, match="metadata nests 9 levels deep.*limits.max_metadata_depth"
+        ):
             check_metadata_depth(struct, max_depth=8, where="input 'x'")
 
     def test_small_structs_are_not_walked(self, monkeypatch) -> None:

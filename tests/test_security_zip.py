@@ -63,9 +63,9 @@ class TestLyingHeaders:
         data = zip_bytes([("all/b_n1", GOOD)])
         path = tmp_path / "huge-claim.zip"
         path.write_bytes(patch_central(data, "all/b_n1", file_size=0xFFFFFFF0))
-        with pytest.raises(LimitError, match="--max-ratio"):  # 4 GiB from 268 bytes
+        with pytest.raises(LimitError, match="limits.max_ratio"):  # 4 GiB from 268 bytes
             ArchiveReader(path)
-        with pytest.raises(LimitError, match="--max-batch-bytes"):
+        with pytest.raises(LimitError, match="limits.max_batch_bytes"):
             ArchiveReader(path, limits=Limits(max_ratio=1e12))
 
     def test_wrong_crc(self, tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ class TestSplit:
             split_archive(src, tmp_path / "o", ratios={"train": 1.0, "val": 0.0})
         assert str(caught.value) == (
             f"{src}: the split 'val' would hold no inputs (1 input in all); nothing was "
-            "written. Give larger ratios, or pass --allow-empty to write empty archives"
+            "written. Give larger ratios, or pass allow_empty=True to write empty archives"
         )
         assert not (tmp_path / "o").exists()
         report = split_archive(

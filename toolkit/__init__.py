@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (explicit 
     from .catalog import DatasetInfo as DatasetInfo
     from .catalog import VersionInfo as VersionInfo
     from .convert import FORMATS as FORMATS
+    from .convert import ConvertOptions as ConvertOptions
     from .convert import ConvertReport as ConvertReport
     from .convert import convert_archives as convert_archives
     from .dataset import Archive as Archive
@@ -97,7 +98,7 @@ __version__ = "0.1.0"
 #: (and every CLI start) stays fast: faiss, the catalog and the converters load only when used.
 _LAZY = {
     "dataset": ("Archive", "open_archive"),
-    "convert": ("ConvertReport", "FORMATS", "convert_archives"),
+    "convert": ("ConvertOptions", "ConvertReport", "FORMATS", "convert_archives"),
     "media": ("FileNamer", "MediaReport", "MediaSink", "read_pat", "sniff_extension"),
     "merge": ("CONFLICT_POLICIES", "MergeReport", "merge_archives"),
     "subset": ("FilterCriteria", "FilterReport", "RemoveReport", "filter_inputs", "remove_inputs"),

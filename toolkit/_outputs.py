@@ -14,7 +14,7 @@ refuses, with an :class:`~toolkit.errors.OutputError` naming both paths:
 
 Example::
 
-    check_outputs({"-o": Path("out.zip"), "--report": Path("r.json")}, [Path("src.zip")],
+    check_outputs({"output": Path("out.zip"), "report_path": Path("r.json")}, [Path("src.zip")],
                   force=False)
 """
 
@@ -24,7 +24,7 @@ import os
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, param
 
 __all__ = ["check_outputs", "same_path", "within"]
 
@@ -75,8 +75,9 @@ def check_outputs(
 ) -> None:
     """Refuse outputs that would touch a source, each other, or an existing file.
 
-    ``outputs`` maps what the user calls each output (``"-o"``, ``"--report"``) to its
-    path; ``None`` and ``"-"`` (standard output) are skipped, as are ``None`` sources.
+    ``outputs`` maps what the caller calls each output (the parameter, ``"report_path"``;
+    the CLI: its flag, ``"-o"``) to its path; ``None`` and ``"-"`` (standard output) are
+    skipped, as are ``None`` sources.
     Outputs named in ``existing_ok`` may exist without ``force``.
     """
     named = [(role, Path(p)) for role, p in outputs.items() if p is not None and str(p) != "-"]
@@ -86,17 +87,20 @@ def check_outputs(
             if same_path(out, source):
                 raise OutputError(
                     f"{out}: this is the source archive {source}; sources are never "
-                    f"modified, so write the {role} output to another path"
+                    f"modified, so write the {role} output to another path",
+                    params=[role],
                 )
             if within(source, out):
                 raise OutputError(
                     f"{out}: holds the source archive {source} ({role} folder); write to a "
-                    "folder that holds no source"
+                    "folder that holds no source",
+                    params=[role],
                 )
             if within(out, source):
                 raise OutputError(
                     f"{out}: is inside the source folder {source}; sources are never "
-                    f"modified, so write the {role} output elsewhere"
+                    f"modified, so write the {role} output elsewhere",
+                    params=[role],
                 )
     for i, (role, out) in enumerate(named):
         for other_role, other in named[i + 1 :]:
@@ -105,10 +109,12 @@ def check_outputs(
             if same_path(out, other):
                 raise OutputError(
                     f"{out} ({role}) and {other} ({other_role}): one would overwrite the "
-                    "other; give them different paths"
+                    "other; give them different paths",
+                    params=[role, other_role],
                 )
     if force:
         return
     for role, out in named:
         if role not in existing_ok and (out.exists() or out.is_symlink()):
-            raise OutputError(f"{out}: exists; pass --force to replace it")
+            hint = param("force")
+            raise OutputError(f"{out}: exists; pass {hint} to replace it", params=[hint])

@@ -62,8 +62,9 @@ __all__ = [
     "open_sources",
 ]
 
-#: Write protobuf outputs from a second thread (see :class:`BackgroundWriter`).
-BACKGROUND_WRITES = True
+#: Write protobuf outputs from a second thread (see :class:`BackgroundWriter`); tests turn
+#: it off (``monkeypatch.setattr``) to write in the calling thread.
+_BACKGROUND_WRITES = True
 
 #: What the public functions accept as an archive: a path or a binary stream.
 Stream = IO[bytes]
@@ -273,7 +274,7 @@ def output_writer(
         flavour=flavour,  # type: ignore[arg-type]
         split=split,
     )
-    if writer.flavour == "protobuf" and BACKGROUND_WRITES:
+    if writer.flavour == "protobuf" and _BACKGROUND_WRITES:
         return BackgroundWriter(writer)
     return writer
 

@@ -223,7 +223,8 @@ class ArchiveReader:
         if len(infos) > limits.max_entries:
             raise LimitError(
                 f"{self.path}: {len(infos)} zip entries exceed the limit of "
-                f"{limits.max_entries}; raise it with --max-entries if the archive is trusted"
+                f"{limits.max_entries}; raise it with limits.max_entries if the archive is trusted",
+                params=["limits.max_entries"],
             )
         total = 0
         for info in infos:
@@ -247,8 +248,9 @@ class ArchiveReader:
         if file_size and total > limits.ratio_exempt_bytes and total > limits.max_ratio * file_size:
             raise LimitError(
                 f"{self.path}: expands to {total} bytes from {file_size} (ratio over "
-                f"{limits.max_ratio:g}), which looks like a zip bomb; raise --max-ratio if the "
-                "archive is trusted"
+                f"{limits.max_ratio:g}), which looks like a zip bomb; raise limits.max_ratio "
+                "if the archive is trusted",
+                params=["limits.max_ratio"],
             )
         # Entries whose data overlap (several entries reading the same compressed bytes)
         # are the trick of non-recursive zip bombs; a real zip never has them.
@@ -306,8 +308,9 @@ class ArchiveReader:
             if info.file_size > limits.max_batch_bytes:
                 raise LimitError(
                     f"{self.path}: entry {name!r} is {info.file_size} bytes uncompressed, over the "
-                    f"limit of {limits.max_batch_bytes}; raise it with --max-batch-bytes if the "
-                    "archive is trusted"
+                    f"limit of {limits.max_batch_bytes}; raise it with limits.max_batch_bytes "
+                    "if the archive is trusted",
+                    params=["limits.max_batch_bytes"],
                 )
             if (
                 info.file_size > limits.ratio_exempt_bytes
@@ -316,13 +319,15 @@ class ArchiveReader:
                 raise LimitError(
                     f"{self.path}: entry {name!r} expands {info.file_size} bytes from "
                     f"{info.compress_size} (ratio over {limits.max_ratio:g}), which looks like a "
-                    "zip bomb; raise --max-ratio if the archive is trusted"
+                    "zip bomb; raise limits.max_ratio if the archive is trusted",
+                    params=["limits.max_ratio"],
                 )
             total += info.file_size
             if total > limits.max_total_bytes:
                 raise LimitError(
                     f"{self.path}: over {limits.max_total_bytes} bytes uncompressed in all; raise "
-                    "--max-total-bytes if the archive is trusted"
+                    "limits.max_total_bytes if the archive is trusted",
+                    params=["limits.max_total_bytes"],
                 )
             match = _COUNT_SUFFIX.search(name)
             self._infos.append(info)
@@ -339,7 +344,8 @@ class ArchiveReader:
             )
         if not entries and not self.allow_empty:
             raise EmptyArchiveError(
-                f"{self.path}: the archive holds no inputs; pass --allow-empty to accept it"
+                f"{self.path}: the archive holds no inputs; pass allow_empty=True to accept it",
+                params=["allow_empty=True"],
             )
         return entries
 
@@ -404,7 +410,8 @@ class ArchiveReader:
         if len(data) > self.limits.max_batch_bytes:
             raise LimitError(
                 f"{self.path}: entry {entry.name!r} decompresses past the limit of "
-                f"{self.limits.max_batch_bytes} bytes; raise --max-batch-bytes if trusted"
+                f"{self.limits.max_batch_bytes} bytes; raise limits.max_batch_bytes if trusted",
+                params=["limits.max_batch_bytes"],
             )
         return data
 
@@ -560,7 +567,8 @@ class ArchiveReader:
             yield entry, batch
         if not seen_any and not self.allow_empty:
             raise EmptyArchiveError(
-                f"{self.path}: the archive holds no inputs; pass --allow-empty to accept it"
+                f"{self.path}: the archive holds no inputs; pass allow_empty=True to accept it",
+                params=["allow_empty=True"],
             )
 
     def iter_inputs(self) -> Iterator[Input]:
@@ -649,7 +657,8 @@ def _check_directory(path: Path, limits: Limits, fileobj: IO[bytes] | None = Non
         if count > limits.max_entries:
             raise LimitError(
                 f"{path}: {count} zip entries exceed the limit of {limits.max_entries}; "
-                "raise it with --max-entries if the archive is trusted"
+                "raise it with limits.max_entries if the archive is trusted",
+                params=["limits.max_entries"],
             )
         if cd_size <= _CD_HEADER.size * limits.max_entries:
             return
@@ -668,8 +677,9 @@ def _check_directory(path: Path, limits: Limits, fileobj: IO[bytes] | None = Non
             found += 1
             if found > limits.max_entries:
                 raise LimitError(
-                    f"{path}: over {limits.max_entries} zip entries; raise --max-entries if "
-                    "the archive is trusted"
+                    f"{path}: over {limits.max_entries} zip entries; raise limits.max_entries if "
+                    "the archive is trusted",
+                    params=["limits.max_entries"],
                 )
             fp.seek(skip, os.SEEK_CUR)
             pos += _CD_HEADER.size + skip
@@ -679,8 +689,9 @@ def _check_objects(objects: int, limits: Limits, where: str) -> None:
     if objects > limits.max_batch_objects:
         raise LimitError(
             f"{where} holds over {limits.max_batch_objects} objects (fields, list items), "
-            "more memory than a batch may take; raise --max-batch-objects if the archive "
-            "is trusted"
+            "more memory than a batch may take; raise limits.max_batch_objects if the archive "
+            "is trusted",
+            params=["limits.max_batch_objects"],
         )
 
 

@@ -302,7 +302,8 @@ def _check_seen(reader: ArchiveReader | None, seen_any: bool) -> None:
     if reader is not None and not seen_any and not reader.allow_empty:
         raise EmptyArchiveError(
             f"{reader.path}: the archive holds no inputs; nothing was written (pass "
-            "--allow-empty to write an empty output)"
+            "allow_empty=True to write an empty output)",
+            params=["allow_empty=True"],
         )
 
 
@@ -546,7 +547,8 @@ class _ParallelRun:
         except BrokenProcessPool:
             raise ToolkitError(
                 f"a worker process stopped while {self.task} (killed, or out of memory?); "
-                "run again, with --workers 1 to work in one process"
+                "run again, with workers=1 to work in one process",
+                params=["workers=1"],
             ) from None
         reader = self.readers[source_index]
         for offset, (count, ids, unknown_ids, unknown_fields, result) in enumerate(outcomes):

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "ArchiveError",
@@ -43,6 +45,8 @@ __all__ = [
     "ToolkitError",
     "UnknownConceptError",
     "one_line",
+    "param",
+    "params_of",
     "quote_path",
 ]
 
@@ -73,7 +77,46 @@ def one_line(message: str) -> str:
 
 
 class ToolkitError(Exception):
-    """Base class of every error the toolkit raises on purpose."""
+    """Base class of every error the toolkit raises on purpose.
+
+    A message that tells the caller which setting to change names it as a Python
+    parameter, spelled as :func:`param` writes it (``allow_empty=True``,
+    ``limits.max_entries``), and lists those spellings in ``params``; the CLI puts its
+    own flag in their place (``--allow-empty``, ``--max-entries``).
+
+    Example::
+
+        hint = param("allow_empty")
+        raise EmptyArchiveError(f"a.zip: holds no inputs; pass {hint} to accept it", params=[hint])
+    """
+
+    def __init__(self, *args: object, params: Sequence[str] = ()) -> None:
+        super().__init__(*args)
+        #: The parameters the message names, as :func:`param` spells them.
+        self.params: tuple[str, ...] = tuple(params)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep ``params`` across processes (the parallel converters pickle errors).
+        return (_rebuild, (type(self), self.args, self.params))
+
+
+def _rebuild(
+    cls: type[ToolkitError], args: tuple[object, ...], params: tuple[str, ...]
+) -> ToolkitError:
+    return cls(*args, params=params)
+
+
+def params_of(exc: BaseException) -> tuple[str, ...]:
+    """The parameters ``exc`` names (its ``params``; none for other exceptions): for an
+    error that wraps another and keeps its message."""
+    params = getattr(exc, "params", ())
+    return tuple(params) if isinstance(params, tuple) else ()
+
+
+def param(name: str, value: object = True) -> str:
+    """How a message names a parameter: ``name=value`` (``allow_empty=True``,
+    ``to='coco'``), or ``name`` alone with ``value=None`` (``limits.max_entries``)."""
+    return name if value is None else f"{name}={value!r}"
 
 
 class ArchiveError(ToolkitError):

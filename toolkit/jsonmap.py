@@ -44,7 +44,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from ._wire import packed_floats
-from .errors import SchemaError
+from .errors import SchemaError, param, params_of
 from .messages import Input
 
 __all__ = [
@@ -146,6 +146,13 @@ def check_bad_numbers(value: str) -> BadNumbers:
     if value not in BAD_NUMBERS:
         raise ValueError(f"bad_numbers must be one of {', '.join(BAD_NUMBERS)}, not {value!r}")
     return value
+
+
+class _BadNumber(ValueError):
+    """A NaN or infinite metadata number met with ``bad_numbers="error"``."""
+
+    #: The parameter the message names (as :func:`toolkit.errors.param` spells it).
+    params = (param("bad_numbers", "null"),)
 
 
 _NAN = "NaN"
@@ -529,11 +536,10 @@ def _kind_value(message: Any, kind: str | None) -> Any:
         if number - number != 0.0:
             nulled = _NULLED.get()
             if nulled is None:
-                raise ValueError(
+                raise _BadNumber(
                     f"metadata holds the number {number}, which JSON cannot represent "
-                    "(protobuf would read it back as a string); pass --bad-numbers null "
-                    "(convert, datasets export, inputs) to write null in its place, or "
-                    "keep the protobuf flavour"
+                    f"(protobuf would read it back as a string); pass {_BadNumber.params[0]} "
+                    "to write null in its place, or keep the protobuf flavour"
                 )
             nulled.numbers += 1
             return None
@@ -574,7 +580,9 @@ def _json_object(message: Message, json_names: bool, where: Callable[[], str]) -
         with _quiet_floats():
             return _mapper(json_names).message(message)
     except (ValueError, RecursionError) as exc:
-        raise SchemaError(f"{where()}: cannot be written as JSON ({exc})") from None
+        raise SchemaError(
+            f"{where()}: cannot be written as JSON ({exc})", params=params_of(exc)
+        ) from None
 
 
 #: Strings longer than this (in characters) are escaped and written a piece at a time
@@ -771,7 +779,8 @@ def _json_objects(records: Iterable[Input]) -> list[Any]:
                     nulled.record(record.id, before)
             except (ValueError, RecursionError) as exc:
                 raise SchemaError(
-                    f"input {record.id!r}: cannot be written as JSON ({exc})"
+                    f"input {record.id!r}: cannot be written as JSON ({exc})",
+                    params=params_of(exc),
                 ) from None
     return out
 

@@ -418,8 +418,9 @@ class _Merger:
                     subject = "source holds" if len(self.sources) == 1 else "sources hold"
                     raise EmptyResultError(
                         f"{self.output_name}: the output would hold no inputs: the "
-                        f"{subject} none ({names}); nothing was written (pass --allow-empty "
-                        "to write an empty archive)"
+                        f"{subject} none ({names}); nothing was written (pass allow_empty=True "
+                        "to write an empty archive)",
+                        params=["allow_empty=True"],
                     )
                 writer.close()
         except BaseException:
@@ -548,9 +549,15 @@ class _Merger:
             found = f": {shown}{more}"
         return ConflictError(
             f"{total} {subject} different inputs{found}; nothing was written. Choose what "
-            "to keep with --on-conflict skip (the first), overwrite (the last) or rename "
-            "(both) (on_conflict= in Python), or use --merge-annotations when only their "
-            "labels differ"
+            "to keep with on_conflict='skip' (the first), on_conflict='overwrite' (the last) "
+            "or on_conflict='rename' (both), or use merge_annotations=True when only their "
+            "labels differ",
+            params=[
+                "on_conflict='skip'",
+                "on_conflict='overwrite'",
+                "on_conflict='rename'",
+                "merge_annotations=True",
+            ],
         )
 
     # -- pass 3: write the plan --------------------------------------------------------

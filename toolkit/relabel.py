@@ -559,8 +559,9 @@ class _Relabeller:
                 if not plan.keep_unsized:
                     raise SchemaError(
                         f"{self.where}: input {record.id!r} has boxes but no image size "
-                        "(image_info / video_info), so --min-box-area cannot measure them; "
-                        "pass --keep-unsized to keep such boxes"
+                        "(image_info / video_info), so min_box_area cannot measure them; "
+                        "pass keep_unsized=True to keep such boxes",
+                        params=["min_box_area", "keep_unsized=True"],
                     )
                 self.unsized += 1
                 return None

@@ -115,7 +115,8 @@ def image_size(
 def _pixel_error(where: str, max_pixels: int, detail: str) -> LimitError:
     return LimitError(
         f"{where}: image too large ({detail}), over the limit of {max_pixels} pixels "
-        "(a decompression bomb?); raise --max-image-pixels if the archive is trusted"
+        "(a decompression bomb?); raise limits.max_image_pixels if the archive is trusted",
+        params=["limits.max_image_pixels"],
     )
 
 
@@ -174,7 +175,8 @@ def check_metadata_depth(
     if depth > max_depth:
         raise LimitError(
             f"{where}: metadata nests {depth} levels deep, over the limit of {max_depth}; "
-            "raise --max-metadata-depth if the archive is trusted"
+            "raise limits.max_metadata_depth if the archive is trusted",
+            params=["limits.max_metadata_depth"],
         )
 
 

@@ -73,7 +73,7 @@ from ._rewrite import (
     open_sources,
 )
 from .archive import ArchiveWriter, Flavour
-from .errors import ArchiveError, EmptyResultError, OutputError
+from .errors import ArchiveError, EmptyResultError, OutputError, param
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input
 from .records import iter_regions
@@ -331,7 +331,7 @@ def split_archive(
         counts = np.bincount(np.frombuffer(assignment, dtype=np.uint8), minlength=len(names))
         empty = [name for j, name in enumerate(names) if not counts[j]]
         if empty and not allow_empty:
-            raise EmptyResultError(_empty_message(opened.name, empty, total))
+            raise EmptyResultError(_empty_message(opened.name, empty, total), params=[_ALLOW_EMPTY])
         concepts = labels.per_split(assignment, names)
         _write_splits(
             opened,
@@ -698,13 +698,17 @@ def _write_splits(
         raise
 
 
+#: How messages name the parameter that accepts an empty result.
+_ALLOW_EMPTY = param("allow_empty")
+
+
 def _empty_message(source: str, empty: list[str], total: int) -> str:
     names = ", ".join(repr(name) for name in empty)
     subject = "split" if len(empty) == 1 else "splits"
     return (
         f"{source}: the {subject} {names} would hold no inputs ({total} input"
         f"{'' if total == 1 else 's'} in all); nothing was written. Give larger ratios, "
-        "or pass --allow-empty to write empty archives"
+        f"or pass {_ALLOW_EMPTY} to write empty archives"
     )
 
 

@@ -40,7 +40,7 @@ from ._rewrite import (
 )
 from .archive import Flavour
 from .concepts import ConceptKeys
-from .errors import EmptyResultError, InputNotFoundError
+from .errors import EmptyResultError, InputNotFoundError, param
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input
 from .records import INPUT_TYPES, has_labels, input_type, iter_regions
@@ -373,10 +373,10 @@ def remove_inputs(
     def check(read: int, written: int) -> None:
         if strict and len(found) < len(wanted):
             missing = [i for i in wanted if i not in found]
-            raise InputNotFoundError(_missing_message(name, missing))
+            raise InputNotFoundError(_missing_message(name, missing), params=[_STRICT])
         if not written and not allow_empty:
             why = f"all {read} inputs are among the ids to remove" if read else "it is empty"
-            raise EmptyResultError(_empty_message(name, why))
+            raise EmptyResultError(_empty_message(name, why), params=[_ALLOW_EMPTY])
 
     name = _source_name(source)
     read, written, _ = _rewrite_one(
@@ -467,7 +467,9 @@ def filter_inputs(
         if limit is None or kept < limit:  # the whole archive was read
             keys.check(name)
         if not written and not allow_empty:
-            raise EmptyResultError(_empty_message(name, _no_match(criteria, read)))
+            raise EmptyResultError(
+                _empty_message(name, _no_match(criteria, read)), params=[_ALLOW_EMPTY]
+            )
 
     read, written, stopped = _rewrite_one(
         source,
@@ -499,10 +501,15 @@ def _source_name(value: object, stream_name: str = "<stream 1>") -> str:
     return str(value)
 
 
+#: How messages name the parameter that accepts an empty result.
+_ALLOW_EMPTY = param("allow_empty")
+_STRICT = param("strict")
+
+
 def _empty_message(source: str, why: str) -> str:
     return (
         f"{source}: the output would hold no inputs: {why}; nothing was written "
-        "(pass --allow-empty to write an empty archive)"
+        f"(pass {_ALLOW_EMPTY} to write an empty archive)"
     )
 
 
@@ -529,8 +536,8 @@ def _missing_message(source: str, missing: Sequence[str]) -> str:
     subject = "id is" if len(missing) == 1 else "ids are"
     return (
         f"{source}: {len(missing)} {subject} not in the archive: {shown}{more}; nothing was "
-        "written. List the ids with 'clarifai-archive inputs list', or leave out --strict "
-        "to remove the others"
+        "written. List the ids with 'clarifai-archive inputs list', or leave out "
+        f"{_STRICT} to remove the others"
     )
 
 

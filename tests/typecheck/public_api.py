@@ -36,6 +36,7 @@ def classes() -> None:
     assert_type(toolkit.Catalog, type[catalog.Catalog])
     assert_type(toolkit.DatasetInfo, type[catalog.DatasetInfo])
     assert_type(toolkit.VersionInfo, type[catalog.VersionInfo])
+    assert_type(toolkit.ConvertOptions, type[convert.ConvertOptions])
     assert_type(toolkit.ConvertReport, type[convert.ConvertReport])
     assert_type(toolkit.DedupeReport, type[dedupe.DedupeReport])
     assert_type(toolkit.DuplicateGroup, type[index.DuplicateGroup])
@@ -76,6 +77,13 @@ def functions(
     assert_type(toolkit.open_archive(path), dataset.Archive)
     assert_type(toolkit.Catalog(path), catalog.Catalog)
     assert_type(toolkit.convert_archives([path], path, to="coco"), convert.ConvertReport)
+    options = toolkit.ConvertOptions(media="embedded", png=True)
+    assert_type(
+        toolkit.convert_archives([path], path, to="sdk", options=options), convert.ConvertReport
+    )
+    assert_type(
+        toolkit.convert_archives([path], path, to="sdk", media="embedded"), convert.ConvertReport
+    )
     assert_type(toolkit.dedupe_archive(path, path), dedupe.DedupeReport)
     assert_type(toolkit.build_index(path, path), index.SimilarityIndex)
     assert_type(toolkit.add_to_index(path, path), index.ChangeReport)

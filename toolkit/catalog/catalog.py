@@ -275,8 +275,9 @@ class Catalog:
         if len(present) >= parent.inputs_count and not allow_empty:
             raise EmptyResultError(
                 f"{parent.ref}: deleting these ids would leave no inputs (it holds "
-                f"{parent.inputs_count}); nothing was changed (pass --allow-empty to make "
-                "an empty version)"
+                f"{parent.inputs_count}); nothing was changed (pass allow_empty=True to make "
+                "an empty version)",
+                params=["allow_empty=True"],
             )
         check_version_free(self.store, parsed.dataset, version)
         with Workspace(self.store.ensure_home()) as ws:

@@ -30,6 +30,7 @@ from ..errors import (
     LimitError,
     MediaError,
     OutputError,
+    param,
 )
 from ..limits import Limits
 from ..safety import open_image
@@ -49,7 +50,9 @@ from .versions import (
 )
 
 if TYPE_CHECKING:
-    from ..convert import ConvertReport
+    from typing_extensions import Unpack
+
+    from ..convert import ConvertOptions, ConvertReport, ConvertSettings
     from .catalog import Catalog
 
 __all__ = ["Datasets", "check_cover_url"]
@@ -295,9 +298,11 @@ class Datasets:
             validate_id(version, what="version id")
         if create and not self._exists(dest.dataset):
             if dest.version is not None:
+                hint = param("into", dest.dataset)
                 raise CatalogError(
                     f"{into}: dataset {dest.dataset!r} does not exist, so it has no version "
-                    f"{dest.version!r}; give --into {dest.dataset} to create it"
+                    f"{dest.version!r}; give {hint} to create it",
+                    params=[hint],
                 )
             return self._create_from(
                 source,
@@ -395,16 +400,17 @@ class Datasets:
         output: str | os.PathLike[str],
         *,
         to: str,
-        force: bool = False,
-        allow_empty: bool = False,
+        options: ConvertOptions | None = None,
         default_filter: bool = True,
         progress: Callable[[int], None] | None = None,
-        **options: Any,
+        **settings: Unpack[ConvertSettings],
     ) -> ConvertReport:
         """Write a version (the latest by default) in one of the formats of
         :func:`toolkit.convert.convert_archives` (``json``, ``jsonl``, ``coco``, ``yolo``,
-        ``voc``, ``parquet``, ``protobuf``, ``sdk``); ``options`` (``media``, ``pat``,
-        ``allow_missing`` ...) go there.
+        ``voc``, ``parquet``, ``protobuf``, ``sdk``) with ``options``
+        (:class:`~toolkit.convert.ConvertOptions`: ``media``, ``pat``, ``allow_missing``,
+        ``force``, ``allow_empty`` ...; its fields may also be given as keyword arguments,
+        the form before ``options``). The catalog's limits apply.
 
         A protobuf version exported ``to="protobuf"`` is copied byte for byte. When the
         dataset has a default filter (``datasets.patch(..., default_filter_id=...)``) only
@@ -418,30 +424,32 @@ class Datasets:
             print(report.images, report.annotations)
         """
         from .._outputs import check_outputs
+        from ..convert._options import with_settings
         from ..subset import filter_inputs
 
         cat = self._catalog
+        options = dataclasses.replace(with_settings(options, settings), limits=cat.limits)
+        allow_empty = options.allow_empty
         version = cat.version(ref)
         path = require_file(version)
         out = Path(output)
         if not version.inputs_count and not allow_empty:
             raise EmptyResultError(
                 f"{version.ref}: the version holds no inputs, so the export would hold none; "
-                "nothing was written (pass --allow-empty to write it)"
+                "nothing was written (pass allow_empty=True to write it)",
+                params=["allow_empty=True"],
             )
         found = cat.default_filter(version.ref) if default_filter else None
         if found is not None:
-            check_outputs({"-o": out}, [path], existing_ok={"-o"})
+            check_outputs({"output": out}, [path], existing_ok={"output"})
             with Workspace(self._store.ensure_home()) as ws:
                 kept = ws.path / "filtered.zip"
                 filter_inputs(
                     path, kept, criteria=found.criteria, allow_empty=allow_empty, limits=cat.limits
                 )
-                report = self._export_file(
-                    kept, version, out, to, force, allow_empty, progress, options
-                )
+                report = self._export_file(kept, version, out, to, options, progress)
             return dataclasses.replace(report, sources=(str(path),))
-        return self._export_file(path, version, out, to, force, allow_empty, progress, options)
+        return self._export_file(path, version, out, to, options, progress)
 
     def _export_file(
         self,
@@ -449,23 +457,27 @@ class Datasets:
         version: VersionInfo,
         out: Path,
         to: str,
-        force: bool,
-        allow_empty: bool,
+        options: ConvertOptions,
         progress: Callable[[int], None] | None,
-        options: dict[str, Any],
     ) -> ConvertReport:
         from .._atomic import atomic_file
         from .._outputs import check_outputs
-        from ..convert import ConvertReport, convert_archives
+        from ..convert import ConvertOptions, ConvertReport, convert_archives
 
         cat = self._catalog
         with ArchiveReader(path, limits=cat.limits) as reader:
             flavour = reader.flavour
             entries = len(reader.entries)
-        if to == "protobuf" and flavour == "protobuf" and not options:
+        # Settings other than these change a protobuf copy, so it is converted then.
+        plain = dataclasses.replace(options, force=False, allow_empty=False)
+        if (
+            to == "protobuf"
+            and flavour == "protobuf"
+            and plain == ConvertOptions(limits=cat.limits)
+        ):
             if out.is_dir():
                 raise OutputError(f"{out}: is a folder; give a .zip file name")
-            check_outputs({"-o": out}, [path], existing_ok={"-o"})
+            check_outputs({"output": out}, [path], existing_ok={"output"})
             try:
                 with atomic_file(out) as tmp:
                     shutil.copyfile(path, tmp)
@@ -486,16 +498,7 @@ class Datasets:
                 batches=entries,
                 written=inputs,
             )
-        return convert_archives(
-            [path],
-            out,
-            to=to,
-            force=force,
-            allow_empty=allow_empty,
-            limits=cat.limits,
-            progress=progress,
-            **options,
-        )
+        return convert_archives([path], out, to=to, options=options, progress=progress)
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -519,7 +522,8 @@ def check_cover_url(url: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or bad:
         raise CatalogError(
             f"cover image URL {url!r}: only http:// and https:// URLs with a host are "
-            "taken; for a local file use --cover-image FILE"
+            "taken; for a local file use cover_image=FILE",
+            params=["cover_image=FILE"],
         )
     return url
 

@@ -119,8 +119,9 @@ class Filters:
         with self._store.writing() as txn:
             if txn.filter_row(filter_id) is not None and not replace:
                 raise CatalogError(
-                    f"filter {filter_id!r} exists; pass --replace to change it, or choose "
-                    "another id"
+                    f"filter {filter_id!r} exists; pass replace=True to change it, or choose "
+                    "another id",
+                    params=["replace=True"],
                 )
             txn.save_filter(filter_id, description=description, criteria=text)
         return self.get(filter_id)

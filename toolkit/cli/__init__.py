@@ -19,6 +19,7 @@ from ..jsonmap import is_out_of_memory
 from ..limits import Limits
 from ..safety import redact
 from ._common import CliContext
+from ._flags import in_flags
 
 __all__ = ["cli", "main"]
 
@@ -61,7 +62,7 @@ class ToolkitGroup(click.Group):
             failed = exc.exit_code != 0
             raise
         except ToolkitError as exc:
-            raise _Failure(redact(str(exc))) from None
+            raise _Failure(redact(in_flags(exc))) from None
         except KeyboardInterrupt as exc:
             signum = getattr(exc, "signum", signal.SIGINT)
             name = signal.Signals(signum).name

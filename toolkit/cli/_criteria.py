@@ -115,7 +115,7 @@ def criteria_from(
     limit: int | None = None,
 ) -> FilterCriteria:
     """The :class:`FilterCriteria` the options describe."""
-    from ._rewrite import read_ids_from
+    from ._writing import read_ids_from
 
     criteria = FilterCriteria(
         concepts=concepts,

@@ -24,7 +24,7 @@ from ._common import (
     resolve_archive,
     write_report,
 )
-from ._rewrite import allow_empty_option
+from ._writing import allow_empty_option
 from .convert import (
     allow_missing_option,
     bad_numbers_option,
@@ -572,16 +572,21 @@ def export_command(
         clarifai-archive datasets export birds --to jsonl -o birds.jsonl
     """
     check_media_usage(to, media, pat_file)
-    options: dict[str, Any] = {}
-    if media != "none":
-        options["media"] = media
-        options["allow_missing"] = allow_missing
-    if bad_numbers != "error":
-        options["bad_numbers"] = bad_numbers
+    from ..convert import ConvertOptions
+
+    pat = None
     if media == "download":
         from ..media import read_pat
 
-        options["pat"] = read_pat(pat_file)
+        pat = read_pat(pat_file)
+    options = ConvertOptions(
+        media=media,  # type: ignore[arg-type]
+        pat=pat,
+        allow_missing=allow_missing and media != "none",
+        allow_empty=allow_empty,
+        force=force,
+        bad_numbers=bad_numbers,  # type: ignore[arg-type]
+    )
     catalog = open_catalog()
     version = catalog.version(ref)
     check_writes(
@@ -604,11 +609,9 @@ def export_command(
             version.ref,
             output,
             to=to,
-            force=force,
-            allow_empty=allow_empty,
+            options=options,
             default_filter=not no_default_filter,
             progress=bar.update,
-            **options,
         )
     from .convert import warn_unknown_fields
 

@@ -11,6 +11,7 @@ from ..convert import (
     FORMATS,
     MEDIA_CHOICES,
     TASKS,
+    ConvertOptions,
     ConvertReport,
     convert_archives,
     count_batches,
@@ -27,7 +28,7 @@ from ._common import (
     resolve_archive,
     write_report,
 )
-from ._rewrite import allow_empty_option
+from ._writing import allow_empty_option
 
 _SHOWN = 10
 #: What each format can hold of a region, for the note on regions left out.
@@ -398,21 +399,33 @@ def convert(
             "refused, plain URLs still work",
             err=True,
         )
+    options = ConvertOptions(
+        media=media,  # type: ignore[arg-type]
+        jobs=jobs,
+        timeout=timeout,
+        retries=retries,
+        pat=pat,
+        allow_missing=allow_missing,
+        allow_empty=allow_empty,
+        png=png,
+        split=split,
+        video_frames=video_frames,
+        task=task,
+        image_labels=image_labels,
+        batch_size=batch_size,
+        workers=workers,
+        force=force,
+        limits=context.limits,
+        rows_per_file=rows_per_file,
+        embedding=embedding,
+        metadata_columns=keys,
+        bad_numbers=bad_numbers,  # type: ignore[arg-type]
+    )
     total = count_batches(sources, limits=context.limits)
     hidden = quiet or not sys.stderr.isatty()
     if scheduler is not None:
         report = _convert_scheduled(
-            sources,
-            Path(output),
-            scheduler,
-            workers,
-            rows_per_file,
-            embedding,
-            keys,
-            allow_empty=allow_empty,
-            force=force,
-            total=total,
-            hidden=hidden,
+            sources, Path(output), scheduler, options, total=total, hidden=hidden
         )
         if not quiet:
             click.echo(_summary(report), err=True)
@@ -426,28 +439,9 @@ def convert(
             sources,
             sys.stdout.buffer if output == "-" else Path(output),
             to=to,
-            media=media,  # type: ignore[arg-type]
-            jobs=jobs,
-            timeout=timeout,
-            retries=retries,
-            pat=pat,
-            allow_missing=allow_missing,
-            allow_empty=allow_empty,
-            png=png,
-            split=split,
-            video_frames=video_frames,
-            task=task,
-            image_labels=image_labels,
-            batch_size=batch_size,
-            workers=workers,
-            force=force,
-            limits=context.limits,
+            options=options,
             report_path=None if report_path is None or str(report_path) == "-" else report_path,
             progress=bar.update,
-            rows_per_file=rows_per_file,
-            embedding=embedding,
-            metadata_columns=keys,
-            bad_numbers=bad_numbers,  # type: ignore[arg-type]
         )
     warn_unknown_fields(report)
     for note in _notes(report):
@@ -465,17 +459,13 @@ def _convert_scheduled(
     sources: list[Path],
     output: Path,
     scheduler: str,
-    workers: int | None,
-    rows_per_file: int,
-    embedding: int,
-    keys: tuple[str, ...],
+    options: ConvertOptions,
     *,
-    allow_empty: bool,
-    force: bool,
     total: int,
     hidden: bool,
 ) -> ConvertReport:
-    """``--to parquet --scheduler``: the archives read by a pool or a Dask cluster."""
+    """``--to parquet --scheduler``: the archives read by a pool or a Dask cluster, with
+    the parquet settings of ``options``."""
     from ..distributed.convert import check_scheduler, convert_to_parquet
 
     try:
@@ -488,13 +478,13 @@ def _convert_scheduled(
                 sources,
                 output,
                 scheduler=scheduler,
-                workers=workers,
-                rows_per_file=rows_per_file,
-                embedding=embedding,
-                metadata_columns=keys,
-                allow_empty=allow_empty,
-                force=force,
-                limits=get_context().limits,
+                workers=options.workers,
+                rows_per_file=options.rows_per_file,
+                embedding=options.embedding,
+                metadata_columns=options.metadata_columns,
+                allow_empty=options.allow_empty,
+                force=options.force,
+                limits=options.limits,
                 progress=bar.update,
             )
         except ValueError as exc:  # no dask installed, no scheduler at that address

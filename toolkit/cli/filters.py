@@ -11,7 +11,7 @@ import click
 from ..catalog.filters import FilterInfo
 from ..subset import FilterCriteria
 from ._common import echo_json, echo_jsonl, json_option, open_catalog
-from ._rewrite import read_ids_from
+from ._writing import read_ids_from
 from .subset import filter_command
 
 #: Options of ``filter`` that are not criteria (what to read and write, similarity).

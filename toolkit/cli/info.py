@@ -9,7 +9,7 @@ import click
 from ..batches import auto_workers
 from ..metrics import archive_metrics
 from ._common import ARCHIVE, echo_json, open_reader, workers_option
-from ._rewrite import progress_callback
+from ._writing import progress_callback
 
 
 @click.command()

@@ -16,7 +16,7 @@ from ..records import input_type, iter_regions, positive_concepts
 from ..subset import FilterCriteria
 from ..unknown import UnknownFieldTally, describe_unknown_fields
 from ._common import ARCHIVE, catalog_ref, get_context, open_catalog, open_reader
-from ._rewrite import allow_empty_option
+from ._writing import allow_empty_option
 from .convert import bad_numbers_option
 
 

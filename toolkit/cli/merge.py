@@ -8,7 +8,7 @@ import click
 
 from ..merge import CONFLICT_POLICIES, MergeReport, merge_archives
 from ._common import ARCHIVE, echo_json, get_context, resolve_archive
-from ._rewrite import (
+from ._writing import (
     check_output,
     declared_inputs,
     note,

@@ -11,8 +11,8 @@ import click
 
 from ..dedupe import KEEP_RULES, dedupe_archive
 from ._common import ARCHIVE, catalog_ref, echo_json, get_context, open_catalog, resolve_archive
-from ._rewrite import check_output, declared_inputs, note, output_options, progress_callback
-from ._rewrite import write_report as _write_report
+from ._writing import check_output, declared_inputs, note, output_options, progress_callback
+from ._writing import write_report as _write_report
 
 F = TypeVar("F", bound=Callable[..., Any])
 

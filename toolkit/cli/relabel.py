@@ -16,8 +16,8 @@ from ..relabel import (
     relabel_archive,
 )
 from ._common import ARCHIVE, echo_json, get_context
-from ._rewrite import declared_inputs, note, output_options, progress_callback
-from ._rewrite import write_report as _write_report
+from ._writing import declared_inputs, note, output_options, progress_callback
+from ._writing import write_report as _write_report
 from .prepare import new_version_option, write_result
 
 

@@ -8,8 +8,8 @@ import click
 
 from ..split import GroupBy, parse_group_by, parse_ratios, split_archive
 from ._common import ARCHIVE, check_writes, echo_json, get_context, resolve_archive
-from ._rewrite import declared_inputs, note, output_options, progress_callback
-from ._rewrite import write_report as _write_report
+from ._writing import declared_inputs, note, output_options, progress_callback
+from ._writing import write_report as _write_report
 
 
 def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> dict[str, float]:

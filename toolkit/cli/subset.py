@@ -10,7 +10,7 @@ import click
 from ..subset import filter_inputs, remove_inputs
 from ._common import ARCHIVE, echo_json, get_context, resolve_archive
 from ._criteria import criteria_from, criteria_options
-from ._rewrite import (
+from ._writing import (
     check_output,
     declared_inputs,
     note,

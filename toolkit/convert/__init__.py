@@ -23,15 +23,18 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 import orjson
 
 from .._atomic import atomic_file
 from .._outputs import check_outputs
 from ..archive import ArchiveReader
-from ..errors import MediaError, OutputError
-from ..jsonmap import BadNumbers, bad_numbers_as_null, check_bad_numbers
+from ..errors import MediaError, OutputError, param
+from ..jsonmap import BadNumbers, bad_numbers_as_null
 from ..limits import DEFAULT_LIMITS, Limits
 from ..media import MediaReport
 from ..unknown import UnknownFieldTally
@@ -41,9 +44,10 @@ from ._base import (
     MediaChoice,
     OutputKind,
     SourceBatch,
-    check_split,
     iter_source_batches,
 )
+from ._counts import ConvertCounts
+from ._options import MEDIA_CHOICES, ConvertOptions, with_settings
 from ._parallel import auto_workers
 from .clarifai_json import ClarifaiJsonConverter
 from .coco import OUTPUT_NAMES as _COCO_NAMES
@@ -60,8 +64,11 @@ __all__ = [
     "FORMATS",
     "MEDIA_CHOICES",
     "TASKS",
+    "ConvertCounts",
     "ConvertJob",
+    "ConvertOptions",
     "ConvertReport",
+    "ConvertSettings",
     "Converter",
     "MediaChoice",
     "OutputKind",
@@ -74,7 +81,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The output formats by their ``--to`` name.
+#: The output formats by their name (``to=``).
 FORMATS: dict[str, type[Converter]] = {
     "json": ClarifaiJsonConverter,
     "jsonl": JsonLinesConverter,
@@ -85,7 +92,6 @@ FORMATS: dict[str, type[Converter]] = {
     "yolo": YoloConverter,
     "voc": VocConverter,
 }
-MEDIA_CHOICES: tuple[MediaChoice, ...] = ("none", "embedded", "download")
 #: Names a folder output may already hold and still be replaced without ``force``.
 _REPLACEABLE = (
     _COCO_NAMES
@@ -186,18 +192,19 @@ def _check_output(
     report_path: Path | None = None,
 ) -> None:
     # An existing output is the caller's to refuse (the command line asks for --force);
-    # what may never happen is writing over a source, here or through --report.
+    # what may never happen is writing over a source, here or through report_path.
     check_outputs(
-        {"-o": output, "--report": report_path},
+        {"output": output, "report_path": report_path},
         sources,
-        existing_ok={"-o", "--report"},
+        existing_ok={"output", "report_path"},
     )
+    to = param("to", fmt.name)
     if fmt.output_kind == "file":
         if output.is_dir():
-            raise OutputError(f"{output}: is a folder; give a file name for --to {fmt.name}")
+            raise OutputError(f"{output}: is a folder; give a file name for {to}", params=[to])
         return
     if output.exists() and not output.is_dir():
-        raise OutputError(f"{output}: is a file; --to {fmt.name} writes a folder, give its name")
+        raise OutputError(f"{output}: is a file; {to} writes a folder, give its name", params=[to])
     if output.is_dir() and not force:
         try:
             names = sorted(os.listdir(output))
@@ -213,9 +220,11 @@ def _check_output(
         ]
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:3])
+            force_hint = param("force")
             raise OutputError(
                 f"{output}: holds files a conversion did not write ({shown}); it would be "
-                "replaced as a whole, so choose a new or empty folder, or pass --force"
+                f"replaced as a whole, so choose a new or empty folder, or pass {force_hint}",
+                params=[force_hint],
             )
 
 
@@ -223,109 +232,88 @@ def _as_path(value: str | os.PathLike[str] | None) -> Path | None:
     return None if value is None else Path(value)
 
 
+class ConvertSettings(TypedDict, total=False):
+    """The fields of :class:`ConvertOptions` as keyword arguments of
+    :func:`convert_archives` (the form before ``options=``, still taken)."""
+
+    media: MediaChoice
+    jobs: int | None
+    timeout: float
+    retries: int
+    pat: str | None
+    allow_missing: bool
+    allow_empty: bool
+    png: bool
+    split: str
+    video_frames: bool
+    task: str
+    image_labels: bool
+    batch_size: int
+    workers: int | None
+    force: bool
+    limits: Limits
+    rows_per_file: int
+    embedding: int
+    metadata_columns: Sequence[str]
+    bad_numbers: BadNumbers
+
+
 def convert_archives(
     sources: Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str] | BinaryIO,
     *,
     to: str,
-    media: MediaChoice = "none",
-    jobs: int | None = None,
-    timeout: float = 30.0,
-    retries: int = 4,
-    pat: str | None = None,
-    allow_missing: bool = False,
-    allow_empty: bool = False,
-    png: bool = False,
-    split: str = "all",
-    video_frames: bool = False,
-    task: str = "detect",
-    image_labels: bool = False,
-    batch_size: int = 128,
-    workers: int | None = None,
-    force: bool = False,
-    limits: Limits = DEFAULT_LIMITS,
+    options: ConvertOptions | None = None,
     report_path: str | os.PathLike[str] | None = None,
     progress: Callable[[int], None] | None = None,
     media_progress: Callable[[int], None] | None = None,
-    media_options: Mapping[str, Any] | None = None,
-    rows_per_file: int = 100_000,
-    embedding: int = 0,
-    metadata_columns: Sequence[str] = (),
-    bad_numbers: BadNumbers = "error",
+    **settings: Unpack[ConvertSettings],
 ) -> ConvertReport:
     """Convert one or more archives into one output of format ``to``; return a report.
 
     ``to`` is a key of :data:`FORMATS`: ``json`` (Clarifai-Data-JSON zip), ``jsonl``
     (JSON Lines; ``output`` may be a binary stream such as ``sys.stdout.buffer``),
-    ``coco`` (a folder), ``protobuf`` (a rewritten archive), ``sdk`` (the SDK export
-    zip) or ``parquet`` (a folder of Parquet files of about ``rows_per_file`` rows, one
-    row per input; ``embedding`` picks the embedding of the ``embedding`` column and
-    ``metadata_columns`` names metadata keys that get a column each; see
-    :mod:`toolkit.tabular`). The sources' inputs go out in order; an input id found twice is a
-    :class:`~toolkit.errors.ConflictError` (``clarifai-archive merge`` combines archives).
+    ``coco``, ``yolo`` and ``voc`` (folders), ``protobuf`` (a rewritten archive), ``sdk``
+    (the SDK export zip) or ``parquet`` (a folder of Parquet files, one row per input;
+    see :mod:`toolkit.tabular`). The sources' inputs go out in order; an input id found
+    twice is a :class:`~toolkit.errors.ConflictError` (``clarifai-archive merge``
+    combines archives).
 
-    ``media`` (coco, sdk and parquet's ``image_bytes``): ``"embedded"`` writes the bytes
-    carried in the archive, ``"download"`` also fetches hosted copies (with ``pat``) and
-    plain URLs, ``jobs`` at a time (default 64, fewer while servers answer 429/503; 16
-    files written at a time without downloads), with ``timeout`` and ``retries``; ``png``
-    re-encodes images as PNG (sdk).
-    When some media fail, the output is not written and :class:`~toolkit.errors.MediaError`
-    names them, unless ``allow_missing``; finished downloads are kept, so a re-run into
-    the same output fetches only what is missing.
+    ``options`` (a :class:`ConvertOptions`) holds every setting: media, downloads,
+    the format's own settings, limits. Its fields may also be given as keyword arguments
+    (``media="download"``, the form before ``options``; they are applied over
+    ``options`` when both are given).
 
-    ``split`` names the folder of batch entries (json, protobuf) or of the SDK layout;
-    ``batch_size`` the inputs per entry (json, protobuf); ``video_frames`` (coco) exports
-    each video frame that carries regions as an image. ``workers`` (json, jsonl) is the
-    number of processes that read and encode the batches; by default one per usable CPU
-    (up to 8) when the sources hold 32 MiB of batches or more, else 1. Outputs are written under a
-    temporary name and appear only when complete; an existing output is replaced then.
-    A folder holding files a conversion did not write is refused unless ``force``.
-    ``report_path`` receives the report as JSON (also when media failed). A source with
-    no inputs is an :class:`~toolkit.errors.EmptyArchiveError` (nothing is written)
-    unless ``allow_empty``, which converts it to an output with no inputs.
+    With media, when some fail the output is not written and
+    :class:`~toolkit.errors.MediaError` names them, unless ``allow_missing``; finished
+    downloads are kept, so a re-run into the same output fetches only what is missing.
+    Outputs are written under a temporary name and appear only when complete; an
+    existing output is replaced then. A folder holding files a conversion did not write
+    is refused unless ``force``. ``report_path`` receives the report as JSON (also when
+    media failed). A source with no inputs is an
+    :class:`~toolkit.errors.EmptyArchiveError` (nothing is written) unless
+    ``allow_empty``, which converts it to an output with no inputs.
     ``progress(n)`` is called after each batch entry with ``n`` = 1; ``media_progress(n)``
-    with the number of inputs whose media is done; ``media_options`` are passed on to
-    :class:`~toolkit.media.MediaSink` (``backoff``, ``key_hosts``, ...). Inputs carrying
-    fields the schema does not know (from a Clarifai newer than the pinned one) are
-    counted in the report for json, jsonl and sdk, which cannot hold them
-    (``unknown_field_inputs``, ``unknown_fields``; :func:`toolkit.unknown.describe_unknown_fields`
-    words the warning the CLI prints). A NaN or infinite number in an input's metadata has
-    no JSON form: with ``bad_numbers="error"`` (the default, as protobuf) it is a
+    with the number of inputs whose media is done. Inputs carrying fields the schema
+    does not know (from a Clarifai newer than the pinned one) are counted in the report
+    for json, jsonl and sdk, which cannot hold them (``unknown_field_inputs``,
+    ``unknown_fields``; :func:`toolkit.unknown.describe_unknown_fields` words the warning
+    the CLI prints). A NaN or infinite number in an input's metadata has no JSON form:
+    with ``bad_numbers="error"`` (the default, as protobuf) it is a
     :class:`~toolkit.errors.SchemaError` naming the input; with ``"null"`` it is written
     as null and the report counts and lists the inputs that held one.
 
     Example::
 
         report = convert_archives(["a.zip", "b.zip"], "all.jsonl", to="jsonl")
-        report = convert_archives(["a.zip"], "coco", to="coco", media="download",
-                                  pat=read_pat(), allow_missing=True)
+        options = ConvertOptions(media="download", pat=read_pat(), allow_missing=True)
+        report = convert_archives(["a.zip"], "coco", to="coco", options=options)
     """
+    options = with_settings(options, settings)
     fmt = FORMATS.get(to)
     if fmt is None:
         raise ValueError(f"unknown format {to!r}; choose one of {', '.join(FORMATS)}")
-    if media not in MEDIA_CHOICES:
-        raise ValueError(f"media must be one of {', '.join(MEDIA_CHOICES)}, not {media!r}")
-    if media != "none" and not fmt.supports_media:
-        raise ValueError(
-            f"--media applies to coco, yolo, voc and sdk; --to {to} keeps embedded bytes in "
-            "the records"
-        )
-    if png and (fmt is not SdkConverter or media == "none"):
-        raise ValueError("--png applies to --to sdk with --media embedded or download")
-    if video_frames and fmt is not CocoConverter:
-        raise ValueError("--video-frames applies to --to coco")
-    if rows_per_file < 1 or embedding < 0:
-        raise ValueError("rows_per_file must be at least 1 and embedding 0 or more")
-    if image_labels and fmt is not CocoConverter:
-        raise ValueError("--image-labels applies to --to coco")
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
-    if task != "detect" and fmt is not YoloConverter:
-        raise ValueError("--task applies to --to yolo")
-    if batch_size < 1 or (jobs is not None and jobs < 1) or (workers is not None and workers < 1):
-        raise ValueError("batch_size, jobs and workers must be at least 1")
-    check_split(split)
-    check_bad_numbers(bad_numbers)
+    _check_applies(fmt, options)
     paths = [Path(s) for s in sources]
     if not paths:
         raise ValueError("give at least one source archive")
@@ -334,38 +322,27 @@ def convert_archives(
         out_path: Path | None = Path(output)
     else:
         if not fmt.supports_stdout:
-            raise ValueError(f"--to {to} needs an output path, not a stream")
+            raise ValueError(f"to={to!r} needs an output path, not a stream")
         stream, out_path = output, None
+    limits, bad_numbers = options.limits, options.bad_numbers
     with contextlib.ExitStack() as stack:
         readers = [
-            stack.enter_context(ArchiveReader(p, limits=limits, allow_empty=allow_empty))
+            stack.enter_context(ArchiveReader(p, limits=limits, allow_empty=options.allow_empty))
             for p in paths
         ]
         if out_path is not None:
-            _check_output(fmt, out_path, paths, force, _as_path(report_path))
+            _check_output(fmt, out_path, paths, options.force, _as_path(report_path))
         elif report_path is not None:
-            check_outputs({"--report": _as_path(report_path)}, paths, existing_ok={"--report"})
+            check_outputs(
+                {"report_path": _as_path(report_path)}, paths, existing_ok={"report_path"}
+            )
         job = ConvertJob(
             output=out_path if out_path is not None else stream,  # type: ignore[arg-type]
             sources=tuple(paths),
-            media=media,
-            jobs=jobs,
-            timeout=timeout,
-            retries=retries,
-            pat=pat,
-            png=png,
-            split=split,
-            video_frames=video_frames,
-            task=task,
-            image_labels=image_labels,
-            batch_size=batch_size,
-            workers=workers or auto_workers(sum(e.size for r in readers for e in r.entries)),
-            limits=limits,
+            options=options,
+            workers=options.workers
+            or auto_workers(sum(e.size for r in readers for e in r.entries)),
             media_progress=media_progress,
-            media_options=dict(media_options or {}),
-            rows_per_file=rows_per_file,
-            embedding=embedding,
-            metadata_columns=tuple(metadata_columns),
         )
         inputs = batches = 0
         tally = UnknownFieldTally()
@@ -405,13 +382,13 @@ def convert_archives(
             nulled_numbers=nulls.numbers if nulls is not None else 0,
             nulled_number_inputs=nulls.input_count if nulls is not None else 0,
             nulled_number_ids=tuple(nulls.inputs) if nulls is not None else (),
-            **counts,
+            **counts.report_fields(),
         )
-        if not report.ok and not allow_missing:
+        if not report.ok and not options.allow_missing:
             converter.abort()
             if report_path is not None:
                 write_report(report, report_path)
-            raise MediaError(_failure_message(report, report_path))
+            raise MediaError(_failure_message(report, report_path), params=[param("allow_missing")])
         try:
             converter.commit()
         except BaseException:
@@ -420,6 +397,26 @@ def convert_archives(
     if report_path is not None:
         write_report(report, report_path)
     return report
+
+
+def _check_applies(fmt: type[Converter], options: ConvertOptions) -> None:
+    """ValueError when a setting for other formats is given (not its default)."""
+    media, to = options.media, fmt.name
+    if media != "none" and not fmt.supports_media:
+        raise ValueError(
+            f"media applies to to='coco', 'yolo', 'voc' and 'sdk'; to={to!r} keeps embedded "
+            "bytes in the records"
+        )
+    if options.png and (fmt is not SdkConverter or media == "none"):
+        raise ValueError("png applies to to='sdk' with media='embedded' or 'download'")
+    if options.video_frames and fmt is not CocoConverter:
+        raise ValueError("video_frames applies to to='coco'")
+    if options.image_labels and fmt is not CocoConverter:
+        raise ValueError("image_labels applies to to='coco'")
+    if options.task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {options.task!r}")
+    if options.task != "detect" and fmt is not YoloConverter:
+        raise ValueError("task applies to to='yolo'")
 
 
 @contextlib.contextmanager
@@ -444,7 +441,8 @@ def _failure_message(report: ConvertReport, report_path: object) -> str:
     return (
         f"the media of {len(failed)} input(s) could not be written{where}: {listed}{more}. "
         f"Nothing was written to {report.output}; finished downloads are kept, so a re-run "
-        "fetches only what is missing. Pass --allow-missing to write the output without them"
+        f"fetches only what is missing. Pass {param('allow_missing')} to write the output "
+        "without them"
     )
 
 

@@ -7,11 +7,14 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, BinaryIO, ClassVar, Literal, Protocol
 
 from ..archive import ArchiveReader, ArchiveWriter, Flavour
 from ..batches import Batch, BatchWork, iter_batches, refuse_repeated_ids, require_inputs
-from ..limits import DEFAULT_LIMITS, Limits
+from ._counts import ConvertCounts
+
+if TYPE_CHECKING:
+    from ._options import ConvertOptions
 
 __all__ = ["BatchWork", "ConvertJob", "Converter", "MediaChoice", "OutputKind", "SourceBatch"]
 
@@ -22,41 +25,28 @@ OutputKind = Literal["file", "folder"]
 _SPLIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$")
 
 
+def _default_options() -> ConvertOptions:
+    from ._options import ConvertOptions
+
+    return ConvertOptions()
+
+
 @dataclass(frozen=True)
 class ConvertJob:
-    """The settings of one conversion, handed to the converter of the chosen format."""
+    """One conversion, handed to the converter of the chosen format: where it reads and
+    writes, and its settings (:class:`~toolkit.convert.ConvertOptions`)."""
 
     #: Where the output goes: a path, or a binary stream for formats that allow it.
     output: Path | BinaryIO
     #: The source archives, in order.
     sources: tuple[Path, ...]
-    media: MediaChoice = "none"
-    #: Media files fetched or written at once (None: the MediaSink's default for the mode).
-    jobs: int | None = None
-    timeout: float = 30.0
-    retries: int = 4
-    pat: str | None = field(default=None, repr=False)
-    png: bool = False
-    split: str = "all"
-    video_frames: bool = False
-    #: yolo: ``detect`` (boxes) or ``segment`` (polygons).
-    task: str = "detect"
-    #: coco: input-level concepts become categories too.
-    image_labels: bool = False
-    batch_size: int = 128
-    #: Processes that encode JSON (json, jsonl); 1: this process alone.
+    options: ConvertOptions = field(default_factory=_default_options)
+    #: Processes that encode JSON (json, jsonl): ``options.workers`` or the automatic
+    #: choice for the sources' size; 1: this process alone.
     workers: int = 1
-    limits: Limits = DEFAULT_LIMITS
     #: Called with the number of inputs whose media is finished (written, reused, skipped
     #: or failed) since the last call.
     media_progress: Callable[[int], None] | None = None
-    #: Extra keyword arguments for :class:`toolkit.media.MediaSink` (tests: backoff, hosts).
-    media_options: dict[str, Any] = field(default_factory=dict)
-    #: parquet: rows per file, the embedding in the ``embedding`` column, metadata keys
-    #: that get a column of their own.
-    rows_per_file: int = 100_000
-    embedding: int = 0
-    metadata_columns: tuple[str, ...] = ()
 
     @property
     def output_path(self) -> Path:
@@ -113,7 +103,7 @@ class Converter(Protocol):
     def write_batch(self, batch: SourceBatch) -> None:
         """Convert one batch."""
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         """Complete the work (media included) and return counts for the report."""
 
     def commit(self) -> None:
@@ -175,8 +165,12 @@ class ArchiveConverter:
     flavour: ClassVar[Flavour]
 
     def __init__(self, job: ConvertJob) -> None:
+        options = job.options
         self._writer = ArchiveWriter(
-            job.output_path, batch_size=job.batch_size, flavour=self.flavour, split=job.split
+            job.output_path,
+            batch_size=options.batch_size,
+            flavour=self.flavour,
+            split=options.split,
         )
         self._added = 0
 
@@ -187,8 +181,8 @@ class ArchiveConverter:
             add(record)
         self._added += len(inputs)
 
-    def finish(self) -> dict[str, Any]:
-        return {"written": self._added}
+    def finish(self) -> ConvertCounts:
+        return ConvertCounts(written=self._added)
 
     def commit(self) -> None:
         self._writer.close()

@@ -67,7 +67,7 @@ def encode_batch_json(batch: Batch) -> Encoded | None:
         try:
             return encode_inputs(batch.inputs), nulled
         except SchemaError as exc:
-            raise SchemaError(f"{batch.source}: {exc}") from None
+            raise SchemaError(f"{batch.source}: {exc}", params=exc.params) from None
 
 
 def encode_batch_lines(batch: Batch) -> tuple[bytes, NulledNumbers | None] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -18,20 +17,22 @@ from ..tabular.parquet import ParquetFolderWriter
 from ..tabular.rows import LazyRecords, RowOptions, RowsBuilder
 from ..tabular.stream import DEFAULT_HOLD_BYTES, find_embedding_dim, where_of
 from ._base import ConvertJob, SourceBatch
+from ._counts import ConvertCounts
+from ._options import media_sink_extras
 
 __all__ = ["ParquetConversion"]
 
 
 class ParquetConversion:
     """Writes one Parquet row per input, a row group per few batch entries, files of
-    about ``job.rows_per_file`` rows; the folder appears when complete."""
+    about ``job.options.rows_per_file`` rows; the folder appears when complete."""
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
         self.options = RowOptions(
-            embedding=job.embedding,
-            metadata_columns=tuple(job.metadata_columns),
-            media=job.media != "none",
+            embedding=job.options.embedding,
+            metadata_columns=tuple(job.options.metadata_columns),
+            media=job.options.media != "none",
         )
         self._builder = RowsBuilder(self.options)
         self._writer: ParquetFolderWriter | None = None
@@ -48,13 +49,13 @@ class ParquetConversion:
         sink = MediaSink(
             self._scratch,
             mode="download",
-            jobs=job.jobs,
-            timeout=job.timeout,
-            retries=job.retries,
-            pat=job.pat,
+            jobs=job.options.jobs,
+            timeout=job.options.timeout,
+            retries=job.options.retries,
+            pat=job.options.pat,
             on_done=job.media_progress,
-            limits=job.limits,
-            **job.media_options,
+            limits=job.options.limits,
+            **media_sink_extras(),
         )
         names: dict[str, str | None] = {}
         with sink:
@@ -88,7 +89,7 @@ class ParquetConversion:
             if batch.raw is not None
             else batch.batch.inputs
         )
-        media = self._download(batch) if self.job.media == "download" else None
+        media = self._download(batch) if self.job.options.media == "download" else None
         builder = self._builder
         ready = builder.add(
             records, where=where_of(batch.reader, batch.entry), media=media, raw=batch.raw
@@ -106,7 +107,9 @@ class ParquetConversion:
             for entry in batch.reader.entries[batch.entry.index + 1 :]:
                 yield from batch.reader.read_batch(entry).inputs
             for path in self.job.sources[batch.source_index + 1 :]:
-                with ArchiveReader(path, limits=self.job.limits, allow_empty=True) as reader:
+                with ArchiveReader(
+                    path, limits=self.job.options.limits, allow_empty=True
+                ) as reader:
                     for entry in reader.entries:
                         yield from reader.read_batch(entry).inputs
 
@@ -115,23 +118,27 @@ class ParquetConversion:
     def _write(self, record_batch: pa.RecordBatch) -> None:
         if self._writer is None:
             self._writer = ParquetFolderWriter(
-                self.job.output_path, self._builder.schema, rows_per_file=self.job.rows_per_file
+                self.job.output_path,
+                self._builder.schema,
+                rows_per_file=self.job.options.rows_per_file,
             )
         self._writer.write(record_batch)
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         for record_batch in self._builder.settle(self._builder.dim):
             self._write(record_batch)
         if self._writer is None:
             self._writer = ParquetFolderWriter(
-                self.job.output_path, self._builder.schema, rows_per_file=self.job.rows_per_file
+                self.job.output_path,
+                self._builder.schema,
+                rows_per_file=self.job.options.rows_per_file,
             )
         self._writer.finish()
         self._drop_scratch()
-        counts: dict[str, Any] = {"written": self._writer.rows, "files": self._writer.files}
-        if self.job.media == "download":
-            counts["media"] = self._media_report or MediaReport()
-        return counts
+        media = None
+        if self.job.options.media == "download":
+            media = self._media_report or MediaReport()
+        return ConvertCounts(written=self._writer.rows, files=self._writer.files, media=media)
 
     def commit(self) -> None:
         assert self._writer is not None

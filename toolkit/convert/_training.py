@@ -22,6 +22,8 @@ from ..media import FileNamer, MediaReport, MediaSink
 from ..messages import Input
 from ..records import input_type
 from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch, check_split
+from ._counts import ConvertCounts
+from ._options import media_sink_extras
 
 __all__ = ["SPLIT_KEY", "ClassTable", "TrainingFolderConverter", "split_of"]
 
@@ -122,7 +124,7 @@ class TrainingFolderConverter:
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
-        self._keep = job.media == "download"
+        self._keep = job.options.media == "download"
         self._dir_cm = atomic_dir(job.output_path, keep=self._keep)
         try:
             self.root = self._dir_cm.__enter__()
@@ -208,7 +210,7 @@ class TrainingFolderConverter:
             split = split_of(record) or self.default_split()
             stem = self.namer.stem_for(record.id)
             name = None
-            if self.job.media != "none":
+            if self.job.options.media != "none":
                 name = self._sink(split).submit(record)
                 if name is not None and self._keep:
                     self._media_names.setdefault(self.image_folder(split), set()).add(name)
@@ -225,19 +227,19 @@ class TrainingFolderConverter:
             job = self.job
             sink = self._sinks[folder] = MediaSink(
                 folder,
-                mode="download" if job.media == "download" else "embedded",
-                jobs=job.jobs,
-                timeout=job.timeout,
-                retries=job.retries,
-                pat=job.pat,
+                mode="download" if job.options.media == "download" else "embedded",
+                jobs=job.options.jobs,
+                timeout=job.options.timeout,
+                retries=job.options.retries,
+                pat=job.options.pat,
                 on_done=job.media_progress,
                 namer=self.namer,
-                limits=job.limits,
-                **job.media_options,
+                limits=job.options.limits,
+                **media_sink_extras(),
             )
         return sink
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         report: MediaReport | None = None
         for sink in self._sinks.values():
             done = sink.close()
@@ -247,17 +249,17 @@ class TrainingFolderConverter:
             self._prune(renamed.values())
         self.write_index(renamed)
         images = sum(self.split_counts.values()) - len(self.without_size)
-        return {
-            "written": images,
-            "images": images,
-            "annotations": self.annotations,
-            "categories": len(self.classes),
-            "skipped_inputs": dict(sorted(self.skipped.items())),
-            "regions_without_concept": self.regions_without_concept,
-            "regions_without_shape": self.regions_without_shape,
-            "images_without_size": tuple(self.without_size),
-            "media": report,
-        }
+        return ConvertCounts(
+            written=images,
+            images=images,
+            annotations=self.annotations,
+            categories=len(self.classes),
+            skipped_inputs=dict(sorted(self.skipped.items())),
+            regions_without_concept=self.regions_without_concept,
+            regions_without_shape=self.regions_without_shape,
+            images_without_size=tuple(self.without_size),
+            media=report,
+        )
 
     def media_folders(self) -> list[Path]:
         """The media folders of this and earlier runs (stale files there are removed)."""

@@ -45,7 +45,7 @@ class ClarifaiJsonConverter(ArchiveConverter):
             try:
                 parts, longs = split_input_json(record)
             except SchemaError as exc:
-                raise SchemaError(f"{batch.source}: {exc}") from None
+                raise SchemaError(f"{batch.source}: {exc}", params=exc.params) from None
             if longs:
                 self._writer.add_json_pieces(join_input_json(parts, longs))
                 self._added += 1

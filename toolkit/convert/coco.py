@@ -62,13 +62,23 @@ from google.protobuf.message import DecodeError
 from .. import __version__
 from .._atomic import atomic_dir
 from .._native import SPEEDUPS
-from ..errors import ArchiveError, LimitError, MediaError, OutputError, SchemaError, quote_path
+from ..errors import (
+    ArchiveError,
+    LimitError,
+    MediaError,
+    OutputError,
+    SchemaError,
+    params_of,
+    quote_path,
+)
 from ..jsonmap import _struct, current_nulls
 from ..media import FileNamer, MediaReport, MediaSink, normalise_extension, sniff_extension
 from ..messages import Input, Region
 from ..records import input_type
 from ..safety import image_size, open_image
 from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
+from ._counts import ConvertCounts
+from ._options import media_sink_extras
 from ._training import split_of
 
 __all__ = ["CocoConverter", "rle_encode"]
@@ -408,8 +418,8 @@ class CocoConverter:
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
-        self._max_pixels = job.limits.max_image_pixels
-        self._keep = job.media == "download"
+        self._max_pixels = job.options.limits.max_image_pixels
+        self._keep = job.options.media == "download"
         self._dir_cm = atomic_dir(job.output_path, keep=self._keep)
         try:
             self.root = self._dir_cm.__enter__()
@@ -427,7 +437,7 @@ class CocoConverter:
             self._images = self._open("images")
             self._annotations = self._open("annotations")
             self._pending = self._open("pending")
-            if job.media != "none":
+            if job.options.media != "none":
                 self._sink = self._make_sink("images")
         except BaseException:
             self.abort()
@@ -512,14 +522,14 @@ class CocoConverter:
         job = self.job
         return MediaSink(
             self.root / folder,
-            mode="download" if job.media == "download" else "embedded",
-            jobs=job.jobs,
-            timeout=job.timeout,
-            retries=job.retries,
-            pat=job.pat,
+            mode="download" if job.options.media == "download" else "embedded",
+            jobs=job.options.jobs,
+            timeout=job.options.timeout,
+            retries=job.options.retries,
+            pat=job.options.pat,
             on_done=job.media_progress,
-            limits=job.limits,
-            **job.media_options,
+            limits=job.options.limits,
+            **media_sink_extras(),
         )
 
     def _category(self, concept_id: str, name: str) -> _Category:
@@ -664,7 +674,8 @@ class CocoConverter:
         except ValueError as exc:
             raise SchemaError(
                 f"{quote_path(batch.source)}: input {record.id!r}: cannot be written as JSON "
-                f"({exc})"
+                f"({exc})",
+                params=params_of(exc),
             ) from None
         if nulled is not None:
             nulled.record(record.id, before)
@@ -685,7 +696,7 @@ class CocoConverter:
         if split is not None:
             images, annotations = self._tagged(split)
         if not data.HasField("image"):
-            if self.job.video_frames and data.HasField("video"):
+            if self.job.options.video_frames and data.HasField("video"):
                 self._video(record, images, annotations, pending)
             else:
                 kind = input_type(record)
@@ -750,7 +761,7 @@ class CocoConverter:
         """The ``clarifai_concepts`` entry of a positive concept, made and remembered."""
         entries = self._concept_entries
         entry: dict[str, Any] = {"id": concept_id, "name": name, "value": np.float32(value)}
-        if self.job.image_labels:
+        if self.job.options.image_labels:
             entry["category_id"] = self._category(concept_id, name).id
         if len(entries) >= _CACHE_SIZE:
             entries.clear()
@@ -775,7 +786,7 @@ class CocoConverter:
             name = sink.submit(record)
             if name is None:
                 name = f"{self._namer.stem_for(input_id)}.{_declared_ext('image', image)}"
-            elif not image.base64 and self.job.media == "download":
+            elif not image.base64 and self.job.options.media == "download":
                 may_rename = True  # a download: its real format may change the extension
             if self._keep:
                 self._media_names.add(name)
@@ -827,7 +838,7 @@ class CocoConverter:
             self._skipped["video"] = self._skipped.get("video", 0) + 1
             return
         name = None
-        if self.job.media != "none":
+        if self.job.options.media != "none":
             if self._video_sink is None:
                 self._video_sink = self._make_sink("videos")
             name = self._video_sink.submit(record)
@@ -837,7 +848,7 @@ class CocoConverter:
                 self._video_namer = FileNamer()
             namer = self._video_namer
         stem = namer.stem_for(record.id)
-        may_rename = name is not None and not video.base64 and self.job.media == "download"
+        may_rename = name is not None and not video.base64 and self.job.options.media == "download"
         if name is None:
             name = f"{stem}.{_declared_ext('video', video)}"
         if self._keep:
@@ -1007,7 +1018,7 @@ class CocoConverter:
 
     # -- finishing -------------------------------------------------------------------
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         media: MediaReport | None = None
         video_media: MediaReport | None = None
         if self._sink is not None:
@@ -1024,17 +1035,17 @@ class CocoConverter:
         for fh in self._files:
             fh.close()
         self._files = []
-        return {
-            "written": self._images_written,
-            "images": self._images_written,
-            "annotations": self._annotations_written,
-            "categories": len(self._categories),
-            "skipped_inputs": dict(sorted(self._skipped.items())),
-            "regions_without_concept": self._regions_without_concept,
-            "regions_without_shape": self._regions_without_shape,
-            "images_without_size": tuple(self._without_size),
-            "media": _merge_reports(media, video_media),
-        }
+        return ConvertCounts(
+            written=self._images_written,
+            images=self._images_written,
+            annotations=self._annotations_written,
+            categories=len(self._categories),
+            skipped_inputs=dict(sorted(self._skipped.items())),
+            regions_without_concept=self._regions_without_concept,
+            regions_without_shape=self._regions_without_shape,
+            images_without_size=tuple(self._without_size),
+            media=_merge_reports(media, video_media),
+        )
 
     def _resolve_pending(self, renamed: dict[str, str], video_renamed: dict[str, str]) -> None:
         self._pending.flush()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import IO, Any, BinaryIO, ClassVar
+from typing import IO, BinaryIO, ClassVar
 
 from .._atomic import temp_sibling
 from ..errors import OutputError, SchemaError
 from ..jsonmap import iter_input_json
 from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
+from ._counts import ConvertCounts
 from ._parallel import add_nulls, encode_batch_lines
 
 __all__ = ["JsonLinesConverter"]
@@ -75,7 +76,7 @@ class JsonLinesConverter:
                         self._stream.write(piece)
                     self._stream.write(b"\n")
             except SchemaError as exc:
-                raise SchemaError(f"{batch.source}: {exc}") from None
+                raise SchemaError(f"{batch.source}: {exc}", params=exc.params) from None
             self._written += 1
 
     @contextlib.contextmanager
@@ -90,10 +91,10 @@ class JsonLinesConverter:
                 f"{self._dest or 'output'}: write failed ({exc.strerror or exc})"
             ) from None
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         with self._output_errors():
             self._stream.flush()
-        return {"written": self._written}
+        return ConvertCounts(written=self._written)
 
     def commit(self) -> None:
         if self._tmp is None or self._dest is None:

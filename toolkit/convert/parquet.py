@@ -6,15 +6,16 @@ The converter imports pyarrow only when a conversion starts, so that the command
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
+from ._counts import ConvertCounts
 
 __all__ = ["ParquetConverter"]
 
 
 class ParquetConverter:
-    """One Parquet row per input, files of about ``job.rows_per_file`` rows (see
+    """One Parquet row per input, files of about ``job.options.rows_per_file`` rows (see
     :class:`toolkit.convert._parquet_impl.ParquetConversion`, which does the work)."""
 
     name: ClassVar[str] = "parquet"
@@ -36,7 +37,7 @@ class ParquetConverter:
     def write_batch(self, batch: SourceBatch) -> None:
         self._work.write_batch(batch)
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         return self._work.finish()
 
     def commit(self) -> None:

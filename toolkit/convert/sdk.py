@@ -29,7 +29,7 @@ from google.protobuf.descriptor import Descriptor
 
 from .._atomic import temp_sibling
 from ..archive import discard_zip, zip_entry_info
-from ..errors import OutputError, SchemaError, quote_path
+from ..errors import OutputError, SchemaError, params_of, quote_path
 from ..jsonmap import (
     _JSON_NAMES,
     _LONG_MARK,
@@ -42,6 +42,8 @@ from ..jsonmap import (
 from ..media import FileNamer, MediaSink
 from ..messages import Concept, Input, Region
 from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
+from ._counts import ConvertCounts
+from ._options import media_sink_extras
 
 __all__ = ["SdkConverter", "annotation_items"]
 
@@ -102,7 +104,7 @@ class SdkConverter:
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
         self.dest = job.output_path
-        self.split = job.split
+        self.split = job.options.split
         self._tmp = temp_sibling(self.dest)
         self._sink: MediaSink | None = None
         self._media_dir: Path | None = None
@@ -114,19 +116,19 @@ class SdkConverter:
         except OSError as exc:
             raise OutputError(f"{self.dest}: cannot write here ({exc.strerror or exc})") from None
         try:
-            if job.media != "none":
-                self._media_dir = media_folder(self.dest, job.media == "download")
+            if job.options.media != "none":
+                self._media_dir = media_folder(self.dest, job.options.media == "download")
                 self._sink = MediaSink(
                     self._media_dir,
-                    mode="download" if job.media == "download" else "embedded",
-                    jobs=job.jobs,
-                    timeout=job.timeout,
-                    retries=job.retries,
-                    pat=job.pat,
-                    png=job.png,
+                    mode="download" if job.options.media == "download" else "embedded",
+                    jobs=job.options.jobs,
+                    timeout=job.options.timeout,
+                    retries=job.options.retries,
+                    pat=job.options.pat,
+                    png=job.options.png,
                     on_done=job.media_progress,
-                    limits=job.limits,
-                    **job.media_options,
+                    limits=job.options.limits,
+                    **media_sink_extras(),
                 )
         except BaseException:
             self.abort()
@@ -155,7 +157,8 @@ class SdkConverter:
             except ValueError as exc:
                 raise SchemaError(
                     f"{quote_path(batch.source)}: input {record.id!r}: cannot be written as "
-                    f"JSON ({exc})"
+                    f"JSON ({exc})",
+                    params=params_of(exc),
                 ) from None
             if nulled is not None:
                 nulled.record(record.id, before)
@@ -186,7 +189,7 @@ class SdkConverter:
         except OSError as exc:
             raise OutputError(f"{self.dest}: write failed ({exc.strerror or exc})") from None
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> ConvertCounts:
         media = None
         written = 0
         if self._sink is not None and self._media_dir is not None:
@@ -212,12 +215,12 @@ class SdkConverter:
             self._zip.close()
         except OSError as exc:
             raise OutputError(f"{self.dest}: write failed ({exc.strerror or exc})") from None
-        return {
-            "written": self._inputs,
-            "annotation_files": self._annotation_files,
-            "media_files": written,
-            "media": media,
-        }
+        return ConvertCounts(
+            written=self._inputs,
+            annotation_files=self._annotation_files,
+            media_files=written,
+            media=media,
+        )
 
     def commit(self) -> None:
         try:
@@ -236,7 +239,7 @@ class SdkConverter:
         with contextlib.suppress(FileNotFoundError):
             self._tmp.unlink()
         # Downloads finished so far stay for the next run; embedded copies are cheap to redo.
-        if self._media_dir is not None and self.job.media != "download":
+        if self._media_dir is not None and self.job.options.media != "download":
             shutil.rmtree(self._media_dir, ignore_errors=True)
 
 

@@ -86,7 +86,7 @@ class VocConverter(TrainingFolderConverter):
         #: The object names, in first-appearance order (for labelmap.txt).
         self._names: dict[str, None] = {}
         super().__init__(job)
-        self._max_pixels = job.limits.max_image_pixels
+        self._max_pixels = job.options.limits.max_image_pixels
 
     def image_folder(self, split: str) -> Path:
         return self.root / "JPEGImages"
@@ -104,7 +104,7 @@ class VocConverter(TrainingFolderConverter):
             size = _image_size(bytes(image.base64), self._max_pixels)
             width, height = size if size else (0, 0)
         if width <= 0 or height <= 0:
-            if self.job.media == "download" and (image.url or image.HasField("hosted")):
+            if self.job.options.media == "download" and (image.url or image.HasField("hosted")):
                 self._defer(record, split, stem, file_name)
             else:
                 self.without_size.append(record.id)

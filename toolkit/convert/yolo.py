@@ -80,10 +80,10 @@ class YoloConverter(TrainingFolderConverter):
     generated: ClassVar[tuple[str, ...]] = ("labels", "data.yaml")
 
     def __init__(self, job: ConvertJob) -> None:
-        if job.task not in TASKS:
-            raise ValueError(f"task must be one of {', '.join(TASKS)}, not {job.task!r}")
+        if job.options.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, not {job.options.task!r}")
         super().__init__(job)
-        self.segment = job.task == "segment"
+        self.segment = job.options.task == "segment"
 
     def image_folder(self, split: str) -> Path:
         return self.root / "images" / split

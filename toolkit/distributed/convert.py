@@ -95,7 +95,8 @@ def convert_to_parquet(
                 if not rows:
                     raise EmptyArchiveError(
                         f"{source}: the archive holds no inputs; nothing was written (pass "
-                        "--allow-empty to write an empty output)"
+                        "allow_empty=True to write an empty output)",
+                        params=["allow_empty=True"],
                     )
         writer.close()
     except BaseException:

@@ -149,7 +149,7 @@ class Actions:
     ) -> ActionResult:
         """The selected inputs in format ``to`` (those of ``convert``) at ``name`` in the output
         folder: ``filter --ids-from`` then ``convert``, as the command line shows."""
-        from ..convert import FORMATS, convert_archives
+        from ..convert import FORMATS, ConvertOptions, convert_archives
 
         fmt = FORMATS.get(to)
         if fmt is None:
@@ -163,15 +163,13 @@ class Actions:
         with tempfile.TemporaryDirectory(prefix=".serve-", dir=self.output_root) as tmp:
             selection = Path(tmp) / "selection.zip"
             filtered = filter_inputs(self.source, selection, criteria=criteria, limits=self.limits)
-            report = convert_archives(
-                [selection],
-                dest,
-                to=to,
+            options = ConvertOptions(
                 media=media,  # type: ignore[arg-type]
                 pat=self._pat if media == "download" else None,
                 allow_missing=True,
                 limits=self.limits,
             )
+            report = convert_archives([selection], dest, to=to, options=options)
         ids_file = self._ids_file(dest.name, wanted)
         out = report.to_dict()
         out["sources"] = [self.shown_source]

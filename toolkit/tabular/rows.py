@@ -632,7 +632,8 @@ class RowsBuilder:
         if len(odd):
             i = int(odd[0])
             raise SchemaError(
-                mixed_dims_message(where, ids[i], int(dims[i]), dim, self.options.embedding)
+                mixed_dims_message(where, ids[i], int(dims[i]), dim, self.options.embedding),
+                params=[PICK_EMBEDDING],
             )
         floats = np.frombuffer(floats_bytes, "<f4")
         if len(have) == len(ids):
@@ -656,7 +657,10 @@ class RowsBuilder:
                 dim = self.dim = len(vector)
                 self._first = (record.id, where)
             elif len(vector) != dim:
-                raise SchemaError(mixed_dims_message(where, record.id, len(vector), dim, which))
+                raise SchemaError(
+                    mixed_dims_message(where, record.id, len(vector), dim, which),
+                    params=[PICK_EMBEDDING],
+                )
         if dim is None:
             return None
         block = np.zeros((len(records), dim), dtype=np.float32)
@@ -671,11 +675,17 @@ class RowsBuilder:
         return pa.FixedSizeListArray.from_arrays(flat, dim, mask=pa.array(~valid))
 
 
+#: How :func:`mixed_dims_message` names the parameter that picks the embedding (the
+#: CLI: ``--embedding N``).
+PICK_EMBEDDING = "embedding=N"
+
+
 def mixed_dims_message(where: str, input_id: str, dim: int, first: int, which: int) -> str:
-    """The error for an embedding whose size differs from the first one's."""
+    """The error for an embedding whose size differs from the first one's (raise it with
+    ``params=[PICK_EMBEDDING]``)."""
     return (
         f"{where}, input {input_id!r}: embedding {which} has {dim} dimensions, but earlier "
         f"inputs' have {first}; a table column holds one size, so pick an embedding that "
-        "all inputs share with --embedding N (or keep the inputs of one size with "
+        f"all inputs share with {PICK_EMBEDDING} (or keep the inputs of one size with "
         "'clarifai-archive filter')"
     )
