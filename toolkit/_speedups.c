@@ -2110,16 +2110,28 @@ done:
     return result;
 }
 
+/* The "name(...)\n--\n\n" heads give inspect.signature (and mypy's stubtest) the
+ * parameters, as Argument Clinic writes them; toolkit/_speedups.pyi has their types. */
 static PyMethodDef methods[] = {
-    {"load_schema", load_schema, METH_O, "Load the message tables (table 0: InputBatch)."},
+    {"load_schema", load_schema, METH_O,
+     "load_schema($module, tables, /)\n--\n\n"
+     "Load the message tables (table 0: InputBatch)."},
     {"scan_batch", scan_batch, METH_O,
+     "scan_batch($module, data, /)\n--\n\n"
      "Input ids of a checked InputBatch entry, or None when protobuf should parse it."},
-    {"new_memos", new_memos, METH_NOARGS, "The memos of one conversion, for coco_images."},
+    {"new_memos", new_memos, METH_NOARGS,
+     "new_memos($module, /)\n--\n\n"
+     "The memos of one conversion, for coco_images."},
     {"coco_images", coco_images, METH_VARARGS,
+     "coco_images($module, data, memos, concept_entries, concept_entry, category_ids,\n"
+     "            category_id, stem_for, plain_tables, exts, ext_for, fallback, dumps,\n"
+     "            images, annotations, counters, /)\n--\n\n"
      "COCO images and annotations (JSON) of a batch that scan_batch accepted."},
     {"table_columns", table_columns, METH_O,
+     "table_columns($module, data, /)\n--\n\n"
      "The simple table columns of a checked batch (toolkit/tabular/rows.py), or None."},
     {"batch_vectors", batch_vectors, METH_VARARGS,
+     "batch_vectors($module, data, which, out=None, /)\n--\n\n"
      "Input ids, embedding sizes (uint32 each) and packed floats of a checked batch."},
     {NULL, NULL, 0, NULL},
 };
