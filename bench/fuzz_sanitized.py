@@ -122,7 +122,9 @@ while time.monotonic() < deadline:
     if cases % fresh_every == 0:
         reader = fresh_reader()  # the previous module object (not the first) is freed
         modules += 1
-    ids = reader.scan_batch(data)
+    # The C reader reads an exact-size copy: past a bytes object's end is its own NUL.
+    raw = np.frombuffer(data, np.uint8).copy()
+    ids = reader.scan_batch(raw)
     try:
         batch = InputBatch.FromString(data)
         expected = [r.id for r in batch.inputs]
@@ -130,12 +132,12 @@ while time.monotonic() < deadline:
     except DecodeError:
         batch, expected = None, None
     which = cases % 2
-    found = reader.batch_vectors(data, which)
+    found = reader.batch_vectors(raw, which)
     if found is not None:
         v_ok += 1
         if batch is None or vectors_differ(found, batch, which):
             differences.append(("vectors", data.hex()))
-    columns_ok += reader.table_columns(data) is not None
+    columns_ok += reader.table_columns(raw) is not None
     if ids is not None:
         c_ok += 1
         if ids != expected:
@@ -235,6 +237,9 @@ def main() -> None:
         env["ASAN_OPTIONS"] = "detect_leaks=0:halt_on_error=1:abort_on_error=0"
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
         env.pop("CLARIFAI_ARCHIVE_PURE_PYTHON", None)
+        # Every Python object from malloc, so AddressSanitizer sees each one's bounds and
+        # its use after free (pymalloc's arenas would hide them).
+        env["PYTHONMALLOC"] = "malloc"
         result = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp)
         if result.returncode:
             print(f"exit {result.returncode}: a difference or a sanitizer report (above)")
