@@ -8,14 +8,20 @@ checks, per mutated batch:
 
 - acceptance: ``scan_batch`` accepts only what protobuf parses, with the same input ids;
 - output: for accepted batches (one in ``--convert-every``), ``convert --to coco`` gives
-  the same ``annotations.json`` bytes and report with the C reader and without it.
+  the same ``annotations.json`` bytes and report with the C reader and without it;
+- vectors: ``batch_vectors`` (embedding 0 or 1) accepts only what protobuf parses and
+  gives the same ids, sizes and float32 values; ``table_columns`` runs on every case too
+  (under the sanitizers; tests/test_convert_parquet.py compares its columns);
+- module state: every ``--fresh-every`` cases the reader is swapped for a new module
+  object of it (multi-phase init: its own schema tables) and the old one is dropped, so
+  its ``m_free`` runs under AddressSanitizer too.
 
 Any sanitizer report ends the child with a non-zero exit (``halt_on_error``). Prints the
 cases run, how many each side accepted, the conversions compared and the differences.
 
 Usage::
 
-    python bench/fuzz_sanitized.py --minutes 30 [--seed 1] [--convert-every 20]
+    python bench/fuzz_sanitized.py --minutes 30 [--seed 1] [--convert-every 20] [--fresh-every 5000]
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 _CHILD = r"""
-import dataclasses, random, sys, time
+import dataclasses, importlib.util, random, sys, time
 from pathlib import Path
+import numpy as np
 sys.path.insert(0, {tests!r})
 from google.protobuf.message import DecodeError
 from fuzz.harness import base_records, reencode_varints
@@ -47,10 +54,13 @@ from toolkit.messages import InputBatch
 
 assert _native.SPEEDUPS is not None and "sanitized" in _native.SPEEDUPS.__file__
 minutes, seed, every, work = {minutes!r}, {seed!r}, {every!r}, Path({work!r})
+fresh_every = {fresh_every!r}
 rng = random.Random(seed)
 records = varied_inputs(10) + base_records(count=6)
 for i, record in enumerate(records):
     record.data.metadata.update({{"i": float(i), "s": "x\x01" * i, "l": [1.0, None, "y"]}})
+    for k in range(i % 3):  # none, one or two embeddings of 0-4 floats
+        record.data.embeddings.add(vector=[0.5 * i, -1.25, 3e38, 1e-40][: (i + k) % 5])
 bases = [InputBatch(inputs=records[i : i + 4]).SerializeToString() for i in range(0, 16, 4)]
 
 def mutate(data):
@@ -81,19 +91,53 @@ def convert(path, out, c_reader):
     finally:
         coco_module.SPEEDUPS = saved
 
+def fresh_reader():
+    spec = importlib.util.find_spec("toolkit._speedups")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.load_schema(_native.schema_tables(InputBatch.DESCRIPTOR))
+    return module
+
+def vectors_differ(found, batch, which):
+    ids, dims, floats = found
+    sizes = np.frombuffer(dims, np.uint32).tolist()
+    expected = []
+    for record in batch.inputs:
+        embeddings = record.data.embeddings
+        expected.append(list(embeddings[which].vector) if len(embeddings) > which else [])
+    want = np.array([v for vector in expected for v in vector], np.float32)
+    return (
+        ids != [r.id for r in batch.inputs]
+        or sizes != [len(vector) for vector in expected]
+        or not np.array_equal(np.frombuffer(floats, "<f4"), want, equal_nan=True)
+    )
+
+reader = _native.SPEEDUPS
 deadline = time.monotonic() + minutes * 60
-cases = c_ok = pb_ok = compared = 0
+cases = c_ok = pb_ok = compared = v_ok = columns_ok = modules = 0
 differences = []
 while time.monotonic() < deadline:
     data = mutate(rng.choice(bases))
     cases += 1
-    ids = _native.scan_batch(data)
+    if cases % fresh_every == 0:
+        reader = fresh_reader()  # the previous module object (not the first) is freed
+        modules += 1
+    # The C reader reads an exact-size copy: past a bytes object's end is its own NUL.
+    raw = np.frombuffer(data, np.uint8).copy()
+    ids = reader.scan_batch(raw)
     try:
         batch = InputBatch.FromString(data)
         expected = [r.id for r in batch.inputs]
         pb_ok += 1
     except DecodeError:
         batch, expected = None, None
+    which = cases % 2
+    found = reader.batch_vectors(raw, which)
+    if found is not None:
+        v_ok += 1
+        if batch is None or vectors_differ(found, batch, which):
+            differences.append(("vectors", data.hex()))
+    columns_ok += reader.table_columns(raw) is not None
     if ids is not None:
         c_ok += 1
         if ids != expected:
@@ -123,7 +167,9 @@ while time.monotonic() < deadline:
     if not same or a != b:
         differences.append(("output", data.hex()))
 print(f"cases {{cases}}; scan_batch accepted {{c_ok}}, protobuf parsed {{pb_ok}}; "
-      f"conversions compared {{compared}}; differences {{len(differences)}}")
+      f"batch_vectors accepted {{v_ok}}, table_columns {{columns_ok}}; "
+      f"conversions compared {{compared}}; fresh module objects {{modules}}; "
+      f"differences {{len(differences)}}")
 for kind, detail in differences[:10]:
     print(f"  {{kind}}: {{detail[:400]}}")
 sys.exit(1 if differences else 0)
@@ -165,6 +211,9 @@ def main() -> None:
     parser.add_argument(
         "--convert-every", type=int, default=20, help="Convert one accepted batch in N both ways."
     )
+    parser.add_argument(
+        "--fresh-every", type=int, default=5000, help="A new module object every N cases."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sanitized-") as tmp:
         target = Path(tmp) / "sanitized"
@@ -178,6 +227,7 @@ def main() -> None:
             minutes=args.minutes,
             seed=args.seed,
             every=args.convert_every,
+            fresh_every=args.fresh_every,
             work=str(work),
         )
         env = dict(os.environ)
@@ -187,6 +237,9 @@ def main() -> None:
         env["ASAN_OPTIONS"] = "detect_leaks=0:halt_on_error=1:abort_on_error=0"
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
         env.pop("CLARIFAI_ARCHIVE_PURE_PYTHON", None)
+        # Every Python object from malloc, so AddressSanitizer sees each one's bounds and
+        # its use after free (pymalloc's arenas would hide them).
+        env["PYTHONMALLOC"] = "malloc"
         result = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp)
         if result.returncode:
             print(f"exit {result.returncode}: a difference or a sanitizer report (above)")

@@ -570,3 +570,72 @@ def test_every_field_inputs_convert_the_same_both_ways(tmp_path: Path) -> None:
         record.data.image.image_info.width = 64
         record.data.image.image_info.height = 48
     _both(tmp_path / "out", _archive(tmp_path / "every.zip", records, batch_size=16))
+
+
+def _fresh_speedups() -> Any:
+    """A second module object of the C reader, made from the same spec as the first."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("toolkit._speedups")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@needs_c
+def test_each_module_object_has_its_own_schema_tables() -> None:
+    # Multi-phase init (PEP 489): a new module object gets new state, so the tables the
+    # toolkit loaded into the first are not seen by the second until it loads its own.
+    loaded = _native.SPEEDUPS
+    fresh = _fresh_speedups()
+    assert fresh is not loaded
+    batch = InputBatch(inputs=[_image("a"), _image("b")]).SerializeToString()
+    for name, args in (
+        ("scan_batch", (batch,)),
+        ("table_columns", (batch,)),
+        ("batch_vectors", (batch, 0)),
+    ):
+        with pytest.raises(RuntimeError, match="load_schema was not called"):
+            getattr(fresh, name)(*args)
+    assert loaded.scan_batch(batch) == ["a", "b"]
+    fresh.load_schema([[(1, 1, 0, 0)]])  # one table: field 1 a fixed32, not the inputs
+    assert fresh.scan_batch(batch) is None  # its own tables: field 1 has the wrong wire type
+    assert loaded.scan_batch(batch) == ["a", "b"]
+    del fresh  # m_free releases the tables (AddressSanitizer: bench/fuzz_sanitized.py)
+
+
+@needs_c
+def test_load_schema_rejects_bad_tables_and_keeps_the_loaded_ones() -> None:
+    fresh = _fresh_speedups()
+    fresh.load_schema(_native.schema_tables(InputBatch.DESCRIPTOR))
+    with pytest.raises(ValueError, match="bad field entry"):
+        fresh.load_schema([[(1, 5, 0, 7)]])  # a message field naming a missing table
+    with pytest.raises(ValueError, match="0 tables"):
+        fresh.load_schema([])
+    batch = InputBatch(inputs=[_image("a"), _image("b")]).SerializeToString()
+    assert fresh.scan_batch(batch) == ["a", "b"]
+    assert fresh.table_columns(batch) == _native.SPEEDUPS.table_columns(batch)
+
+
+@needs_c
+def test_the_stub_names_every_function_with_its_parameters() -> None:
+    # mypy's stubtest checks the types too (docs/internals.md); this is the quick check
+    # that a function added to or changed in _speedups.c is in toolkit/_speedups.pyi.
+    import ast
+    import inspect
+
+    stub = Path(_native.__file__).with_name("_speedups.pyi")
+    declared: dict[str, list[str]] = {}
+    for node in ast.parse(stub.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef):
+            args = node.args
+            assert not args.args and not args.kwonlyargs, f"{node.name}: positional-only"
+            declared[node.name] = [a.arg for a in args.posonlyargs]
+    module = _native.SPEEDUPS
+    public = {name for name in dir(module) if not name.startswith("_")}
+    assert set(declared) == public
+    for name, params in declared.items():
+        signature = inspect.signature(getattr(module, name))
+        assert list(signature.parameters) == params, name
+        assert all(p.kind is p.POSITIONAL_ONLY for p in signature.parameters.values()), name

@@ -225,8 +225,18 @@ typedef struct {
     signed char direct[DIRECT]; /* number -> position in fields, or -1 */
 } Table;
 
-static Table *tables = NULL; /* table_count of them, from load_schema */
-static int table_count = 0;
+/* The module's state (PEP 489 multi-phase init: one per module object, so one per
+ * interpreter): the tables load_schema made. It holds no Python object, so the module
+ * needs no m_traverse or m_clear, only m_free for the tables' memory. */
+typedef struct {
+    Table *tables;   /* table_count of them, from load_schema; NULL before it */
+    int table_count;
+} State;
+
+static inline State *state_of(PyObject *module)
+{
+    return (State *)PyModule_GetState(module);
+}
 
 static const Spec *find_spec(const Table *t, uint32_t number)
 {
@@ -253,7 +263,8 @@ static int expected_wire(int kind)
 }
 
 /* 1 when the message parses as protobuf would parse it, 0 when in any doubt. */
-static int check_message(const uint8_t *p, const uint8_t *end, int table, int depth)
+static int check_message(const Table *tables, const uint8_t *p, const uint8_t *end, int table,
+                         int depth)
 {
     if (depth > MAX_NESTING)
         return 0;
@@ -284,7 +295,8 @@ static int check_message(const uint8_t *p, const uint8_t *end, int table, int de
         }
         if (spec->kind == K_STRING && !valid_utf8(f.data, f.len))
             return 0;
-        if (spec->kind == K_MESSAGE && !check_message(f.data, f.data + f.len, spec->table, depth + 1))
+        if (spec->kind == K_MESSAGE &&
+            !check_message(tables, f.data, f.data + f.len, spec->table, depth + 1))
             return 0;
     }
     return r == 0;
@@ -292,7 +304,7 @@ static int check_message(const uint8_t *p, const uint8_t *end, int table, int de
 
 static PyObject *load_schema(PyObject *self, PyObject *arg)
 {
-    (void)self;
+    State *st = state_of(self);
     PyObject *seq = PySequence_Fast(arg, "load_schema expects a list of tables");
     if (seq == NULL)
         return NULL;
@@ -338,9 +350,9 @@ static PyObject *load_schema(PyObject *self, PyObject *arg)
         loaded[i].count = (int)m;
         Py_DECREF(fields);
     }
-    PyMem_Free(tables);
-    tables = loaded;
-    table_count = (int)n;
+    PyMem_Free(st->tables);
+    st->tables = loaded;
+    st->table_count = (int)n;
     Py_DECREF(seq);
     Py_RETURN_NONE;
 fail:
@@ -356,8 +368,8 @@ static PyObject *decode(const uint8_t *s, size_t n)
 
 static PyObject *scan_batch(PyObject *self, PyObject *arg)
 {
-    (void)self;
-    if (table_count == 0) {
+    const State *st = state_of(self);
+    if (st->table_count == 0) {
         PyErr_SetString(PyExc_RuntimeError, "scan_batch: load_schema was not called");
         return NULL;
     }
@@ -365,7 +377,7 @@ static PyObject *scan_batch(PyObject *self, PyObject *arg)
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     const uint8_t *start = view.buf, *end = start + view.len;
-    if (!check_message(start, end, 0, 1)) {
+    if (!check_message(st->tables, start, end, 0, 1)) {
         PyBuffer_Release(&view);
         Py_RETURN_NONE;
     }
@@ -1646,11 +1658,11 @@ done:
  * not a multiple of 4): the caller then reads the batch with protobuf. */
 static PyObject *batch_vectors(PyObject *self, PyObject *args)
 {
-    (void)self;
+    const State *st = state_of(self);
     Py_buffer view, out_view = {0};
     Py_ssize_t which;
     PyObject *out_arg = Py_None;
-    if (table_count == 0) {
+    if (st->table_count == 0) {
         PyErr_SetString(PyExc_RuntimeError, "batch_vectors: load_schema was not called");
         return NULL;
     }
@@ -1668,7 +1680,7 @@ static PyObject *batch_vectors(PyObject *self, PyObject *args)
     PyObject *ids = NULL, *dims = NULL, *floats = NULL, *result = NULL;
     uint32_t *dim_buf = NULL;
     size_t n_inputs = 0, cap = 0, total = 0;
-    if (which < 0 || !check_message(start, end, 0, 1))
+    if (which < 0 || !check_message(st->tables, start, end, 0, 1))
         goto unusual;
     ids = PyList_New(0);
     if (ids == NULL)
@@ -1873,8 +1885,8 @@ static int read_media(Span m, uint32_t url_no, uint32_t hosted_no, uint32_t info
  * singular message field twice, which protobuf would merge). */
 static PyObject *table_columns(PyObject *self, PyObject *arg)
 {
-    (void)self;
-    if (table_count == 0) {
+    const State *st = state_of(self);
+    if (st->table_count == 0) {
         PyErr_SetString(PyExc_RuntimeError, "table_columns: load_schema was not called");
         return NULL;
     }
@@ -1888,7 +1900,7 @@ static PyObject *table_columns(PyObject *self, PyObject *arg)
     Buf json = {0};
     Bytes kinds = {0}, sizes = {0}, created = {0}, c_off = {0}, c_val = {0}, p_off = {0},
           flags = {0};
-    if (!check_message(start, end, 0, 1))
+    if (!check_message(st->tables, start, end, 0, 1))
         goto unusual;
     ids = PyList_New(0);
     urls = PyList_New(0);
@@ -2098,26 +2110,70 @@ done:
     return result;
 }
 
+/* The "name(...)\n--\n\n" heads give inspect.signature (and mypy's stubtest) the
+ * parameters, as Argument Clinic writes them; toolkit/_speedups.pyi has their types. */
 static PyMethodDef methods[] = {
-    {"load_schema", load_schema, METH_O, "Load the message tables (table 0: InputBatch)."},
+    {"load_schema", load_schema, METH_O,
+     "load_schema($module, tables, /)\n--\n\n"
+     "Load the message tables (table 0: InputBatch)."},
     {"scan_batch", scan_batch, METH_O,
+     "scan_batch($module, data, /)\n--\n\n"
      "Input ids of a checked InputBatch entry, or None when protobuf should parse it."},
-    {"new_memos", new_memos, METH_NOARGS, "The memos of one conversion, for coco_images."},
+    {"new_memos", new_memos, METH_NOARGS,
+     "new_memos($module, /)\n--\n\n"
+     "The memos of one conversion, for coco_images."},
     {"coco_images", coco_images, METH_VARARGS,
+     "coco_images($module, data, memos, concept_entries, concept_entry, category_ids,\n"
+     "            category_id, stem_for, plain_tables, exts, ext_for, fallback, dumps,\n"
+     "            images, annotations, counters, /)\n--\n\n"
      "COCO images and annotations (JSON) of a batch that scan_batch accepted."},
     {"table_columns", table_columns, METH_O,
+     "table_columns($module, data, /)\n--\n\n"
      "The simple table columns of a checked batch (toolkit/tabular/rows.py), or None."},
     {"batch_vectors", batch_vectors, METH_VARARGS,
+     "batch_vectors($module, data, which, out=None, /)\n--\n\n"
      "Input ids, embedding sizes (uint32 each) and packed floats of a checked batch."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "toolkit._speedups", "Wire-format reader for convert --to coco.", -1,
-    methods, NULL, NULL, NULL, NULL,
+static void module_free(void *module)
+{
+    State *st = state_of((PyObject *)module);
+    if (st == NULL) /* the state was never allocated */
+        return;
+    PyMem_Free(st->tables);
+    st->tables = NULL;
+    st->table_count = 0;
+}
+
+static int module_exec(PyObject *module)
+{
+    State *st = state_of(module);
+    st->tables = NULL; /* m_size bytes come zeroed; said here for the reader */
+    st->table_count = 0;
+    return 0;
+}
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, module_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* No static Python objects and no global state: each interpreter has its own. */
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "toolkit._speedups",
+    .m_doc = "Wire-format reader for convert --to coco.",
+    .m_size = sizeof(State),
+    .m_methods = methods,
+    .m_slots = slots,
+    .m_free = module_free,
 };
 
 PyMODINIT_FUNC PyInit__speedups(void)
 {
-    return PyModule_Create(&module);
+    return PyModuleDef_Init(&module_def);
 }
