@@ -24,7 +24,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .distributed.parts import DEFAULT_PART_BYTES, Part, plan_parts, read_part
+from .distributed.parts import DEFAULT_PART_BYTES, Part, plan_archives, read_part
 from .limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
@@ -105,20 +105,11 @@ def read_archives(
     import dask.dataframe as dd
     import pyarrow as pa
 
-    from .tabular.rows import RowOptions
-
-    if isinstance(paths_or_refs, (str, os.PathLike)):
-        paths_or_refs = [paths_or_refs]
-    if not paths_or_refs:
-        raise ValueError("give at least one archive")
-    options = RowOptions(
-        embedding=embedding,
-        metadata_columns=tuple(metadata_columns),
-        columns=tuple(columns) if columns is not None else None,
-    )
-    plan = plan_parts(
+    plan = plan_archives(
         paths_or_refs,
-        options,
+        columns,
+        embedding=embedding,
+        metadata_columns=metadata_columns,
         part_bytes=part_bytes,
         limits=limits,
         storage_options=storage_options,

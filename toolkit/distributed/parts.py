@@ -161,6 +161,40 @@ def _find_dim(reader: ArchiveReader, which: int) -> int | None:
     return find_embedding_dim(records, which)
 
 
+def plan_archives(
+    paths_or_refs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    columns: Sequence[str] | None = None,
+    *,
+    embedding: int = 0,
+    metadata_columns: Sequence[str] = (),
+    part_bytes: int = DEFAULT_PART_BYTES,
+    limits: Limits = DEFAULT_LIMITS,
+    storage_options: Mapping[str, Any] | None = None,
+    home: str | None = None,
+) -> Plan:
+    """:func:`plan_parts` with the arguments of ``read_archives`` (Dask's and Ray's): one
+    archive or several, the columns and the row options of ``convert --to parquet``."""
+    from ..tabular.rows import RowOptions
+
+    if isinstance(paths_or_refs, (str, os.PathLike)):
+        paths_or_refs = [paths_or_refs]
+    if not paths_or_refs:
+        raise ValueError("give at least one archive")
+    options = RowOptions(
+        embedding=embedding,
+        metadata_columns=tuple(metadata_columns),
+        columns=tuple(columns) if columns is not None else None,
+    )
+    return plan_parts(
+        paths_or_refs,
+        options,
+        part_bytes=part_bytes,
+        limits=limits,
+        storage_options=storage_options,
+        home=home,
+    )
+
+
 def plan_parts(
     sources: Sequence[str | os.PathLike[str]],
     options: RowOptions | None = None,
