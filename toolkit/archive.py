@@ -823,7 +823,11 @@ class ArchiveWriter:
         """Append one input."""
         if self.flavour == "json":
             from .jsonmap import input_to_json_bytes
+            from .unknown import current_unknown_tally
 
+            tally = current_unknown_tally()
+            if tally is not None:  # JSON leaves unknown fields out: say so (the CLI warns)
+                tally.add(record)
             self._pending.append(input_to_json_bytes(record))
         else:
             self._pending.append(record.SerializeToString(deterministic=True))

@@ -17,7 +17,9 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from google.protobuf import unknown_fields as _unknown_fields
@@ -25,7 +27,14 @@ from google.protobuf.message import Message
 
 from .messages import Input
 
-__all__ = ["UnknownFieldTally", "UnknownFields", "describe_unknown_fields", "find_unknown_fields"]
+__all__ = [
+    "UnknownFieldTally",
+    "UnknownFields",
+    "collecting_unknown_fields",
+    "current_unknown_tally",
+    "describe_unknown_fields",
+    "find_unknown_fields",
+]
 
 _PACKAGE = "clarifai.api."
 _EXAMPLES = 3
@@ -106,6 +115,37 @@ class UnknownFieldTally:
         """What was found so far."""
         fields = tuple(f"{name} field {number}" for name, number in sorted(self._fields))
         return UnknownFields(self._inputs, fields, tuple(self._examples))
+
+
+_TALLY: contextvars.ContextVar[UnknownFieldTally | None] = contextvars.ContextVar(
+    "toolkit_unknown_tally", default=None
+)
+
+
+@contextlib.contextmanager
+def collecting_unknown_fields() -> Iterator[UnknownFieldTally]:
+    """Within the block, every input a JSON-flavour :class:`~toolkit.archive.ArchiveWriter`
+    writes is looked at, and those with fields the schema does not know (which JSON
+    leaves out) are counted in the tally yielded (``merge``, ``filter``, ``split``... with
+    ``flavour="json"``).
+
+    Example::
+
+        with collecting_unknown_fields() as tally:
+            filter_inputs("a.zip", "b.zip", criteria=criteria, flavour="json")
+        print(describe_unknown_fields(tally.result()))
+    """
+    tally = UnknownFieldTally()
+    token = _TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _TALLY.reset(token)
+
+
+def current_unknown_tally() -> UnknownFieldTally | None:
+    """The tally of the enclosing :func:`collecting_unknown_fields`, if any."""
+    return _TALLY.get()
 
 
 def describe_unknown_fields(found: UnknownFields) -> str:

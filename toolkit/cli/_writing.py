@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -82,11 +83,30 @@ def output_options(
         options.append(allow_empty_option)
 
     def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def warned(*args: Any, **kwargs: Any) -> Any:
+            with unknown_fields_warning():
+                return func(*args, **kwargs)
+
+        command: Any = warned
         for option in reversed(options):
-            func = option(func)
-        return func
+            command = option(command)
+        return command  # type: ignore[no-any-return]
 
     return decorate
+
+
+@contextlib.contextmanager
+def unknown_fields_warning() -> Iterator[None]:
+    """Warn (stderr, also with -q) when a JSON-flavour output left out fields the schema
+    does not know (``--to json``); a protobuf output keeps them and counts nothing."""
+    from ..unknown import collecting_unknown_fields, describe_unknown_fields
+
+    with collecting_unknown_fields() as tally:
+        yield
+    found = tally.result()
+    if found.inputs:
+        click.echo(f"Warning: {describe_unknown_fields(found)}", err=True)
 
 
 def check_output(
