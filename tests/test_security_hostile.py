@@ -571,3 +571,24 @@ def test_protobuf_out_of_memory_is_not_called_damage(
     monkeypatch.setattr(archive, "InputBatch", Failing)
     line = _error_line(CliRunner().invoke(cli, ["inputs", "list", str(source)]))
     assert line.startswith("Error: out of memory;") and "damaged" not in line
+
+
+def test_non_finite_stored_vectors_are_an_error_not_a_warning(tmp_path: Path) -> None:
+    """Found by the long fuzz: a damaged vectors.npy made `sort` score NaN (a numpy
+    RuntimeWarning and a meaningless order); exact scores now refuse it."""
+    import numpy as np
+
+    from toolkit.errors import IndexMismatchError
+    from toolkit.index import build_index_from_arrays
+
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((20, 8)).astype(np.float32)
+    index = build_index_from_arrays(
+        vectors, [f"v{i}" for i in range(20)], tmp_path / "ix", kind="flat"
+    )
+    assert np.isfinite(index.exact_scores(vectors[0])).all()
+    damaged = np.array(index.vectors)
+    damaged[3, 2] = np.nan
+    index.vectors = damaged
+    with pytest.raises(IndexMismatchError, match="vectors.npy"):
+        index.exact_scores(vectors[0])

@@ -612,13 +612,21 @@ class SimilarityIndex:
             raise IndexMismatchError(f"{self.path}: give one query vector, not {matrix.shape[0]}")
         out = np.empty(len(self), dtype=np.float32)
         q = matrix[0]
-        for start, rows in engine.iter_blocks(self.vectors, block):
-            if self.metric == "l2":
-                out[start : start + len(rows)] = -np.sqrt(
-                    np.maximum(((rows - q) ** 2).sum(axis=1), 0.0)
-                )
-            else:
-                out[start : start + len(rows)] = rows @ q
+        # A damaged vectors.npy (values no index build writes) gives NaN or infinite
+        # scores: an error naming the folder, not a numpy warning and a meaningless order.
+        with np.errstate(invalid="ignore", over="ignore"):
+            for start, rows in engine.iter_blocks(self.vectors, block):
+                if self.metric == "l2":
+                    out[start : start + len(rows)] = -np.sqrt(
+                        np.maximum(((rows - q) ** 2).sum(axis=1), 0.0)
+                    )
+                else:
+                    out[start : start + len(rows)] = rows @ q
+        if not np.isfinite(out).all():
+            raise IndexMismatchError(
+                f"{self.path}: vectors.npy holds values an index build never writes (NaN or "
+                "infinite scores); the index folder is damaged: build it again"
+            )
         return out
 
     def rank_all(
