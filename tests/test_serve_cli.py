@@ -64,7 +64,18 @@ def test_catalog_reference(runner, tmp_path, no_serving):
     assert result.exit_code == 0, result.output
     service = no_serving[0][0].state.service
     assert service.config.ref == "birds@v1" and service.config.home == home
-    service.browser.close()
+
+
+def test_a_server_that_returns_stops_its_reading_before_the_scratch_goes(
+    runner, tmp_path, no_serving
+):
+    # uvicorn mocked away runs no lifespan: the command itself must stop the background
+    # reading and index build, or they write into a scratch folder already removed.
+    archive = write_serve_archive(tmp_path / "a.zip", 3)
+    result = runner.invoke(cli, ["serve", str(archive), "--output-dir", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    browser = no_serving[0][0].state.service.browser
+    assert browser._stop.is_set() and not browser._thread.is_alive()
 
 
 class TestUsage:

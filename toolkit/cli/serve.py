@@ -172,6 +172,7 @@ def serve(
         else tempfile.mkdtemp(prefix="clarifai-archive-serve-")
     )
     quiet = context.quiet or not sys.stderr.isatty()
+    service: Any = None
     try:
         config = ServeConfig(
             archive=path,
@@ -188,7 +189,7 @@ def serve(
             auto_index=Path(scratch) / "index" if scratch else None,
         )
         app = create_app(config)
-        service: Any = app.state.service
+        service = app.state.service
         if not quiet:
             service.browser.add_progress_listener(_progress_line)
         sock = _bind(host, port)
@@ -212,6 +213,11 @@ def serve(
         if not context.quiet:
             click.echo("Stopped.", err=True)
     finally:
+        if service is not None:
+            # The app closes these on shutdown; a server that never started did not, and the
+            # background index must stop before its scratch folder goes.
+            service.pictures.close()
+            service.browser.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 

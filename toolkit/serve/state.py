@@ -255,7 +255,7 @@ class ArchiveBrowser:
         self.auto_index_state = "building"
         try:
             index = build_index([self.path], folder, kind="flat", skip_bad=True, limits=self.limits)
-        except (ToolkitError, ValueError) as exc:
+        except (ToolkitError, ValueError, OSError) as exc:
             self.auto_index_state = f"failed: {exc}"
             return
         self.set_index(index)
