@@ -277,6 +277,23 @@ class TestSheet:
         grey = (205, 208, 214)  # the placeholder's colour, away from its text
         assert (pixels[5:15, 5:15] == grey).all() and (pixels[5:15, 70:80] == grey).all()
 
+    def test_a_megabyte_text_is_wrapped_only_as_far_as_it_shows(self, monkeypatch):
+        # Found by the long fuzz: 3 MB of text in one word took textwrap 10 s per tile.
+        import textwrap
+
+        wrapped: list[int] = []
+        real_wrap = textwrap.wrap
+        monkeypatch.setattr(
+            textwrap, "wrap", lambda text, **kw: wrapped.append(len(text)) or real_wrap(text, **kw)
+        )
+        rows = [SheetRow("a", True, [Hit("b", 0.5, 1)])]
+        long_id = "b" * 1_000_000
+        huge = {"a": Media("text", text="w" * 3_000_000), "b": Media("none", text=long_id)}
+        short = {"a": Media("text", text="w" * 400), "b": Media("none", text="b" * 400)}
+        image = render_sheet(rows, huge, tile=64)
+        assert wrapped and max(wrapped) <= 64 * 64
+        assert np.array_equal(np.asarray(image), np.asarray(render_sheet(rows, short, tile=64)))
+
     def test_html_gallery(self, runner, index_dir, tmp_path):
         out = tmp_path / "g.html"
         run(

@@ -192,7 +192,11 @@ def _placeholder(tile: int, text: str, *, wrap: bool = False) -> Image.Image:
     img = Image.new("RGB", (tile, tile), _PLACEHOLDER)
     draw = ImageDraw.Draw(img)
     font = _font(11)
-    lines = textwrap.wrap(text, width=max(8, tile // 7))[: max(1, tile // 14)] if wrap else [text]
+    columns, rows = max(8, tile // 7), max(1, tile // 14)
+    # Only what fits is wrapped: textwrap is quadratic in a long word, and a text input
+    # may be megabytes long.
+    text = text[: columns * rows * 2] if wrap else _fit(draw, text, font, tile - 4)
+    lines = textwrap.wrap(text, width=columns)[:rows] if wrap else [text]
     y = 6 if wrap else tile // 2 - 7
     for line in lines:
         width = draw.textlength(line, font=font)
@@ -216,8 +220,11 @@ def _tile_image(media: Media | None, tile: int, limits: Limits) -> Image.Image:
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font: _Font, width: int) -> str:
+    # A glyph is at least a pixel wide: more characters than pixels never fit.
+    limit = max(0, int(width)) + 1
+    cut, text = len(text) > limit, text[:limit]
     text = "".join(ch if ch.isprintable() else " " for ch in text)  # ids may hold newlines
-    if draw.textlength(text, font=font) <= width:
+    if not cut and draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
         text = text[:-1]
