@@ -258,6 +258,10 @@ class ArchiveBrowser:
         except (ToolkitError, ValueError, OSError) as exc:
             self.auto_index_state = f"failed: {exc}"
             return
+        except Exception as exc:  # a daemon thread: say it, never raise into nowhere
+            self.auto_index_state = f"failed: {type(exc).__name__}: {exc}"
+            log.exception("indexing %s failed", self.path)
+            return
         self.set_index(index)
         self.auto_index_state = "built"
 
