@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import fork_helpers
 import pytest
 from convert_helpers import varied_inputs, write_raw_archive
 
@@ -32,44 +32,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-#: Set in the fresh interpreter a test is run again in (see ``forking``).
-_FRESH = "TOOLKIT_TEST_FRESH_INTERPRETER"
-
-
-def _other_threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t is not threading.main_thread()}
-
-
 @pytest.fixture(name="forking")
 def _forking(request: pytest.FixtureRequest) -> Iterator[bool]:
-    """True: the test runs here, where the workers can be forked; False: it was run again,
-    and passed, in a fresh interpreter, and the test returns at once.
-
-    The library forks workers only from a process with no other thread
-    (:func:`toolkit.batches.can_fork_workers`); else it does the work in-process, and
-    these tests would test nothing (or, with ``encode_inputs`` patched to exit, end
-    pytest). Threads left by other tests (Dask's IO loop, a web app's worker threads)
-    depend on which ran first, so the test runs in a new ``pytest`` process instead:
-    the same verdict whatever the order. Here, the test's own threads must be gone
-    when it ends (threads that were there before do not count).
-    """
-    before = _other_threads()
-    if not before:
-        yield True
-        left = sorted(t.name for t in _other_threads() - before)
-        assert not left, f"threads left running by the test: {left}"
-        return
-    assert _FRESH not in os.environ, f"threads in a fresh interpreter: {before}"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid],
-        cwd=ROOT,
-        env={**os.environ, _FRESH: "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-    yield False
+    """True: the test runs here; False: it passed in a fresh interpreter (see
+    :func:`fork_helpers.forking`)."""
+    yield from fork_helpers.forking(request)
 
 
 def _batches(records: list[Input], size: int) -> list[InputBatch]:
