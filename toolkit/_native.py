@@ -16,7 +16,14 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from .messages import InputBatch
 
-__all__ = ["SPEEDUPS", "batch_vectors", "schema_tables", "scan_batch", "table_columns"]
+__all__ = [
+    "SPEEDUPS",
+    "batch_vectors",
+    "schema_tables",
+    "scan_batch",
+    "table_arrow",
+    "table_columns",
+]
 
 # Kinds of field the C reader knows (toolkit/_speedups.c: K_*): what it checks is the
 # wire type (and UTF-8 for strings, and sub-messages), as protobuf's parser does.
@@ -133,4 +140,13 @@ def table_columns(data: bytes) -> tuple[Any, ...] | None:
     if SPEEDUPS is None:
         return None
     found: tuple[Any, ...] | None = SPEEDUPS.table_columns(data)
+    return found
+
+
+def table_arrow(data: bytes) -> tuple[Any, ...] | None:
+    """The Parquet table's columns for a protobuf InputBatch entry as Arrow buffers (see
+    ``toolkit/tabular/rows.py``), or None when protobuf should read the entry."""
+    if SPEEDUPS is None:
+        return None
+    found: tuple[Any, ...] | None = SPEEDUPS.table_arrow(data)
     return found

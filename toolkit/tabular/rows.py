@@ -16,10 +16,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from .._native import batch_vectors, table_columns
+from .._native import batch_vectors, table_arrow
 from .._vectors import embedding_of
 from ..errors import SchemaError
 from ..messages import Input, RegionInfo
+from ._buffers import fixed_list, numbers, offsets, strings
 from .schema import (
     BOX,
     CONCEPT,
@@ -62,16 +63,6 @@ class LazyRecords(Sequence[Input]):
 
     def __iter__(self) -> Iterator[Input]:
         return iter(self._parsed())
-
-
-_EMPTY_REGIONS: list[pa.Array] = []
-
-
-def _no_regions() -> pa.Array:
-    """An empty array of regions (made once)."""
-    if not _EMPTY_REGIONS:
-        _EMPTY_REGIONS.append(pa.array([], REGION))
-    return _EMPTY_REGIONS[0]
 
 
 def _hosted_url(record: Input) -> str | None:
@@ -288,6 +279,43 @@ class _Regions:
         return pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()), regions)
 
 
+def _region_array(parts: tuple[Any, ...]) -> pa.Array:
+    """The ``regions`` column of one batch from the C reader's buffers."""
+    (r_off, r_ids, r_kinds, box, box_valid, poly_off, points, c_off, c_ids, c_names, c_val) = parts
+    count = len(box) // 16
+    corners = np.frombuffer(box, np.float32).reshape(-1, 4)
+    boxes = pa.Array.from_buffers(
+        BOX,
+        count,
+        [pa.py_buffer(box_valid)],
+        children=[numbers(pa.float32(), corners[:, i]) for i in range(4)],
+    )
+    xy = np.frombuffer(points, np.float32).reshape(-1, 2)
+    point_array = pa.StructArray.from_arrays(
+        [numbers(pa.float32(), xy[:, 0]), numbers(pa.float32(), xy[:, 1])], fields=list(POINT)
+    )
+    n_concepts = len(c_val) // 4
+    concepts = pa.StructArray.from_arrays(
+        [
+            strings(c_ids, n_concepts),
+            strings(c_names, n_concepts),
+            numbers(pa.float32(), np.frombuffer(c_val, np.float32)),
+        ],
+        fields=list(CONCEPT),
+    )
+    values = pa.StructArray.from_arrays(
+        [
+            strings(r_ids, count),
+            strings(r_kinds, count),
+            boxes,
+            pa.ListArray.from_arrays(offsets(poly_off), point_array),
+            pa.ListArray.from_arrays(offsets(c_off), concepts),
+        ],
+        fields=list(REGION),
+    )
+    return pa.ListArray.from_arrays(offsets(r_off), values)
+
+
 class RowsBuilder:
     """Builds the table's record batches and settles the embedding size on the way.
 
@@ -376,9 +404,9 @@ class RowsBuilder:
         add = out.__setitem__
         table = None
         if raw is not None and media is None and "image_bytes" not in wanted:
-            table = table_columns(raw)
+            table = table_arrow(raw)
         if table is not None:
-            n = len(table[0])
+            n = table[0]
             self._fast_columns(records, table, add)
         else:
             n = len(records)
@@ -394,71 +422,72 @@ class RowsBuilder:
     def _fast_columns(
         self, records: Sequence[Input], table: tuple[Any, ...], add: Callable[[str, Any], None]
     ) -> None:
-        """The columns from the C reader's ``table_columns``; only the inputs it flags
-        (metadata, regions, a url only hosted) are parsed, for those columns."""
+        """The columns from the C reader's ``table_arrow`` (Arrow buffers, no Python object
+        per row); only the inputs it flags (metadata, a url only hosted, and regions when
+        it leaves them) are parsed, for those columns."""
         wanted = self._wanted
-        (ids, kinds, urls, sizes, created, c_off, c_ids, c_names, c_val) = table[:9]
-        (p_off, p_ids, texts, flag_bytes, meta_texts) = table[9:]
+        (n, ids, kinds, urls, sizes, created, c_off, c_ids, c_names, c_val) = table[:10]
+        (p_off, p_ids, texts, flag_bytes, metas, regions) = table[10:]
         flags = np.frombuffer(flag_bytes, np.uint8)
         if "id" in wanted:
-            add("id", pa.array(ids, pa.string()))
+            add("id", strings(ids, n))
         if "input_type" in wanted:
-            codes = np.frombuffer(kinds, np.uint8)
-            add("input_type", pa.array(_KIND_NAMES[codes], pa.string(), mask=codes == 0))
+            add("input_type", strings(kinds, n))
         if "url" in wanted:
-            for i in np.flatnonzero(flags & _FLAG_HOSTED).tolist():
-                urls[i] = _hosted_url(records[i])
-            add("url", pa.array(urls, pa.string()))
+            column = strings(urls, n)
+            hosted = np.flatnonzero(flags & _FLAG_HOSTED).tolist()
+            if hosted:
+                filled = column.to_pylist()
+                for i in hosted:
+                    filled[i] = _hosted_url(records[i])
+                column = pa.array(filled, pa.string())
+            add("url", column)
         wh = np.frombuffer(sizes, np.int32).reshape(-1, 2)
-        for name, column in (("width", wh[:, 0]), ("height", wh[:, 1])):
+        for name, values in (("width", wh[:, 0]), ("height", wh[:, 1])):
             if name in wanted:
-                add(name, pa.array(np.ascontiguousarray(column), mask=column == 0))
+                add(name, numbers(pa.int32(), values, values != 0))
         if "created_at" in wanted:
             micros = np.frombuffer(created, np.int64)
-            add(
-                "created_at",
-                pa.array(micros, pa.timestamp("us", tz="UTC"), mask=micros == _NO_TIME),
-            )
+            add("created_at", numbers(pa.timestamp("us", tz="UTC"), micros, micros != _NO_TIME))
         if "concepts" in wanted:
+            count = len(c_val) // 4
             values = pa.StructArray.from_arrays(
                 [
-                    pa.array(c_ids, pa.string()),
-                    pa.array(c_names, pa.string()),
-                    pa.array(np.frombuffer(c_val, np.float32)),
+                    strings(c_ids, count),
+                    strings(c_names, count),
+                    numbers(pa.float32(), np.frombuffer(c_val, np.float32)),
                 ],
                 fields=list(CONCEPT),
             )
-            add(
-                "concepts",
-                pa.ListArray.from_arrays(pa.array(np.frombuffer(c_off, np.int32)), values),
-            )
+            add("concepts", pa.ListArray.from_arrays(offsets(c_off), values))
         if "positive_concepts" in wanted:
+            count = int(np.frombuffer(p_off, np.int32)[-1])
             add(
                 "positive_concepts",
-                pa.ListArray.from_arrays(
-                    pa.array(np.frombuffer(p_off, np.int32)), pa.array(p_ids, pa.string())
-                ),
+                pa.ListArray.from_arrays(offsets(p_off), strings(p_ids, count)),
             )
         if "text" in wanted:
-            add("text", pa.array(texts, pa.string()))
+            add("text", strings(texts, n))
         meta_keys = [k for k in self.options.metadata_columns if metadata_column_name(k) in wanted]
         if "metadata" in wanted or meta_keys:
             rows = np.flatnonzero(flags & _FLAG_METADATA).tolist()
-            self._metadata_columns(records, meta_keys, add, rows=rows, done=meta_texts)
+            if rows or meta_keys:
+                done = strings(metas, n).to_pylist()
+                self._metadata_columns(records, meta_keys, add, rows=rows, done=done)
+            else:
+                add("metadata", strings(metas, n))
         if "regions" in wanted:
-            marked = set(np.flatnonzero(flags & _FLAG_REGIONS).tolist())
-            if not marked:
-                empty = pa.array(np.zeros(len(ids) + 1, dtype=np.int32))
-                add("regions", pa.ListArray.from_arrays(empty, _no_regions()))
+            if regions is not None:
+                add("regions", _region_array(regions))
                 return
-            regions = _Regions()
-            rows = sorted(marked)
-            for i in rows:
-                regions.add(records[i].data.regions)
-            counts = np.zeros(len(ids), dtype=np.int32)
-            counts[rows] = np.diff(np.array(regions.offsets, dtype=np.int32))
-            regions.offsets = [0, *np.cumsum(counts).tolist()]
-            add("regions", regions.array())
+            marked = np.flatnonzero(flags & _FLAG_REGIONS).tolist()
+            built = _Regions()
+            for i in marked:
+                built.add(records[i].data.regions)
+            counts = np.zeros(n, dtype=np.int32)
+            counts[marked] = np.diff(np.array(built.offsets, dtype=np.int32))
+            built.offsets = [0, *np.cumsum(counts).tolist()]
+            add("regions", built.array())
 
     def _slow_columns(
         self,
@@ -637,14 +666,12 @@ class RowsBuilder:
             )
         floats = np.frombuffer(floats_bytes, "<f4")
         if len(have) == len(ids):
-            return pa.FixedSizeListArray.from_arrays(pa.array(floats), dim)
+            return fixed_list(floats, dim)
         block = np.zeros((len(ids), dim), dtype=np.float32)
         block[have] = floats.reshape(len(have), dim)
         valid = np.zeros(len(ids), dtype=bool)
         valid[have] = True
-        return pa.FixedSizeListArray.from_arrays(
-            pa.array(block.reshape(-1)), dim, mask=pa.array(~valid)
-        )
+        return fixed_list(block.reshape(-1), dim, valid)
 
     def _embeddings(self, records: Sequence[Input], where: str) -> pa.Array | None:
         which = self.options.embedding
