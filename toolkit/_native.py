@@ -19,6 +19,7 @@ from .messages import InputBatch
 __all__ = [
     "SPEEDUPS",
     "batch_vectors",
+    "batch_vectors_packed",
     "schema_tables",
     "scan_batch",
     "table_arrow",
@@ -149,4 +150,17 @@ def table_arrow(data: bytes) -> tuple[Any, ...] | None:
     if SPEEDUPS is None:
         return None
     found: tuple[Any, ...] | None = SPEEDUPS.table_arrow(data)
+    return found
+
+
+def batch_vectors_packed(
+    data: bytes, which: int, out: Any = None
+) -> tuple[tuple[bytes, bytes, bytes], bytes, bytes | int] | None:
+    """:func:`batch_vectors` with the ids packed as Arrow string buffers: (int32 offsets,
+    UTF-8 bytes, validity bitmap), not a list of str."""
+    if SPEEDUPS is None:
+        return None
+    found: tuple[tuple[bytes, bytes, bytes], bytes, bytes | int] | None = (
+        SPEEDUPS.batch_vectors_packed(data, which, out)
+    )
     return found

@@ -2110,7 +2110,7 @@ done:
     return result;
 }
 
-/* ---- pq: Arrow buffers of the table (table_arrow) and packed ids (batch_vectors_packed) ---- */
+/* ---- pq: Arrow buffers of the table (table_arrow) and packed ids (batch_vectors_packed) */
 
 /* A string column as Arrow lays it out: int32 offsets (n + 1), the UTF-8 bytes, and a
  * validity bitmap (bit i set: row i is not null); check_message has checked the UTF-8. */
@@ -2629,6 +2629,142 @@ done:
     PyBuffer_Release(&view);
     return result;
 }
+/* batch_vectors_packed(data, which, out=None): batch_vectors with the input ids as Arrow
+ * string buffers (offsets, data, validity) rather than a list of str, so that a million
+ * ids cost two buffers, not a million objects. */
+static PyObject *batch_vectors_packed(PyObject *self, PyObject *args)
+{
+    const State *st = state_of(self);
+    Py_buffer view, out_view = {0};
+    Py_ssize_t which;
+    PyObject *out_arg = Py_None;
+    if (st->table_count == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "batch_vectors_packed: load_schema was not called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*n|O", &view, &which, &out_arg))
+        return NULL;
+    int have_out = 0;
+    if (out_arg != Py_None) {
+        if (PyObject_GetBuffer(out_arg, &out_view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        have_out = 1;
+    }
+    const uint8_t *start = view.buf, *end = start + view.len;
+    PyObject *ids = NULL, *dims = NULL, *floats = NULL, *result = NULL;
+    Strs id_strs = {0};
+    Bytes dim_buf = {0};
+    size_t total = 0;
+    if (which < 0 || !check_message(st->tables, start, end, 0, 1))
+        goto unusual;
+    if (strs_start(&id_strs) < 0)
+        goto done;
+    /* First pass: ids, sizes and the total number of float bytes (as batch_vectors). */
+    const uint8_t *p = start;
+    Field f, g, h, k;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != 1)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len, *id = (const uint8_t *)"";
+        size_t id_len = 0;
+        Span data = {NULL, NULL};
+        int data_fields = 0;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number == INPUT_ID) {
+                id = g.data;
+                id_len = g.len;
+            } else if (g.number == INPUT_DATA) {
+                data.p = g.data;
+                data.end = g.data + g.len;
+                data_fields++;
+            }
+        }
+        if (data_fields > 1)
+            goto unusual;
+        uint32_t dim = 0;
+        if (data.p != NULL) {
+            Py_ssize_t seen = 0;
+            const uint8_t *r = data.p;
+            while (next_field(&r, data.end, &h) == 1) {
+                if (h.number != 9 || seen++ != which)
+                    continue;
+                const uint8_t *e = h.data, *eend = h.data + h.len;
+                int vectors = 0;
+                while (next_field(&e, eend, &k) == 1) {
+                    if (k.number != 1)
+                        continue;
+                    if (k.wire != W_LEN || k.len % 4 != 0 || ++vectors > 1)
+                        goto unusual;
+                    dim = (uint32_t)(k.len / 4);
+                }
+            }
+        }
+        if (strs_add(&id_strs, id, id_len, 0) < 0 || bytes_put(&dim_buf, &dim, 4) < 0)
+            goto done;
+        total += (size_t)dim * 4;
+    }
+    uint8_t *out;
+    if (have_out && total <= (size_t)out_view.len) {
+        floats = PyLong_FromSize_t(total);
+        if (floats == NULL)
+            goto done;
+        out = (uint8_t *)out_view.buf;
+    } else {
+        floats = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+        if (floats == NULL)
+            goto done;
+        out = (uint8_t *)PyBytes_AS_STRING(floats);
+    }
+    /* Second pass: copy the floats (the walk is the same, so no check fails here). */
+    const uint32_t *sizes = (const uint32_t *)dim_buf.data;
+    size_t row = 0;
+    p = start;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != 1)
+            continue;
+        uint32_t dim = sizes[row++];
+        if (dim == 0)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number != INPUT_DATA)
+                continue;
+            Py_ssize_t seen = 0;
+            const uint8_t *r = g.data, *rend = g.data + g.len;
+            while (next_field(&r, rend, &h) == 1) {
+                if (h.number != 9 || seen++ != which)
+                    continue;
+                const uint8_t *e = h.data, *eend = h.data + h.len;
+                while (next_field(&e, eend, &k) == 1)
+                    if (k.number == 1) {
+                        memcpy(out, k.data, k.len);
+                        out += k.len;
+                    }
+            }
+        }
+    }
+    ids = strs_tuple(&id_strs);
+    dims = bytes_of(&dim_buf);
+    if (ids == NULL || dims == NULL)
+        goto done;
+    result = PyTuple_Pack(3, ids, dims, floats);
+    goto done;
+unusual:
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    Py_XDECREF(ids);
+    Py_XDECREF(dims);
+    Py_XDECREF(floats);
+    strs_free(&id_strs);
+    PyMem_Free(dim_buf.data);
+    PyBuffer_Release(&view);
+    if (have_out)
+        PyBuffer_Release(&out_view);
+    return result;
+}
 /* ---- pq: end ---- */
 
 /* The "name(...)\n--\n\n" heads give inspect.signature (and mypy's stubtest) the
@@ -2654,6 +2790,9 @@ static PyMethodDef methods[] = {
     {"table_arrow", table_arrow, METH_O,
      "table_arrow($module, data, /)\n--\n\n"
      "The table columns of a checked batch as Arrow buffers (toolkit/tabular/rows.py), or None."},
+    {"batch_vectors_packed", batch_vectors_packed, METH_VARARGS,
+     "batch_vectors_packed($module, data, which, out=None, /)\n--\n\n"
+     "batch_vectors with the ids as Arrow string buffers (offsets, data, validity)."},
     {"batch_vectors", batch_vectors, METH_VARARGS,
      "batch_vectors($module, data, which, out=None, /)\n--\n\n"
      "Input ids, embedding sizes (uint32 each) and packed floats of a checked batch."},

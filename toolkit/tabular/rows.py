@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from .._native import batch_vectors, table_arrow
+from .._native import batch_vectors_packed, table_arrow
 from .._vectors import embedding_of
 from ..errors import SchemaError
 from ..messages import Input, RegionInfo
@@ -412,8 +412,9 @@ class RowsBuilder:
             n = len(records)
             self._slow_columns(records, add, media)
         if EMBEDDING_COLUMN in wanted:
-            found = batch_vectors(raw, self.options.embedding) if raw is not None else None
-            if found is not None and len(found[0]) == n:
+            which = self.options.embedding
+            found = batch_vectors_packed(raw, which) if raw is not None else None
+            if found is not None and len(found[1]) // 4 == n:
                 add(EMBEDDING_COLUMN, self._embedding_block(found, where))
             else:
                 add(EMBEDDING_COLUMN, self._embeddings(records, where))
@@ -645,31 +646,38 @@ class RowsBuilder:
             add(metadata_column_name(key), pa.array(column, pa.string()))
 
     def _embedding_block(
-        self, found: tuple[list[str], bytes, bytes], where: str
+        self, found: tuple[tuple[bytes, bytes, bytes], bytes, bytes | int], where: str
     ) -> pa.Array | None:
         """The embedding column from the C reader's ids, sizes and packed floats."""
-        ids, dims_bytes, floats_bytes = found
+        (id_offsets, id_bytes, _), dims_bytes, floats_bytes = found
+        assert isinstance(floats_bytes, bytes)
+        starts = np.frombuffer(id_offsets, np.int32)
+
+        def id_at(i: int) -> str:
+            return id_bytes[int(starts[i]) : int(starts[i + 1])].decode()
+
         dims = np.frombuffer(dims_bytes, np.uint32)
+        count = len(dims)
         have = np.flatnonzero(dims)
         if not len(have):
             return None
         dim = self.dim
         if dim is None:
             dim = self.dim = int(dims[have[0]])
-            self._first = (ids[have[0]], where)
+            self._first = (id_at(int(have[0])), where)
         odd = have[dims[have] != dim]
         if len(odd):
             i = int(odd[0])
             raise SchemaError(
-                mixed_dims_message(where, ids[i], int(dims[i]), dim, self.options.embedding),
+                mixed_dims_message(where, id_at(i), int(dims[i]), dim, self.options.embedding),
                 params=[PICK_EMBEDDING],
             )
         floats = np.frombuffer(floats_bytes, "<f4")
-        if len(have) == len(ids):
+        if len(have) == count:
             return fixed_list(floats, dim)
-        block = np.zeros((len(ids), dim), dtype=np.float32)
+        block = np.zeros((count, dim), dtype=np.float32)
         block[have] = floats.reshape(len(have), dim)
-        valid = np.zeros(len(ids), dtype=bool)
+        valid = np.zeros(count, dtype=bool)
         valid[have] = True
         return fixed_list(block.reshape(-1), dim, valid)
 
