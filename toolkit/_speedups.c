@@ -2370,11 +2370,15 @@ static PyObject *region_cols_tuple(const RegionCols *r)
 }
 
 static const char *const INPUT_KIND_NAMES[] = {"", "image", "video", "text", "audio"};
+/* A flag of table_arrow only: the input has an embedding (so batch_vectors_packed is
+ * worth calling). */
+enum { FLAG_EMBEDDINGS = 8 };
 
 /* table_arrow(data): the columns of table_columns, with every string column as Arrow
  * buffers (offsets, data, validity) rather than a list of str, and the regions too when
  * all of them are usual (else None there, and the inputs with regions flagged as in
- * table_columns). None when the batch is unusual. */
+ * table_columns); flag 8 marks an input with an embedding. None when the batch is
+ * unusual. */
 static PyObject *table_arrow(PyObject *self, PyObject *arg)
 {
     const State *st = state_of(self);
@@ -2467,6 +2471,7 @@ static PyObject *table_arrow(PyObject *self, PyObject *arg)
                     meta.end = g.data + g.len;
                     metas_seen++;
                     break;
+                case 9: flag |= FLAG_EMBEDDINGS; break; /* Data.embeddings */
                 case DATA_REGIONS:
                     flag |= FLAG_REGIONS;
                     any_region = 1;

@@ -34,9 +34,7 @@ from .schema import (
 
 __all__ = ["LazyRecords", "RowOptions", "RowsBuilder", "embedding_of"]
 
-#: Input types by the C reader's number (0: none).
-_KIND_NAMES = np.array(["", "image", "video", "text", "audio"], dtype=object)
-_FLAG_METADATA, _FLAG_REGIONS, _FLAG_HOSTED = 1, 2, 4
+_FLAG_METADATA, _FLAG_REGIONS, _FLAG_HOSTED, _FLAG_EMBEDDINGS = 1, 2, 4, 8
 _NO_TIME = np.iinfo(np.int64).min
 #: Timestamps outside years 1 to 9999 (protobuf's valid range) are left null.
 _MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799
@@ -376,7 +374,9 @@ class RowsBuilder:
         if not self.settled:
             if arrays.get(EMBEDDING_COLUMN) is None:
                 self._pending.append((arrays, n))
-                self.pending_bytes += sum(a.nbytes for a in arrays.values() if a is not None)
+                self.pending_bytes += sum(
+                    a.get_total_buffer_size() for a in arrays.values() if a is not None
+                )
                 return []
             ready = self.settle(self.dim)
             ready.append(self._finish(arrays, n))
@@ -413,6 +413,9 @@ class RowsBuilder:
             self._slow_columns(records, add, media)
         if EMBEDDING_COLUMN in wanted:
             which = self.options.embedding
+            if table is not None and not any(b & _FLAG_EMBEDDINGS for b in table[13]):
+                add(EMBEDDING_COLUMN, None)  # no input of the batch has an embedding
+                return out, n
             found = batch_vectors_packed(raw, which) if raw is not None else None
             if found is not None and len(found[1]) // 4 == n:
                 add(EMBEDDING_COLUMN, self._embedding_block(found, where))
