@@ -439,3 +439,136 @@ class TestPurePython:
         with toolkit.open(path) as archive:
             ids, matrix = archive.embeddings()
         assert ids == ["u"] and matrix.tobytes() == floats.tobytes()
+
+
+class TestArrowBuffers:
+    """The C reader's ``table_arrow`` (Arrow buffers, regions too) gives the table the
+    pure-Python path gives, and leaves to Python what protobuf would merge."""
+
+    @staticmethod
+    def _both_ways(monkeypatch, source: Path, tmp_path: Path, **options) -> tuple[pa.Table, ...]:
+        import toolkit._native as native
+
+        convert_archives([source], tmp_path / "fast", to="parquet", **options)
+        monkeypatch.setattr(native, "SPEEDUPS", None)
+        convert_archives([source], tmp_path / "slow", to="parquet", **options)
+        monkeypatch.undo()
+        return tuple(pads.dataset(tmp_path / n).to_table() for n in ("fast", "slow"))
+
+    def test_every_region_shape(self, monkeypatch, make_archive, tmp_path) -> None:
+        from toolkit._native import table_arrow
+
+        records = varied_inputs(9)
+        extra = records[0].data.regions
+        extra.add(id="mask").region_info.mask.image.base64 = b"\x89PNG"
+        extra.add()  # no id, no info: kind "other"
+        keypoints = extra.add(id="kp").region_info.keypoint_locations
+        keypoints.add(row=0.25, col=0.5)
+        keypoints.add(row=0.75, col=0.125)
+        both = extra.add(id="both").region_info
+        both.bounding_box.top_row = 0.5
+        both.polygon.points.add(row=0.1, col=0.2)  # a box and a polygon: kind box
+        empty_polygon = extra.add(id="empty-polygon").region_info.polygon
+        empty_polygon.SetInParent()
+        labelled = extra.add(id="labelled")
+        labelled.data.concepts.add(id="c1", name="", value=0.0)
+        labelled.data.concepts.add(id="c2", name="Two", value=0.5)
+        if "span" in RegionInfo.DESCRIPTOR.fields_by_name:
+            extra.add(id="span").region_info.span.SetInParent()
+        records[1].ClearField("data")  # no data at all
+        source = make_archive(records, batch_size=4)
+        with ArchiveReader(source) as reader:
+            entry = reader.entries[0]
+            found = table_arrow(reader.read_batch_bytes(entry))
+        assert found is not None and found[-1] is not None  # the C reader took the regions
+        fast, slow = self._both_ways(monkeypatch, source, tmp_path)
+        assert fast.equals(slow)
+        by_id = {r["id"]: r for r in fast.column("regions").to_pylist()[0]}
+        assert by_id["both"]["kind"] == "box" and len(by_id["both"]["polygon"]) == 1
+        assert by_id["empty-polygon"]["kind"] == "polygon"
+        assert by_id[""]["kind"] == "other" and by_id["kp"]["kind"] == "point"
+        assert [c["value"] for c in by_id["labelled"]["concepts"]] == [0.0, 0.5]
+
+    def test_merged_region_fields_go_to_python(self, monkeypatch, tmp_path) -> None:
+        """A region whose box is written twice: protobuf merges the two, the C reader
+        leaves the batch's regions to it (and still builds the other columns)."""
+        from convert_helpers import write_raw_archive
+
+        from toolkit._native import table_arrow
+        from toolkit._wire import encode_field
+
+        def box(field: int, value: float) -> bytes:
+            return bytes([(field << 3) | 5]) + np.float32(value).tobytes()
+
+        info = encode_field(1, box(1, 0.25)) + encode_field(1, box(4, 0.75))
+        region = encode_field(1, b"twice") + encode_field(2, info)
+        plain = encode_field(1, b"plain") + encode_field(2, encode_field(1, box(2, 0.5)))
+        data = encode_field(11, region) + encode_field(11, plain)
+        batch = encode_field(1, encode_field(1, b"a") + encode_field(2, data))
+        batch += encode_field(1, encode_field(1, b"b"))
+        source = write_raw_archive(tmp_path / "m.zip", [batch])
+        found = table_arrow(batch)
+        assert found is not None and found[-1] is None
+        fast, slow = self._both_ways(monkeypatch, source, tmp_path)
+        assert fast.equals(slow)
+        merged = fast.column("regions").to_pylist()[0][0]["box"]
+        assert merged == {"left_col": 0.0, "top_row": 0.25, "right_col": 0.75, "bottom_row": 0.0}
+
+    def test_metadata_columns_and_hosted_urls(self, monkeypatch, make_archive, tmp_path) -> None:
+        from media_helpers import hosted_input
+
+        records = varied_inputs(6)
+        records.append(hosted_input("h", "https://data.clarifai.com/", "/users/u/x"))
+        records[2].data.metadata.update({"bad": float("nan")})  # left to Python: NaN
+        records[3].data.metadata.update({"nested": {"x": [1, "two"]}})
+        source = make_archive(records, batch_size=3)
+        fast, slow = self._both_ways(
+            monkeypatch, source, tmp_path, metadata_columns=["nested.x", "bad"]
+        )
+        assert fast.equals(slow)
+        assert fast.column("url").to_pylist()[-1] == "https://data.clarifai.com/orig/users/u/x"
+
+    def test_the_command_does_not_import_pandas(self, sample_archive, tmp_path) -> None:
+        """``pyarrow.array()`` imports pandas (0.3 s) on first use; the conversion builds
+        its arrays from buffers, so a ``convert --to parquet`` process never loads it."""
+        import subprocess
+        import sys
+
+        code = (
+            "import sys, runpy\n"
+            f"sys.argv = ['clarifai-archive', '-q', 'convert', {str(sample_archive)!r}, "
+            f"'--to', 'parquet', '-o', {str(tmp_path / 'out')!r}]\n"
+            "try:\n    runpy.run_module('toolkit', run_name='__main__')\n"
+            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print('pandas' in sys.modules)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        )
+        assert done.stdout.strip() == "False"
+        assert pq.read_table(tmp_path / "out").num_rows == 31
+
+
+class TestWriterThread:
+    def test_a_failed_write_is_an_error_and_leaves_nothing(
+        self, monkeypatch, sample_archive, tmp_path
+    ) -> None:
+        from toolkit.errors import OutputError
+
+        def failing(self, table, row_group_size=None):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(pq.ParquetWriter, "write_table", failing)
+        out = tmp_path / "t"
+        with pytest.raises(OutputError, match="No space left on device"):
+            convert_archives([sample_archive], out, to="parquet")
+        assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+    def test_row_groups_and_files_as_without_a_thread(self, make_archive, tmp_path) -> None:
+        records = [make_input(f"i{n:03d}", vector=[n, 1.0]) for n in range(250)]
+        source = make_archive(records, batch_size=16)
+        convert_archives([source], tmp_path / "t", to="parquet", rows_per_file=100)
+        files = sorted((tmp_path / "t").iterdir())
+        assert [pq.ParquetFile(f).metadata.num_rows for f in files] == [100, 100, 50]
+        table = pads.dataset(tmp_path / "t").to_table()
+        assert table.column("id").to_pylist() == [r.id for r in records]
