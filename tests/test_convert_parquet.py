@@ -421,7 +421,7 @@ class TestPurePython:
     def test_unpacked_vectors_go_to_protobuf(self, tmp_path) -> None:
         from convert_helpers import write_raw_archive
 
-        from toolkit._native import batch_vectors
+        from toolkit._native import batch_vectors_packed
         from toolkit._wire import encode_field
 
         floats = np.array([1.5, -0.25, 3.0], dtype="<f4")
@@ -429,7 +429,7 @@ class TestPurePython:
         data = encode_field(9, unpacked)
         batch = encode_field(1, encode_field(1, b"u") + encode_field(2, data))
         path = write_raw_archive(tmp_path / "u.zip", [batch])
-        assert batch_vectors(batch, 0) is None
+        assert batch_vectors_packed(batch, 0) is None
         out = tmp_path / "t"
         convert_archives([path], out, to="parquet")
         got = pq.read_table(out).column("embedding").to_pylist()

@@ -16,11 +16,12 @@
  *   "split") are written to their split's own text, returned beside the untagged one; the
  *   callback hands a tagged input's dicts back to be filed there. See
  *   toolkit/convert/coco.py.
- * - batch_vectors(data, which): the input ids and the packed floats of embedding `which`
- *   of each input (Archive.embeddings, the Parquet embedding column).
- * - table_columns(data): the simple columns of the Parquet table (ids, types, urls, sizes,
- *   times, concepts, texts, metadata as sorted JSON) and flags for what the Python side
- *   adds (regions, unusual metadata, hosted urls).
+ * - batch_vectors_packed(data, which, out): the input ids (as Arrow string buffers) and
+ *   the packed floats of embedding `which` of each input (Archive.embeddings, the Parquet
+ *   embedding column).
+ * - table_arrow(data): the columns of the Parquet table as Arrow buffers (ids, types,
+ *   urls, sizes, times, concepts, texts, metadata as sorted JSON, regions) and flags for
+ *   what the Python side adds (unusual metadata or regions, hosted urls).
  *
  * Every read is bounds-checked: the bytes come from an untrusted archive.
  */
@@ -1648,161 +1649,7 @@ done:
     return result;
 }
 
-/* ---- embeddings (batch_vectors) ---------------------------------------------------- */
-
-/* batch_vectors(data, which, out=None): for a batch that check_message accepts, the input
- * ids, the size of each input's embedding number `which` (uint32 per input, 0: none or
- * empty) and the packed floats of those that have one, concatenated: as bytes, or written
- * into the writable buffer `out` when they fit (then their number of bytes). None when anything is unusual
- * (an input with its data field twice, a vector not written as one packed field, a length
- * not a multiple of 4): the caller then reads the batch with protobuf. */
-static PyObject *batch_vectors(PyObject *self, PyObject *args)
-{
-    const State *st = state_of(self);
-    Py_buffer view, out_view = {0};
-    Py_ssize_t which;
-    PyObject *out_arg = Py_None;
-    if (st->table_count == 0) {
-        PyErr_SetString(PyExc_RuntimeError, "batch_vectors: load_schema was not called");
-        return NULL;
-    }
-    if (!PyArg_ParseTuple(args, "y*n|O", &view, &which, &out_arg))
-        return NULL;
-    int have_out = 0;
-    if (out_arg != Py_None) {
-        if (PyObject_GetBuffer(out_arg, &out_view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
-            PyBuffer_Release(&view);
-            return NULL;
-        }
-        have_out = 1;
-    }
-    const uint8_t *start = view.buf, *end = start + view.len;
-    PyObject *ids = NULL, *dims = NULL, *floats = NULL, *result = NULL;
-    uint32_t *dim_buf = NULL;
-    size_t n_inputs = 0, cap = 0, total = 0;
-    if (which < 0 || !check_message(st->tables, start, end, 0, 1))
-        goto unusual;
-    ids = PyList_New(0);
-    if (ids == NULL)
-        goto done;
-    /* First pass: ids, sizes and the total number of float bytes. */
-    const uint8_t *p = start;
-    Field f, g, h, k;
-    while (next_field(&p, end, &f) == 1) {
-        if (f.number != 1)
-            continue;
-        const uint8_t *q = f.data, *qend = f.data + f.len, *id = NULL;
-        size_t id_len = 0;
-        Span data = {NULL, NULL};
-        int data_fields = 0;
-        while (next_field(&q, qend, &g) == 1) {
-            if (g.number == INPUT_ID) {
-                id = g.data;
-                id_len = g.len;
-            } else if (g.number == INPUT_DATA) {
-                data.p = g.data;
-                data.end = g.data + g.len;
-                data_fields++;
-            }
-        }
-        if (data_fields > 1)
-            goto unusual;
-        uint32_t dim = 0;
-        if (data.p != NULL) {
-            Py_ssize_t seen = 0;
-            const uint8_t *r = data.p;
-            while (next_field(&r, data.end, &h) == 1) {
-                if (h.number != 9 || seen++ != which)
-                    continue;
-                const uint8_t *e = h.data, *eend = h.data + h.len;
-                int vectors = 0;
-                while (next_field(&e, eend, &k) == 1) {
-                    if (k.number != 1)
-                        continue;
-                    if (k.wire != W_LEN || k.len % 4 != 0 || ++vectors > 1)
-                        goto unusual;
-                    dim = (uint32_t)(k.len / 4);
-                }
-            }
-        }
-        PyObject *text = id ? decode(id, id_len) : PyUnicode_New(0, 0);
-        if (text == NULL || PyList_Append(ids, text) < 0) {
-            Py_XDECREF(text);
-            goto done;
-        }
-        Py_DECREF(text);
-        if (n_inputs == cap) {
-            cap = cap ? 2 * cap : 256;
-            uint32_t *grown = PyMem_Realloc(dim_buf, cap * sizeof(uint32_t));
-            if (grown == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            dim_buf = grown;
-        }
-        dim_buf[n_inputs++] = dim;
-        total += (size_t)dim * 4;
-    }
-    uint8_t *out;
-    if (have_out && total <= (size_t)out_view.len) {
-        /* Straight into the caller's buffer; the result says how many bytes. */
-        floats = PyLong_FromSize_t(total);
-        if (floats == NULL)
-            goto done;
-        out = (uint8_t *)out_view.buf;
-    } else {
-        floats = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
-        if (floats == NULL)
-            goto done;
-        out = (uint8_t *)PyBytes_AS_STRING(floats);
-    }
-    /* Second pass: copy the floats (the walk is the same, so no check fails here). */
-    size_t row = 0;
-    p = start;
-    while (next_field(&p, end, &f) == 1) {
-        if (f.number != 1)
-            continue;
-        uint32_t dim = dim_buf[row++];
-        if (dim == 0)
-            continue;
-        const uint8_t *q = f.data, *qend = f.data + f.len;
-        while (next_field(&q, qend, &g) == 1) {
-            if (g.number != INPUT_DATA)
-                continue;
-            Py_ssize_t seen = 0;
-            const uint8_t *r = g.data, *rend = g.data + g.len;
-            while (next_field(&r, rend, &h) == 1) {
-                if (h.number != 9 || seen++ != which)
-                    continue;
-                const uint8_t *e = h.data, *eend = h.data + h.len;
-                while (next_field(&e, eend, &k) == 1)
-                    if (k.number == 1) {
-                        memcpy(out, k.data, k.len);
-                        out += k.len;
-                    }
-            }
-        }
-    }
-    dims = PyBytes_FromStringAndSize((const char *)dim_buf, (Py_ssize_t)(n_inputs * 4));
-    if (dims == NULL)
-        goto done;
-    result = PyTuple_Pack(3, ids, dims, floats);
-    goto done;
-unusual:
-    result = Py_None;
-    Py_INCREF(result);
-done:
-    Py_XDECREF(ids);
-    Py_XDECREF(dims);
-    Py_XDECREF(floats);
-    PyMem_Free(dim_buf);
-    PyBuffer_Release(&view);
-    if (have_out)
-        PyBuffer_Release(&out_view);
-    return result;
-}
-
-/* ---- table columns (table_columns) ------------------------------------------------- */
+/* ---- table helpers (table_arrow) --------------------------------------------------- */
 
 typedef struct {
     char *data;
@@ -1826,22 +1673,6 @@ static int bytes_put(Bytes *b, const void *src, size_t n)
     memcpy(b->data + b->len, src, n);
     b->len += n;
     return 0;
-}
-
-static int append_text(PyObject *list, const uint8_t *s, size_t n, int none_if_empty)
-{
-    PyObject *item;
-    if (none_if_empty && (s == NULL || n == 0)) {
-        item = Py_None;
-        Py_INCREF(item);
-    } else {
-        item = s ? decode(s, n) : PyUnicode_New(0, 0);
-    }
-    if (item == NULL)
-        return -1;
-    int r = PyList_Append(list, item);
-    Py_DECREF(item);
-    return r;
 }
 
 enum { FLAG_METADATA = 1, FLAG_REGIONS = 2, FLAG_HOSTED = 4 };
@@ -1876,238 +1707,6 @@ static int read_media(Span m, uint32_t url_no, uint32_t hosted_no, uint32_t info
         }
     }
     return 0;
-}
-
-/* table_columns(data): the simple columns of the table (toolkit/tabular/rows.py) for a
- * batch that check_message accepts: ids, input types, urls, sizes, creation times,
- * concepts, positive concept ids, texts, and per input flags (metadata, regions, a url
- * only hosted) for what the Python side fills in. None when anything is unusual (a
- * singular message field twice, which protobuf would merge). */
-static PyObject *table_columns(PyObject *self, PyObject *arg)
-{
-    const State *st = state_of(self);
-    if (st->table_count == 0) {
-        PyErr_SetString(PyExc_RuntimeError, "table_columns: load_schema was not called");
-        return NULL;
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    const uint8_t *start = view.buf, *end = start + view.len;
-    PyObject *result = NULL;
-    PyObject *ids = NULL, *urls = NULL, *c_ids = NULL, *c_names = NULL, *p_ids = NULL,
-             *texts = NULL, *metas = NULL;
-    Buf json = {0};
-    Bytes kinds = {0}, sizes = {0}, created = {0}, c_off = {0}, c_val = {0}, p_off = {0},
-          flags = {0};
-    if (!check_message(st->tables, start, end, 0, 1))
-        goto unusual;
-    ids = PyList_New(0);
-    urls = PyList_New(0);
-    c_ids = PyList_New(0);
-    c_names = PyList_New(0);
-    p_ids = PyList_New(0);
-    texts = PyList_New(0);
-    metas = PyList_New(0);
-    if (!ids || !urls || !c_ids || !c_names || !p_ids || !texts || !metas)
-        goto done;
-    int32_t n_concepts = 0, n_positive = 0;
-    if (bytes_put(&c_off, &n_concepts, 4) < 0 || bytes_put(&p_off, &n_positive, 4) < 0)
-        goto done;
-    const uint8_t *p = start;
-    Field f, g, h;
-    while (next_field(&p, end, &f) == 1) {
-        if (f.number != 1)
-            continue;
-        const uint8_t *q = f.data, *qend = f.data + f.len;
-        Span id = {NULL, NULL}, data = {NULL, NULL}, stamp = {NULL, NULL};
-        int datas = 0, stamps = 0;
-        while (next_field(&q, qend, &g) == 1) {
-            if (g.number == INPUT_ID) {
-                id.p = g.data;
-                id.end = g.data + g.len;
-            } else if (g.number == INPUT_DATA) {
-                data.p = g.data;
-                data.end = g.data + g.len;
-                datas++;
-            } else if (g.number == 4) {
-                stamp.p = g.data;
-                stamp.end = g.data + g.len;
-                stamps++;
-            }
-        }
-        if (datas > 1 || stamps > 1)
-            goto unusual;
-        int64_t micros = NO_TIME;
-        if (stamps) {
-            int64_t seconds = 0, nanos = 0;
-            const uint8_t *r = stamp.p;
-            while (next_field(&r, stamp.end, &h) == 1) {
-                if (h.number == 1)
-                    seconds = (int64_t)h.varint;
-                else if (h.number == 2)
-                    nanos = (int32_t)(uint32_t)h.varint;
-            }
-            if (seconds >= MIN_SECONDS && seconds <= MAX_SECONDS) {
-                int64_t whole = nanos / 1000;
-                if (nanos % 1000 != 0 && nanos < 0)
-                    whole -= 1; /* floor division, as Python's // */
-                micros = seconds * 1000000 + whole;
-            }
-        }
-        Span media[4] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
-        int counts[4] = {0, 0, 0, 0};
-        uint8_t flag = 0;
-        Span meta = {NULL, NULL};
-        int metas_seen = 0;
-        if (data.p != NULL) {
-            const uint8_t *r = data.p;
-            while (next_field(&r, data.end, &g) == 1) {
-                int slot = -1;
-                switch (g.number) {
-                case 1: slot = 0; break;  /* image */
-                case 2: slot = 1; break;  /* video */
-                case 13: slot = 2; break; /* text */
-                case 14: slot = 3; break; /* audio */
-                case DATA_METADATA:
-                    flag |= FLAG_METADATA;
-                    meta.p = g.data;
-                    meta.end = g.data + g.len;
-                    metas_seen++;
-                    break;
-                case DATA_REGIONS: flag |= FLAG_REGIONS; break;
-                case DATA_CONCEPTS: {
-                    const uint8_t *c = g.data, *cend = g.data + g.len, *cid = NULL, *cname = NULL;
-                    size_t cid_len = 0, cname_len = 0;
-                    float value = 0.0f;
-                    while (next_field(&c, cend, &h) == 1) {
-                        if (h.number == CONCEPT_ID) {
-                            cid = h.data;
-                            cid_len = h.len;
-                        } else if (h.number == CONCEPT_NAME) {
-                            cname = h.data;
-                            cname_len = h.len;
-                        } else if (h.number == CONCEPT_VALUE) {
-                            value = as_float(h.data);
-                        }
-                    }
-                    if (append_text(c_ids, cid, cid_len, 0) < 0 ||
-                        append_text(c_names, cname, cname_len, 0) < 0 ||
-                        bytes_put(&c_val, &value, 4) < 0)
-                        goto done;
-                    n_concepts++;
-                    if (value > 0) {
-                        if (append_text(p_ids, cid, cid_len, 0) < 0)
-                            goto done;
-                        n_positive++;
-                    }
-                    break;
-                }
-                default: break;
-                }
-                if (slot >= 0) {
-                    media[slot].p = g.data;
-                    media[slot].end = g.data + g.len;
-                    if (++counts[slot] > 1)
-                        goto unusual;
-                }
-            }
-        }
-        uint8_t kind = 0;
-        Span url = {NULL, NULL}, raw = {NULL, NULL};
-        int hosted = 0, has_raw = 0;
-        int32_t width = 0, height = 0;
-        int bad = 0;
-        if (counts[0]) {
-            kind = 1;
-            bad = read_media(media[0], 1, 5, 6, &url, &hosted, &width, &height);
-        } else if (counts[1]) {
-            kind = 2;
-            bad = read_media(media[1], 1, 6, 7, &url, &hosted, &width, &height);
-        } else if (counts[2]) {
-            kind = 3;
-            bad = read_media(media[2], 2, 4, 0, &url, &hosted, &width, &height);
-            const uint8_t *r = media[2].p;
-            while (next_field(&r, media[2].end, &g) == 1)
-                if (g.number == 1) {
-                    raw.p = g.data;
-                    raw.end = g.data + g.len;
-                }
-            has_raw = 1;
-        } else if (counts[3]) {
-            kind = 4;
-            bad = read_media(media[3], 1, 5, 0, &url, &hosted, &width, &height);
-        }
-        if (bad < 0)
-            goto unusual;
-        if (hosted && url.p == url.end)
-            flag |= FLAG_HOSTED;
-        int32_t wh[2] = {width, height};
-        if (append_text(ids, id.p, (size_t)(id.end - id.p), 0) < 0 ||
-            append_text(urls, url.p, (size_t)(url.end - url.p), 1) < 0)
-            goto done;
-        if (has_raw) {
-            if (append_text(texts, raw.p, (size_t)(raw.end - raw.p), 0) < 0)
-                goto done;
-        } else if (PyList_Append(texts, Py_None) < 0) {
-            goto done;
-        }
-        /* The metadata as sorted JSON, when simple (else the Python side writes it). */
-        PyObject *meta_text = Py_None;
-        Py_INCREF(meta_text);
-        if (metas_seen == 1 && metadata_simple(meta, 1)) {
-            json.len = 0;
-            int status = put_struct(&json, meta, 1);
-            if (status < 0) {
-                Py_DECREF(meta_text);
-                goto done;
-            }
-            if (status == 1) {
-                Py_DECREF(meta_text);
-                meta_text = PyUnicode_DecodeUTF8(json.data, (Py_ssize_t)json.len, "strict");
-                if (meta_text == NULL)
-                    goto done;
-                flag &= (uint8_t)~FLAG_METADATA;
-            }
-        }
-        int appended = PyList_Append(metas, meta_text);
-        Py_DECREF(meta_text);
-        if (appended < 0)
-            goto done;
-        if (bytes_put(&kinds, &kind, 1) < 0 || bytes_put(&sizes, wh, 8) < 0 ||
-            bytes_put(&created, &micros, 8) < 0 || bytes_put(&c_off, &n_concepts, 4) < 0 ||
-            bytes_put(&p_off, &n_positive, 4) < 0 || bytes_put(&flags, &flag, 1) < 0)
-            goto done;
-    }
-    result = Py_BuildValue(
-        "(Oy#Oy#y#y#OOy#y#OOy#O)", ids, kinds.data ? kinds.data : "", (Py_ssize_t)kinds.len,
-        urls, sizes.data ? sizes.data : "", (Py_ssize_t)sizes.len,
-        created.data ? created.data : "", (Py_ssize_t)created.len, c_off.data,
-        (Py_ssize_t)c_off.len, c_ids, c_names, c_val.data ? c_val.data : "", (Py_ssize_t)c_val.len,
-        p_off.data, (Py_ssize_t)p_off.len, p_ids, texts, flags.data ? flags.data : "",
-        (Py_ssize_t)flags.len, metas);
-    goto done;
-unusual:
-    result = Py_None;
-    Py_INCREF(result);
-done:
-    Py_XDECREF(ids);
-    Py_XDECREF(urls);
-    Py_XDECREF(c_ids);
-    Py_XDECREF(c_names);
-    Py_XDECREF(p_ids);
-    Py_XDECREF(texts);
-    Py_XDECREF(metas);
-    PyMem_Free(json.data);
-    PyMem_Free(kinds.data);
-    PyMem_Free(sizes.data);
-    PyMem_Free(created.data);
-    PyMem_Free(c_off.data);
-    PyMem_Free(c_val.data);
-    PyMem_Free(p_off.data);
-    PyMem_Free(flags.data);
-    PyBuffer_Release(&view);
-    return result;
 }
 
 /* ---- pq: Arrow buffers of the table (table_arrow) and packed ids (batch_vectors_packed) */
@@ -2374,11 +1973,13 @@ static const char *const INPUT_KIND_NAMES[] = {"", "image", "video", "text", "au
  * worth calling). */
 enum { FLAG_EMBEDDINGS = 8 };
 
-/* table_arrow(data): the columns of table_columns, with every string column as Arrow
- * buffers (offsets, data, validity) rather than a list of str, and the regions too when
- * all of them are usual (else None there, and the inputs with regions flagged as in
- * table_columns); flag 8 marks an input with an embedding. None when the batch is
- * unusual. */
+/* table_arrow(data): the columns of the Parquet table (toolkit/tabular/rows.py) for a
+ * batch that check_message accepts, every string column as Arrow buffers (offsets, data,
+ * validity): ids, input types, urls, sizes, creation times, concepts, positive concept
+ * ids, texts, per input flags (metadata, regions, a url only hosted, an embedding) for
+ * what the Python side fills in, metadata as sorted JSON when simple, and the regions
+ * when all of them are usual (else None there: the flagged inputs go to Python). None
+ * when anything is unusual (a singular message field twice, which protobuf would merge). */
 static PyObject *table_arrow(PyObject *self, PyObject *arg)
 {
     const State *st = state_of(self);
@@ -2397,7 +1998,7 @@ static PyObject *table_arrow(PyObject *self, PyObject *arg)
          texts = {0}, metas = {0};
     Bytes sizes = {0}, created = {0}, c_off = {0}, c_val = {0}, p_off = {0}, flags = {0};
     RegionCols regions = {0};
-    int regions_usual = 1, any_region = 0;
+    int regions_usual = 1;
     size_t n = 0;
     if (!check_message(st->tables, start, end, 0, 1))
         goto unusual;
@@ -2474,7 +2075,6 @@ static PyObject *table_arrow(PyObject *self, PyObject *arg)
                 case 9: flag |= FLAG_EMBEDDINGS; break; /* Data.embeddings */
                 case DATA_REGIONS:
                     flag |= FLAG_REGIONS;
-                    any_region = 1;
                     if (regions_usual) {
                         int added = region_add(&regions, g.data, g.data + g.len);
                         if (added < 0)
@@ -2544,7 +2144,7 @@ static PyObject *table_arrow(PyObject *self, PyObject *arg)
             flag |= FLAG_HOSTED;
         int32_t wh[2] = {width, height};
         const char *kind_name = INPUT_KIND_NAMES[kind];
-        int url_null = url.p == url.end; /* absent or empty: null, as table_columns */
+        int url_null = url.p == url.end; /* absent or empty: null */
         if (strs_add(&ids, id.p ? id.p : (const uint8_t *)"", (size_t)(id.end - id.p), 0) < 0 ||
             strs_add(&kinds_s, kind ? (const uint8_t *)kind_name : NULL, strlen(kind_name), 1) < 0 ||
             strs_add(&urls, url_null ? NULL : url.p, (size_t)(url.end - url.p), 1) < 0 ||
@@ -2581,7 +2181,6 @@ static PyObject *table_arrow(PyObject *self, PyObject *arg)
         region_tuple = Py_None;
         Py_INCREF(region_tuple);
     }
-    (void)any_region;
     parts[0] = strs_tuple(&ids);
     parts[1] = strs_tuple(&kinds_s);
     parts[2] = strs_tuple(&urls);
@@ -2634,9 +2233,14 @@ done:
     PyBuffer_Release(&view);
     return result;
 }
-/* batch_vectors_packed(data, which, out=None): batch_vectors with the input ids as Arrow
- * string buffers (offsets, data, validity) rather than a list of str, so that a million
- * ids cost two buffers, not a million objects. */
+/* batch_vectors_packed(data, which, out=None): for a batch that check_message accepts,
+ * the input ids as Arrow string buffers (offsets, data, validity: a million ids cost two
+ * buffers, not a million objects), the size of each input's embedding number `which`
+ * (uint32 per input, 0: none or empty) and the packed floats of those that have one,
+ * concatenated: as bytes, or written into the writable buffer `out` when they fit (then
+ * their number of bytes). None when anything is unusual (an input with its data field
+ * twice, a vector not written as one packed field, a length not a multiple of 4): the
+ * caller then reads the batch with protobuf. */
 static PyObject *batch_vectors_packed(PyObject *self, PyObject *args)
 {
     const State *st = state_of(self);
@@ -2666,7 +2270,7 @@ static PyObject *batch_vectors_packed(PyObject *self, PyObject *args)
         goto unusual;
     if (strs_start(&id_strs) < 0)
         goto done;
-    /* First pass: ids, sizes and the total number of float bytes (as batch_vectors). */
+    /* First pass: ids, sizes and the total number of float bytes. */
     const uint8_t *p = start;
     Field f, g, h, k;
     while (next_field(&p, end, &f) == 1) {
@@ -2789,18 +2393,12 @@ static PyMethodDef methods[] = {
      "            category_id, stem_for, plain_tables, exts, ext_for, fallback, dumps,\n"
      "            images, annotations, counters, /)\n--\n\n"
      "COCO images and annotations (JSON) of a batch that scan_batch accepted."},
-    {"table_columns", table_columns, METH_O,
-     "table_columns($module, data, /)\n--\n\n"
-     "The simple table columns of a checked batch (toolkit/tabular/rows.py), or None."},
     {"table_arrow", table_arrow, METH_O,
      "table_arrow($module, data, /)\n--\n\n"
      "The table columns of a checked batch as Arrow buffers (toolkit/tabular/rows.py), or None."},
     {"batch_vectors_packed", batch_vectors_packed, METH_VARARGS,
      "batch_vectors_packed($module, data, which, out=None, /)\n--\n\n"
-     "batch_vectors with the ids as Arrow string buffers (offsets, data, validity)."},
-    {"batch_vectors", batch_vectors, METH_VARARGS,
-     "batch_vectors($module, data, which, out=None, /)\n--\n\n"
-     "Input ids, embedding sizes (uint32 each) and packed floats of a checked batch."},
+     "Input ids (Arrow string buffers), embedding sizes (uint32 each) and packed floats."},
     {NULL, NULL, 0, NULL},
 };
 
