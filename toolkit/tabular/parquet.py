@@ -81,7 +81,7 @@ class ParquetFolderWriter:
             start += piece.num_rows
             self._group.append(piece)
             self._group_rows += piece.num_rows
-            self._group_bytes += piece.nbytes
+            self._group_bytes += piece.get_total_buffer_size()
             if self._in_file + self._group_rows >= self.rows_per_file:
                 self._flush()
                 self._close_file()
@@ -92,7 +92,7 @@ class ParquetFolderWriter:
         """A batch that fits in the current file."""
         self._group.append(batch)
         self._group_rows += rows
-        self._group_bytes += batch.nbytes
+        self._group_bytes += batch.get_total_buffer_size()
         if self._in_file + self._group_rows >= self.rows_per_file:
             self._flush()
             self._close_file()
