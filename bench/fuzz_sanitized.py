@@ -139,7 +139,7 @@ while time.monotonic() < deadline:
         v_ok += 1
         if batch is None or vectors_differ(found, batch, which):
             differences.append(("vectors", data.hex()))
-    columns_ok += reader.table_arrow(raw) is not None
+    columns_ok += reader.table_arrow([raw]) is not None
     if ids is not None:
         c_ok += 1
         if ids != expected:

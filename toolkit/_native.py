@@ -9,6 +9,7 @@ pure-Python path. Everything it does, the pure-Python path also does: it only ma
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, cast
 
@@ -108,12 +109,13 @@ def scan_batch(data: bytes) -> list[str] | None:
     return ids
 
 
-def table_arrow(data: bytes) -> tuple[Any, ...] | None:
-    """The Parquet table's columns for a protobuf InputBatch entry as Arrow buffers (see
-    ``toolkit/tabular/rows.py``), or None when protobuf should read the entry."""
+def table_arrow(entries: Sequence[bytes]) -> tuple[Any, ...] | None:
+    """The Parquet table's columns for protobuf InputBatch entries, one after the other,
+    as Arrow buffers (see ``toolkit/tabular/rows.py``), or None when protobuf should read
+    them (one at a time: then any entry but the unusual one is taken)."""
     if SPEEDUPS is None:
         return None
-    found: tuple[Any, ...] | None = SPEEDUPS.table_arrow(data)
+    found: tuple[Any, ...] | None = SPEEDUPS.table_arrow(entries)
     return found
 
 

@@ -1973,13 +1973,14 @@ static const char *const INPUT_KIND_NAMES[] = {"", "image", "video", "text", "au
  * worth calling). */
 enum { FLAG_EMBEDDINGS = 8 };
 
-/* table_arrow(data): the columns of the Parquet table (toolkit/tabular/rows.py) for a
- * batch that check_message accepts, every string column as Arrow buffers (offsets, data,
+/* table_arrow(entries): the columns of the Parquet table (toolkit/tabular/rows.py) for a
+ * sequence of batch entries that check_message accepts, one after the other, every string column as Arrow buffers (offsets, data,
  * validity): ids, input types, urls, sizes, creation times, concepts, positive concept
  * ids, texts, per input flags (metadata, regions, a url only hosted, an embedding) for
  * what the Python side fills in, metadata as sorted JSON when simple, and the regions
- * when all of them are usual (else None there: the flagged inputs go to Python). None
- * when anything is unusual (a singular message field twice, which protobuf would merge). */
+ * when all of them are usual (else None there: the flagged inputs go to Python), then the
+ * number of inputs read after each entry (uint32 each). None when anything is unusual (a
+ * singular message field twice, which protobuf would merge). */
 static PyObject *table_arrow(PyObject *self, PyObject *arg)
 {
     const State *st = state_of(self);
@@ -1987,10 +1988,12 @@ static PyObject *table_arrow(PyObject *self, PyObject *arg)
         PyErr_SetString(PyExc_RuntimeError, "table_arrow: load_schema was not called");
         return NULL;
     }
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+    PyObject *seq = PySequence_Fast(arg, "table_arrow: give a sequence of batch entries");
+    if (seq == NULL)
         return NULL;
-    const uint8_t *start = view.buf, *end = start + view.len;
+    Py_buffer view;
+    int have_view = 0;
+    Bytes entry_counts = {0};
     PyObject *result = NULL, *region_tuple = NULL;
     PyObject *parts[12] = {NULL};
     Buf json = {0};
@@ -2000,8 +2003,6 @@ static PyObject *table_arrow(PyObject *self, PyObject *arg)
     RegionCols regions = {0};
     int regions_usual = 1;
     size_t n = 0;
-    if (!check_message(st->tables, start, end, 0, 1))
-        goto unusual;
     int32_t n_concepts = 0, n_positive = 0, zero = 0;
     if (bytes_put(&c_off, &n_concepts, 4) < 0 || bytes_put(&p_off, &n_positive, 4) < 0 ||
         strs_start(&ids) < 0 || strs_start(&kinds_s) < 0 || strs_start(&urls) < 0 ||
@@ -2011,168 +2012,181 @@ static PyObject *table_arrow(PyObject *self, PyObject *arg)
         bytes_put(&regions.poly_off, &zero, 4) < 0 || bytes_put(&regions.c_off, &zero, 4) < 0 ||
         strs_start(&regions.c_ids) < 0 || strs_start(&regions.c_names) < 0)
         goto done;
-    const uint8_t *p = start;
-    Field f, g, h;
-    while (next_field(&p, end, &f) == 1) {
-        if (f.number != 1)
-            continue;
-        const uint8_t *q = f.data, *qend = f.data + f.len;
-        Span id = {NULL, NULL}, data = {NULL, NULL}, stamp = {NULL, NULL};
-        int datas = 0, stamps = 0;
-        while (next_field(&q, qend, &g) == 1) {
-            if (g.number == INPUT_ID) {
-                id.p = g.data;
-                id.end = g.data + g.len;
-            } else if (g.number == INPUT_DATA) {
-                data.p = g.data;
-                data.end = g.data + g.len;
-                datas++;
-            } else if (g.number == 4) {
-                stamp.p = g.data;
-                stamp.end = g.data + g.len;
-                stamps++;
-            }
-        }
-        if (datas > 1 || stamps > 1)
-            goto unusual;
-        int64_t micros = NO_TIME;
-        if (stamps) {
-            int64_t seconds = 0, nanos = 0;
-            const uint8_t *r = stamp.p;
-            while (next_field(&r, stamp.end, &h) == 1) {
-                if (h.number == 1)
-                    seconds = (int64_t)h.varint;
-                else if (h.number == 2)
-                    nanos = (int32_t)(uint32_t)h.varint;
-            }
-            if (seconds >= MIN_SECONDS && seconds <= MAX_SECONDS) {
-                int64_t whole = nanos / 1000;
-                if (nanos % 1000 != 0 && nanos < 0)
-                    whole -= 1; /* floor division, as Python's // */
-                micros = seconds * 1000000 + whole;
-            }
-        }
-        Span media[4] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
-        int counts[4] = {0, 0, 0, 0};
-        uint8_t flag = 0;
-        Span meta = {NULL, NULL};
-        int metas_seen = 0;
-        if (data.p != NULL) {
-            const uint8_t *r = data.p;
-            while (next_field(&r, data.end, &g) == 1) {
-                int slot = -1;
-                switch (g.number) {
-                case 1: slot = 0; break;  /* image */
-                case 2: slot = 1; break;  /* video */
-                case 13: slot = 2; break; /* text */
-                case 14: slot = 3; break; /* audio */
-                case DATA_METADATA:
-                    flag |= FLAG_METADATA;
-                    meta.p = g.data;
-                    meta.end = g.data + g.len;
-                    metas_seen++;
-                    break;
-                case 9: flag |= FLAG_EMBEDDINGS; break; /* Data.embeddings */
-                case DATA_REGIONS:
-                    flag |= FLAG_REGIONS;
-                    if (regions_usual) {
-                        int added = region_add(&regions, g.data, g.data + g.len);
-                        if (added < 0)
-                            goto done;
-                        regions_usual = added;
-                    }
-                    break;
-                case DATA_CONCEPTS: {
-                    Span cid = {NULL, NULL}, cname = {NULL, NULL};
-                    float value;
-                    read_concept(&g, &cid, &cname, &value);
-                    size_t cid_len = (size_t)(cid.end - cid.p);
-                    const uint8_t *cid_p = cid.p ? cid.p : (const uint8_t *)"";
-                    if (strs_add(&c_ids, cid_p, cid_len, 0) < 0 ||
-                        strs_add(&c_names, cname.p ? cname.p : (const uint8_t *)"",
-                                 (size_t)(cname.end - cname.p), 0) < 0 ||
-                        bytes_put(&c_val, &value, 4) < 0)
-                        goto done;
-                    n_concepts++;
-                    if (value > 0) {
-                        if (strs_add(&p_ids, cid_p, cid_len, 0) < 0)
-                            goto done;
-                        n_positive++;
-                    }
-                    break;
-                }
-                default: break;
-                }
-                if (slot >= 0) {
-                    media[slot].p = g.data;
-                    media[slot].end = g.data + g.len;
-                    if (++counts[slot] > 1)
-                        goto unusual;
-                }
-            }
-        }
-        if (bytes_put(&regions.offsets, &regions.count, 4) < 0)
+    for (Py_ssize_t entry = 0; entry < PySequence_Fast_GET_SIZE(seq); entry++) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, entry), &view, PyBUF_SIMPLE) < 0)
             goto done;
-        uint8_t kind = 0;
-        Span url = {NULL, NULL}, raw = {NULL, NULL};
-        int hosted = 0, has_raw = 0;
-        int32_t width = 0, height = 0;
-        int bad = 0;
-        if (counts[0]) {
-            kind = 1;
-            bad = read_media(media[0], 1, 5, 6, &url, &hosted, &width, &height);
-        } else if (counts[1]) {
-            kind = 2;
-            bad = read_media(media[1], 1, 6, 7, &url, &hosted, &width, &height);
-        } else if (counts[2]) {
-            kind = 3;
-            bad = read_media(media[2], 2, 4, 0, &url, &hosted, &width, &height);
-            const uint8_t *r = media[2].p;
-            while (next_field(&r, media[2].end, &g) == 1)
-                if (g.number == 1) {
-                    raw.p = g.data;
-                    raw.end = g.data + g.len;
-                }
-            has_raw = 1;
-        } else if (counts[3]) {
-            kind = 4;
-            bad = read_media(media[3], 1, 5, 0, &url, &hosted, &width, &height);
-        }
-        if (bad < 0)
+        have_view = 1;
+        const uint8_t *start = view.buf, *end = start + view.len;
+        if (!check_message(st->tables, start, end, 0, 1))
             goto unusual;
-        if (hosted && url.p == url.end)
-            flag |= FLAG_HOSTED;
-        int32_t wh[2] = {width, height};
-        const char *kind_name = INPUT_KIND_NAMES[kind];
-        int url_null = url.p == url.end; /* absent or empty: null */
-        if (strs_add(&ids, id.p ? id.p : (const uint8_t *)"", (size_t)(id.end - id.p), 0) < 0 ||
-            strs_add(&kinds_s, kind ? (const uint8_t *)kind_name : NULL, strlen(kind_name), 1) < 0 ||
-            strs_add(&urls, url_null ? NULL : url.p, (size_t)(url.end - url.p), 1) < 0 ||
-            strs_add(&texts, has_raw ? (raw.p ? raw.p : (const uint8_t *)"") : NULL,
-                     (size_t)(raw.end - raw.p), 1) < 0)
-            goto done;
-        /* The metadata as sorted JSON, when simple (else the Python side writes it). */
-        int meta_done = 0;
-        if (metas_seen == 1 && metadata_simple(meta, 1)) {
-            json.len = 0;
-            int status = put_struct(&json, meta, 1);
-            if (status < 0)
+        const uint8_t *p = start;
+        Field f, g, h;
+        while (next_field(&p, end, &f) == 1) {
+            if (f.number != 1)
+                continue;
+            const uint8_t *q = f.data, *qend = f.data + f.len;
+            Span id = {NULL, NULL}, data = {NULL, NULL}, stamp = {NULL, NULL};
+            int datas = 0, stamps = 0;
+            while (next_field(&q, qend, &g) == 1) {
+                if (g.number == INPUT_ID) {
+                    id.p = g.data;
+                    id.end = g.data + g.len;
+                } else if (g.number == INPUT_DATA) {
+                    data.p = g.data;
+                    data.end = g.data + g.len;
+                    datas++;
+                } else if (g.number == 4) {
+                    stamp.p = g.data;
+                    stamp.end = g.data + g.len;
+                    stamps++;
+                }
+            }
+            if (datas > 1 || stamps > 1)
+                goto unusual;
+            int64_t micros = NO_TIME;
+            if (stamps) {
+                int64_t seconds = 0, nanos = 0;
+                const uint8_t *r = stamp.p;
+                while (next_field(&r, stamp.end, &h) == 1) {
+                    if (h.number == 1)
+                        seconds = (int64_t)h.varint;
+                    else if (h.number == 2)
+                        nanos = (int32_t)(uint32_t)h.varint;
+                }
+                if (seconds >= MIN_SECONDS && seconds <= MAX_SECONDS) {
+                    int64_t whole = nanos / 1000;
+                    if (nanos % 1000 != 0 && nanos < 0)
+                        whole -= 1; /* floor division, as Python's // */
+                    micros = seconds * 1000000 + whole;
+                }
+            }
+            Span media[4] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
+            int counts[4] = {0, 0, 0, 0};
+            uint8_t flag = 0;
+            Span meta = {NULL, NULL};
+            int metas_seen = 0;
+            if (data.p != NULL) {
+                const uint8_t *r = data.p;
+                while (next_field(&r, data.end, &g) == 1) {
+                    int slot = -1;
+                    switch (g.number) {
+                    case 1: slot = 0; break;  /* image */
+                    case 2: slot = 1; break;  /* video */
+                    case 13: slot = 2; break; /* text */
+                    case 14: slot = 3; break; /* audio */
+                    case DATA_METADATA:
+                        flag |= FLAG_METADATA;
+                        meta.p = g.data;
+                        meta.end = g.data + g.len;
+                        metas_seen++;
+                        break;
+                    case 9: flag |= FLAG_EMBEDDINGS; break; /* Data.embeddings */
+                    case DATA_REGIONS:
+                        flag |= FLAG_REGIONS;
+                        if (regions_usual) {
+                            int added = region_add(&regions, g.data, g.data + g.len);
+                            if (added < 0)
+                                goto done;
+                            regions_usual = added;
+                        }
+                        break;
+                    case DATA_CONCEPTS: {
+                        Span cid = {NULL, NULL}, cname = {NULL, NULL};
+                        float value;
+                        read_concept(&g, &cid, &cname, &value);
+                        size_t cid_len = (size_t)(cid.end - cid.p);
+                        const uint8_t *cid_p = cid.p ? cid.p : (const uint8_t *)"";
+                        if (strs_add(&c_ids, cid_p, cid_len, 0) < 0 ||
+                            strs_add(&c_names, cname.p ? cname.p : (const uint8_t *)"",
+                                     (size_t)(cname.end - cname.p), 0) < 0 ||
+                            bytes_put(&c_val, &value, 4) < 0)
+                            goto done;
+                        n_concepts++;
+                        if (value > 0) {
+                            if (strs_add(&p_ids, cid_p, cid_len, 0) < 0)
+                                goto done;
+                            n_positive++;
+                        }
+                        break;
+                    }
+                    default: break;
+                    }
+                    if (slot >= 0) {
+                        media[slot].p = g.data;
+                        media[slot].end = g.data + g.len;
+                        if (++counts[slot] > 1)
+                            goto unusual;
+                    }
+                }
+            }
+            if (bytes_put(&regions.offsets, &regions.count, 4) < 0)
                 goto done;
-            if (status == 1) {
-                if (strs_add(&metas, (const uint8_t *)(json.data ? json.data : ""), json.len, 0) < 0)
-                    goto done;
-                meta_done = 1;
-                flag &= (uint8_t)~FLAG_METADATA;
+            uint8_t kind = 0;
+            Span url = {NULL, NULL}, raw = {NULL, NULL};
+            int hosted = 0, has_raw = 0;
+            int32_t width = 0, height = 0;
+            int bad = 0;
+            if (counts[0]) {
+                kind = 1;
+                bad = read_media(media[0], 1, 5, 6, &url, &hosted, &width, &height);
+            } else if (counts[1]) {
+                kind = 2;
+                bad = read_media(media[1], 1, 6, 7, &url, &hosted, &width, &height);
+            } else if (counts[2]) {
+                kind = 3;
+                bad = read_media(media[2], 2, 4, 0, &url, &hosted, &width, &height);
+                const uint8_t *r = media[2].p;
+                while (next_field(&r, media[2].end, &g) == 1)
+                    if (g.number == 1) {
+                        raw.p = g.data;
+                        raw.end = g.data + g.len;
+                    }
+                has_raw = 1;
+            } else if (counts[3]) {
+                kind = 4;
+                bad = read_media(media[3], 1, 5, 0, &url, &hosted, &width, &height);
             }
+            if (bad < 0)
+                goto unusual;
+            if (hosted && url.p == url.end)
+                flag |= FLAG_HOSTED;
+            int32_t wh[2] = {width, height};
+            const char *kind_name = INPUT_KIND_NAMES[kind];
+            int url_null = url.p == url.end; /* absent or empty: null */
+            if (strs_add(&ids, id.p ? id.p : (const uint8_t *)"", (size_t)(id.end - id.p), 0) < 0 ||
+                strs_add(&kinds_s, kind ? (const uint8_t *)kind_name : NULL, strlen(kind_name), 1) < 0 ||
+                strs_add(&urls, url_null ? NULL : url.p, (size_t)(url.end - url.p), 1) < 0 ||
+                strs_add(&texts, has_raw ? (raw.p ? raw.p : (const uint8_t *)"") : NULL,
+                         (size_t)(raw.end - raw.p), 1) < 0)
+                goto done;
+            /* The metadata as sorted JSON, when simple (else the Python side writes it). */
+            int meta_done = 0;
+            if (metas_seen == 1 && metadata_simple(meta, 1)) {
+                json.len = 0;
+                int status = put_struct(&json, meta, 1);
+                if (status < 0)
+                    goto done;
+                if (status == 1) {
+                    if (strs_add(&metas, (const uint8_t *)(json.data ? json.data : ""), json.len, 0) < 0)
+                        goto done;
+                    meta_done = 1;
+                    flag &= (uint8_t)~FLAG_METADATA;
+                }
+            }
+            if (!meta_done && strs_add(&metas, NULL, 0, 1) < 0)
+                goto done;
+            if (bytes_put(&sizes, wh, 8) < 0 || bytes_put(&created, &micros, 8) < 0 ||
+                bytes_put(&c_off, &n_concepts, 4) < 0 || bytes_put(&p_off, &n_positive, 4) < 0 ||
+                bytes_put(&flags, &flag, 1) < 0)
+                goto done;
+            n++;
         }
-        if (!meta_done && strs_add(&metas, NULL, 0, 1) < 0)
+        PyBuffer_Release(&view);
+        have_view = 0;
+        uint32_t rows = (uint32_t)n;
+        if (bytes_put(&entry_counts, &rows, 4) < 0)
             goto done;
-        if (bytes_put(&sizes, wh, 8) < 0 || bytes_put(&created, &micros, 8) < 0 ||
-            bytes_put(&c_off, &n_concepts, 4) < 0 || bytes_put(&p_off, &n_positive, 4) < 0 ||
-            bytes_put(&flags, &flag, 1) < 0)
-            goto done;
-        n++;
-    }
+    } /* each entry */
     if (regions_usual) {
         region_tuple = region_cols_tuple(&regions);
         if (region_tuple == NULL)
@@ -2198,13 +2212,15 @@ static PyObject *table_arrow(PyObject *self, PyObject *arg)
             goto done;
     {
         PyObject *flag_bytes = bytes_of(&flags), *meta_tuple = strs_tuple(&metas);
-        if (flag_bytes && meta_tuple)
-            result = Py_BuildValue("(nOOOOOOOOOOOOOOO)", (Py_ssize_t)n, parts[0], parts[1],
+        PyObject *counts = bytes_of(&entry_counts);
+        if (flag_bytes && meta_tuple && counts)
+            result = Py_BuildValue("(nOOOOOOOOOOOOOOOO)", (Py_ssize_t)n, parts[0], parts[1],
                                    parts[2], parts[3], parts[4], parts[5], parts[6], parts[7],
                                    parts[8], parts[9], parts[10], parts[11], flag_bytes,
-                                   meta_tuple, region_tuple);
+                                   meta_tuple, region_tuple, counts);
         Py_XDECREF(flag_bytes);
         Py_XDECREF(meta_tuple);
+        Py_XDECREF(counts);
     }
     goto done;
 unusual:
@@ -2230,7 +2246,10 @@ done:
     PyMem_Free(c_val.data);
     PyMem_Free(p_off.data);
     PyMem_Free(flags.data);
-    PyBuffer_Release(&view);
+    PyMem_Free(entry_counts.data);
+    if (have_view)
+        PyBuffer_Release(&view);
+    Py_DECREF(seq);
     return result;
 }
 /* batch_vectors_packed(data, which, out=None): for a batch that check_message accepts,
@@ -2394,8 +2413,8 @@ static PyMethodDef methods[] = {
      "            images, annotations, counters, /)\n--\n\n"
      "COCO images and annotations (JSON) of a batch that scan_batch accepted."},
     {"table_arrow", table_arrow, METH_O,
-     "table_arrow($module, data, /)\n--\n\n"
-     "The table columns of a checked batch as Arrow buffers (toolkit/tabular/rows.py), or None."},
+     "table_arrow($module, entries, /)\n--\n\n"
+     "The table columns of checked batch entries as Arrow buffers (toolkit/tabular/rows.py), or None."},
     {"batch_vectors_packed", batch_vectors_packed, METH_VARARGS,
      "batch_vectors_packed($module, data, which, out=None, /)\n--\n\n"
      "Input ids (Arrow string buffers), embedding sizes (uint32 each) and packed floats."},

@@ -45,7 +45,7 @@ def coco_images(
     name, images, count, annotations, count (see ``toolkit/convert/coco.py``)."""
 
 def table_arrow(
-    data: Buffer, /
+    entries: Sequence[Buffer], /
 ) -> (
     tuple[
         int,
@@ -64,15 +64,18 @@ def table_arrow(
         bytes,
         tuple[bytes, bytes, bytes],
         tuple[Any, ...] | None,
+        bytes,
     ]
     | None
 ):
-    """The Parquet columns of a checked entry (``toolkit/tabular/rows.py``), each string
+    """The Parquet columns of checked entries, one after the other
+    (``toolkit/tabular/rows.py``), each string
     column as Arrow buffers (int32 offsets, UTF-8 bytes, validity bitmap): the number of
     inputs, ids, kinds, urls, sizes, creation times, concept offsets, ids, names, values,
     positive offsets and ids, texts, flags, metadata as sorted JSON, and the regions
     (offsets, ids, kinds, boxes, box validity, polygon offsets, points, concept offsets,
-    ids, names, values) or None when Python builds them; or None."""
+    ids, names, values) or None when Python builds them, and the number of inputs read
+    after each entry (uint32 each); or None."""
 
 @overload
 def batch_vectors_packed(

@@ -319,8 +319,9 @@ class Archive:
         metadata_columns: Sequence[str] = (),
         media: bool = False,
     ) -> pa.RecordBatchReader:
-        """The table of ``convert --to parquet`` as a ``pyarrow.RecordBatchReader`` (one
-        batch per batch entry; nothing touches the disk). ``columns`` picks and orders
+        """The table of ``convert --to parquet`` as a ``pyarrow.RecordBatchReader`` (a
+        batch per batch entry, or per group of up to 16 entries where no input carries the
+        embedding; nothing touches the disk). ``columns`` picks and orders
         columns; ``media`` adds ``image_bytes`` (the bytes the archive carries).
 
         Example::
