@@ -572,3 +572,71 @@ class TestWriterThread:
         assert [pq.ParquetFile(f).metadata.num_rows for f in files] == [100, 100, 50]
         table = pads.dataset(tmp_path / "t").to_table()
         assert table.column("id").to_pylist() == [r.id for r in records]
+
+
+class TestEntryGroups:
+    """Up to 16 entries are read by the C reader in one call; the table and the errors are
+    those of reading them one by one."""
+
+    def test_groups_give_the_table_of_single_entries(self, monkeypatch, make_archive, tmp_path):
+        import toolkit.tabular.stream as stream
+        from toolkit.convert import _parquet_impl
+
+        records = varied_inputs(40)
+        for i, record in enumerate(records):
+            if i % 3:
+                record.data.ClearField("embeddings")  # entries with and without vectors
+        source = make_archive(records, batch_size=2)
+        convert_archives([source], tmp_path / "grouped", to="parquet")
+        with toolkit_open(source) as archive:
+            grouped = archive.to_arrow()
+        monkeypatch.setattr(stream, "GROUP_ENTRIES", 1)
+        monkeypatch.setattr(_parquet_impl, "GROUP_ENTRIES", 1)
+        convert_archives([source], tmp_path / "single", to="parquet")
+        with toolkit_open(source) as archive:
+            single = archive.to_arrow()
+        assert grouped.equals(single)
+        assert pads.dataset(tmp_path / "grouped").to_table().equals(single)
+        assert pads.dataset(tmp_path / "single").to_table().equals(single)
+
+    def test_an_unusual_entry_in_a_group(self, monkeypatch, tmp_path) -> None:
+        """One entry the C reader leaves to protobuf (a region's box written twice): the
+        group is read entry by entry, the same table as without the C reader."""
+        from convert_helpers import write_raw_archive
+
+        import toolkit._native as native
+        from toolkit._wire import encode_field
+
+        def box(field: int, value: float) -> bytes:
+            return bytes([(field << 3) | 5]) + np.float32(value).tobytes()
+
+        def entry(i: int, twice: bool) -> bytes:
+            info = encode_field(1, box(1, 0.25)) + (encode_field(1, box(4, 0.5)) if twice else b"")
+            region = encode_field(1, b"r") + encode_field(2, info)
+            data = encode_field(11, region) + encode_field(9, encode_field(1, box(1, i)[1:] * 2))
+            return encode_field(1, encode_field(1, f"in-{i}".encode()) + encode_field(2, data))
+
+        batches = [entry(i, twice=i == 3) for i in range(6)]
+        source = write_raw_archive(tmp_path / "g.zip", batches)
+        convert_archives([source], tmp_path / "fast", to="parquet")
+        monkeypatch.setattr(native, "SPEEDUPS", None)
+        convert_archives([source], tmp_path / "slow", to="parquet")
+        fast = pads.dataset(tmp_path / "fast").to_table()
+        assert fast.equals(pads.dataset(tmp_path / "slow").to_table())
+        assert fast.column("regions").to_pylist()[3][0]["box"]["right_col"] == 0.5
+
+    def test_mixed_dimensions_name_the_entry_in_a_group(self, make_archive, tmp_path) -> None:
+        records = [make_input(f"i{n}", vector=[1.0] * 4) for n in range(9)]
+        records.append(make_input("odd", vector=[1.0] * 3))
+        source = make_archive(records, batch_size=2)
+        with ArchiveReader(source) as reader:
+            last = reader.entries[-1].name
+        with pytest.raises(SchemaError, match=rf"entry '{last}', input 'odd'"):
+            convert_archives([source], tmp_path / "t", to="parquet")
+        assert not (tmp_path / "t").exists()
+
+
+def toolkit_open(path: Path):
+    import toolkit
+
+    return toolkit.open(path)
