@@ -109,40 +109,58 @@ class InputIds(Sequence[str]):
 
 class InputIdsBuilder:
     """Gathers ids, one at a time or as packed blocks (UTF-8 bytes and int32 offsets, as
-    the C reader gives them), into one :class:`InputIds` (no Python object kept per id)."""
+    the C reader gives them), into one :class:`InputIds` (no Python object kept per id:
+    a block is kept as it came, ids added one by one go into one buffer)."""
 
     def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, bytes]] = []
         self._data = bytearray()
         self._lengths = array("q")
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._lengths)
+        return self._count
 
     def append(self, input_id: str) -> None:
         data = input_id.encode()
         self._data += data
         self._lengths.append(len(data))
+        self._count += 1
+
+    def _close_singles(self) -> None:
+        """The ids added one by one so far become a block."""
+        if self._lengths:
+            offsets = np.zeros(len(self._lengths) + 1, np.int64)
+            np.cumsum(np.frombuffer(self._lengths, np.int64), out=offsets[1:])
+            self._parts.append((offsets, bytes(self._data)))
+            self._data, self._lengths = bytearray(), array("q")
 
     def extend_packed(
         self, offsets: np.ndarray, data: bytes, rows: np.ndarray | None = None
     ) -> None:
         """Add the ids of a block: id ``i`` is ``data[offsets[i]:offsets[i + 1]]``;
         ``rows``: only those (in order)."""
+        self._close_singles()
         if rows is None:
-            self._data += memoryview(data)[int(offsets[0]) : int(offsets[-1])]
-            self._lengths.frombytes(np.diff(offsets).astype(np.int64).tobytes())
+            self._parts.append((offsets, data))
+            self._count += len(offsets) - 1
             return
         view = memoryview(data)
-        for i in rows.tolist():
-            self._data += view[int(offsets[i]) : int(offsets[i + 1])]
-        self._lengths.frombytes((offsets[rows + 1] - offsets[rows]).astype(np.int64).tobytes())
+        picked = b"".join(view[int(offsets[i]) : int(offsets[i + 1])] for i in rows.tolist())
+        lengths = offsets[rows + 1] - offsets[rows]
+        kept = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(lengths, out=kept[1:])
+        self._parts.append((kept, picked))
+        self._count += len(rows)
 
     def build(self) -> InputIds:
         """The ids gathered (the builder is empty after)."""
-        lengths = np.frombuffer(self._lengths, np.int64) if len(self._lengths) else None
-        offsets = np.zeros(len(self._lengths) + 1, np.int64)
-        if lengths is not None:
+        self._close_singles()
+        parts, self._parts, count = self._parts, [], self._count
+        self._count = 0
+        offsets = np.zeros(count + 1, np.int64)
+        if count:
+            lengths = np.concatenate([np.diff(o) for o, _ in parts])
             np.cumsum(lengths, out=offsets[1:])
-        data = bytes(self._data)
-        self._data, self._lengths = bytearray(), array("q")
+        data = b"".join(d[int(o[0]) : int(o[-1])] for o, d in parts)
         return InputIds(data, offsets)
