@@ -245,10 +245,13 @@ def plan_parts(
 
 def read_part(part: Part) -> pa.Table:
     """The rows of ``part`` as a ``pyarrow.Table`` of the plan's schema (one record batch
-    per non-empty batch entry, as ``convert --to parquet`` writes them)."""
+    per non-empty batch entry, as ``convert --to parquet`` writes them). In a Dask worker,
+    blocks up to 32 MiB come from the heap meanwhile (:mod:`toolkit.distributed.malloc`)."""
     from ..convert import _gc_paused
+    from .malloc import heap_for_large_blocks
 
-    with _gc_paused():  # millions of short-lived objects and no cycles, as in convert
+    # Millions of short-lived objects and no cycles, as in convert; and no mmap a batch.
+    with _gc_paused(), heap_for_large_blocks():
         return _read_part(part)
 
 
