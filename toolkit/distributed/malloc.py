@@ -16,9 +16,9 @@ the trim threshold to twice that (as glibc's adjustment does), for as long as a 
 read; after, it puts both back as the environment set them, so the rest of the worker
 runs as Dask configured it (the next large block freed trims the heap's top again). It
 does not call ``malloc_trim``: returning the whole heap after each part cost 4,600 page
-faults a partition of 64 MiB (measured). It changes nothing where
-the adjustment is on, where ``MALLOC_MMAP_THRESHOLD_`` (or the ``glibc.malloc.
-mmap_threshold`` tunable) chose a threshold, or on another C library.
+faults a partition of 64 MiB (measured). It changes nothing where the adjustment is on,
+where ``MALLOC_MMAP_THRESHOLD_`` (or the ``glibc.malloc.mmap_threshold`` tunable) chose
+a threshold, or on another C library.
 
 Example::
 
