@@ -192,7 +192,7 @@ def main() -> None:
             n_workers=args.workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: 8787 may be taken on a shared machine
             silence_logs=40,
             env=env,
         ) as cluster,

@@ -32,7 +32,7 @@ def _cluster():
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: 8787 may be taken on a shared machine
             silence_logs=50,
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
