@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from dask_helpers import write_mixed_archive
@@ -60,3 +63,17 @@ def test_an_archive_replaced_after_a_part_was_read_is_opened_anew(tmp_path, open
     with pytest.raises(ArchiveError, match="changed after the work was planned"):
         read_part(plan.parts[-1])
     assert not parts_module._open_readers.kept  # the old reader closed, the failed one too
+
+
+def _keeps_readers() -> bool:
+    return hasattr(parts_module._open_readers, "kept")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_opens_its_own_readers(tmp_path, opened):
+    path = write_mixed_archive(tmp_path / "a.zip", "x", 40, 8, seed=1)
+    read_part(plan_parts([path], part_bytes=PART_BYTES).parts[0])
+    assert _keeps_readers()
+    # zipfile seeks the file it shares with the parent before each read: never shared.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert pool.submit(_keeps_readers).result() is False

@@ -296,6 +296,17 @@ _open_readers = threading.local()
 _KEPT_READERS = 4
 
 
+def _forget_readers() -> None:
+    """In a forked child (a local process pool): the parent's readers share its file
+    offsets with the parent and the other children, so the child opens its own."""
+    global _open_readers
+    _open_readers = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_readers)
+
+
 @contextlib.contextmanager
 def _reader_of(part: Part) -> Iterator[ArchiveReader]:
     """The reader of ``part``'s archive. A local archive's reader stays open in this thread
