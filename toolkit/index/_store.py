@@ -68,7 +68,8 @@ class VectorWriter:
             raise ValueError(f"rows have {rows.shape[1]} columns, expected {self.dim}")
         if not rows.shape[0]:
             return
-        self._write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+        # Written and hashed from the array's own memory (no copy into a bytes object).
+        self._write(memoryview(np.ascontiguousarray(rows, dtype="<f4")).cast("B"))
         self.rows += int(rows.shape[0])
 
     def copy_rows_from(self, source: Path, rows: int) -> None:
@@ -95,7 +96,7 @@ class VectorWriter:
         data = os.pread(self._file.fileno(), size, HEADER_BYTES + row * size)
         return np.frombuffer(data, dtype="<f4")
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes | memoryview) -> None:
         self._digest.update(data)
         try:
             self._file.write(data)
