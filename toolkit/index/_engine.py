@@ -412,16 +412,23 @@ def _best_first(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarra
 def rerank(
     vectors: np.ndarray, queries: np.ndarray, candidates: np.ndarray, k: int, metric: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Re-score candidate rows exactly from the stored vectors and keep the best k.
+    """Re-score candidate rows exactly from the stored vectors and keep the best k."""
+    return best_candidates(rerank_scores(vectors, queries, candidates, metric), candidates, k)
+
+
+def rerank_scores(
+    vectors: np.ndarray, queries: np.ndarray, candidates: np.ndarray, metric: str
+) -> np.ndarray:
+    """Exact scores of candidate rows (``(nq, depth)``; -inf where a candidate is -1).
 
     Works on groups of queries at once (a gather and a batched dot product), with
-    groups small enough to keep the gathered rows under ~64 MB.
+    groups small enough to keep the gathered rows under ~64 MB. Each score depends on
+    its row and query alone, so the scores of a prefix of the candidates are a prefix
+    of these (the tuning scores the deepest candidates once for every depth it tries).
     """
     nq, depth = candidates.shape
     d = queries.shape[1]
-    k = min(k, depth)
-    out_scores = np.full((nq, k), -np.inf, dtype=np.float32)
-    out_rows = np.full((nq, k), -1, dtype=np.int64)
+    out = np.full((nq, depth), -np.inf, dtype=np.float32)
     group = max(1, (16 << 20) // max(1, depth * d))
     for start in range(0, nq, group):
         cand = candidates[start : start + group]
@@ -434,15 +441,27 @@ def rerank(
             scores = -np.sqrt(np.maximum(np.einsum("qrd,qrd->qr", diff, diff), 0.0))
         else:
             scores = np.einsum("qrd,qd->qr", block, q)
-        scores = np.where(valid, scores, -np.inf).astype(np.float32)
-        # Best first; equal scores by row number, so results do not depend on FAISS's order.
-        order = np.lexsort((np.where(valid, cand, np.iinfo(np.int64).max), -scores), axis=-1)
-        order = order[:, :k]
-        top_scores = np.take_along_axis(scores, order, axis=1)
-        top_rows = np.take_along_axis(cand, order, axis=1)
-        top_rows[~np.isfinite(top_scores)] = -1
-        out_scores[start : start + len(cand)] = top_scores
-        out_rows[start : start + len(cand)] = top_rows
+        out[start : start + len(cand)] = np.where(valid, scores, -np.inf).astype(np.float32)
+    return out
+
+
+def best_candidates(
+    scores: np.ndarray, candidates: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best ``(scores, rows)`` of each query's scored candidates: best first, equal
+    scores by row number (so results do not depend on FAISS's order), -1 past the end."""
+    nq, depth = candidates.shape
+    k = min(k, depth)
+    valid = candidates >= 0
+    order = np.lexsort((np.where(valid, candidates, np.iinfo(np.int64).max), -scores), axis=-1)
+    order = order[:, :k]
+    top_scores = np.take_along_axis(scores, order, axis=1)
+    top_rows = np.take_along_axis(candidates, order, axis=1)
+    top_rows[~np.isfinite(top_scores)] = -1
+    out_scores = np.full((nq, k), -np.inf, dtype=np.float32)
+    out_rows = np.full((nq, k), -1, dtype=np.int64)
+    out_scores[:] = top_scores
+    out_rows[:] = top_rows
     return out_scores, out_rows
 
 
@@ -626,14 +645,17 @@ def tune(
     fallback = (SearchParams(nprobe=nlist, rerank=deepest), 0.0, 0.0)
     for nprobe in probes:
         _d, candidates = index.search(queries, depth, params=ivf_params(nprobe))
+        # Scored once, to the deepest depth still tried; each depth takes its prefix.
+        widest = max((min(depth, (k + 1) * f) for f in _RERANK if f not in reached), default=depth)
+        exact = rerank_scores(vectors, queries, candidates[:, :widest], metric)
         for factor in _RERANK:
             if factor in reached:
                 continue
             params = SearchParams(nprobe=nprobe, rerank=factor)
             # The depth a search for k results uses: a query's own row takes one of
             # the slots here, so this errs on the safe side for search --like.
-            cut = candidates[:, : min(depth, (k + 1) * factor)]
-            scores, rows = rerank(vectors, queries, cut, k + 1, metric)
+            width = min(depth, (k + 1) * factor)
+            scores, rows = best_candidates(exact[:, :width], candidates[:, :width], k + 1)
             mean, bound = score(params, rows, scores)
             if bound >= target:
                 reached[factor] = (nprobe, mean, bound)
