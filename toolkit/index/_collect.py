@@ -542,8 +542,10 @@ def collect(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    hash_sources: bool = True,
 ) -> list[dict[str, Any]]:
-    """Feed every batch of every source to ``collector``; return the source records.
+    """Feed every batch of every source to ``collector``; return the source records
+    (their ``sha256`` None unless ``hash_sources``: the caller hashes them later).
 
     Reading, parsing and pulling the vectors out run in ``workers`` processes (default:
     :func:`toolkit.batches.auto_workers` for the sources' size), over ranges of entries;
@@ -575,7 +577,7 @@ def collect(
         # The pool forks its workers at the first batch: the checksum thread starts after.
         first = next(batches, None)
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        digests = [pool.submit(sha256_file, source) for source in sources]
+        digests = [pool.submit(sha256_file, source) for source in sources if hash_sources]
         counts = [[0, 0] for _ in sources]
         for batch in itertools.chain([first] if first is not None else [], batches):
             index = batch.source_index
@@ -591,7 +593,7 @@ def collect(
             records.append(
                 {
                     "path": str(Path(os.path.abspath(source))),
-                    "sha256": digests[index].result(),
+                    "sha256": digests[index].result() if hash_sources else None,
                     "bytes": source.stat().st_size,
                     "flavour": readers[index].flavour,
                     "inputs": counts[index][0],

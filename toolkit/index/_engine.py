@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import mmap
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -241,6 +242,26 @@ def iter_blocks(vectors: np.ndarray, block: int = 65536) -> Iterator[tuple[int, 
         yield start, np.ascontiguousarray(vectors[start : start + block])
 
 
+def flat_rows(index: faiss.Index) -> np.ndarray:
+    """The ``(n, d)`` rows an exact (flat) index holds, as a view of its own memory."""
+    flat = faiss.downcast_index(index)
+    n, d = int(flat.ntotal), int(flat.d)
+    if not n:
+        return np.empty((0, d), dtype=np.float32)
+    rows: np.ndarray = faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
+    return rows
+
+
+def release_pages(vectors: np.ndarray) -> None:
+    """Unmap the pages of a read-only memory-mapped matrix from this process (they stay
+    in the page cache, and are mapped again when read): its resident memory drops."""
+    mapping = getattr(vectors, "_mmap", None)
+    if mapping is None or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    with contextlib.suppress(OSError, ValueError):
+        mapping.madvise(mmap.MADV_DONTNEED)
+
+
 def new_index(plan: Plan, d: int, metric: str) -> faiss.Index:
     """An empty, untrained FAISS index for a plan."""
     index = faiss.index_factory(d, plan.factory, faiss_metric(metric))
@@ -287,8 +308,13 @@ def train_and_add(
         log.info("trained %s in %.1f s", plan.factory, time.perf_counter() - started)
     if note:
         note(f"adding {n} vectors to {plan.factory}")
+    # Kinds that keep the vectors themselves (all but ivfpq) would otherwise hold them
+    # twice: in the index and in the pages of a memory-mapped source, read once here.
+    holds_vectors = plan.kind != "ivfpq"
     for _start, rows in iter_blocks(vectors):
         index.add(rows)
+        if holds_vectors:
+            release_pages(vectors)
     return index
 
 
