@@ -456,11 +456,18 @@ def rerank_scores(
     d = queries.shape[1]
     out = np.full((nq, depth), -np.inf, dtype=np.float32)
     group = max(1, (16 << 20) // max(1, depth * d))
+    # One buffer for every group's gathered rows (a fresh array each time costs its
+    # page faults again); the copies are the same values.
+    gathered = np.empty((min(group, nq) * depth, d), dtype=vectors.dtype)
     for start in range(0, nq, group):
         cand = candidates[start : start + group]
         valid = cand >= 0
         rows = np.where(valid, cand, 0)
-        block = vectors[rows.reshape(-1)].reshape(rows.shape[0], depth, d)
+        if rows.size and int(rows.max()) >= len(vectors):  # as indexing would refuse it
+            raise IndexError(f"row {int(rows.max())} is out of bounds for {len(vectors)} rows")
+        picked = gathered[: rows.size]
+        np.take(vectors, rows.reshape(-1), axis=0, out=picked, mode="clip")
+        block = picked.reshape(rows.shape[0], depth, d)
         q = queries[start : start + group]
         if metric == "l2":
             diff = block - q[:, None, :]
