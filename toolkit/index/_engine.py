@@ -308,6 +308,18 @@ def train_and_add(
         log.info("trained %s in %.1f s", plan.factory, time.perf_counter() - started)
     if note:
         note(f"adding {n} vectors to {plan.factory}")
+    if plan.kind == "flat" and n:
+        # An exact index is its rows: sized once (adding block by block grows its
+        # buffer by doubling, holding the old one meanwhile: 1.5x the vectors), then
+        # filled block by block; the same bytes as adding them.
+        flat = faiss.downcast_index(index)
+        flat.codes.resize(n * d * 4)
+        flat.ntotal = n
+        rows_of_index = flat_rows(flat)
+        for start, rows in iter_blocks(vectors):
+            rows_of_index[start : start + len(rows)] = rows
+            release_pages(vectors)
+        return index
     # Kinds that keep the vectors themselves (all but ivfpq) would otherwise hold them
     # twice: in the index and in the pages of a memory-mapped source, read once here.
     holds_vectors = plan.kind != "ivfpq"
