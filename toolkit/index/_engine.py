@@ -248,7 +248,8 @@ def flat_rows(index: faiss.Index) -> np.ndarray:
     n, d = int(flat.ntotal), int(flat.d)
     if not n:
         return np.empty((0, d), dtype=np.float32)
-    rows: np.ndarray = faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
+    xb = flat.get_xb()  # type: ignore[attr-defined]
+    rows: np.ndarray = faiss.rev_swig_ptr(xb, n * d).reshape(n, d)
     return rows
 
 
@@ -313,7 +314,7 @@ def train_and_add(
         # buffer by doubling, holding the old one meanwhile: 1.5x the vectors), then
         # filled block by block; the same bytes as adding them.
         flat = faiss.downcast_index(index)
-        flat.codes.resize(n * d * 4)
+        flat.codes.resize(n * d * 4)  # type: ignore[attr-defined]
         flat.ntotal = n
         rows_of_index = flat_rows(flat)
         for start, rows in iter_blocks(vectors):

@@ -73,7 +73,7 @@ class VectorWriter:
         if not rows.shape[0]:
             return
         # Written and hashed from the array's own memory (no copy into a bytes object).
-        self._write(memoryview(np.ascontiguousarray(rows, dtype="<f4")).cast("B"))
+        self._write(np.ascontiguousarray(rows, dtype="<f4").data.cast("B"))
         self.rows += int(rows.shape[0])
 
     def copy_rows_from(self, source: Path, rows: int) -> None:

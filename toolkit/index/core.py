@@ -979,7 +979,7 @@ def _build_in(
     flat_max: int,
     seed: int,
     note: Note | None,
-) -> SimilarityIndex:
+) -> _Built:
     writer = VectorWriter(tmp / VECTORS_FILE, digest=False)
     collector = Collector(writer, metric=metric, embedding=embedding, skip_bad=skip_bad)
     try:
