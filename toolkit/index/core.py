@@ -956,7 +956,9 @@ def _build(
     # What was just written and checked, handed out as it is in memory (reading the
     # folder back would load the FAISS index a second time).
     vectors = open_vectors(out / VECTORS_FILE)
-    return SimilarityIndex(out, built.sidecar, built.ids, vectors, built.faiss_index)
+    # The sidecar as written (JSON types), as load() would give it.
+    sidecar = read_sidecar(out)
+    return SimilarityIndex(out, sidecar, built.ids, vectors, built.faiss_index)
 
 
 def _build_in(
