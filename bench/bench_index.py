@@ -24,6 +24,7 @@ Usage:
     python bench/bench_index.py --n 100000 --d 128 # quicker
     python bench/bench_index.py --skip-autofaiss --keep-data
     python bench/bench_index.py --data unstructured --skip-autofaiss --skip-archive
+    python bench/bench_index.py --build-only --keep-data  # issue 13: the archive builds alone
 
 autofaiss lives in bench/_venv-autofaiss (git-ignored): ``python3 -m venv
 bench/_venv-autofaiss && bench/_venv-autofaiss/bin/pip install autofaiss``.
@@ -124,6 +125,70 @@ def recall_at_10(found: list[list[int]] | np.ndarray, truth: np.ndarray) -> floa
     return float(
         np.mean([len(set(f[:10]) & set(t[:10])) / 10 for f, t in zip(found, truth, strict=True)])
     )
+
+
+def measured_build(
+    archive: Path, out: Path, kind: str, budget: str, source: Path | None = None
+) -> dict[str, object]:
+    """``index build`` as a user runs it (a whole process): wall time, the process's CPU
+    time (user + sys, its worker processes included) and peak RSS (os.wait4), and the
+    phases the sidecar records. ``source``: run the toolkit of that source tree instead
+    (a baseline: another commit's ``toolkit/`` with its C reader built)."""
+    command = [*CLI, "-q", "index", "build", str(archive), "-o", str(out), "--force",
+               "--kind", kind, "--memory-budget", budget, "--json"]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(source)) if source is not None else None
+    before = os.getloadavg()[0]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=source
+    )
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr.decode()[-3000:]}")
+    summary = json.loads(stdout)
+    return {
+        "kind_asked": kind,
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "user_s": usage.ru_utime,
+        "sys_s": usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "stages_s": summary["timings_s"],
+        "kind": summary["kind"],
+        "params": summary["params"],
+        "search_params": summary["search_params"],
+        "tuning_recall_at_10": summary["tuning"]["recall_at_10"],
+        "load_before_after": [round(before, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
+def bare_read(archive: Path) -> dict[str, float]:
+    """The floor for reading: a zipfile + ``InputBatch.FromString`` loop over every batch
+    entry in one process (no vectors taken out, nothing written)."""
+    import zipfile
+
+    from toolkit.archive import ArchiveReader
+    from toolkit.messages import InputBatch
+
+    with ArchiveReader(archive) as reader:
+        names = [entry.name for entry in reader.entries]
+    started, cpu = time.perf_counter(), time.process_time()
+    inputs = 0
+    with zipfile.ZipFile(archive) as zf:
+        for name in names:
+            inputs += len(InputBatch.FromString(zf.read(name)).inputs)
+    return {"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu,
+            "inputs": inputs}  # fmt: skip
+
+
+def print_build(label: str, row: dict[str, object]) -> None:
+    stages = row["stages_s"]
+    print(f"{label}: {row['wall_s']:.1f} s wall, {row['cpu_s']:.1f} s CPU (user "
+          f"{row['user_s']:.1f} + sys {row['sys_s']:.1f}, workers included), peak RSS "
+          f"{row['peak_rss_mb']:.0f} MB; phases {stages}; -> {row['params']['factory']} "
+          f"{row['search_params']}; load {row['load_before_after']}", flush=True)  # fmt: skip
 
 
 def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
@@ -227,6 +292,19 @@ def main() -> None:
     parser.add_argument(
         "--skip-sweep", action="store_true", help="skip the nprobe/rerank sweep (ivfpq only)"
     )
+    parser.add_argument(
+        "--build-only", action="store_true",
+        help="only the builds from the archive (auto, then --kind flat) and the bare read "
+        "loop: the issue-13 targets",
+    )  # fmt: skip
+    parser.add_argument(
+        "--kinds", default="auto,flat", help="kinds built from the archive (comma-separated)"
+    )
+    parser.add_argument(
+        "--baseline-source", type=Path, default=None,
+        help="with --build-only: also build each kind with the toolkit of this source tree "
+        "(e.g. an earlier commit's toolkit/ with its C reader built), interleaved, for ratios",
+    )  # fmt: skip
     args = parser.parse_args()
     n, d, nq = args.n, args.d, args.queries
     DATA.mkdir(parents=True, exist_ok=True)
@@ -236,6 +314,10 @@ def main() -> None:
     }  # fmt: skip
     notes: list[str] = [f"start: {load()}"]
     print(f"# bench_index: {n} x {d}, {nq} held-out queries; {load()}", flush=True)
+
+    if args.build_only:
+        build_only(args)
+        return
 
     started = time.perf_counter()
     all_path = DATA / f"emb_{args.data}_{n + nq}x{d}.npy"
@@ -276,23 +358,13 @@ def main() -> None:
         print(f"archive ready in {time.perf_counter() - started:.1f} s "
               f"({archive.stat().st_size / 1e9:.2f} GB)", flush=True)  # fmt: skip
         notes.append(f"before archive build: {load()}")
-        elapsed, result = timed(
-            [*CLI, "-q", "index", "build", str(archive), "-o", str(index_dir), "--force",
-             "--memory-budget", args.memory_budget, "--json"],
-        )  # fmt: skip
-        summary = json.loads(result.stdout)
-        results["toolkit_build_from_archive"] = {
-            "wall_s": elapsed,
-            "stages_s": summary["timings_s"],
-            "kind": summary["kind"],
-            "params": summary["params"],
-            "search_params": summary["search_params"],
-            "tuning_recall_at_10": summary["tuning"]["recall_at_10"],
-        }
-        print(f"toolkit build from the archive: {elapsed:.1f} s "
-              f"{summary['timings_s']} -> {summary['params']['factory']} "
-              f"{summary['search_params']}", flush=True)  # fmt: skip
-        archive.unlink()
+        for kind in args.kinds.split(","):
+            row = measured_build(archive, index_dir, kind, args.memory_budget)
+            key = "toolkit_build_from_archive" + ("" if kind == "auto" else f"_{kind}")
+            results[key] = row
+            print_build(f"toolkit index build --kind {kind} from the archive", row)
+        if not args.keep_data:
+            archive.unlink()
 
     notes.append(f"before array build: {load()}")
     arrays_dir = DATA / "ix-arrays"
@@ -450,6 +522,60 @@ def main() -> None:
             shutil.rmtree(path, ignore_errors=True)
         for path in (all_path, queries_path, truth_path, one, DATA / "run_autofaiss.py"):
             path.unlink(missing_ok=True)
+
+
+def build_only(args: argparse.Namespace) -> None:
+    """The archive builds alone (issue 13: at most 20 s for 1M x 512 on 2 cores)."""
+    n, d = args.n, args.d
+    all_path = DATA / f"emb_{args.data}_{n}x{d}.npy"
+    archive = DATA / f"emb_{n}x{d}.zip"
+    started = time.perf_counter()
+    if not archive.exists():
+        base = generate(all_path, n, d, args.data)
+        write_archive(archive, base, [f"e{i:07d}" for i in range(n)])
+        del base
+    print(f"archive ready in {time.perf_counter() - started:.1f} s "
+          f"({archive.stat().st_size / 1e9:.2f} GB); {load()}", flush=True)  # fmt: skip
+    results: dict[str, object] = {"n": n, "d": d, "cpu_count": os.cpu_count()}
+    floor = bare_read(archive)
+    results["bare_read_loop"] = floor
+    print(f"bare zipfile + InputBatch.FromString loop: {floor['wall_s']:.1f} s wall, "
+          f"{floor['cpu_s']:.1f} s CPU ({floor['inputs']} inputs)", flush=True)  # fmt: skip
+    index_dir = DATA / "ix-archive"
+    for kind in args.kinds.split(","):
+        if args.baseline_source is not None:
+            base_dir = DATA / "ix-baseline"
+            before = measured_build(
+                archive.resolve(), base_dir.resolve(), kind, args.memory_budget,
+                args.baseline_source.resolve(),
+            )  # fmt: skip
+            results[f"baseline_build_{kind}"] = before
+            print_build(f"baseline ({args.baseline_source}) index build --kind {kind}", before)
+        row = measured_build(archive, index_dir, kind, args.memory_budget)
+        row["ratio_to_bare_read"] = row["wall_s"] / floor["wall_s"]
+        results[f"build_{kind}"] = row
+        print_build(f"index build --kind {kind}", row)
+        print(f"  = {row['ratio_to_bare_read']:.1f}x the bare read loop "
+              f"(target: <= 20 s for 1M x 512 on 2 cores)", flush=True)  # fmt: skip
+        if args.baseline_source is not None:
+            same = all(
+                (index_dir / name).read_bytes() == (base_dir / name).read_bytes()
+                for name in ("vectors.npy", "ids.json", "index.faiss")
+            )
+            row["baseline_wall_ratio"] = before["wall_s"] / row["wall_s"]
+            row["baseline_cpu_ratio"] = before["cpu_s"] / row["cpu_s"]
+            row["same_files_as_baseline"] = same
+            print(f"  baseline / this: wall {row['baseline_wall_ratio']:.2f}x, CPU "
+                  f"{row['baseline_cpu_ratio']:.2f}x; vectors.npy, ids.json, index.faiss "
+                  f"{'identical' if same else 'DIFFER'}", flush=True)  # fmt: skip
+            shutil.rmtree(base_dir, ignore_errors=True)
+    results["end_load"] = load()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "index_build.json").write_text(json.dumps(results, indent=2))
+    shutil.rmtree(index_dir, ignore_errors=True)
+    if not args.keep_data:
+        archive.unlink(missing_ok=True)
+        all_path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -238,3 +238,83 @@ def test_unknown_fields_and_repeated_ids_are_found_in_workers_too(
         convert_archives([twice], tmp_path / "x.jsonl", to="jsonl", workers=2)
     assert not (tmp_path / "x.jsonl").exists()
     assert multiprocessing.active_children() == []
+
+
+def _plain_and_odd_batches() -> list[list[Input]]:
+    """Batches of 4 inputs: plain ones (every input one 6-d embedding, declared or not),
+    and ones the C reader's path leaves to protobuf (an input mis-declaring its size,
+    one without an embedding, one with two embeddings, one declaring and one not)."""
+    rng = np.random.default_rng(11)
+
+    def make(name: str, declared: int | None = 6, size: int = 6) -> Input:
+        record = Input(id=name)
+        vector = rng.standard_normal(size).astype(np.float32).tolist()
+        if declared is None:
+            record.data.embeddings.add(vector=vector)
+        else:
+            record.data.embeddings.add(vector=vector, num_dimensions=declared)
+        return record
+
+    plain = [make(f"p-{n}") for n in range(4)]
+    undeclared = [make(f"u-{n}", None) for n in range(4)]
+    misdeclared = [make("m-0"), make("m-1", 7), make("m-2"), make("m-3")]
+    missing = [make("x-0"), Input(id="x-1"), make("x-2"), make("x-3")]
+    two = [make(f"t-{n}") for n in range(4)]
+    two[2].data.embeddings.add(vector=[1.0, 2.0], num_dimensions=2)
+    mixed = [make("y-0"), make("y-1", None), make("y-2"), make("y-3")]
+    bad = [make("z-0"), make("z-1"), make("z-2"), make("z-3")]
+    bad[1].data.embeddings[0].vector[2] = float("nan")
+    wide = [make(f"w-{n}", 5, 5) for n in range(4)]
+    return [plain, undeclared, misdeclared, missing, two, mixed, bad, wide, plain[:0]]
+
+
+@linux_only
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_vectors_read_by_the_c_reader_give_the_same_outcome(
+    forking, make_archive, tmp_path: Path, monkeypatch, metric: str
+) -> None:
+    """The index build's work per batch takes plain batches' vectors from the wire bytes
+    (C reader, num_dimensions checked through a one-field schema) and leaves the others
+    to protobuf: the vectors, ids, counts and problems are those of protobuf alone, in
+    one process and with workers (rows in shared memory)."""
+    if not forking:
+        return
+    from toolkit.index import _collect
+
+    records = [r for chunk in _plain_and_odd_batches() for r in chunk]
+    source = make_archive(records, "a.zip", batch_size=4)
+    used = []
+    wire = _collect.wire_embeddings
+
+    def counted(data: bytes, which: int):
+        found = wire(data, which)
+        used.append(found is not None)
+        return found
+
+    outcomes = []
+    for how, workers in (("protobuf", 1), ("wire", 1), ("wire", 2)):
+        replacement = counted if how == "wire" else (lambda _data, _which: None)
+        monkeypatch.setattr(_collect, "wire_embeddings", replacement)
+        writer = VectorWriter(tmp_path / f"{how}{workers}.npy")
+        collector = Collector(writer, metric=metric, embedding=0, skip_bad=True)
+        found = collect([source], collector, workers=workers)
+        writer.finish()
+        outcomes.append((found, collector.stats, collector.ids, writer.rows_sha256, writer.rows))
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    stats = outcomes[0][1]
+    assert stats.bad == 1 + 1 + 4  # m-1, z-1 (NaN) and the 5-d batch
+    assert stats.no_embedding == 1
+    # plain, undeclared, the NaN batch and the 5-d batch by the C reader (and the empty
+    # entry, which write_archive does not write); the other four by protobuf
+    assert used == [True, True, False, False, False, False, True, True]
+
+
+def test_scratch_gives_room_until_full() -> None:
+    scratch = batches.Scratch(memoryview(bytearray(10)))
+    first = scratch.take(6)
+    assert first is not None and first[0] == 0 and len(first[1]) == 6
+    assert scratch.take(5) is None
+    second = scratch.take(4)
+    assert second is not None and second[0] == 6
+    second[1][:] = b"abcd"
+    assert bytes(scratch.get(6, 4)) == b"abcd"

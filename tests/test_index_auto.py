@@ -91,3 +91,26 @@ def test_keeps_the_fastest(unstructured, tmp_path, monkeypatch, times, kept):
     timed = index.sidecar["past_ivf"]["single_query_ms"]
     assert ("hnsw" in timed) == (times["hnsw"] < min(times["ivfpq"], times["flat"]))
     assert index.sidecar["tuning"]["recall_at_10_lower_bound"] >= 0.95
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_reranking_a_prefix_of_the_candidates_is_a_prefix_of_the_deepest_scores(metric) -> None:
+    """The tuning scores the deepest candidates once and cuts each depth from them: the
+    same results as re-ranking each depth on its own (as a search does), -1 rows too."""
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((3000, 96)).astype(np.float32)
+    vectors[7] = vectors[9]  # a tie, settled by row number either way
+    queries = rng.standard_normal((70, 96)).astype(np.float32)
+    candidates = rng.integers(0, 3000, size=(70, 240)).astype(np.int64)
+    candidates[:, 3] = 9
+    candidates[:, 4] = 7
+    candidates[5, 100:] = -1  # fewer candidates than asked for
+    deepest = engine.rerank_scores(vectors, queries, candidates, metric)
+    for width in (11, 44, 88, 176, 240):
+        alone = engine.rerank(vectors, queries, candidates[:, :width], 11, metric)
+        cut = engine.best_candidates(deepest[:, :width], candidates[:, :width], 11)
+        np.testing.assert_array_equal(alone[0], cut[0])
+        np.testing.assert_array_equal(alone[1], cut[1])
+    assert (deepest[5, 100:] == -np.inf).all()
+    with pytest.raises(IndexError, match="out of bounds"):
+        engine.rerank_scores(vectors, queries, np.full((70, 5), 3000), metric)

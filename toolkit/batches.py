@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import mmap
 import multiprocessing
 import os
 import signal
@@ -50,8 +51,10 @@ from .unknown import find_unknown_fields
 __all__ = [
     "MAX_AUTO_WORKERS",
     "PARALLEL_MIN_BYTES",
+    "RANGE_BYTES",
     "Batch",
     "BatchWork",
+    "Scratch",
     "auto_workers",
     "can_fork_workers",
     "iter_batches",
@@ -97,6 +100,7 @@ class Batch:
         "raw",
         "reader",
         "result",
+        "scratch",
         "source_index",
         "unknown_fields",
         "unknown_ids",
@@ -135,6 +139,9 @@ class Batch:
         self.unknown_fields: set[tuple[str, int]] = set()
         #: What the ``work`` given to :func:`iter_batches` returned for this batch.
         self.result: Any = None
+        #: The shared memory of this batch's range (see :class:`Scratch`), in a parallel
+        #: run that asked for it; else None.
+        self.scratch: Scratch | None = None
 
     def __repr__(self) -> str:
         return f"<Batch {self.reader.path}:{self.entry.name} inputs={self.count}>"
@@ -211,12 +218,17 @@ def read_batch(
     *,
     scan: bool = False,
     check_unknown: bool = False,
+    lazy: bool = False,
 ) -> Batch:
     """Read one entry: parsed, or (``scan``: for a converter that reads the wire bytes
     itself) checked by the C reader and parsed only when asked. ``check_unknown`` finds
-    the inputs with fields the toolkit does not model."""
+    the inputs with fields the toolkit does not model. ``lazy`` (protobuf flavour) leaves
+    the bytes unchecked and unparsed: the work on the batch reads them itself (for
+    example with the C reader) or parses them on first use (:attr:`Batch.batch`)."""
     protobuf = reader.flavour == "protobuf"
     data = reader.read_batch_bytes(entry)
+    if lazy and protobuf and not check_unknown:
+        return Batch(reader, source_index, entry, data=data)
     # The C reader stops at 16 levels of nesting (metadata 5 deep): a lower metadata
     # limit than 8 is left to the parse, which checks it.
     if scan and protobuf and not check_unknown and reader.limits.max_metadata_depth >= 8:
@@ -247,22 +259,29 @@ def iter_batches(
     workers: int = 1,
     ids: bool = True,
     task: str = "reading",
+    lazy: bool = False,
+    scratch: int = 0,
 ) -> Iterator[Batch]:
-    """Every batch of every source, in order (see :func:`read_batch` for ``scan`` and
-    ``check_unknown``).
+    """Every batch of every source, in order (see :func:`read_batch` for ``scan``,
+    ``check_unknown`` and ``lazy``).
 
     ``work`` is run on each batch, its return value kept as :attr:`Batch.result`. With
     ``workers > 1`` it runs in forked worker processes over ranges of entries (see the
     module's docstring); the batches then carry their ids (unless ``ids`` is False),
     counts, unknown fields and result, not their bytes. ``task`` words what the workers
-    do, for the error when one of them dies.
+    do, for the error when one of them dies. ``scratch`` (bytes) gives each range of a
+    parallel run that much memory shared with the workers (:attr:`Batch.scratch`): a
+    worker writes big results there instead of sending them back through a pipe.
     """
     if work is not None and workers > 1 and usable_cpus() >= 2 and can_fork_workers():
-        yield from _ParallelRun(readers, work, workers, scan, check_unknown, ids, task)
+        job = _Job(readers, work, scan, check_unknown, ids, lazy)
+        yield from _ParallelRun(readers, job, workers, task, scratch)
         return
     for index, reader in enumerate(readers):
         for entry in reader.entries:
-            batch = read_batch(reader, index, entry, scan=scan, check_unknown=check_unknown)
+            batch = read_batch(
+                reader, index, entry, scan=scan, check_unknown=check_unknown, lazy=lazy
+            )
             if work is not None:
                 batch.result = work(batch)
             yield batch
@@ -410,6 +429,32 @@ def stop_signals_deferred() -> Iterator[None]:
             signal.raise_signal(signum)
 
 
+class Scratch:
+    """The memory one range of entries shares with the worker that reads it: the worker
+    takes room in it for its results (:meth:`take`) and sends back only where they lie;
+    the main process reads them there (:meth:`get`) before the range's memory is used
+    again, :func:`iter_batches` having moved on by ``2 * workers + 1`` ranges."""
+
+    __slots__ = ("used", "view")
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+        self.used = 0
+
+    def take(self, size: int) -> tuple[int, memoryview] | None:
+        """``(offset, room)``: ``size`` bytes of room, or None when the range's memory is
+        full (the result then goes back through the pipe)."""
+        start = self.used
+        if start + size > len(self.view):
+            return None
+        self.used = start + size
+        return start, self.view[start : start + size]
+
+    def get(self, offset: int, size: int) -> memoryview:
+        """The ``size`` bytes a worker wrote at ``offset``."""
+        return self.view[offset : offset + size]
+
+
 #: What a forked worker works on: set in the main process just before the fork (the
 #: workers inherit it, so ``work`` may be any callable, a closure too).
 _JOB: _Job | None = None
@@ -425,12 +470,25 @@ class _Job:
         scan: bool,
         check_unknown: bool,
         ids: bool,
+        lazy: bool = False,
     ) -> None:
         self.sources = [(r.path, r.limits, r.entries) for r in readers]
         self.work = work
         self.scan = scan
         self.check_unknown = check_unknown
         self.ids = ids
+        self.lazy = lazy
+        #: Memory shared with the workers (anonymous, mapped before the fork), cut into
+        #: one slot per range in flight; None when not asked for.
+        self.shared: mmap.mmap | None = None
+        self.slot_bytes = 0
+
+    def slot(self, number: int) -> Scratch | None:
+        """The scratch memory of slot ``number``, or None."""
+        if self.shared is None:
+            return None
+        start = number * self.slot_bytes
+        return Scratch(memoryview(self.shared)[start : start + self.slot_bytes])
 
 
 #: What a worker sends back for one batch: count, ids, unknown ids and fields, result.
@@ -452,18 +510,28 @@ def _worker_reader(source_index: int) -> ArchiveReader:
     return reader
 
 
-def _run_range(source_index: int, start: int, stop: int) -> tuple[list[_Outcome], Exception | None]:
-    """Worker side: read entries ``start`` to ``stop`` of a source and work on each.
-    An error stops the range: the batches before it come back with it."""
+def _run_range(
+    source_index: int, start: int, stop: int, slot: int = 0
+) -> tuple[list[_Outcome], Exception | None]:
+    """Worker side: read entries ``start`` to ``stop`` of a source and work on each
+    (with the shared memory of ``slot``, when there is some). An error stops the range:
+    the batches before it come back with it."""
     job = _JOB
     assert job is not None
     out: list[_Outcome] = []
     try:
         reader = _worker_reader(source_index)
+        scratch = job.slot(slot)
         for entry in reader.entries[start:stop]:
             batch = read_batch(
-                reader, source_index, entry, scan=job.scan, check_unknown=job.check_unknown
+                reader,
+                source_index,
+                entry,
+                scan=job.scan,
+                check_unknown=job.check_unknown,
+                lazy=job.lazy,
             )
+            batch.scratch = scratch
             result = job.work(batch)
             ids = batch.input_ids() if job.ids else None
             out.append((batch.count, ids, batch.unknown_ids, batch.unknown_fields, result))
@@ -492,27 +560,33 @@ class _ParallelRun:
     def __init__(
         self,
         readers: Sequence[ArchiveReader],
-        work: BatchWork,
+        job: _Job,
         workers: int,
-        scan: bool,
-        check_unknown: bool,
-        ids: bool,
         task: str,
+        scratch: int = 0,
     ) -> None:
         self.readers = readers
-        self.job = _Job(readers, work, scan, check_unknown, ids)
+        self.job = job
         self.workers = workers
         self.task = task
+        self.scratch = scratch
 
     def __iter__(self) -> Iterator[Batch]:
         global _JOB
         pending: collections.deque[
-            tuple[int, int, Future[tuple[list[_Outcome], Exception | None]]]
+            tuple[int, int, int, Future[tuple[list[_Outcome], Exception | None]]]
         ] = collections.deque()
         ranges = _ranges(self.readers)
         pool: ProcessPoolExecutor | None = None
+        # Ranges alive at once: 2 * workers in flight and the one being handed out, so a
+        # slot of shared memory is used again only once its range is done with.
+        slots = 2 * self.workers + 1
+        if self.scratch > 0:
+            self.job.shared = mmap.mmap(-1, self.scratch * slots)
+            self.job.slot_bytes = self.scratch
         try:
-            for source_index, start, stop in ranges:
+            for number, (source_index, start, stop) in enumerate(ranges):
+                slot = number % slots
                 if pool is None:
                     with stop_signals_deferred():
                         _JOB = self.job
@@ -524,12 +598,12 @@ class _ParallelRun:
                                 mp_context=multiprocessing.get_context("fork"),
                                 initializer=_worker_init,
                             )
-                            future = pool.submit(_run_range, source_index, start, stop)
+                            future = pool.submit(_run_range, source_index, start, stop, slot)
                         finally:
                             _JOB = None
                 else:
-                    future = pool.submit(_run_range, source_index, start, stop)
-                pending.append((source_index, start, future))
+                    future = pool.submit(_run_range, source_index, start, stop, slot)
+                pending.append((source_index, start, slot, future))
                 while len(pending) > 2 * self.workers:
                     yield from self._collect(*pending.popleft())
             while pending:
@@ -540,7 +614,11 @@ class _ParallelRun:
                 pool.shutdown(wait=True, cancel_futures=True)
 
     def _collect(
-        self, source_index: int, start: int, future: Future[tuple[list[_Outcome], Exception | None]]
+        self,
+        source_index: int,
+        start: int,
+        slot: int,
+        future: Future[tuple[list[_Outcome], Exception | None]],
     ) -> Iterator[Batch]:
         try:
             outcomes, error = future.result()
@@ -551,6 +629,7 @@ class _ParallelRun:
                 params=["workers=1"],
             ) from None
         reader = self.readers[source_index]
+        scratch = self.job.slot(slot)
         for offset, (count, ids, unknown_ids, unknown_fields, result) in enumerate(outcomes):
             batch = Batch(
                 reader, source_index, reader.entries[start + offset], ids=ids, count=count
@@ -558,6 +637,7 @@ class _ParallelRun:
             batch.unknown_ids = unknown_ids
             batch.unknown_fields = unknown_fields
             batch.result = result
+            batch.scratch = scratch
             yield batch
         if error is not None:
             raise error

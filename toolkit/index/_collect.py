@@ -19,10 +19,11 @@ import numpy as np
 
 from .._wire import packed_floats
 from ..archive import ArchiveReader
-from ..batches import Batch, auto_workers, iter_batches
+from ..batches import RANGE_BYTES, Batch, Scratch, auto_workers, iter_batches
 from ..errors import ConflictError, SchemaError, param
 from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import Input
+from ._extract import wire_embeddings
 from ._store import VectorWriter, sha256_file
 
 #: How many offending ids an error message names.
@@ -90,6 +91,36 @@ class Extracted:
     #: When every vector has one size (and says so): the block ``prepare_rows`` made of
     #: them, done where the work ran (rows, usable mask, problems).
     prepared: tuple[np.ndarray, np.ndarray, dict[int, str]] | None = None
+    #: In a worker that had shared memory for its range (:attr:`Batch.scratch`): where
+    #: the prepared rows lie there (byte offset), with the usable mask and the problems;
+    #: :meth:`from_scratch` makes :attr:`prepared` of them in the main process.
+    shared: tuple[int, np.ndarray, dict[int, str]] | None = None
+
+    def from_scratch(self, scratch: Scratch | None) -> None:
+        """Point :attr:`prepared` at the rows a worker left in ``scratch`` (valid while
+        the batch is handled: the memory is used again later)."""
+        if self.shared is None:
+            return
+        assert scratch is not None
+        offset, usable, problems = self.shared
+        count, size = len(self.ids), int(self.sizes[0])
+        rows = np.frombuffer(scratch.get(offset, count * size * 4), dtype=np.float32)
+        self.prepared = (rows.reshape(count, size), usable, problems)
+        self.shared = None
+
+    def to_scratch(self, scratch: Scratch | None) -> None:
+        """Move the prepared rows into ``scratch`` when they fit, so that only where they
+        lie goes back to the main process."""
+        if scratch is None or self.prepared is None:
+            return
+        rows, usable, problems = self.prepared
+        room = scratch.take(rows.nbytes)
+        if room is None:
+            return
+        offset, view = room
+        np.frombuffer(view, dtype=np.float32).reshape(rows.shape)[...] = rows
+        self.shared = (offset, usable, problems)
+        self.prepared = None
 
 
 def extract_embeddings(
@@ -127,6 +158,40 @@ def extract_embeddings(
         if all(d in (0, size) for d in declared):
             found.prepared = prepare_rows(values.reshape(len(sizes), size), metric)
             found.values = None
+    return found
+
+
+def extract_batch(batch: Batch, which: int, metric: str) -> Extracted:
+    """Embedding ``which`` of each input of a batch, prepared for ``metric`` (the work on
+    each batch of an index build): read from the wire bytes by the C reader when the
+    batch is plain (:func:`wire_embeddings`), else from the parsed inputs
+    (:func:`extract_embeddings`); the same outcome either way. The prepared rows go into
+    the batch's shared memory when it has some."""
+    found = None
+    reader = batch.reader
+    if (
+        batch.own_bytes
+        and reader.flavour == "protobuf"
+        and reader.limits.max_metadata_depth >= 8  # else the parse checks the depth
+    ):
+        wire = wire_embeddings(batch.data, which)
+        if wire is not None:
+            ids, rows, declared = wire
+            batch.ids = ids
+            count, size = rows.shape
+            found = Extracted(
+                inputs=count,
+                ids=ids,
+                sizes=np.full(count, size, dtype=np.int64),
+                declared=np.full(count, declared, dtype=np.int64),
+                values=None,
+                prepared=prepare_rows(rows, metric) if count else None,
+            )
+            if not count:
+                found.values = np.empty(0, dtype=np.float32)
+    if found is None:
+        found = extract_embeddings(batch.inputs, which, metric)
+    found.to_scratch(batch.scratch)
     return found
 
 
@@ -486,8 +551,10 @@ def collect(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    hash_sources: bool = True,
 ) -> list[dict[str, Any]]:
-    """Feed every batch of every source to ``collector``; return the source records.
+    """Feed every batch of every source to ``collector``; return the source records
+    (their ``sha256`` None unless ``hash_sources``: the caller hashes them later).
 
     Reading, parsing and pulling the vectors out run in ``workers`` processes (default:
     :func:`toolkit.batches.auto_workers` for the sources' size), over ranges of entries;
@@ -496,24 +563,37 @@ def collect(
     """
     records: list[dict[str, Any]] = []
     which = collector.embedding
+    metric = collector.metric
 
     def work(batch: Batch) -> Extracted:
-        return extract_embeddings(batch.inputs, which, collector.metric)
+        return extract_batch(batch, which, metric)
 
     with contextlib.ExitStack() as stack:
         readers = [stack.enter_context(ArchiveReader(source, limits=limits)) for source in sources]
         if workers is None:
             workers = auto_workers(sum(e.size for r in readers for e in r.entries))
-        batches = iter_batches(readers, work=work, workers=workers, ids=False, task="reading")
+        # Entries are read unparsed (the C reader takes the vectors out), and workers put
+        # the rows in memory shared with this process rather than send them through a pipe.
+        batches = iter_batches(
+            readers,
+            work=work,
+            workers=workers,
+            ids=False,
+            task="reading",
+            lazy=True,
+            scratch=2 * RANGE_BYTES,
+        )
         # The pool forks its workers at the first batch: the checksum thread starts after.
         first = next(batches, None)
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        digests = [pool.submit(sha256_file, source) for source in sources]
+        digests = [pool.submit(sha256_file, source) for source in sources if hash_sources]
         counts = [[0, 0] for _ in sources]
         for batch in itertools.chain([first] if first is not None else [], batches):
             index = batch.source_index
             before_read, before_indexed = collector.stats.inputs_read, collector.stats.indexed
-            collector.add_extracted(batch.result, str(sources[index]))
+            found: Extracted = batch.result
+            found.from_scratch(batch.scratch)
+            collector.add_extracted(found, str(sources[index]))
             counts[index][0] += collector.stats.inputs_read - before_read
             counts[index][1] += collector.stats.indexed - before_indexed
             if progress is not None:
@@ -522,7 +602,7 @@ def collect(
             records.append(
                 {
                     "path": str(Path(os.path.abspath(source))),
-                    "sha256": digests[index].result(),
+                    "sha256": digests[index].result() if hash_sources else None,
                     "bytes": source.stat().st_size,
                     "flavour": readers[index].flavour,
                     "inputs": counts[index][0],

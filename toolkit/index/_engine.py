@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import mmap
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -251,6 +252,27 @@ def iter_blocks(vectors: np.ndarray, block: int = 65536) -> Iterator[tuple[int, 
         yield start, np.ascontiguousarray(vectors[start : start + block])
 
 
+def flat_rows(index: faiss.Index) -> np.ndarray:
+    """The ``(n, d)`` rows an exact (flat) index holds, as a view of its own memory."""
+    flat = faiss.downcast_index(index)
+    n, d = int(flat.ntotal), int(flat.d)
+    if not n:
+        return np.empty((0, d), dtype=np.float32)
+    xb = flat.get_xb()  # type: ignore[attr-defined]
+    rows: np.ndarray = faiss.rev_swig_ptr(xb, n * d).reshape(n, d)
+    return rows
+
+
+def release_pages(vectors: np.ndarray) -> None:
+    """Unmap the pages of a read-only memory-mapped matrix from this process (they stay
+    in the page cache, and are mapped again when read): its resident memory drops."""
+    mapping = getattr(vectors, "_mmap", None)
+    if mapping is None or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    with contextlib.suppress(OSError, ValueError):
+        mapping.madvise(mmap.MADV_DONTNEED)
+
+
 def new_index(plan: Plan, d: int, metric: str) -> faiss.Index:
     """An empty, untrained FAISS index for a plan."""
     index = faiss.index_factory(d, plan.factory, faiss_metric(metric))
@@ -297,8 +319,25 @@ def train_and_add(
         log.info("trained %s in %.1f s", plan.factory, time.perf_counter() - started)
     if note:
         note(f"adding {n} vectors to {plan.factory}")
+    if plan.kind == "flat" and n:
+        # An exact index is its rows: sized once (adding block by block grows its
+        # buffer by doubling, holding the old one meanwhile: 1.5x the vectors), then
+        # filled block by block; the same bytes as adding them.
+        flat = faiss.downcast_index(index)
+        flat.codes.resize(n * d * 4)  # type: ignore[attr-defined]
+        flat.ntotal = n
+        rows_of_index = flat_rows(flat)
+        for start, rows in iter_blocks(vectors):
+            rows_of_index[start : start + len(rows)] = rows
+            release_pages(vectors)
+        return index
+    # Kinds that keep the vectors themselves (all but ivfpq) would otherwise hold them
+    # twice: in the index and in the pages of a memory-mapped source, read once here.
+    holds_vectors = plan.kind != "ivfpq"
     for _start, rows in iter_blocks(vectors):
         index.add(rows)
+        if holds_vectors:
+            release_pages(vectors)
     return index
 
 
@@ -422,37 +461,63 @@ def _best_first(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarra
 def rerank(
     vectors: np.ndarray, queries: np.ndarray, candidates: np.ndarray, k: int, metric: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Re-score candidate rows exactly from the stored vectors and keep the best k.
+    """Re-score candidate rows exactly from the stored vectors and keep the best k."""
+    return best_candidates(rerank_scores(vectors, queries, candidates, metric), candidates, k)
+
+
+def rerank_scores(
+    vectors: np.ndarray, queries: np.ndarray, candidates: np.ndarray, metric: str
+) -> np.ndarray:
+    """Exact scores of candidate rows (``(nq, depth)``; -inf where a candidate is -1).
 
     Works on groups of queries at once (a gather and a batched dot product), with
-    groups small enough to keep the gathered rows under ~64 MB.
+    groups small enough to keep the gathered rows under ~64 MB. Each score depends on
+    its row and query alone, so the scores of a prefix of the candidates are a prefix
+    of these (the tuning scores the deepest candidates once for every depth it tries).
     """
     nq, depth = candidates.shape
     d = queries.shape[1]
-    k = min(k, depth)
-    out_scores = np.full((nq, k), -np.inf, dtype=np.float32)
-    out_rows = np.full((nq, k), -1, dtype=np.int64)
+    out = np.full((nq, depth), -np.inf, dtype=np.float32)
     group = max(1, (16 << 20) // max(1, depth * d))
+    # One buffer for every group's gathered rows (a fresh array each time costs its
+    # page faults again); the copies are the same values.
+    gathered = np.empty((min(group, nq) * depth, d), dtype=vectors.dtype)
     for start in range(0, nq, group):
         cand = candidates[start : start + group]
         valid = cand >= 0
         rows = np.where(valid, cand, 0)
-        block = vectors[rows.reshape(-1)].reshape(rows.shape[0], depth, d)
+        if rows.size and int(rows.max()) >= len(vectors):  # as indexing would refuse it
+            raise IndexError(f"row {int(rows.max())} is out of bounds for {len(vectors)} rows")
+        picked = gathered[: rows.size]
+        np.take(vectors, rows.reshape(-1), axis=0, out=picked, mode="clip")
+        block = picked.reshape(rows.shape[0], depth, d)
         q = queries[start : start + group]
         if metric == "l2":
             diff = block - q[:, None, :]
             scores = -np.sqrt(np.maximum(np.einsum("qrd,qrd->qr", diff, diff), 0.0))
         else:
             scores = np.einsum("qrd,qd->qr", block, q)
-        scores = np.where(valid, scores, -np.inf).astype(np.float32)
-        # Best first; equal scores by row number, so results do not depend on FAISS's order.
-        order = np.lexsort((np.where(valid, cand, np.iinfo(np.int64).max), -scores), axis=-1)
-        order = order[:, :k]
-        top_scores = np.take_along_axis(scores, order, axis=1)
-        top_rows = np.take_along_axis(cand, order, axis=1)
-        top_rows[~np.isfinite(top_scores)] = -1
-        out_scores[start : start + len(cand)] = top_scores
-        out_rows[start : start + len(cand)] = top_rows
+        out[start : start + len(cand)] = np.where(valid, scores, -np.inf).astype(np.float32)
+    return out
+
+
+def best_candidates(
+    scores: np.ndarray, candidates: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best ``(scores, rows)`` of each query's scored candidates: best first, equal
+    scores by row number (so results do not depend on FAISS's order), -1 past the end."""
+    nq, depth = candidates.shape
+    k = min(k, depth)
+    valid = candidates >= 0
+    order = np.lexsort((np.where(valid, candidates, np.iinfo(np.int64).max), -scores), axis=-1)
+    order = order[:, :k]
+    top_scores = np.take_along_axis(scores, order, axis=1)
+    top_rows = np.take_along_axis(candidates, order, axis=1)
+    top_rows[~np.isfinite(top_scores)] = -1
+    out_scores = np.full((nq, k), -np.inf, dtype=np.float32)
+    out_rows = np.full((nq, k), -1, dtype=np.int64)
+    out_scores[:] = top_scores
+    out_rows[:] = top_rows
     return out_scores, out_rows
 
 
@@ -636,14 +701,17 @@ def tune(
     fallback = (SearchParams(nprobe=nlist, rerank=deepest), 0.0, 0.0)
     for nprobe in probes:
         _d, candidates = index.search(queries, depth, params=ivf_params(nprobe))
+        # Scored once, to the deepest depth still tried; each depth takes its prefix.
+        widest = max((min(depth, (k + 1) * f) for f in _RERANK if f not in reached), default=depth)
+        exact = rerank_scores(vectors, queries, candidates[:, :widest], metric)
         for factor in _RERANK:
             if factor in reached:
                 continue
             params = SearchParams(nprobe=nprobe, rerank=factor)
             # The depth a search for k results uses: a query's own row takes one of
             # the slots here, so this errs on the safe side for search --like.
-            cut = candidates[:, : min(depth, (k + 1) * factor)]
-            scores, rows = rerank(vectors, queries, cut, k + 1, metric)
+            width = min(depth, (k + 1) * factor)
+            scores, rows = best_candidates(exact[:, :width], candidates[:, :width], k + 1)
             mean, bound = score(params, rows, scores)
             if bound >= target:
                 reached[factor] = (nprobe, mean, bound)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -47,11 +49,13 @@ def npy_header(rows: int, dim: int) -> bytes:
 class VectorWriter:
     """Append float32 rows to a ``.npy`` file whose row count is fixed at :meth:`finish`."""
 
-    def __init__(self, path: Path, dim: int | None = None) -> None:
+    def __init__(self, path: Path, dim: int | None = None, *, digest: bool = True) -> None:
         self.path = path
         self.dim = dim
         self.rows = 0
-        self._digest = hashlib.sha256()
+        # Without ``digest`` the caller hashes the finished file (see :func:`sha256_file`),
+        # off the path that writes.
+        self._digest = hashlib.sha256() if digest else None
         try:
             self._file: BinaryIO = open(path, "w+b")  # noqa: SIM115 - closed in finish/close
         except OSError as exc:
@@ -68,7 +72,8 @@ class VectorWriter:
             raise ValueError(f"rows have {rows.shape[1]} columns, expected {self.dim}")
         if not rows.shape[0]:
             return
-        self._write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+        # Written and hashed from the array's own memory (no copy into a bytes object).
+        self._write(np.ascontiguousarray(rows, dtype="<f4").data.cast("B"))
         self.rows += int(rows.shape[0])
 
     def copy_rows_from(self, source: Path, rows: int) -> None:
@@ -95,17 +100,19 @@ class VectorWriter:
         data = os.pread(self._file.fileno(), size, HEADER_BYTES + row * size)
         return np.frombuffer(data, dtype="<f4")
 
-    def _write(self, data: bytes) -> None:
-        self._digest.update(data)
+    def _write(self, data: bytes | memoryview) -> None:
+        if self._digest is not None:
+            self._digest.update(data)
         try:
             self._file.write(data)
         except OSError as exc:
             raise OutputError(f"{self.path}: write failed ({exc.strerror or exc})") from None
 
     @property
-    def rows_sha256(self) -> str:
-        """Hex SHA-256 of the row bytes written so far (the file less its header)."""
-        return self._digest.hexdigest()
+    def rows_sha256(self) -> str | None:
+        """Hex SHA-256 of the row bytes written so far (the file less its header), or None
+        when the writer was made without ``digest``."""
+        return self._digest.hexdigest() if self._digest is not None else None
 
     def finish(self) -> None:
         """Write the final header and close the file."""
@@ -385,12 +392,15 @@ def check_sidecar(sidecar: Any) -> str | None:
     return _type_problem(sidecar, SIDECAR_SCHEMA, "")
 
 
-def sha256_file(path: Path, *, skip: int = 0) -> str:
-    """Hex SHA-256 of a file (less its first ``skip`` bytes), read in chunks."""
+def sha256_file(path: Path, *, skip: int = 0, stop: threading.Event | None = None) -> str:
+    """Hex SHA-256 of a file (less its first ``skip`` bytes), read in chunks. Run in a
+    thread, it gives up (returning "") once ``stop`` is set."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         stream.seek(skip)
         while chunk := stream.read(8 << 20):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -415,6 +425,13 @@ def file_record(path: Path, sha256: str | None = None) -> dict[str, Any]:
     if path.name == VECTORS_FILE:
         digest = sha256 or sha256_file(path, skip=HEADER_BYTES)
         return {"bytes": path.stat().st_size, "rows_sha256": digest}
+    if path.name == INDEX_FILE and sha256 is None:
+        # Both checksums read the file: the CRC-32 in a thread meanwhile (zlib and
+        # hashlib let go of the interpreter's lock).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            crc = pool.submit(crc32_file, path)
+            digest = sha256_file(path)
+        return {"bytes": path.stat().st_size, "sha256": digest, "crc32": crc.result()}
     record = {"bytes": path.stat().st_size, "sha256": sha256 or sha256_file(path)}
     if path.name == INDEX_FILE:
         record["crc32"] = crc32_file(path)

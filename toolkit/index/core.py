@@ -17,8 +17,10 @@ import datetime as _dt
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -821,7 +823,8 @@ def build_index(
     _check_out_dir(out, paths, force=force)
 
     def feed(collector: Collector) -> list[dict[str, Any]]:
-        records = collect(paths, collector, limits=limits, progress=progress)
+        # The archives are hashed while FAISS works (see _build), not while reading.
+        records = collect(paths, collector, limits=limits, progress=progress, hash_sources=False)
         collector.check(paths)
         return records
 
@@ -927,103 +930,187 @@ def _build(
     seed: int,
     note: Note | None,
 ) -> SimilarityIndex:
-    """Collect the vectors, choose, train, tune and write the folder atomically."""
+    """Collect the vectors, choose, train, tune and write the folder atomically.
+
+    Reading takes every core (worker processes); the checksums of ``vectors.npy`` and of
+    the sources (left None by ``feed``) are then computed in threads while FAISS trains,
+    adds and tunes, which leave a core idle at times (PQ training, re-ranking).
+    """
     threads = engine.configure_threads()
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    with atomic_dir(out) as tmp:
-        writer = VectorWriter(tmp / VECTORS_FILE)
-        collector = Collector(writer, metric=metric, embedding=embedding, skip_bad=skip_bad)
+    stop = threading.Event()
+    with atomic_dir(out) as tmp, ThreadPoolExecutor(max_workers=2) as hashing:
         try:
-            source_records = feed(collector)
-        except BaseException:
-            writer.close()
-            raise
-        writer.finish()
-        timings["read"] = time.perf_counter() - started
-        stats = collector.stats
-        n = writer.rows
-        if n == 0:
-            raise nothing(stats)
-        dimension = int(writer.dim or 0)
-        write_ids(tmp / IDS_FILE, collector.ids)
-        vectors = open_vectors(tmp / VECTORS_FILE)
-        plan = engine.plan_index(kind, n, dimension, memory_budget=memory_budget, flat_max=flat_max)
-        if note:
-            note(f"{n} vectors of {dimension} dimensions: {plan.kind} ({plan.reason})")
-        query_rows = engine.tuning_queries(n, seed)
+            built = _build_in(
+                out,
+                tmp,
+                feed,
+                nothing,
+                hashing=hashing,
+                stop=stop,
+                timings=timings,
+                started=started,
+                threads=threads,
+                kind=kind,
+                metric=metric,
+                memory_budget=memory_budget,
+                embedding=embedding,
+                skip_bad=skip_bad,
+                target_recall=target_recall,
+                flat_max=flat_max,
+                seed=seed,
+                note=note,
+            )
+        finally:
+            stop.set()  # on an error, the hashing threads give up at their next chunk
+    # What was just written and checked, handed out as it is in memory (reading the
+    # folder back would load the FAISS index a second time).
+    vectors = open_vectors(out / VECTORS_FILE)
+    # The sidecar as written (JSON types), as load() would give it.
+    sidecar = read_sidecar(out)
+    return SimilarityIndex(out, sidecar, built.ids, vectors, built.faiss_index)
+
+
+def _build_in(
+    out: Path,
+    tmp: Path,
+    feed: Callable[[Collector], list[dict[str, Any]]],
+    nothing: Callable[[Any], SchemaError],
+    *,
+    hashing: ThreadPoolExecutor,
+    stop: threading.Event,
+    timings: dict[str, float],
+    started: float,
+    threads: int,
+    kind: str,
+    metric: str,
+    memory_budget: int | None,
+    embedding: int,
+    skip_bad: bool,
+    target_recall: float,
+    flat_max: int,
+    seed: int,
+    note: Note | None,
+) -> _Built:
+    writer = VectorWriter(tmp / VECTORS_FILE, digest=False)
+    collector = Collector(writer, metric=metric, embedding=embedding, skip_bad=skip_bad)
+    try:
+        source_records = feed(collector)
+    except BaseException:
+        writer.close()
+        raise
+    writer.finish()
+    timings["read"] = time.perf_counter() - started
+    stats = collector.stats
+    n = writer.rows
+    if n == 0:
+        raise nothing(stats)
+    rows_digest = hashing.submit(sha256_file, tmp / VECTORS_FILE, skip=HEADER_BYTES, stop=stop)
+    source_digests = {
+        number: hashing.submit(sha256_file, Path(record["path"]), stop=stop)
+        for number, record in enumerate(source_records)
+        if record.get("path") and record.get("sha256") is None
+    }
+    dimension = int(writer.dim or 0)
+    write_ids(tmp / IDS_FILE, collector.ids)
+    vectors = open_vectors(tmp / VECTORS_FILE)
+    plan = engine.plan_index(kind, n, dimension, memory_budget=memory_budget, flat_max=flat_max)
+    if note:
+        note(f"{n} vectors of {dimension} dimensions: {plan.kind} ({plan.reason})")
+    query_rows = engine.tuning_queries(n, seed)
+    mark = time.perf_counter()
+    train_rows = engine.train_sample(n, plan.nlist, query_rows, seed) if plan.nlist else None
+    faiss_index = engine.train_and_add(
+        plan,
+        vectors,
+        metric,
+        train_rows=train_rows if train_rows is not None else np.empty(0, "int64"),
+        seed=seed,
+        note=note,
+    )
+    timings["train_add"] = time.perf_counter() - mark
+    # An exact index holds the rows itself: tune on them there, and let go of the pages
+    # of vectors.npy that adding them mapped (one copy of the vectors in memory, not two).
+    tune_vectors = engine.flat_rows(faiss_index) if plan.kind == "flat" else vectors
+    if plan.kind == "flat":
+        engine.release_pages(vectors)
+    mark = time.perf_counter()
+    if note:
+        note(f"tuning the search for recall@10 >= {target_recall} on {len(query_rows)} queries")
+    tuning = engine.tune(
+        faiss_index,
+        plan.kind,
+        tune_vectors,
+        metric,
+        query_rows,
+        target=target_recall,
+        nlist=plan.nlist,
+        pq_m=plan.pq_m,
+    )
+    del tune_vectors
+    timings["tune"] = time.perf_counter() - mark
+    past_ivf: dict[str, Any] | None = None
+    if (
+        kind == "auto"
+        and plan.kind in ("ivf", "ivfpq")
+        and engine.needs_most_lists(tuning, plan.nlist, target_recall)
+    ):
         mark = time.perf_counter()
-        train_rows = engine.train_sample(n, plan.nlist, query_rows, seed) if plan.nlist else None
-        faiss_index = engine.train_and_add(
+        other = engine.past_ivf(
             plan,
-            vectors,
-            metric,
-            train_rows=train_rows if train_rows is not None else np.empty(0, "int64"),
-            seed=seed,
-            note=note,
-        )
-        timings["train_add"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        if note:
-            note(f"tuning the search for recall@10 >= {target_recall} on {len(query_rows)} queries")
-        tuning = engine.tune(
             faiss_index,
-            plan.kind,
+            tuning,
             vectors,
             metric,
             query_rows,
             target=target_recall,
-            nlist=plan.nlist,
-            pq_m=plan.pq_m,
-        )
-        timings["tune"] = time.perf_counter() - mark
-        past_ivf: dict[str, Any] | None = None
-        if (
-            kind == "auto"
-            and plan.kind in ("ivf", "ivfpq")
-            and engine.needs_most_lists(tuning, plan.nlist, target_recall)
-        ):
-            mark = time.perf_counter()
-            other = engine.past_ivf(
-                plan,
-                faiss_index,
-                tuning,
-                vectors,
-                metric,
-                query_rows,
-                target=target_recall,
-                memory_budget=memory_budget,
-                note=note,
-            )
-            plan, faiss_index, tuning = other.plan, other.index, other.tuning
-            past_ivf = other.measured
-            timings["past_ivf"] = time.perf_counter() - mark
-        sidecar = _sidecar(
-            plan=plan,
-            requested_kind=kind,
-            metric=metric,
-            dimension=dimension,
-            count=n,
-            embedding=embedding,
             memory_budget=memory_budget,
-            target=target_recall,
-            tuning=tuning,
-            counts=stats.as_counts(),
-            sources=source_records,
-            seed=seed,
-            timings=timings,
+            note=note,
         )
-        sidecar["threads"] = threads
-        if past_ivf is not None:
-            sidecar["past_ivf"] = past_ivf
-        del vectors
-        mark = time.perf_counter()
-        _finish_folder(tmp, sidecar, faiss_index, writer.rows_sha256)
-        timings["write"] = time.perf_counter() - mark
-        timings["total"] = time.perf_counter() - started
-        sidecar["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-        write_sidecar(tmp / SIDECAR_FILE, sidecar)
-    return SimilarityIndex.load(out)
+        plan, faiss_index, tuning = other.plan, other.index, other.tuning
+        past_ivf = other.measured
+        timings["past_ivf"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    for number, digest in source_digests.items():
+        source_records[number]["sha256"] = digest.result()
+    rows_sha256 = rows_digest.result()
+    timings["hash_wait"] = time.perf_counter() - mark
+    sidecar = _sidecar(
+        plan=plan,
+        requested_kind=kind,
+        metric=metric,
+        dimension=dimension,
+        count=n,
+        embedding=embedding,
+        memory_budget=memory_budget,
+        target=target_recall,
+        tuning=tuning,
+        counts=stats.as_counts(),
+        sources=source_records,
+        seed=seed,
+        timings=timings,
+    )
+    sidecar["threads"] = threads
+    if past_ivf is not None:
+        sidecar["past_ivf"] = past_ivf
+    del vectors
+    mark = time.perf_counter()
+    _finish_folder(tmp, sidecar, faiss_index, rows_sha256)
+    timings["write"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - started
+    sidecar["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    write_sidecar(tmp / SIDECAR_FILE, sidecar)
+    return _Built(sidecar, collector.ids, faiss_index)
+
+
+@dataclass
+class _Built:
+    """What :func:`_build` made, handed out once its folder is in place."""
+
+    sidecar: dict[str, Any]
+    ids: list[str]
+    faiss_index: faiss.Index
 
 
 # -- changing ---------------------------------------------------------------------------
