@@ -14,6 +14,10 @@ Two ways, chosen by size (``exact`` overrides):
   and, when the drawn rows have at least :data:`REAL_MIN` real pairs, on those (found by
   exact search). Near-duplicates are far closer than typical neighbours, so a few
   probes find them even where a k-nearest-neighbour search would need most cells.
+  Only the drawn rows are assigned to cells before ``p`` is chosen; then every row is,
+  once, ``p`` cells deep. The work is one batched FAISS range search per cell and tile
+  (the threshold applied in C++ on every core), no Python per row or pair: about
+  ``n x p x n / nlist`` products, ~5 probes at 1M x 512 whether the rows cluster or not.
 
 Either way every pair kept is re-scored one by one from the stored vectors (the same
 arithmetic whichever cell or block found it), so the scores and the pairs above the
