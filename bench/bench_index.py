@@ -271,8 +271,10 @@ def main() -> None:
         "batch_of_queries_s": gt_s,
         "per_query_ms_in_batch": gt_s / nq * 1e3,
     }
-    print(f"FAISS exact search: single query {exact_ms:.1f} ms wall, "
-          f"{statistics.median(exact_cpu) * 1e3:.1f} ms CPU; {nq} queries in {gt_s:.1f} s")
+    print(
+        f"FAISS exact search: single query {exact_ms:.1f} ms wall, "
+        f"{statistics.median(exact_cpu) * 1e3:.1f} ms CPU; {nq} queries in {gt_s:.1f} s"
+    )
 
     index_dir = DATA / "ix-archive"
     if not args.skip_archive:
