@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import faiss
 import numpy as np
 import pytest
 from index_helpers import realistic_vectors
@@ -114,3 +117,48 @@ def test_reranking_a_prefix_of_the_candidates_is_a_prefix_of_the_deepest_scores(
     assert (deepest[5, 100:] == -np.inf).all()
     with pytest.raises(IndexError, match="out of bounds"):
         engine.rerank_scores(vectors, queries, np.full((70, 5), 3000), metric)
+
+
+def test_fastest_rule():
+    """The smallest time among the kinds that reached the target; the first timed wins a tie."""
+    times = {"ivfpq": 2.0, "flat": 1.0, "hnsw": 0.5}
+    assert engine.fastest(times, {"ivfpq": True, "flat": True, "hnsw": False}) == "flat"
+    assert engine.fastest(times, {"ivfpq": True, "flat": True, "hnsw": True}) == "hnsw"
+    assert engine.fastest({"ivfpq": 1.0, "flat": 1.0}, {"ivfpq": True, "flat": True}) == "ivfpq"
+    assert engine.fastest(times, {"ivfpq": False}) is None
+
+
+def test_missed_target_is_never_kept(unstructured, tmp_path, monkeypatch):
+    """HNSW measured fastest but short of the target: exact search (always exact) is kept."""
+    times = {"ivfpq": 5.0, "flat": 3.0, "hnsw": 0.1}
+    monkeypatch.setattr(engine, "single_query_ms", lambda index, kind, *args: times[kind])
+    real_tune = engine.tune
+
+    def short_hnsw(index, kind, *args, **kwargs):
+        tuning = real_tune(index, kind, *args, **kwargs)
+        return dataclasses.replace(tuning, bound=0.5) if kind == "hnsw" else tuning
+
+    monkeypatch.setattr(engine, "tune", short_hnsw)
+    index = build_index_from_arrays(unstructured, _ids(3000), tmp_path / "ix", flat_max=100)
+    assert index.kind == "flat"
+    assert index.sidecar["choice"].endswith("; flat measured fastest")
+
+
+def test_single_query_time_on_one_thread(monkeypatch):
+    """One-query searches are timed on one FAISS thread (restored after), the median CPU
+    time returned and the median wall time handed back."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    seen: list[int] = []
+
+    def search(*args, **kwargs):
+        seen.append(faiss.omp_get_max_threads())
+
+    monkeypatch.setattr(engine, "ann_search", search)
+    queries = np.zeros((40, 8), dtype=np.float32)
+    wall: list[float] = []
+    ms = engine.single_query_ms(None, "flat", queries, queries, engine.SearchParams(), "ip", wall)
+    assert set(seen) == {1} and len(seen) == 41  # one warm-up, then every query
+    assert faiss.omp_get_max_threads() == 2
+    faiss.omp_set_num_threads(before)
+    assert ms >= 0.0 and len(wall) == 1 and wall[0] >= 0.0

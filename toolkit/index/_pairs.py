@@ -14,6 +14,10 @@ Two ways, chosen by size (``exact`` overrides):
   and, when the drawn rows have at least :data:`REAL_MIN` real pairs, on those (found by
   exact search). Near-duplicates are far closer than typical neighbours, so a few
   probes find them even where a k-nearest-neighbour search would need most cells.
+  Only the drawn rows are assigned to cells before ``p`` is chosen; then every row is,
+  once, ``p`` cells deep. The work is one batched FAISS range search per cell and tile
+  (the threshold applied in C++ on every core), no Python per row or pair: about
+  ``n x p x n / nlist`` products, ~5 probes at 1M x 512 whether the rows cluster or not.
 
 Either way every pair kept is re-scored one by one from the stored vectors (the same
 arithmetic whichever cell or block found it), so the scores and the pairs above the
@@ -37,7 +41,7 @@ __all__ = ["EXACT_MAX", "PairSearch", "threshold_pairs"]
 #: Up to this many rows every pair is scored.
 EXACT_MAX = 20_000
 #: Probe counts tried, smallest first.
-PROBES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+PROBES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32)
 #: Rows drawn to measure the pair recall of each probe count: made-up pairs around
 #: :data:`SAMPLE` rows (cheap: one cell lookup each) and real pairs of the first
 #: :data:`REAL_SAMPLE` of them (an exact scan of every row each).
@@ -160,6 +164,8 @@ def _probes(
 ) -> np.ndarray:
     """The ``depth`` nearest cells of each row, nearest first (int32)."""
     out = np.empty((len(rows), depth), dtype=np.int32)
+    if not len(rows):
+        return out
     step = 65536
     for start in range(0, len(rows), step):
         block = np.ascontiguousarray(vectors[rows[start : start + step]], dtype=np.float32)
@@ -254,10 +260,10 @@ def _partitioned(
     kmeans.train(np.ascontiguousarray(vectors[rows[train]], dtype=np.float32))
     quantizer = kmeans.index
     depth = min(PROBES[-1], nlist)
-    probes = _probes(quantizer, vectors, rows, depth)
+    p, info = _choose_probes(vectors, rows, quantizer, depth, threshold, cut, metric, target, rng)
+    # One pass over every row for its p nearest cells (the fewer, the cheaper the heap).
+    probes = _probes(quantizer, vectors, rows, p)
     cell = probes[:, 0].astype(np.int64)
-    p, info = _choose_probes(vectors, rows, probes, quantizer, threshold, cut, metric, target, rng)
-    p = min(p, depth)
     # Queries of each cell: the rows probing it (first p probes), grouped by cell.
     flat_cells = probes[:, :p].reshape(-1).astype(np.int64)
     flat_rows = np.repeat(np.arange(n, dtype=np.int64), p)
@@ -304,31 +310,35 @@ def _partitioned(
 def _choose_probes(
     vectors: np.ndarray,
     rows: np.ndarray,
-    probes: np.ndarray,
     quantizer: faiss.Index,
+    depth: int,
     threshold: float,
     cut: float,
     metric: str,
     target: float,
     rng: np.random.Generator,
 ) -> tuple[int, PairSearch]:
-    """The fewest probes whose pair recall on drawn rows reaches ``target``."""
+    """The fewest probes whose pair recall on drawn rows reaches ``target``.
+
+    Only the drawn rows (and the partners of their real pairs) are assigned to cells
+    here, ``depth`` deep; the caller assigns every row once, as deep as chosen.
+    """
     n = len(rows)
-    depth = probes.shape[1]
-    cell = probes[:, 0]
-    drawn = np.sort(rng.choice(n, size=min(n, SAMPLE), replace=False))
-    sample = np.ascontiguousarray(vectors[rows[drawn]], dtype=np.float32)
+    drawn_all = np.sort(rng.choice(n, size=min(n, SAMPLE), replace=False))
+    sample = np.ascontiguousarray(vectors[rows[drawn_all]], dtype=np.float32)
+    _d, drawn_probes = quantizer.search(sample, depth)
     # Made-up partners exactly at the threshold: the hardest pairs to find.
     partners = _made_up_partners(sample, threshold, metric, rng)
     made_up = np.empty(0, dtype=np.int64)
     if partners is not None:
         _d, partner_probes = quantizer.search(partners, depth)
         made_up = np.minimum(
-            _needed(probes[drawn], partner_probes[:, 0]),
-            _needed(partner_probes, cell[drawn]),
+            _needed(drawn_probes, partner_probes[:, 0]),
+            _needed(partner_probes, drawn_probes[:, 0]),
         )
     # Real pairs of some drawn rows, by exact search over every row.
-    drawn = drawn[np.sort(rng.permutation(len(drawn))[:REAL_SAMPLE])]
+    picked = np.sort(rng.permutation(len(drawn_all))[:REAL_SAMPLE])
+    drawn = drawn_all[picked]
     sample = np.ascontiguousarray(vectors[rows[drawn]], dtype=np.float32)
     real_a: list[np.ndarray] = []
     real_b: list[np.ndarray] = []
@@ -344,7 +354,11 @@ def _choose_probes(
         scores = rescore(vectors, rows[ra], rows[rb], metric)
         keep = scores >= threshold
         ra, rb = ra[keep], rb[keep]
-    real = np.minimum(_needed(probes[ra], cell[rb]), _needed(probes[rb], cell[ra]))
+    # Each row of a real pair, assigned to its cells (rows probed once each).
+    involved, where = np.unique(np.concatenate([ra, rb]), return_inverse=True)
+    pair_probes = _probes(quantizer, vectors, rows[involved], depth)
+    pa, pb = pair_probes[where[: len(ra)]], pair_probes[where[len(ra) :]]
+    real = np.minimum(_needed(pa, pb[:, 0]), _needed(pb, pa[:, 0]))
     use_real = len(real) >= REAL_MIN
     tried: list[dict[str, Any]] = []
     chosen = None
