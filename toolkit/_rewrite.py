@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +43,7 @@ from typing import IO, Any, cast
 from ._outputs import check_outputs
 from ._wire import frame_offsets
 from .archive import ArchiveReader, ArchiveWriter, BatchEntry, encode_batch
-from .batches import Batch, iter_batches
+from .batches import Batch
 from .limits import Limits
 from .messages import Input
 
@@ -56,7 +56,6 @@ __all__ = [
     "check_not_a_source",
     "frame_offsets",
     "is_stream",
-    "iter_source_batches",
     "output_writer",
     "open_destination",
     "open_sources",
@@ -162,12 +161,6 @@ def open_destination(output: str | os.PathLike[str] | Stream, stack: ExitStack) 
 
 #: One batch of a source (see :mod:`toolkit.batches`).
 SourceBatch = Batch
-
-
-def iter_source_batches(source: Source) -> Iterator[Batch]:
-    """``iter_batches([source.reader])``: kept only for ``dedupe.py`` (to go when it calls
-    :func:`toolkit.batches.iter_batches` itself, as the other rewriters do)."""
-    return iter_batches([source.reader])
 
 
 # -- writing ------------------------------------------------------------------------

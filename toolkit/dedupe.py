@@ -29,8 +29,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._rewrite import SourceBatch, Stream, iter_source_batches, open_sources
+from ._rewrite import SourceBatch, Stream, open_sources
 from .archive import Flavour
+from .batches import iter_batches
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input
 from .records import iter_regions, media_bytes
@@ -168,7 +169,7 @@ def dedupe_archive(
     scores: list[tuple[int, int]] = []
     with ExitStack() as stack:
         (opened,) = open_sources([source], limits=limits, stack=stack)
-        for batch in iter_source_batches(opened):
+        for batch in iter_batches([opened.reader]):
             for record in batch.inputs:
                 gatherer.add(record)
                 scores.append(_score(record, keep))
