@@ -16,7 +16,14 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from .messages import InputBatch
 
-__all__ = ["SPEEDUPS", "batch_vectors", "schema_tables", "scan_batch", "table_columns"]
+__all__ = [
+    "SPEEDUPS",
+    "batch_metrics",
+    "batch_vectors",
+    "schema_tables",
+    "scan_batch",
+    "table_columns",
+]
 
 # Kinds of field the C reader knows (toolkit/_speedups.c: K_*): what it checks is the
 # wire type (and UTF-8 for strings, and sub-messages), as protobuf's parser does.
@@ -133,4 +140,30 @@ def table_columns(data: bytes) -> tuple[Any, ...] | None:
     if SPEEDUPS is None:
         return None
     found: tuple[Any, ...] | None = SPEEDUPS.table_columns(data)
+    return found
+
+
+#: What :func:`batch_metrics` gives: the counts in ``toolkit.metrics.PROTO_FIELDS``'s
+#: order; inputs per type (image, video, text, audio, unknown); embeddings per size;
+#: per concept id its first name that is not empty, positive labels on inputs (and
+#: frames) and on regions, negative labels; ``(min width, max width, min height, max
+#: height)`` of the images with a size in ``image_info`` (None: none has); the bytes of
+#: the other images (their size is read from their headers).
+WireMetrics = tuple[
+    tuple[int, ...],
+    tuple[int, int, int, int, int],
+    dict[int, int],
+    dict[str, tuple[str, int, int, int]],
+    "tuple[int, int, int, int] | None",
+    list[bytes],
+]
+
+
+def batch_metrics(data: bytes) -> WireMetrics | None:
+    """What ``info`` counts of a protobuf InputBatch entry, read from its wire bytes
+    (``toolkit/metrics.py``), or None when protobuf should read the entry (no C reader,
+    or the entry is unusual or damaged)."""
+    if SPEEDUPS is None:
+        return None
+    found: WireMetrics | None = SPEEDUPS.batch_metrics(data)
     return found

@@ -58,6 +58,7 @@ __all__ = [
     "refuse_repeated_ids",
     "require_inputs",
     "usable_cpus",
+    "wire_readable",
 ]
 
 #: Work done on each batch (in a worker process when there are several): its result
@@ -167,8 +168,19 @@ class Batch:
             self._count = len(self.ids) if self.ids is not None else len(self.batch.inputs)
         return self._count
 
+    @count.setter
+    def count(self, value: int) -> None:
+        # Set by a work that read the inputs from the wire bytes (it knows how many).
+        self._count = value
+
     def __len__(self) -> int:
         return self.count
+
+    @property
+    def unparsed(self) -> bytes | None:
+        """The wire bytes of a batch read with ``lazy`` (:func:`read_batch`) and not yet
+        parsed, for a work that reads them itself; None once parsed, or for JSON."""
+        return self._data if self._parsed is None and self.own_bytes else None
 
     def input_ids(self) -> list[str]:
         """The input ids, in order."""
@@ -211,15 +223,19 @@ def read_batch(
     *,
     scan: bool = False,
     check_unknown: bool = False,
+    lazy: bool = False,
 ) -> Batch:
     """Read one entry: parsed, or (``scan``: for a converter that reads the wire bytes
-    itself) checked by the C reader and parsed only when asked. ``check_unknown`` finds
-    the inputs with fields the toolkit does not model."""
+    itself) checked by the C reader and parsed only when asked, or (``lazy``) kept as
+    bytes for a work that reads them itself (:attr:`Batch.unparsed`; parsed on first use
+    otherwise). Both only where the C reader can read the entry
+    (:func:`wire_readable`). ``check_unknown`` finds the inputs with fields the toolkit
+    does not model."""
     protobuf = reader.flavour == "protobuf"
     data = reader.read_batch_bytes(entry)
-    # The C reader stops at 16 levels of nesting (metadata 5 deep): a lower metadata
-    # limit than 8 is left to the parse, which checks it.
-    if scan and protobuf and not check_unknown and reader.limits.max_metadata_depth >= 8:
+    if (scan or lazy) and not check_unknown and wire_readable(reader):
+        if lazy:
+            return Batch(reader, source_index, entry, data=data)
         ids = scan_batch(data)
         if ids is not None:
             return Batch(reader, source_index, entry, data=data, ids=ids, raw=True)
@@ -238,18 +254,26 @@ def read_batch(
     return batch
 
 
+def wire_readable(reader: ArchiveReader) -> bool:
+    """True when the C reader may read this reader's batch entries: protobuf flavour and
+    a metadata limit of 8 or more. (It stops at 16 levels of nesting, metadata 5 deep:
+    a lower limit is left to the parse, which checks it.)"""
+    return reader.flavour == "protobuf" and reader.limits.max_metadata_depth >= 8
+
+
 def iter_batches(
     readers: Sequence[ArchiveReader],
     *,
     scan: bool = False,
     check_unknown: bool = False,
+    lazy: bool = False,
     work: BatchWork | None = None,
     workers: int = 1,
     ids: bool = True,
     task: str = "reading",
 ) -> Iterator[Batch]:
-    """Every batch of every source, in order (see :func:`read_batch` for ``scan`` and
-    ``check_unknown``).
+    """Every batch of every source, in order (see :func:`read_batch` for ``scan``,
+    ``check_unknown`` and ``lazy``).
 
     ``work`` is run on each batch, its return value kept as :attr:`Batch.result`. With
     ``workers > 1`` it runs in forked worker processes over ranges of entries (see the
@@ -258,11 +282,13 @@ def iter_batches(
     do, for the error when one of them dies.
     """
     if work is not None and workers > 1 and usable_cpus() >= 2 and can_fork_workers():
-        yield from _ParallelRun(readers, work, workers, scan, check_unknown, ids, task)
+        yield from _ParallelRun(readers, work, workers, scan, check_unknown, ids, task, lazy)
         return
     for index, reader in enumerate(readers):
         for entry in reader.entries:
-            batch = read_batch(reader, index, entry, scan=scan, check_unknown=check_unknown)
+            batch = read_batch(
+                reader, index, entry, scan=scan, check_unknown=check_unknown, lazy=lazy
+            )
             if work is not None:
                 batch.result = work(batch)
             yield batch
@@ -425,12 +451,14 @@ class _Job:
         scan: bool,
         check_unknown: bool,
         ids: bool,
+        lazy: bool = False,
     ) -> None:
         self.sources = [(r.path, r.limits, r.entries) for r in readers]
         self.work = work
         self.scan = scan
         self.check_unknown = check_unknown
         self.ids = ids
+        self.lazy = lazy
 
 
 #: What a worker sends back for one batch: count, ids, unknown ids and fields, result.
@@ -462,7 +490,12 @@ def _run_range(source_index: int, start: int, stop: int) -> tuple[list[_Outcome]
         reader = _worker_reader(source_index)
         for entry in reader.entries[start:stop]:
             batch = read_batch(
-                reader, source_index, entry, scan=job.scan, check_unknown=job.check_unknown
+                reader,
+                source_index,
+                entry,
+                scan=job.scan,
+                check_unknown=job.check_unknown,
+                lazy=job.lazy,
             )
             result = job.work(batch)
             ids = batch.input_ids() if job.ids else None
@@ -498,9 +531,10 @@ class _ParallelRun:
         check_unknown: bool,
         ids: bool,
         task: str,
+        lazy: bool = False,
     ) -> None:
         self.readers = readers
-        self.job = _Job(readers, work, scan, check_unknown, ids)
+        self.job = _Job(readers, work, scan, check_unknown, ids, lazy)
         self.workers = workers
         self.task = task
 

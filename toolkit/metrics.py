@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ._native import WireMetrics, batch_metrics
 from .archive import ArchiveReader
 from .batches import Batch, iter_batches
 from .errors import LimitError, MediaError
@@ -206,8 +207,35 @@ class MetricsCounter:
         if (width <= 0 or height <= 0) and self._inspect_media and image.base64:
             width, height = _image_size(bytes(image.base64))
         if width > 0 and height > 0:
-            self._wmin, self._wmax = min(self._wmin, width), max(self._wmax, width)
-            self._hmin, self._hmax = min(self._hmin, height), max(self._hmax, height)
+            self._add_size(width, width, height, height)
+
+    def _add_size(self, wmin: int, wmax: int, hmin: int, hmax: int) -> None:
+        self._wmin, self._wmax = min(self._wmin, wmin), max(self._wmax, wmax)
+        self._hmin, self._hmax = min(self._hmin, hmin), max(self._hmax, hmax)
+
+    def add_wire_metrics(self, found: WireMetrics) -> None:
+        """Add what the C reader counted of one batch (``toolkit._native.batch_metrics``):
+        the same as :meth:`add` on each of its inputs."""
+        counts, types, dims, concepts, size, images = found
+        m = self.metrics
+        for name, value in zip(PROTO_FIELDS, counts, strict=True):
+            setattr(m, name, getattr(m, name) + value)
+        for name, value in zip((*INPUT_TYPES, "unknown"), types, strict=True):
+            if value:
+                self._types[name] += value
+        self._dims.update(dims)
+        for concept_id, (name, inputs, regions, negatives) in concepts.items():
+            entry = self._concept(concept_id, name)
+            entry.inputs += inputs
+            entry.regions += regions
+            entry.negatives += negatives
+        if size is not None:
+            self._add_size(*size)
+        if self._inspect_media:
+            for data in images:
+                width, height = _image_size(data)
+                if width > 0 and height > 0:
+                    self._add_size(width, width, height, height)
 
     def merge(self, other: MetricsCounter) -> None:
         """Add what ``other`` counted (inputs after this counter's, as for :meth:`add`)."""
@@ -254,8 +282,16 @@ def _image_size(data: bytes) -> tuple[int, int]:
 
 
 def count_batch(batch: Batch) -> MetricsCounter:
-    """Batch work (see :func:`toolkit.batches.iter_batches`): the batch's inputs counted."""
+    """Batch work (see :func:`toolkit.batches.iter_batches`): the batch's inputs counted,
+    from its wire bytes by the C reader when the batch was read ``lazy`` (or ``scan``)
+    and the C reader takes it, else from the parsed inputs (the same counts)."""
     counter = MetricsCounter()
+    data = batch.unparsed
+    found = batch_metrics(data) if data is not None else None
+    if found is not None:
+        counter.add_wire_metrics(found)
+        batch.count = found[0][0]
+        return counter
     add = counter.add
     for record in batch.inputs:
         add(record)
@@ -277,7 +313,8 @@ def archive_metrics(
             metrics = archive_metrics(reader, workers=4)
     """
     counter = MetricsCounter()
-    for batch in iter_batches([reader], work=count_batch, workers=workers, ids=False):
+    batches = iter_batches([reader], work=count_batch, workers=workers, ids=False, lazy=True)
+    for batch in batches:
         counter.merge(batch.result)
         if progress is not None:
             progress(1)
