@@ -134,7 +134,8 @@ def test_merged_messages_count_as_protobuf_merges_them() -> None:
     data = _input(
         "a",
         _image(width=10) + _concept("cat", "Cat"),
-        _image(height=20) + _region(_region_info(1), _region_info(5), _region_data(_concept("dog"))),
+        _image(height=20)
+        + _region(_region_info(1), _region_info(5), _region_data(_concept("dog"))),
     )
     got = _same(data)
     assert got.image_width_range == [10, 10] and got.image_height_range == [20, 20]
@@ -292,14 +293,11 @@ def _random_data(rng: random.Random, depth: int = 0) -> bytes:
                 if piece == 0:
                     pieces.append(_region_info(*rng.sample([1, 4, 5, 6, 7], rng.randrange(3))))
                 elif piece == 1:
-                    pieces.append(
-                        _region_data(
-                            *(
-                                _concept(rng.choice("abd"), rng.choice(names), rng.choice([1.0, 0.0]))
-                                for _ in range(rng.randrange(3))
-                            )
-                        )
-                    )
+                    concepts = [
+                        _concept(rng.choice("abd"), rng.choice(names), rng.choice([1.0, 0.0]))
+                        for _ in range(rng.randrange(3))
+                    ]
+                    pieces.append(_region_data(*concepts))
                 else:
                     pieces.append(encode_field(1, b"region-id"))
             parts.append(_region(*pieces))
