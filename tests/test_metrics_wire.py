@@ -467,3 +467,28 @@ def test_workers_count_the_same_as_one_process(tmp_path: Path) -> None:
         expected = compute_metrics(reader.iter_inputs())
         assert archive_metrics(reader, workers=1) == expected
         assert archive_metrics(reader, workers=2) == expected
+
+
+@needs_c
+def test_counters_of_both_kinds_merge_in_order() -> None:
+    # Batches counted by the C reader (kept compact until merged) and by protobuf, merged
+    # in archive order: the same as counting every input in one counter.
+    rng = random.Random(53)
+    batches = [_random_batch(rng) for _ in range(30)]
+    expected = compute_metrics(r for data in batches for r in InputBatch.FromString(data).inputs)
+    total = MetricsCounter()
+    for n, data in enumerate(batches):
+        if n % 3 == 0:
+            part = MetricsCounter()
+            for record in InputBatch.FromString(data).inputs:
+                part.add(record)
+        else:
+            found = _native.batch_metrics(data)
+            assert found is not None
+            part = MetricsCounter.of_wire(found)
+        if n % 5 == 4:
+            for record in InputBatch.FromString(data).inputs:
+                total.add(record)
+        else:
+            total.merge(part)
+    assert total.result() == expected

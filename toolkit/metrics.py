@@ -105,6 +105,8 @@ class Metrics:
 
 #: The fields of ``Data`` that make the input's type, in the order they win.
 _TYPE_RANK: dict[str, int] = {name: rank for rank, name in enumerate(INPUT_TYPES)}
+#: The input types in the order ``batch_metrics`` counts them.
+_TYPE_NAMES = (*INPUT_TYPES, "unknown")
 
 
 class MetricsCounter:
@@ -117,10 +119,36 @@ class MetricsCounter:
         self._inspect_media = inspect_media
         self._wmin = self._hmin = 1 << 62
         self._wmax = self._hmax = -1
+        #: A batch the C reader counted, added after the counts above when asked for
+        #: (:meth:`of_wire`): a worker process sends it back as it is, compact.
+        self._wire: WireMetrics | None = None
+
+    @classmethod
+    def of_wire(cls, found: WireMetrics) -> MetricsCounter:
+        """A counter of one batch the C reader counted (``toolkit._native.batch_metrics``),
+        its images without a size in ``image_info`` measured here."""
+        counter = cls()
+        counts, types, dims, concepts, size, images = found
+        for data in images:
+            width, height = _image_size(data)
+            if width > 0 and height > 0:
+                lo_w, hi_w, lo_h, hi_h = (
+                    size if size is not None else (width, width, height, height)
+                )
+                size = (min(lo_w, width), max(hi_w, width), min(lo_h, height), max(hi_h, height))
+        counter._wire = (counts, types, dims, concepts, size, [])
+        return counter
+
+    def _fold(self) -> None:
+        if self._wire is not None:
+            found, self._wire = self._wire, None
+            self.add_wire_metrics(found)
 
     def add(self, record: Input) -> None:
         """Count one input (a hot path: one pass over the fields that are set, as
         ``ListFields`` gives them, instead of one look-up per field)."""
+        if self._wire is not None:
+            self._fold()
         m = self.metrics
         m.inputs_count += 1
         kind = 4  # unknown
@@ -216,14 +244,17 @@ class MetricsCounter:
     def add_wire_metrics(self, found: WireMetrics) -> None:
         """Add what the C reader counted of one batch (``toolkit._native.batch_metrics``):
         the same as :meth:`add` on each of its inputs."""
+        self._fold()
         counts, types, dims, concepts, size, images = found
-        m = self.metrics
+        fields = vars(self.metrics)  # a dataclass's fields: one dict look-up each
         for name, value in zip(PROTO_FIELDS, counts, strict=True):
-            setattr(m, name, getattr(m, name) + value)
-        for name, value in zip((*INPUT_TYPES, "unknown"), types, strict=True):
+            if value:
+                fields[name] += value
+        for name, value in zip(_TYPE_NAMES, types, strict=True):
             if value:
                 self._types[name] += value
-        self._dims.update(dims)
+        if dims:
+            self._dims.update(dims)
         for concept_id, (name, inputs, regions, negatives) in concepts.items():
             entry = self._concept(concept_id, name)
             entry.inputs += inputs
@@ -239,6 +270,7 @@ class MetricsCounter:
 
     def merge(self, other: MetricsCounter) -> None:
         """Add what ``other`` counted (inputs after this counter's, as for :meth:`add`)."""
+        self._fold()
         m, o = self.metrics, other.metrics
         for name in PROTO_FIELDS:
             setattr(m, name, getattr(m, name) + getattr(o, name))
@@ -259,9 +291,12 @@ class MetricsCounter:
         if other._wmax >= 0:
             self._wmin, self._wmax = min(self._wmin, other._wmin), max(self._wmax, other._wmax)
             self._hmin, self._hmax = min(self._hmin, other._hmin), max(self._hmax, other._hmax)
+        if other._wire is not None:
+            self.add_wire_metrics(other._wire)
 
     def result(self) -> Metrics:
         """The metrics counted so far."""
+        self._fold()
         m = self.metrics
         m.input_types = dict(sorted(self._types.items()))
         m.embedding_dimensions = dict(sorted(self._dims.items()))
@@ -285,13 +320,12 @@ def count_batch(batch: Batch) -> MetricsCounter:
     """Batch work (see :func:`toolkit.batches.iter_batches`): the batch's inputs counted,
     from its wire bytes by the C reader when the batch was read ``lazy`` (or ``scan``)
     and the C reader takes it, else from the parsed inputs (the same counts)."""
-    counter = MetricsCounter()
     data = batch.unparsed
     found = batch_metrics(data) if data is not None else None
     if found is not None:
-        counter.add_wire_metrics(found)
         batch.count = found[0][0]
-        return counter
+        return MetricsCounter.of_wire(found)
+    counter = MetricsCounter()
     add = counter.add
     for record in batch.inputs:
         add(record)
