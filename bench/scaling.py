@@ -5,7 +5,8 @@ default), then times, as a user runs them (interpreter start included), each com
 1, 2, 4, 8, 16 worker processes, the process pinned to that many CPUs (``taskset``, where
 the machine has them) and ``--workers`` set where the command takes it:
 
-- ``info``                                  vs the bare loop (zipfile + InputBatch.FromString)
+- ``info``                                  vs the bare loop (zipfile + InputBatch.FromString),
+                                            the two interleaved run by run
 - ``convert --to jsonl -o - > /dev/null``   vs MessageToDict + json.dumps, and vs 1 worker
 - ``convert --to coco --media none``        vs the bare loop
 - ``index build`` (``--kind``, auto default) absolute seconds, and vs 1 worker
@@ -15,9 +16,14 @@ json.dumps over the first --dict-inputs inputs as a whole process, scaled linear
 (its start-up counted once). Times are medians of --runs runs (one run for archives of
 more than 200,000 inputs, and for index build). Peak RSS is that of the command's
 largest process (its own or one worker's: ``wait4`` counts the children it waited for).
-Everything goes to stdout; the data is removed at the end unless --keep.
+``info`` and the bare loop run in turn (bare, info with each worker count, again), so a
+change in the machine's load falls on both; its row gives the wall-time ratio and the
+CPU-time ratio (user + system, workers included) to the bare loop of those same runs, and
+the load average before and after. Everything goes to stdout; the data is removed at the
+end unless --keep.
 
 Usage: python bench/scaling.py [--sizes 100000,1000000] [--workers 1,2,4,8,16] [--runs 3]
+       python bench/scaling.py --sizes 100000 --workers 1,2 --commands info --runs 7
        python bench/scaling.py --sizes 2000 --workers 1,2 --runs 1      # a quick try
 """
 
@@ -144,6 +150,56 @@ def median_run(
     return statistics.median(times), max(peaks), statistics.median(cpu)
 
 
+def interleaved(
+    runs: int, commands: list[tuple[list[str], int | None]]
+) -> list[tuple[float, float, float]]:
+    """For each command, its median seconds, largest peak RSS and median CPU seconds, the
+    commands run in turn ``runs`` times (the first, then the next, ..., then again)."""
+    seen: list[list[tuple[float, float, float]]] = [[] for _ in commands]
+    for _ in range(runs):
+        for figures, (command, cpus) in zip(seen, commands, strict=True):
+            figures.append(run(command, cpus=cpus))
+    return [
+        (
+            statistics.median(f[0] for f in figures),
+            max(f[1] for f in figures),
+            statistics.median(f[2] for f in figures),
+        )
+        for figures in seen
+    ]
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (Linux), or a dash."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "-"
+
+
+def info_row(
+    archive: Path, size: int, counts: list[int], runs: int
+) -> tuple[str, dict[int, tuple[float, float, float]]]:
+    """``info --json`` with each worker count and the bare loop, interleaved: the row."""
+    load_before = load_average()
+    commands: list[tuple[list[str], int | None]] = [([PY, "-c", BARE_LOOP, str(archive)], 1)]
+    for w in counts:
+        cmd = [PY, "-m", "toolkit", "-q", "info", str(archive), "--json", "--workers", str(w)]
+        commands.append((cmd, w))
+    (bare, _, bare_cpu), *measured = interleaved(runs, commands)
+    figures = dict(zip(counts, measured, strict=True))
+    one = figures[counts[0]][0]
+    cells = [f"bare {bare:6.2f} s cpu {bare_cpu:.2f}"]
+    for w in counts:
+        seconds, peak, used = figures[w]
+        cells.append(
+            f"w{w}: {seconds:6.2f} s {seconds / bare:5.2f}x /{one / seconds:4.1f} "
+            f"{peak:4.0f}MiB cpu {used:.2f} {used / bare_cpu:4.2f}x"
+        )
+    row = f"{'info':<18} {size:>8}  " + " | ".join(cells)
+    return row + f"  (load {load_before} -> {load_average()}, {runs} runs)", figures
+
+
 def remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
@@ -175,7 +231,7 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
     print(
         f"# scaling: {cores} usable CPUs, python {sys.version.split()[0]}, sizes {sizes}, "
-        f"dim {args.dim}, workers {counts}"
+        f"dim {args.dim}, workers {counts}, load average {load_average()}"
     )
     args.data.mkdir(parents=True, exist_ok=True)
     out = args.data / "out"
@@ -208,21 +264,14 @@ def main() -> None:
             )
             remove(Path(str(out) + ".dict"))
             for name in commands:
+                if name == "info":
+                    row, _ = info_row(archive, size, counts, runs)
+                    rows.append(row)
+                    print(row, flush=True)
+                    continue
                 figures: dict[int, tuple[float, float, float]] = {}
                 for w in counts:
-                    if name == "info":
-                        cmd = [
-                            PY,
-                            "-m",
-                            "toolkit",
-                            "-q",
-                            "info",
-                            str(archive),
-                            "--json",
-                            "--workers",
-                            str(w),
-                        ]
-                    elif name == "jsonl":
+                    if name == "jsonl":
                         cmd = [
                             PY,
                             "-m",
@@ -272,7 +321,7 @@ def main() -> None:
                     tries = 1 if name == "index" else runs  # the longest: one run each
                     figures[w] = median_run(tries, cmd, w, clean=out)
                 remove(out)
-                base = {"info": bare, "coco": bare, "jsonl": dict_total}.get(name)
+                base = {"coco": bare, "jsonl": dict_total}.get(name)
                 one = figures[counts[0]][0]
                 cells = []
                 for w in counts:
@@ -284,7 +333,6 @@ def main() -> None:
                         f"{peak:4.0f}MiB cpu {used:.1f}"
                     )
                 label = {
-                    "info": "info",
                     "jsonl": "convert jsonl",
                     "coco": "convert coco",
                     "index": f"index build {args.index_kind}",
