@@ -18,7 +18,9 @@ more than 200,000 inputs, and for index build). Peak RSS is that of the command'
 largest process (its own or one worker's: ``wait4`` counts the children it waited for).
 ``info`` and the bare loop run in turn (bare, info with each worker count, again), so a
 change in the machine's load falls on both; its row gives the wall-time ratio and the
-CPU-time ratio (user + system, workers included) to the bare loop of those same runs, and
+CPU-time ratio (user + system, workers included) to the bare loop of those same runs, the
+minor page faults (glibc's malloc gives the bare loop's 256 KiB buffers back to the system
+and faults them in again on some starts, not on others: its system time moves with it), and
 the load average before and after. Everything goes to stdout; the data is removed at the
 end unless --keep.
 
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -118,6 +121,13 @@ def make_archive(path: Path, count: int, dim: int, seed: int = 0) -> Path:
 def run(command: list[str], *, cpus: int | None) -> tuple[float, float, float]:
     """Seconds, peak RSS (MiB) and CPU seconds (user + system, its workers included) of
     one whole process, pinned to ``cpus`` CPUs."""
+    seconds, usage = run_usage(command, cpus=cpus)
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def run_usage(command: list[str], *, cpus: int | None) -> tuple[float, Any]:
+    """Seconds and resource usage (``wait4``'s, its workers included) of one whole
+    process, pinned to ``cpus`` CPUs."""
     if cpus is not None and shutil.which("taskset") and cpus <= len(os.sched_getaffinity(0)):
         allowed = sorted(os.sched_getaffinity(0))[:cpus]
         command = ["taskset", "-c", ",".join(map(str, allowed)), *command]
@@ -134,7 +144,7 @@ def run(command: list[str], *, cpus: int | None) -> tuple[float, float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(command)}\n{stderr}")
-    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return seconds, usage
 
 
 def median_run(
@@ -155,18 +165,20 @@ def median_run(
 
 def interleaved(
     runs: int, commands: list[tuple[list[str], int | None]]
-) -> list[tuple[float, float, float]]:
-    """For each command, its median seconds, largest peak RSS and median CPU seconds, the
-    commands run in turn ``runs`` times (the first, then the next, ..., then again)."""
-    seen: list[list[tuple[float, float, float]]] = [[] for _ in commands]
+) -> list[tuple[float, float, float, float]]:
+    """For each command, its median seconds, largest peak RSS (MiB), median CPU seconds
+    and median minor page faults, the commands run in turn ``runs`` times (the first,
+    then the next, ..., then again)."""
+    seen: list[list[tuple[float, Any]]] = [[] for _ in commands]
     for _ in range(runs):
         for figures, (command, cpus) in zip(seen, commands, strict=True):
-            figures.append(run(command, cpus=cpus))
+            figures.append(run_usage(command, cpus=cpus))
     return [
         (
-            statistics.median(f[0] for f in figures),
-            max(f[1] for f in figures),
-            statistics.median(f[2] for f in figures),
+            statistics.median(seconds for seconds, _ in figures),
+            max(usage.ru_maxrss for _, usage in figures) / 1024,
+            statistics.median(usage.ru_utime + usage.ru_stime for _, usage in figures),
+            statistics.median(usage.ru_minflt for _, usage in figures),
         )
         for figures in seen
     ]
@@ -182,7 +194,7 @@ def load_average() -> str:
 
 def info_row(
     archive: Path, size: int, counts: list[int], runs: int
-) -> tuple[str, dict[int, tuple[float, float, float]]]:
+) -> tuple[str, dict[int, tuple[float, float, float, float]]]:
     """``info --json`` with each worker count and the bare loop, interleaved: the row."""
     load_before = load_average()
     commands: list[tuple[list[str], int | None]] = [([PY, "-c", BARE_LOOP, str(archive)], 1)]
@@ -190,15 +202,15 @@ def info_row(
         cmd = [PY, "-m", "toolkit", "-q", "info", str(archive), "--json", "--workers", str(w)]
         commands.append((cmd, w))
     interleaved(1, commands)  # warm: the bytecode cache written, the archive read once
-    (bare, _, bare_cpu), *measured = interleaved(runs, commands)
+    (bare, _, bare_cpu, bare_faults), *measured = interleaved(runs, commands)
     figures = dict(zip(counts, measured, strict=True))
     one = figures[counts[0]][0]
-    cells = [f"bare {bare:6.2f} s cpu {bare_cpu:.2f}"]
+    cells = [f"bare {bare:6.2f} s cpu {bare_cpu:.2f} {bare_faults / 1000:.0f}k faults"]
     for w in counts:
-        seconds, peak, used = figures[w]
+        seconds, peak, used, faults = figures[w]
         cells.append(
             f"w{w}: {seconds:6.2f} s {seconds / bare:5.2f}x /{one / seconds:4.1f} "
-            f"{peak:4.0f}MiB cpu {used:.2f} {used / bare_cpu:4.2f}x"
+            f"{peak:4.0f}MiB cpu {used:.2f} {used / bare_cpu:4.2f}x {faults / 1000:.0f}k faults"
         )
     row = f"{'info':<18} {size:>8}  " + " | ".join(cells)
     return row + f"  (load {load_before} -> {load_average()}, {runs} runs)", figures
