@@ -19,9 +19,10 @@ largest process (its own or one worker's: ``wait4`` counts the children it waite
 ``info`` and the bare loop run in turn (bare, info with each worker count, again), so a
 change in the machine's load falls on both; its row gives the wall-time ratio and the
 CPU-time ratio (user + system, workers included) to the bare loop of those same runs, the
-minor page faults (glibc's malloc gives the bare loop's 256 KiB buffers back to the system
-and faults them in again on some starts, not on others: its system time moves with it), and
-the load average before and after. Everything goes to stdout; the data is removed at the
+minor page faults (the bare loop's process faults its 256 KiB buffers in again and again
+after some start-ups and not after others, with the same code: about 90,000 faults for
+100,000 x 512 against 6,000, as what the start-up left in malloc's heap differs; its system
+time moves with them), and the load average before and after. Everything goes to stdout; the data is removed at the
 end unless --keep.
 
 Usage: python bench/scaling.py [--sizes 100000,1000000] [--workers 1,2,4,8,16] [--runs 3]
