@@ -492,3 +492,23 @@ def test_counters_of_both_kinds_merge_in_order() -> None:
         else:
             total.merge(part)
     assert total.result() == expected
+
+
+@needs_c
+def test_counters_travel_between_processes_whole() -> None:
+    import pickle
+
+    data = _random_batch(random.Random(59)) + _input("img", _image(3, 4))
+    found = _native.batch_metrics(data)
+    assert found is not None
+    wire = MetricsCounter.of_wire(found)
+    plain = MetricsCounter()
+    for record in InputBatch.FromString(data).inputs:
+        plain.add(record)
+    mixed = MetricsCounter()
+    mixed.merge(plain)
+    mixed.merge(wire)
+    for counter in (wire, plain, mixed):
+        again = pickle.loads(pickle.dumps(counter))
+        assert again.result() == counter.result()
+    assert wire.result() == plain.result()

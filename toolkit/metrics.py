@@ -139,6 +139,13 @@ class MetricsCounter:
         counter._wire = (counts, types, dims, concepts, size, [])
         return counter
 
+    def __reduce_ex__(self, protocol: Any) -> str | tuple[Any, ...]:
+        # A counter of one batch counted by the C reader travels from a worker process as
+        # the C reader's tuple alone.
+        if self._wire is not None and not self.metrics.inputs_count and self._inspect_media:
+            return (_wire_counter, (self._wire,))
+        return super().__reduce_ex__(protocol)
+
     def _fold(self) -> None:
         if self._wire is not None:
             found, self._wire = self._wire, None
@@ -255,8 +262,14 @@ class MetricsCounter:
                 self._types[name] += value
         if dims:
             self._dims.update(dims)
+        known = self.metrics.concepts
         for concept_id, (name, inputs, regions, negatives) in concepts.items():
-            entry = self._concept(concept_id, name)
+            entry = known.get(concept_id)
+            if entry is None:
+                known[concept_id] = ConceptCount(name, inputs, regions, negatives)
+                continue
+            if name and not entry.name:
+                entry.name = name
             entry.inputs += inputs
             entry.regions += regions
             entry.negatives += negatives
@@ -272,6 +285,10 @@ class MetricsCounter:
         """Add what ``other`` counted (inputs after this counter's, as for :meth:`add`)."""
         self._fold()
         m, o = self.metrics, other.metrics
+        if not o.inputs_count:  # nothing counted one input at a time: every count is 0
+            if other._wire is not None:
+                self.add_wire_metrics(other._wire)
+            return
         for name in PROTO_FIELDS:
             setattr(m, name, getattr(m, name) + getattr(o, name))
         for concept_id, count in o.concepts.items():
@@ -304,6 +321,13 @@ class MetricsCounter:
             m.image_width_range = [self._wmin, self._wmax]
             m.image_height_range = [self._hmin, self._hmax]
         return m
+
+
+def _wire_counter(found: WireMetrics) -> MetricsCounter:
+    """A counter of one batch (pickled by :meth:`MetricsCounter.__reduce__`)."""
+    counter = MetricsCounter()
+    counter._wire = found
+    return counter
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
