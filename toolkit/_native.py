@@ -3,7 +3,7 @@
 ``SPEEDUPS`` is the loaded module, or None when it was not built (no C compiler when the
 package was installed) or when ``CLARIFAI_ARCHIVE_PURE_PYTHON=1`` asks for the
 pure-Python path. Everything it does, the pure-Python path also does: it only makes
-``convert --to coco`` faster.
+``convert`` (COCO, Parquet), the embeddings matrix and ``info`` faster.
 """
 
 from __future__ import annotations
