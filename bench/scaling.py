@@ -22,8 +22,8 @@ CPU-time ratio (user + system, workers included) to the bare loop of those same 
 minor page faults (the bare loop's process faults its 256 KiB buffers in again and again
 after some start-ups and not after others, with the same code: about 90,000 faults for
 100,000 x 512 against 6,000, as what the start-up left in malloc's heap differs; its system
-time moves with them), and the load average before and after. Everything goes to stdout; the data is removed at the
-end unless --keep.
+time moves with them), and the load average before and after. Everything goes to stdout;
+the data is removed at the end unless --keep.
 
 Usage: python bench/scaling.py [--sizes 100000,1000000] [--workers 1,2,4,8,16] [--runs 3]
        python bench/scaling.py --sizes 100000 --workers 1,2 --commands info --runs 7
