@@ -1,15 +1,19 @@
 """Benchmark archives on a Dask cluster and an index built from shards (issue 15 targets).
 
 1. Throughput: the single-process reader (``toolkit.open(...).record_batches()``, the
-   Arrow table of ``convert --to parquet``) against ``toolkit.dask.read_archives`` on a
-   ``distributed.LocalCluster`` of W one-thread workers, over the same archives, in the
-   same run. Target: rows per second per worker >= 80% of the single process's.
+   Arrow table of ``convert --to parquet``, made into Arrow-backed pandas frames of a
+   partition's size, as the workers make them) against ``toolkit.dask.read_archives`` on a
+   ``distributed.LocalCluster`` of W one-thread workers (Dask's default worker
+   environment), over the same archives, interleaved in the same run. Target: rows per
+   second per worker >= 80% of the single process's. The CPU time of the single process
+   and of the workers is printed too: on cores shared with other jobs, rows per CPU
+   second compare the two where wall time cannot.
 2. An index built from shards (``build_sharded_index`` on the same cluster): recall@10
    against the exact answer (numpy, in blocks) on held-out queries (target >= 0.95), and
    the peak RSS of each worker process (target: under 1 GB), and of this process.
 
 Usage:
-    python bench/bench_dask.py --archives 4 --inputs 25000 --workers 2          # here
+    python bench/bench_dask.py --archives 4 --inputs 25000 --workers 1 --skip-index  # here
     python bench/bench_dask.py --archives 8 --inputs 250000 --dim 512 --workers 8 \\
         --shard-rows 100000                                                   # the issue's size
 Archives are generated (seeded, vectors with a decaying spectrum like real embeddings)
@@ -76,24 +80,52 @@ def make_archive(path: Path, count: int, dim: int, number: int) -> Path:
     return path
 
 
-def single_process(paths: list[Path]) -> int:
-    """Rows of the archives through the single-process Arrow reader."""
+def single_process(paths: list[Path], part_bytes: int) -> int:
+    """Rows of the archives through the single-process Arrow reader, made into the same
+    output as a partition's: an Arrow-backed pandas frame (``toolkit.dask.to_pandas``) of
+    about ``part_bytes`` of rows at a time, all columns."""
+    import pyarrow as pa
+
     import toolkit
+    from toolkit.dask import to_pandas
 
     rows = 0
     for path in paths:
         with toolkit.open(path) as archive:
-            for batch in archive.record_batches():
-                rows += batch.num_rows
+            reader = archive.record_batches()
+            held: list[pa.RecordBatch] = []
+            size = 0
+            for batch in reader:
+                held.append(batch)
+                size += batch.nbytes
+                if size >= part_bytes:
+                    rows += len(to_pandas(pa.Table.from_batches(held, schema=reader.schema)))
+                    held, size = [], 0
+            if held:
+                rows += len(to_pandas(pa.Table.from_batches(held, schema=reader.schema)))
     return rows
 
 
-def on_cluster(client, paths: list[Path]) -> int:
-    """Rows of the archives read by the cluster's workers (only the counts come back)."""
+def on_cluster(client, paths: list[Path], part_bytes: int) -> int:
+    """Rows of the archives read by the cluster's workers, all columns, as the pandas
+    partitions of ``read_archives`` (only the counts come back)."""
     import toolkit.dask
 
-    ddf = toolkit.dask.read_archives([str(p) for p in paths])
+    ddf = toolkit.dask.read_archives([str(p) for p in paths], part_bytes=part_bytes)
     return int(client.compute(ddf.map_partitions(len)).result().sum())
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of the calling process (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
 
 
 def peak_rss_mb() -> float:
@@ -126,15 +158,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--shard-rows", type=int, default=25_000)
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument(
+        "--part-mb", type=float, default=64.0, help="MiB of batch entries a partition"
+    )
     parser.add_argument("--skip-index", action="store_true")
     parser.add_argument(
         "--worker-env",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="an environment variable of the workers, e.g. MALLOC_MMAP_THRESHOLD_=33554432 "
-        "(Dask sets MALLOC_TRIM_THRESHOLD_=65536, which also stops glibc from raising its mmap "
-        "threshold: every buffer over 128 kB is then mapped and faulted in anew)",
+        help="an environment variable of the workers, e.g. MALLOC_TRIM_THRESHOLD_=65536 "
+        "(Dask's own setting; toolkit.distributed.malloc raises the mmap threshold it freezes "
+        "while a part is read)",
     )
     args = parser.parse_args()
 
@@ -151,38 +186,59 @@ def main() -> None:
     env = dict(item.split("=", 1) for item in args.worker_env)
     if env:
         print("worker environment: " + " ".join(f"{k}={v}" for k, v in env.items()))
+    part_bytes = int(args.part_mb * 1024**2)
     with (
         LocalCluster(
             n_workers=args.workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: 8787 may be taken on a shared machine
             silence_logs=40,
             env=env,
         ) as cluster,
         Client(cluster) as client,
     ):
-        on_cluster(client, paths[:1])  # warm the workers (imports)
-        single_process(paths[:1])
+        on_cluster(client, paths[:1], part_bytes)  # warm the workers (imports)
+        single_process(paths[:1], part_bytes)
+        print(f"load average before: {loadavg()}")
         # Interleaved, so that a change of load on the machine hits both alike.
-        single_times, cluster_times = [], []
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            assert single_process(paths) == total
+        single_times, cluster_times, single_cpu, cluster_cpu = [], [], [], []
+        for run in range(args.runs):
+            started, cpu = time.perf_counter(), cpu_seconds()
+            assert single_process(paths, part_bytes) == total
             single_times.append(time.perf_counter() - started)
+            single_cpu.append(cpu_seconds() - cpu)
+            before = sum(client.run(cpu_seconds).values())
             started = time.perf_counter()
-            assert on_cluster(client, paths) == total
+            assert on_cluster(client, paths, part_bytes) == total
             cluster_times.append(time.perf_counter() - started)
+            cluster_cpu.append(sum(client.run(cpu_seconds).values()) - before)
+            print(
+                f"  run {run + 1}: single {single_times[-1]:.2f} s ({single_cpu[-1]:.2f} s CPU), "
+                f"cluster {cluster_times[-1]:.2f} s ({cluster_cpu[-1]:.2f} s worker CPU), "
+                f"load {loadavg()}"
+            )
         single = statistics.median(single_times)
         single_rate = total / single
         elapsed = statistics.median(cluster_times)
         per_worker = total / elapsed / args.workers
-        print(f"single process: {single:.2f} s, {single_rate:,.0f} rows/s")
+        cpu_single = statistics.median(single_cpu)
+        cpu_cluster = statistics.median(cluster_cpu)
+        print(
+            f"single process: {single:.2f} s, {single_rate:,.0f} rows/s; "
+            f"{cpu_single:.2f} s CPU, {total / cpu_single:,.0f} rows per CPU second"
+        )
         print(
             f"cluster of {args.workers}: {elapsed:.2f} s, {total / elapsed:,.0f} rows/s, "
             f"{per_worker:,.0f} rows/s per worker = {per_worker / single_rate:.2f} x the single "
             "process (target >= 0.80)"
         )
+        print(
+            f"  worker CPU: {cpu_cluster:.2f} s, {total / cpu_cluster:,.0f} rows per CPU second = "
+            f"{cpu_single / cpu_cluster:.2f} x the single process's rate per CPU second "
+            "(the per-worker figure on busy cores)"
+        )
+        print(f"load average after: {loadavg()}")
         if args.skip_index:
             return
         client.restart()  # fresh worker processes: their peak RSS is the index build's

@@ -9,8 +9,8 @@ checks, per mutated batch:
 - acceptance: ``scan_batch`` accepts only what protobuf parses, with the same input ids;
 - output: for accepted batches (one in ``--convert-every``), ``convert --to coco`` gives
   the same ``annotations.json`` bytes and report with the C reader and without it;
-- vectors: ``batch_vectors`` (embedding 0 or 1) accepts only what protobuf parses and
-  gives the same ids, sizes and float32 values; ``table_columns`` runs on every case too
+- vectors: ``batch_vectors_packed`` (embedding 0 or 1) accepts only what protobuf parses
+  and gives the same ids, sizes and float32 values; ``table_arrow`` runs on every case too
   (under the sanitizers; tests/test_convert_parquet.py compares its columns);
 - metrics: ``batch_metrics`` (``info``'s counts) accepts only what protobuf parses and
   gives the very metrics ``MetricsCounter.add`` counts of protobuf's inputs;
@@ -102,7 +102,9 @@ def fresh_reader():
     return module
 
 def vectors_differ(found, batch, which):
-    ids, dims, floats = found
+    (id_offsets, id_bytes, _), dims, floats = found
+    starts = np.frombuffer(id_offsets, np.int32).tolist()
+    ids = [id_bytes[a:b].decode() for a, b in zip(starts, starts[1:])]
     sizes = np.frombuffer(dims, np.uint32).tolist()
     expected = []
     for record in batch.inputs:
@@ -135,12 +137,12 @@ while time.monotonic() < deadline:
     except DecodeError:
         batch, expected = None, None
     which = cases % 2
-    found = reader.batch_vectors(raw, which)
+    found = reader.batch_vectors_packed(raw, which)
     if found is not None:
         v_ok += 1
         if batch is None or vectors_differ(found, batch, which):
             differences.append(("vectors", data.hex()))
-    columns_ok += reader.table_columns(raw) is not None
+    columns_ok += reader.table_arrow([raw]) is not None
     counted = reader.batch_metrics(raw)
     if counted is not None:
         m_ok += 1
@@ -180,7 +182,7 @@ while time.monotonic() < deadline:
     if not same or a != b:
         differences.append(("output", data.hex()))
 print(f"cases {{cases}}; scan_batch accepted {{c_ok}}, protobuf parsed {{pb_ok}}; "
-      f"batch_vectors accepted {{v_ok}}, table_columns {{columns_ok}}, "
+      f"batch_vectors_packed accepted {{v_ok}}, table_arrow {{columns_ok}}, "
       f"batch_metrics {{m_ok}}; "
       f"conversions compared {{compared}}; fresh module objects {{modules}}; "
       f"differences {{len(differences)}}")

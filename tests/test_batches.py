@@ -6,9 +6,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import fork_helpers
 import numpy as np
 import pytest
 from convert_helpers import varied_inputs, write_raw_archive
@@ -36,9 +37,11 @@ def _small_ranges(monkeypatch) -> None:
     monkeypatch.setattr(batches, "usable_cpus", lambda: 4)
 
 
-def _no_other_threads() -> None:
-    names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
-    assert not names, f"threads left running by earlier tests: {names}"
+@pytest.fixture(name="forking")
+def _forking(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """True: the test runs here; False: it passed in a fresh interpreter (see
+    :func:`fork_helpers.forking`)."""
+    yield from fork_helpers.forking(request)
 
 
 def _summary(batch: batches.Batch) -> tuple[int, str, list[str], int]:
@@ -46,8 +49,9 @@ def _summary(batch: batches.Batch) -> tuple[int, str, list[str], int]:
 
 
 @linux_only
-def test_workers_give_the_same_batches_in_order(make_archive) -> None:
-    _no_other_threads()
+def test_workers_give_the_same_batches_in_order(forking, make_archive) -> None:
+    if not forking:
+        return
     first = make_archive(varied_inputs(50, seed=1), "a.zip", batch_size=4)
     renamed = [Input(id=f"b-{r.id}", data=r.data) for r in varied_inputs(23, seed=2)]
     second = make_archive(renamed, "b.zip", batch_size=5, flavour="json")
@@ -74,8 +78,11 @@ def test_fewer_than_two_cpus_means_no_worker_process(make_archive, monkeypatch) 
 
 
 @linux_only
-def test_an_error_in_a_worker_comes_in_order_after_the_batches_before(make_archive) -> None:
-    _no_other_threads()
+def test_an_error_in_a_worker_comes_in_order_after_the_batches_before(
+    forking, make_archive
+) -> None:
+    if not forking:
+        return
     source = make_archive(varied_inputs(30), "a.zip", batch_size=2)
     seen = []
 
@@ -109,8 +116,9 @@ def test_steps_refuse_repeated_ids_and_empty_sources(make_archive, tmp_path: Pat
 
 @linux_only
 @pytest.mark.parametrize("workers", [1, 3])
-def test_archive_metrics_match_counting_one_input_at_a_time(make_archive, workers) -> None:
-    _no_other_threads()
+def test_archive_metrics_match_counting_one_input_at_a_time(forking, make_archive, workers) -> None:
+    if not forking:
+        return
     records = varied_inputs(40, seed=4)
     records[5].data.concepts[0].name = ""  # a name first seen later still wins
     source = make_archive(records, "a.zip", batch_size=3)
@@ -174,8 +182,11 @@ def test_extracted_embeddings_give_the_same_outcome_as_parsed_ones(tmp_path: Pat
 
 
 @linux_only
-def test_collect_with_workers_writes_the_same_vectors(make_archive, tmp_path: Path) -> None:
-    _no_other_threads()
+def test_collect_with_workers_writes_the_same_vectors(
+    forking, make_archive, tmp_path: Path
+) -> None:
+    if not forking:
+        return
     first = make_archive(_awkward_inputs()[:60], "a.zip", batch_size=4)
     second = make_archive(varied_inputs(30, seed=9), "b.zip", batch_size=4)
     outcomes = []
@@ -207,9 +218,10 @@ def test_metrics_type_rank_and_empty_metadata() -> None:
 
 @linux_only
 def test_unknown_fields_and_repeated_ids_are_found_in_workers_too(
-    make_archive, tmp_path: Path
+    forking, make_archive, tmp_path: Path
 ) -> None:
-    _no_other_threads()
+    if not forking:
+        return
     records = varied_inputs(30, seed=8)
     for n in (4, 17):
         records[n].data.MergeFromString(b"\x98\x06\x01")  # Data field 99, unknown

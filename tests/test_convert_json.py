@@ -355,9 +355,11 @@ def test_memory_does_not_grow_with_the_archive(
     """Peak Python memory for 10x the inputs stays about the same (one batch at a time)."""
     import tracemalloc
 
-    # Parquet gathers a row group (up to 16k rows or 32 MiB) before writing it: bounded,
-    # but more than these archives hold. Groups of 20 rows show that nothing else grows.
+    # Parquet gathers a row group (up to 16k rows or 32 MiB) before writing it, and up to
+    # 16 batch entries for the C reader to read in one call: bounded, but more than these
+    # archives hold. Groups of 20 rows and single entries show that nothing else grows.
     monkeypatch.setattr("toolkit.tabular.parquet._GROUP_ROWS", 20)
+    monkeypatch.setattr("toolkit.convert._parquet_impl.GROUP_ENTRIES", 1)
 
     import numpy as np
 

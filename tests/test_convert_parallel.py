@@ -8,10 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import fork_helpers
 import pytest
 from convert_helpers import varied_inputs, write_raw_archive
 
@@ -31,17 +32,20 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _no_other_threads() -> None:
-    names = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
-    assert not names, f"threads left running by earlier tests: {names}"
+@pytest.fixture(name="forking")
+def _forking(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """True: the test runs here; False: it passed in a fresh interpreter (see
+    :func:`fork_helpers.forking`)."""
+    yield from fork_helpers.forking(request)
 
 
 def _batches(records: list[Input], size: int) -> list[InputBatch]:
     return [InputBatch(inputs=records[i : i + size]) for i in range(0, len(records), size)]
 
 
-def test_workers_give_the_same_bytes_in_the_same_order(make_archive) -> None:
-    _no_other_threads()
+def test_workers_give_the_same_bytes_in_the_same_order(forking, make_archive) -> None:
+    if not forking:
+        return
     records = varied_inputs(300, seed=11)
     source = make_archive(records, "a.zip", batch_size=7)
     expected = [(encode_inputs(b.inputs), None) for b in _batches(records, 7)]
@@ -61,8 +65,11 @@ def test_auto_workers_only_for_big_sources(monkeypatch) -> None:
 
 
 @pytest.mark.parametrize(("to", "name"), [("json", "out.zip"), ("jsonl", "out.jsonl")])
-def test_convert_output_is_the_same_with_workers(make_archive, tmp_path: Path, to, name) -> None:
-    _no_other_threads()
+def test_convert_output_is_the_same_with_workers(
+    forking, make_archive, tmp_path: Path, to, name
+) -> None:
+    if not forking:
+        return
     first = make_archive(varied_inputs(90, seed=5), "a.zip", batch_size=13)
     renamed = [Input(id=f"b-{r.id}", data=r.data) for r in varied_inputs(40, seed=6)]
     second = make_archive(renamed, "b.zip", batch_size=9, flavour="json")
@@ -97,9 +104,10 @@ def test_an_input_json_cannot_hold_is_named_and_nothing_is_left(
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang(
-    make_archive, tmp_path: Path, monkeypatch
+    forking, make_archive, tmp_path: Path, monkeypatch
 ) -> None:
-    _no_other_threads()
+    if not forking:
+        return
 
     def die(records) -> list[bytes]:
         os._exit(3)
@@ -218,8 +226,11 @@ def _group_ends(pgid: int) -> None:
 
 
 @pytest.mark.parametrize("to", ["json", "jsonl"])
-def test_a_damaged_batch_halfway_stops_workers_and_leaves_nothing(tmp_path: Path, to) -> None:
-    _no_other_threads()
+def test_a_damaged_batch_halfway_stops_workers_and_leaves_nothing(
+    forking, tmp_path: Path, to
+) -> None:
+    if not forking:
+        return
     good = [InputBatch(inputs=b).SerializeToString() for b in _chunks(varied_inputs(60), 6)]
     damaged = good[:6] + [b"\x0a\xff\xff\xff\x0f garbage"] + good[6:]
     source = write_raw_archive(tmp_path / "damaged.zip", damaged)

@@ -421,7 +421,7 @@ class TestPurePython:
     def test_unpacked_vectors_go_to_protobuf(self, tmp_path) -> None:
         from convert_helpers import write_raw_archive
 
-        from toolkit._native import batch_vectors
+        from toolkit._native import batch_vectors_packed
         from toolkit._wire import encode_field
 
         floats = np.array([1.5, -0.25, 3.0], dtype="<f4")
@@ -429,7 +429,7 @@ class TestPurePython:
         data = encode_field(9, unpacked)
         batch = encode_field(1, encode_field(1, b"u") + encode_field(2, data))
         path = write_raw_archive(tmp_path / "u.zip", [batch])
-        assert batch_vectors(batch, 0) is None
+        assert batch_vectors_packed(batch, 0) is None
         out = tmp_path / "t"
         convert_archives([path], out, to="parquet")
         got = pq.read_table(out).column("embedding").to_pylist()
@@ -439,3 +439,204 @@ class TestPurePython:
         with toolkit.open(path) as archive:
             ids, matrix = archive.embeddings()
         assert ids == ["u"] and matrix.tobytes() == floats.tobytes()
+
+
+class TestArrowBuffers:
+    """The C reader's ``table_arrow`` (Arrow buffers, regions too) gives the table the
+    pure-Python path gives, and leaves to Python what protobuf would merge."""
+
+    @staticmethod
+    def _both_ways(monkeypatch, source: Path, tmp_path: Path, **options) -> tuple[pa.Table, ...]:
+        import toolkit._native as native
+
+        convert_archives([source], tmp_path / "fast", to="parquet", **options)
+        monkeypatch.setattr(native, "SPEEDUPS", None)
+        convert_archives([source], tmp_path / "slow", to="parquet", **options)
+        monkeypatch.undo()
+        return tuple(pads.dataset(tmp_path / n).to_table() for n in ("fast", "slow"))
+
+    def test_every_region_shape(self, monkeypatch, make_archive, tmp_path) -> None:
+        from toolkit._native import table_arrow
+
+        records = varied_inputs(9)
+        extra = records[0].data.regions
+        extra.add(id="mask").region_info.mask.image.base64 = b"\x89PNG"
+        extra.add()  # no id, no info: kind "other"
+        keypoints = extra.add(id="kp").region_info.keypoint_locations
+        keypoints.add(row=0.25, col=0.5)
+        keypoints.add(row=0.75, col=0.125)
+        both = extra.add(id="both").region_info
+        both.bounding_box.top_row = 0.5
+        both.polygon.points.add(row=0.1, col=0.2)  # a box and a polygon: kind box
+        empty_polygon = extra.add(id="empty-polygon").region_info.polygon
+        empty_polygon.SetInParent()
+        labelled = extra.add(id="labelled")
+        labelled.data.concepts.add(id="c1", name="", value=0.0)
+        labelled.data.concepts.add(id="c2", name="Two", value=0.5)
+        if "span" in RegionInfo.DESCRIPTOR.fields_by_name:
+            extra.add(id="span").region_info.span.SetInParent()
+        records[1].ClearField("data")  # no data at all
+        source = make_archive(records, batch_size=4)
+        with ArchiveReader(source) as reader:
+            entry = reader.entries[0]
+            found = table_arrow([reader.read_batch_bytes(entry)])
+        assert found is not None and found[15] is not None  # the C reader took the regions
+        fast, slow = self._both_ways(monkeypatch, source, tmp_path)
+        assert fast.equals(slow)
+        by_id = {r["id"]: r for r in fast.column("regions").to_pylist()[0]}
+        assert by_id["both"]["kind"] == "box" and len(by_id["both"]["polygon"]) == 1
+        assert by_id["empty-polygon"]["kind"] == "polygon"
+        assert by_id[""]["kind"] == "other" and by_id["kp"]["kind"] == "point"
+        assert [c["value"] for c in by_id["labelled"]["concepts"]] == [0.0, 0.5]
+
+    def test_merged_region_fields_go_to_python(self, monkeypatch, tmp_path) -> None:
+        """A region whose box is written twice: protobuf merges the two, the C reader
+        leaves the batch's regions to it (and still builds the other columns)."""
+        from convert_helpers import write_raw_archive
+
+        from toolkit._native import table_arrow
+        from toolkit._wire import encode_field
+
+        def box(field: int, value: float) -> bytes:
+            return bytes([(field << 3) | 5]) + np.float32(value).tobytes()
+
+        info = encode_field(1, box(1, 0.25)) + encode_field(1, box(4, 0.75))
+        region = encode_field(1, b"twice") + encode_field(2, info)
+        plain = encode_field(1, b"plain") + encode_field(2, encode_field(1, box(2, 0.5)))
+        data = encode_field(11, region) + encode_field(11, plain)
+        batch = encode_field(1, encode_field(1, b"a") + encode_field(2, data))
+        batch += encode_field(1, encode_field(1, b"b"))
+        source = write_raw_archive(tmp_path / "m.zip", [batch])
+        found = table_arrow([batch])
+        assert found is not None and found[15] is None
+        fast, slow = self._both_ways(monkeypatch, source, tmp_path)
+        assert fast.equals(slow)
+        merged = fast.column("regions").to_pylist()[0][0]["box"]
+        assert merged == {"left_col": 0.0, "top_row": 0.25, "right_col": 0.75, "bottom_row": 0.0}
+
+    def test_metadata_columns_and_hosted_urls(self, monkeypatch, make_archive, tmp_path) -> None:
+        from media_helpers import hosted_input
+
+        records = varied_inputs(6)
+        records.append(hosted_input("h", "https://data.clarifai.com/", "/users/u/x"))
+        records[2].data.metadata.update({"bad": float("nan")})  # left to Python: NaN
+        records[3].data.metadata.update({"nested": {"x": [1, "two"]}})
+        source = make_archive(records, batch_size=3)
+        fast, slow = self._both_ways(
+            monkeypatch, source, tmp_path, metadata_columns=["nested.x", "bad"]
+        )
+        assert fast.equals(slow)
+        assert fast.column("url").to_pylist()[-1] == "https://data.clarifai.com/orig/users/u/x"
+
+    def test_the_command_does_not_import_pandas(self, sample_archive, tmp_path) -> None:
+        """``pyarrow.array()`` imports pandas (0.3 s) on first use; the conversion builds
+        its arrays from buffers, so a ``convert --to parquet`` process never loads it."""
+        import subprocess
+        import sys
+
+        code = (
+            "import sys, runpy\n"
+            f"sys.argv = ['clarifai-archive', '-q', 'convert', {str(sample_archive)!r}, "
+            f"'--to', 'parquet', '-o', {str(tmp_path / 'out')!r}]\n"
+            "try:\n    runpy.run_module('toolkit', run_name='__main__')\n"
+            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print('pandas' in sys.modules)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        )
+        assert done.stdout.strip() == "False"
+        assert pq.read_table(tmp_path / "out").num_rows == 31
+
+
+class TestWriterThread:
+    def test_a_failed_write_is_an_error_and_leaves_nothing(
+        self, monkeypatch, sample_archive, tmp_path
+    ) -> None:
+        from toolkit.errors import OutputError
+
+        def failing(self, table, row_group_size=None):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(pq.ParquetWriter, "write_table", failing)
+        out = tmp_path / "t"
+        with pytest.raises(OutputError, match="No space left on device"):
+            convert_archives([sample_archive], out, to="parquet")
+        assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+    def test_row_groups_and_files_as_without_a_thread(self, make_archive, tmp_path) -> None:
+        records = [make_input(f"i{n:03d}", vector=[n, 1.0]) for n in range(250)]
+        source = make_archive(records, batch_size=16)
+        convert_archives([source], tmp_path / "t", to="parquet", rows_per_file=100)
+        files = sorted((tmp_path / "t").iterdir())
+        assert [pq.ParquetFile(f).metadata.num_rows for f in files] == [100, 100, 50]
+        table = pads.dataset(tmp_path / "t").to_table()
+        assert table.column("id").to_pylist() == [r.id for r in records]
+
+
+class TestEntryGroups:
+    """Up to 16 entries are read by the C reader in one call; the table and the errors are
+    those of reading them one by one."""
+
+    def test_groups_give_the_table_of_single_entries(self, monkeypatch, make_archive, tmp_path):
+        import toolkit.tabular.stream as stream
+        from toolkit.convert import _parquet_impl
+
+        records = varied_inputs(40)
+        for i, record in enumerate(records):
+            if i % 3:
+                record.data.ClearField("embeddings")  # entries with and without vectors
+        source = make_archive(records, batch_size=2)
+        convert_archives([source], tmp_path / "grouped", to="parquet")
+        with toolkit_open(source) as archive:
+            grouped = archive.to_arrow()
+        monkeypatch.setattr(stream, "GROUP_ENTRIES", 1)
+        monkeypatch.setattr(_parquet_impl, "GROUP_ENTRIES", 1)
+        convert_archives([source], tmp_path / "single", to="parquet")
+        with toolkit_open(source) as archive:
+            single = archive.to_arrow()
+        assert grouped.equals(single)
+        assert pads.dataset(tmp_path / "grouped").to_table().equals(single)
+        assert pads.dataset(tmp_path / "single").to_table().equals(single)
+
+    def test_an_unusual_entry_in_a_group(self, monkeypatch, tmp_path) -> None:
+        """One entry the C reader leaves to protobuf (a region's box written twice): the
+        group is read entry by entry, the same table as without the C reader."""
+        from convert_helpers import write_raw_archive
+
+        import toolkit._native as native
+        from toolkit._wire import encode_field
+
+        def box(field: int, value: float) -> bytes:
+            return bytes([(field << 3) | 5]) + np.float32(value).tobytes()
+
+        def entry(i: int, twice: bool) -> bytes:
+            info = encode_field(1, box(1, 0.25)) + (encode_field(1, box(4, 0.5)) if twice else b"")
+            region = encode_field(1, b"r") + encode_field(2, info)
+            data = encode_field(11, region) + encode_field(9, encode_field(1, box(1, i)[1:] * 2))
+            return encode_field(1, encode_field(1, f"in-{i}".encode()) + encode_field(2, data))
+
+        batches = [entry(i, twice=i == 3) for i in range(6)]
+        source = write_raw_archive(tmp_path / "g.zip", batches)
+        convert_archives([source], tmp_path / "fast", to="parquet")
+        monkeypatch.setattr(native, "SPEEDUPS", None)
+        convert_archives([source], tmp_path / "slow", to="parquet")
+        fast = pads.dataset(tmp_path / "fast").to_table()
+        assert fast.equals(pads.dataset(tmp_path / "slow").to_table())
+        assert fast.column("regions").to_pylist()[3][0]["box"]["right_col"] == 0.5
+
+    def test_mixed_dimensions_name_the_entry_in_a_group(self, make_archive, tmp_path) -> None:
+        records = [make_input(f"i{n}", vector=[1.0] * 4) for n in range(9)]
+        records.append(make_input("odd", vector=[1.0] * 3))
+        source = make_archive(records, batch_size=2)
+        with ArchiveReader(source) as reader:
+            last = reader.entries[-1].name
+        with pytest.raises(SchemaError, match=rf"entry '{last}', input 'odd'"):
+            convert_archives([source], tmp_path / "t", to="parquet")
+        assert not (tmp_path / "t").exists()
+
+
+def toolkit_open(path: Path):
+    import toolkit
+
+    return toolkit.open(path)

@@ -32,7 +32,7 @@ def _cluster():
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: 8787 may be taken on a shared machine
             silence_logs=50,
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
@@ -217,6 +217,19 @@ def test_read_part_is_the_reader_for_one_range(archives):
     plan = plan_parts(archives[:1], options, part_bytes=PART_BYTES)
     ids = [i for part in plan.parts for i in read_part(part).column("id").to_pylist()]
     assert ids == _reference(archives[:1], ["id"]).column("id").to_pylist()
+
+
+def test_a_partition_joins_the_small_columns_into_one_chunk(archives):
+    plan = plan_parts(archives[:1], part_bytes=PART_BYTES)
+    part = plan.parts[0]
+    table = read_part(part)
+    assert table.column("id").num_chunks > 1  # one chunk a batch entry, as read
+    frame = tdask.read_part_pandas(part)
+    arrays = {name: pa.array(frame[name].array) for name in frame.columns}  # Arrow's own
+    chunks = {n: getattr(a, "num_chunks", 1) for n, a in arrays.items()}
+    assert chunks.pop("embedding") == table.column("embedding").num_chunks  # not copied
+    assert set(chunks.values()) == {1}
+    assert _as_table(frame, table.schema).equals(table)
 
 
 def test_index_from_shards_on_the_cluster_is_the_local_one(cluster, tmp_path, runner):

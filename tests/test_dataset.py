@@ -272,3 +272,34 @@ def test_metadata_depth_limit_holds_for_tables(make_archive) -> None:
         assert archive.to_arrow(columns=["metadata"]).column("metadata")[0].as_py() == (
             '{"a":{"b":{"c":{"d":1.0}}}}'
         )
+
+
+class TestEmbeddingsBothWays:
+    """The C reader's packed ids and in-place matrix give what protobuf gives."""
+
+    @pytest.mark.parametrize("which", [0, 1])
+    def test_same_ids_and_matrix(self, which, monkeypatch, make_archive) -> None:
+        import toolkit._native as native
+        from toolkit.input_ids import InputIds
+
+        records = []
+        for n in range(40):
+            record = make_input(f"in-{n:02d}-é" if n % 7 else "", vector=[n, -n, 0.5])
+            if n % 5 == 2:
+                record.data.ClearField("embeddings")  # no vector: not in the result
+            elif n % 3 == 0:
+                record.data.embeddings.add(vector=[1, 2, 3], num_dimensions=3)
+            records.append(record)
+        path = make_archive(records, batch_size=6)
+        with toolkit.open(path) as archive:
+            fast_ids, fast = archive.embeddings(which)
+        monkeypatch.setattr(native, "SPEEDUPS", None)
+        with toolkit.open(path) as archive:
+            slow_ids, slow = archive.embeddings(which)
+        assert isinstance(fast_ids, InputIds) and isinstance(slow_ids, InputIds)
+        assert fast_ids == slow_ids and len(fast_ids) == fast.shape[0]
+        assert fast.tobytes() == slow.tobytes()
+        if which == 0:
+            assert list(fast_ids) == [r.id for r in records if len(r.data.embeddings)]
+        else:
+            assert list(fast_ids) == [r.id for r in records if len(r.data.embeddings) > 1]

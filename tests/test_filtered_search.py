@@ -227,7 +227,7 @@ def test_missing_source_archive(labelled, tmp_path):
     archive, index, _small = labelled
     archive.rename(tmp_path / "moved.zip")
     reloaded = SimilarityIndex.load(index.path)
-    with pytest.raises(ArchiveError, match="--archive ARCHIVE"):
+    with pytest.raises(ArchiveError, match=r"give the archive \(archives=ARCHIVE\)$"):
         reloaded.select(FilterCriteria(concepts=("rare",)))
     selection = reloaded.select(
         FilterCriteria(concepts=("rare",)), archives=[tmp_path / "moved.zip"]

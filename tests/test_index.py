@@ -176,7 +176,7 @@ class TestApproximate:
         )
         assert tight.kind == "ivfpq" and tight.sidecar["params"]["pq_m"] < 24
         assert tight.sidecar["tuning"]["recall_at_10"] >= 0.95
-        with pytest.raises(LimitError, match="memory-budget"):
+        with pytest.raises(LimitError, match="raise memory_budget$"):
             build_index([archive], tmp_path / "d", kind="auto", memory_budget=1000)
         assert not (tmp_path / "d").exists()
 
@@ -377,7 +377,8 @@ class TestBadInputs:
         archive = make_archive(records)
         with pytest.raises(SchemaError, match=message) as info:
             build_index([archive], tmp_path / "ix")
-        assert "'bad-one'" in str(info.value) and "--skip-bad" in str(info.value)
+        assert "'bad-one'" in str(info.value) and "pass skip_bad=True" in str(info.value)
+        assert info.value.params == ("skip_bad=True",)
         assert not (tmp_path / "ix").exists()
         index = build_index([archive], tmp_path / "ix", skip_bad=True)
         assert len(index) == 4 and "bad-one" not in index
@@ -435,7 +436,7 @@ class TestBadInputs:
 
     def test_output_checks(self, sample_archive, tmp_path):
         build_index([sample_archive], tmp_path / "ix")
-        with pytest.raises(OutputError, match="--force"):
+        with pytest.raises(OutputError, match="pass force=True to replace it"):
             build_index([sample_archive], tmp_path / "ix")
         build_index([sample_archive], tmp_path / "ix", force=True)
         (tmp_path / "file").write_text("x")
@@ -506,7 +507,7 @@ class TestHugeVectors:
         archive = make_archive(records)
         with pytest.raises(SchemaError, match=r"'huge' embedding has a norm of 5e\+19") as info:
             build_index([archive], tmp_path / "ix", metric=metric)
-        assert "--skip-bad" in str(info.value)
+        assert "pass skip_bad=True" in str(info.value)
         index = build_index([archive], tmp_path / "ix", metric=metric, skip_bad=True)
         assert list(index.ids) == ["plain"]
         with pytest.raises(SchemaError, match="query 0 has a norm of 5e"):
@@ -559,7 +560,7 @@ class TestChanges:
             tmp_path / "update.zip", changed, ids=["v00000", "v00001", "v00002"]
         )
         before = (folder / "vectors.npy").read_bytes()
-        with pytest.raises(ConflictError, match="--replace"):
+        with pytest.raises(ConflictError, match="pass replace=True"):
             add_to_index(folder, [update])
         assert (folder / "vectors.npy").read_bytes() == before
         report = add_to_index(folder, [update], replace=True)

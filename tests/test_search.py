@@ -246,7 +246,7 @@ class TestSheet:
         media, notes = gather_media(rows, index=index)
         assert media["hosted"] == Media("none", text="hosted image")
         assert media["texty"].kind == "text" and media["texty"].text == "a red ball"
-        assert any("--media-dir" in n for n in notes)
+        assert any("pass media_dir=... to see them" in n for n in notes)
         media_dir = tmp_path / "media"
         media_dir.mkdir()
         Image.new("RGB", (40, 30), (200, 10, 10)).save(media_dir / "filed.jpg")

@@ -593,8 +593,8 @@ def test_each_module_object_has_its_own_schema_tables() -> None:
     batch = InputBatch(inputs=[_image("a"), _image("b")]).SerializeToString()
     for name, args in (
         ("scan_batch", (batch,)),
-        ("table_columns", (batch,)),
-        ("batch_vectors", (batch, 0)),
+        ("table_arrow", ([batch],)),
+        ("batch_vectors_packed", (batch, 0)),
     ):
         with pytest.raises(RuntimeError, match="load_schema was not called"):
             getattr(fresh, name)(*args)
@@ -615,7 +615,7 @@ def test_load_schema_rejects_bad_tables_and_keeps_the_loaded_ones() -> None:
         fresh.load_schema([])
     batch = InputBatch(inputs=[_image("a"), _image("b")]).SerializeToString()
     assert fresh.scan_batch(batch) == ["a", "b"]
-    assert fresh.table_columns(batch) == _native.SPEEDUPS.table_columns(batch)
+    assert fresh.table_arrow([batch]) == _native.SPEEDUPS.table_arrow([batch])
 
 
 @needs_c

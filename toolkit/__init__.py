@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers (explicit 
     from .index import similar_ids as similar_ids
     from .index import write_gallery as write_gallery
     from .index import write_sheet as write_sheet
+    from .input_ids import InputIds as InputIds
     from .media import FileNamer as FileNamer
     from .media import MediaReport as MediaReport
     from .media import MediaSink as MediaSink
@@ -107,6 +108,7 @@ _LAZY = {
     "dedupe": ("DedupeReport", "dedupe_archive"),
     "catalog": ("Catalog", "DatasetInfo", "VersionInfo"),
     "unknown": ("UnknownFields", "describe_unknown_fields", "find_unknown_fields"),
+    "input_ids": ("InputIds",),
     "index": (
         "DuplicateGroup",
         "EvalReport",

@@ -3,14 +3,16 @@
 ``SPEEDUPS`` is the loaded module, or None when it was not built (no C compiler when the
 package was installed) or when ``CLARIFAI_ARCHIVE_PURE_PYTHON=1`` asks for the
 pure-Python path. Everything it does, the pure-Python path also does: it only makes
-``convert`` (COCO, Parquet), the embeddings matrix and ``info`` faster.
+``convert --to coco``, ``--to parquet``, ``Archive.embeddings()``, the tables and
+``info`` faster.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Any, cast, overload
+from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
@@ -19,10 +21,10 @@ from .messages import InputBatch
 __all__ = [
     "SPEEDUPS",
     "batch_metrics",
-    "batch_vectors",
+    "batch_vectors_packed",
     "schema_tables",
     "scan_batch",
-    "table_columns",
+    "table_arrow",
 ]
 
 # Kinds of field the C reader knows (toolkit/_speedups.c: K_*): what it checks is the
@@ -109,37 +111,29 @@ def scan_batch(data: bytes) -> list[str] | None:
     return ids
 
 
-@overload
-def batch_vectors(
-    data: bytes, which: int, out: None = None
-) -> tuple[list[str], bytes, bytes] | None: ...
-
-
-@overload
-def batch_vectors(
-    data: bytes, which: int, out: Any = None
-) -> tuple[list[str], bytes, bytes | int] | None: ...
-
-
-def batch_vectors(
-    data: bytes, which: int, out: Any = None
-) -> tuple[list[str], bytes, bytes | int] | None:
-    """The input ids of a protobuf InputBatch entry, the size of each one's embedding
-    ``which`` (native uint32 each, 0: none) and their packed float32 bytes, concatenated
-    (written into the writable buffer ``out`` instead when they fit: then their number of
-    bytes); or None when protobuf should read the entry (no C reader, or it is unusual)."""
+def table_arrow(entries: Sequence[bytes]) -> tuple[Any, ...] | None:
+    """The Parquet table's columns for protobuf InputBatch entries, one after the other,
+    as Arrow buffers (see ``toolkit/tabular/rows.py``), or None when protobuf should read
+    them (one at a time: then any entry but the unusual one is taken)."""
     if SPEEDUPS is None:
         return None
-    found: tuple[list[str], bytes, bytes | int] | None = SPEEDUPS.batch_vectors(data, which, out)
+    found: tuple[Any, ...] | None = SPEEDUPS.table_arrow(entries)
     return found
 
 
-def table_columns(data: bytes) -> tuple[Any, ...] | None:
-    """The simple columns of the Parquet table for a protobuf InputBatch entry (see
-    ``toolkit/tabular/rows.py``), or None when protobuf should read the entry."""
+def batch_vectors_packed(
+    data: bytes, which: int, out: Any = None
+) -> tuple[tuple[bytes, bytes, bytes], bytes, bytes | int] | None:
+    """The input ids of a protobuf InputBatch entry as Arrow string buffers (int32
+    offsets, UTF-8 bytes, validity bitmap), the size of each one's embedding ``which``
+    (native uint32 each, 0: none) and their packed float32 bytes, concatenated (written
+    into the writable buffer ``out`` instead when they fit: then their number of bytes);
+    or None when protobuf should read the entry (no C reader, or it is unusual)."""
     if SPEEDUPS is None:
         return None
-    found: tuple[Any, ...] | None = SPEEDUPS.table_columns(data)
+    found: tuple[tuple[bytes, bytes, bytes], bytes, bytes | int] | None = (
+        SPEEDUPS.batch_vectors_packed(data, which, out)
+    )
     return found
 
 

@@ -16,7 +16,7 @@ Example::
         writer = output_writer(out, batch_size=128, flavour="protobuf")
         try:
             sink = BatchSink(writer, 128)
-            for batch in iter_source_batches(source):
+            for batch in iter_batches([source.reader]):
                 sink.add_batch(batch)
             sink.flush()
             writer.close()
@@ -165,7 +165,8 @@ SourceBatch = Batch
 
 
 def iter_source_batches(source: Source) -> Iterator[Batch]:
-    """Every batch of ``source``, in the archive's order, parsed within the reader's limits."""
+    """``iter_batches([source.reader])``: kept only for ``dedupe.py`` (to go when it calls
+    :func:`toolkit.batches.iter_batches` itself, as the other rewriters do)."""
     return iter_batches([source.reader])
 
 

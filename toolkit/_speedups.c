@@ -16,11 +16,12 @@
  *   "split") are written to their split's own text, returned beside the untagged one; the
  *   callback hands a tagged input's dicts back to be filed there. See
  *   toolkit/convert/coco.py.
- * - batch_vectors(data, which): the input ids and the packed floats of embedding `which`
- *   of each input (Archive.embeddings, the Parquet embedding column).
- * - table_columns(data): the simple columns of the Parquet table (ids, types, urls, sizes,
- *   times, concepts, texts, metadata as sorted JSON) and flags for what the Python side
- *   adds (regions, unusual metadata, hosted urls).
+ * - batch_vectors_packed(data, which, out): the input ids (as Arrow string buffers) and
+ *   the packed floats of embedding `which` of each input (Archive.embeddings, the Parquet
+ *   embedding column).
+ * - table_arrow(data): the columns of the Parquet table as Arrow buffers (ids, types,
+ *   urls, sizes, times, concepts, texts, metadata as sorted JSON, regions) and flags for
+ *   what the Python side adds (unusual metadata or regions, hosted urls).
  *
  * Every read is bounds-checked: the bytes come from an untrusted archive.
  */
@@ -1648,161 +1649,7 @@ done:
     return result;
 }
 
-/* ---- embeddings (batch_vectors) ---------------------------------------------------- */
-
-/* batch_vectors(data, which, out=None): for a batch that check_message accepts, the input
- * ids, the size of each input's embedding number `which` (uint32 per input, 0: none or
- * empty) and the packed floats of those that have one, concatenated: as bytes, or written
- * into the writable buffer `out` when they fit (then their number of bytes). None when anything is unusual
- * (an input with its data field twice, a vector not written as one packed field, a length
- * not a multiple of 4): the caller then reads the batch with protobuf. */
-static PyObject *batch_vectors(PyObject *self, PyObject *args)
-{
-    const State *st = state_of(self);
-    Py_buffer view, out_view = {0};
-    Py_ssize_t which;
-    PyObject *out_arg = Py_None;
-    if (st->table_count == 0) {
-        PyErr_SetString(PyExc_RuntimeError, "batch_vectors: load_schema was not called");
-        return NULL;
-    }
-    if (!PyArg_ParseTuple(args, "y*n|O", &view, &which, &out_arg))
-        return NULL;
-    int have_out = 0;
-    if (out_arg != Py_None) {
-        if (PyObject_GetBuffer(out_arg, &out_view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
-            PyBuffer_Release(&view);
-            return NULL;
-        }
-        have_out = 1;
-    }
-    const uint8_t *start = view.buf, *end = start + view.len;
-    PyObject *ids = NULL, *dims = NULL, *floats = NULL, *result = NULL;
-    uint32_t *dim_buf = NULL;
-    size_t n_inputs = 0, cap = 0, total = 0;
-    if (which < 0 || !check_message(st->tables, start, end, 0, 1))
-        goto unusual;
-    ids = PyList_New(0);
-    if (ids == NULL)
-        goto done;
-    /* First pass: ids, sizes and the total number of float bytes. */
-    const uint8_t *p = start;
-    Field f, g, h, k;
-    while (next_field(&p, end, &f) == 1) {
-        if (f.number != 1)
-            continue;
-        const uint8_t *q = f.data, *qend = f.data + f.len, *id = NULL;
-        size_t id_len = 0;
-        Span data = {NULL, NULL};
-        int data_fields = 0;
-        while (next_field(&q, qend, &g) == 1) {
-            if (g.number == INPUT_ID) {
-                id = g.data;
-                id_len = g.len;
-            } else if (g.number == INPUT_DATA) {
-                data.p = g.data;
-                data.end = g.data + g.len;
-                data_fields++;
-            }
-        }
-        if (data_fields > 1)
-            goto unusual;
-        uint32_t dim = 0;
-        if (data.p != NULL) {
-            Py_ssize_t seen = 0;
-            const uint8_t *r = data.p;
-            while (next_field(&r, data.end, &h) == 1) {
-                if (h.number != 9 || seen++ != which)
-                    continue;
-                const uint8_t *e = h.data, *eend = h.data + h.len;
-                int vectors = 0;
-                while (next_field(&e, eend, &k) == 1) {
-                    if (k.number != 1)
-                        continue;
-                    if (k.wire != W_LEN || k.len % 4 != 0 || ++vectors > 1)
-                        goto unusual;
-                    dim = (uint32_t)(k.len / 4);
-                }
-            }
-        }
-        PyObject *text = id ? decode(id, id_len) : PyUnicode_New(0, 0);
-        if (text == NULL || PyList_Append(ids, text) < 0) {
-            Py_XDECREF(text);
-            goto done;
-        }
-        Py_DECREF(text);
-        if (n_inputs == cap) {
-            cap = cap ? 2 * cap : 256;
-            uint32_t *grown = PyMem_Realloc(dim_buf, cap * sizeof(uint32_t));
-            if (grown == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            dim_buf = grown;
-        }
-        dim_buf[n_inputs++] = dim;
-        total += (size_t)dim * 4;
-    }
-    uint8_t *out;
-    if (have_out && total <= (size_t)out_view.len) {
-        /* Straight into the caller's buffer; the result says how many bytes. */
-        floats = PyLong_FromSize_t(total);
-        if (floats == NULL)
-            goto done;
-        out = (uint8_t *)out_view.buf;
-    } else {
-        floats = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
-        if (floats == NULL)
-            goto done;
-        out = (uint8_t *)PyBytes_AS_STRING(floats);
-    }
-    /* Second pass: copy the floats (the walk is the same, so no check fails here). */
-    size_t row = 0;
-    p = start;
-    while (next_field(&p, end, &f) == 1) {
-        if (f.number != 1)
-            continue;
-        uint32_t dim = dim_buf[row++];
-        if (dim == 0)
-            continue;
-        const uint8_t *q = f.data, *qend = f.data + f.len;
-        while (next_field(&q, qend, &g) == 1) {
-            if (g.number != INPUT_DATA)
-                continue;
-            Py_ssize_t seen = 0;
-            const uint8_t *r = g.data, *rend = g.data + g.len;
-            while (next_field(&r, rend, &h) == 1) {
-                if (h.number != 9 || seen++ != which)
-                    continue;
-                const uint8_t *e = h.data, *eend = h.data + h.len;
-                while (next_field(&e, eend, &k) == 1)
-                    if (k.number == 1) {
-                        memcpy(out, k.data, k.len);
-                        out += k.len;
-                    }
-            }
-        }
-    }
-    dims = PyBytes_FromStringAndSize((const char *)dim_buf, (Py_ssize_t)(n_inputs * 4));
-    if (dims == NULL)
-        goto done;
-    result = PyTuple_Pack(3, ids, dims, floats);
-    goto done;
-unusual:
-    result = Py_None;
-    Py_INCREF(result);
-done:
-    Py_XDECREF(ids);
-    Py_XDECREF(dims);
-    Py_XDECREF(floats);
-    PyMem_Free(dim_buf);
-    PyBuffer_Release(&view);
-    if (have_out)
-        PyBuffer_Release(&out_view);
-    return result;
-}
-
-/* ---- table columns (table_columns) ------------------------------------------------- */
+/* ---- table helpers (table_arrow) --------------------------------------------------- */
 
 typedef struct {
     char *data;
@@ -1826,22 +1673,6 @@ static int bytes_put(Bytes *b, const void *src, size_t n)
     memcpy(b->data + b->len, src, n);
     b->len += n;
     return 0;
-}
-
-static int append_text(PyObject *list, const uint8_t *s, size_t n, int none_if_empty)
-{
-    PyObject *item;
-    if (none_if_empty && (s == NULL || n == 0)) {
-        item = Py_None;
-        Py_INCREF(item);
-    } else {
-        item = s ? decode(s, n) : PyUnicode_New(0, 0);
-    }
-    if (item == NULL)
-        return -1;
-    int r = PyList_Append(list, item);
-    Py_DECREF(item);
-    return r;
 }
 
 enum { FLAG_METADATA = 1, FLAG_REGIONS = 2, FLAG_HOSTED = 4 };
@@ -1878,237 +1709,691 @@ static int read_media(Span m, uint32_t url_no, uint32_t hosted_no, uint32_t info
     return 0;
 }
 
-/* table_columns(data): the simple columns of the table (toolkit/tabular/rows.py) for a
- * batch that check_message accepts: ids, input types, urls, sizes, creation times,
- * concepts, positive concept ids, texts, and per input flags (metadata, regions, a url
- * only hosted) for what the Python side fills in. None when anything is unusual (a
+/* ---- pq: Arrow buffers of the table (table_arrow) and packed ids (batch_vectors_packed) */
+
+/* A string column as Arrow lays it out: int32 offsets (n + 1), the UTF-8 bytes, and a
+ * validity bitmap (bit i set: row i is not null); check_message has checked the UTF-8. */
+typedef struct {
+    Bytes off, data, valid;
+    size_t rows;
+} Strs;
+
+static int strs_start(Strs *s)
+{
+    int32_t zero = 0;
+    return bytes_put(&s->off, &zero, 4);
+}
+
+static int bits_add(Bytes *bits, size_t row, int set)
+{
+    if (row % 8 == 0) {
+        uint8_t zero = 0;
+        if (bytes_put(bits, &zero, 1) < 0)
+            return -1;
+    }
+    if (set)
+        bits->data[row / 8] |= (char)(1u << (row % 8));
+    return 0;
+}
+
+/* Adds one row: the bytes s[0:n], or a null when s is NULL and null_ok. */
+static int strs_add(Strs *s, const uint8_t *p, size_t n, int null_ok)
+{
+    int is_null = null_ok && p == NULL;
+    if (!is_null && n > 0 && bytes_put(&s->data, p, n) < 0)
+        return -1;
+    if (s->data.len > INT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "table_arrow: a string column past 2 GiB");
+        return -1;
+    }
+    int32_t end = (int32_t)s->data.len;
+    if (bytes_put(&s->off, &end, 4) < 0 || bits_add(&s->valid, s->rows, !is_null) < 0)
+        return -1;
+    s->rows++;
+    return 0;
+}
+
+static void strs_free(Strs *s)
+{
+    PyMem_Free(s->off.data);
+    PyMem_Free(s->data.data);
+    PyMem_Free(s->valid.data);
+}
+
+static PyObject *bytes_of(const Bytes *b)
+{
+    return PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
+}
+
+/* (offsets, data, validity) as bytes. */
+static PyObject *strs_tuple(const Strs *s)
+{
+    PyObject *o = bytes_of(&s->off), *d = bytes_of(&s->data), *v = bytes_of(&s->valid);
+    PyObject *t = (o && d && v) ? PyTuple_Pack(3, o, d, v) : NULL;
+    Py_XDECREF(o);
+    Py_XDECREF(d);
+    Py_XDECREF(v);
+    return t;
+}
+
+/* Field numbers of Region, RegionInfo and Point. */
+enum {
+    RINFO_MASK = 4, RINFO_POLYGON = 5, RINFO_POINT = 6, RINFO_SPAN = 7, RINFO_KEYPOINTS = 9,
+    POLYGON_POINTS = 1, POINT_ROW = 1, POINT_COL = 2,
+};
+/* Region kinds in REGION_KINDS order (toolkit/tabular/schema.py). */
+static const char *const REGION_KIND_NAMES[] = {"box", "polygon", "point", "mask", "span", "other"};
+
+/* The regions column of one batch, as rows.py's _Regions builds it. */
+typedef struct {
+    Bytes offsets;  /* int32 per input + 1 */
+    Strs ids, kinds;
+    Bytes box, box_valid; /* float32 left, top, right, bottom per region; bitmap */
+    Bytes poly_off;       /* int32 per region + 1 */
+    Bytes points;         /* float32 row, col per point */
+    Bytes c_off;          /* int32 per region + 1 */
+    Strs c_ids, c_names;
+    Bytes c_val;
+    int32_t count, n_points, n_concepts;
+} RegionCols;
+
+static void region_cols_free(RegionCols *r)
+{
+    PyMem_Free(r->offsets.data);
+    strs_free(&r->ids);
+    strs_free(&r->kinds);
+    PyMem_Free(r->box.data);
+    PyMem_Free(r->box_valid.data);
+    PyMem_Free(r->poly_off.data);
+    PyMem_Free(r->points.data);
+    PyMem_Free(r->c_off.data);
+    strs_free(&r->c_ids);
+    strs_free(&r->c_names);
+    PyMem_Free(r->c_val.data);
+}
+
+/* A point's row and col (protobuf keeps the last of a field written twice). */
+static void read_point(const uint8_t *p, const uint8_t *end, float *row, float *col)
+{
+    Field f;
+    *row = 0.0f;
+    *col = 0.0f;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number == POINT_ROW)
+            *row = as_float(f.data);
+        else if (f.number == POINT_COL)
+            *col = as_float(f.data);
+    }
+}
+
+static int put_point(RegionCols *r, float row, float col)
+{
+    float rc[2] = {row, col};
+    if (bytes_put(&r->points, rc, 8) < 0)
+        return -1;
+    r->n_points++;
+    return 0;
+}
+
+/* Adds one region; 0 when it is unusual (a singular message field twice, which protobuf
+ * would merge: the Python path then builds the batch's regions), -1 on error. */
+static int region_add(RegionCols *r, const uint8_t *p, const uint8_t *end)
+{
+    Field f, g, h;
+    Span id = {NULL, NULL}, info = {NULL, NULL}, data = {NULL, NULL};
+    int infos = 0, datas = 0;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number == REGION_ID) {
+            id.p = f.data;
+            id.end = f.data + f.len;
+        } else if (f.number == REGION_INFO) {
+            info.p = f.data;
+            info.end = f.data + f.len;
+            infos++;
+        } else if (f.number == REGION_DATA) {
+            data.p = f.data;
+            data.end = f.data + f.len;
+            datas++;
+        }
+    }
+    if (infos > 1 || datas > 1)
+        return 0;
+    int boxes = 0, polygons = 0, points = 0, masks = 0, spans = 0, keypoints = 0;
+    Span box = {NULL, NULL}, polygon = {NULL, NULL}, point = {NULL, NULL};
+    if (infos) {
+        const uint8_t *q = info.p;
+        while (next_field(&q, info.end, &g) == 1) {
+            switch (g.number) {
+            case RINFO_BOX: boxes++; box.p = g.data; box.end = g.data + g.len; break;
+            case RINFO_POLYGON: polygons++; polygon.p = g.data; polygon.end = g.data + g.len; break;
+            case RINFO_POINT: points++; point.p = g.data; point.end = g.data + g.len; break;
+            case RINFO_MASK: masks++; break;
+            case RINFO_SPAN: spans++; break;
+            case RINFO_KEYPOINTS: keypoints++; break;
+            default: break;
+            }
+        }
+    }
+    if (boxes > 1 || polygons > 1 || points > 1 || masks > 1 || spans > 1)
+        return 0;
+    int kind = boxes ? 0 : polygons ? 1 : (points || keypoints) ? 2 : masks ? 3 : spans ? 4 : 5;
+    const char *name = REGION_KIND_NAMES[kind];
+    if (strs_add(&r->ids, id.p ? id.p : (const uint8_t *)"", (size_t)(id.end - id.p), 0) < 0 ||
+        strs_add(&r->kinds, (const uint8_t *)name, strlen(name), 0) < 0)
+        return -1;
+    float lt_rb[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (boxes) {
+        const uint8_t *b = box.p;
+        while (next_field(&b, box.end, &h) == 1) {
+            if (h.number == 1)
+                lt_rb[1] = as_float(h.data); /* top_row */
+            else if (h.number == 2)
+                lt_rb[0] = as_float(h.data); /* left_col */
+            else if (h.number == 3)
+                lt_rb[3] = as_float(h.data); /* bottom_row */
+            else if (h.number == 4)
+                lt_rb[2] = as_float(h.data); /* right_col */
+        }
+    }
+    if (bytes_put(&r->box, lt_rb, 16) < 0 || bits_add(&r->box_valid, (size_t)r->count, boxes) < 0)
+        return -1;
+    float row, col;
+    if (polygons) {
+        const uint8_t *q = polygon.p;
+        while (next_field(&q, polygon.end, &g) == 1)
+            if (g.number == POLYGON_POINTS) {
+                read_point(g.data, g.data + g.len, &row, &col);
+                if (put_point(r, row, col) < 0)
+                    return -1;
+            }
+    } else if (points) {
+        read_point(point.p, point.end, &row, &col);
+        if (put_point(r, row, col) < 0)
+            return -1;
+    } else if (keypoints) {
+        const uint8_t *q = info.p;
+        while (next_field(&q, info.end, &g) == 1)
+            if (g.number == RINFO_KEYPOINTS) {
+                read_point(g.data, g.data + g.len, &row, &col);
+                if (put_point(r, row, col) < 0)
+                    return -1;
+            }
+    }
+    if (bytes_put(&r->poly_off, &r->n_points, 4) < 0)
+        return -1;
+    if (datas) {
+        const uint8_t *q = data.p;
+        while (next_field(&q, data.end, &g) == 1) {
+            if (g.number != DATA_CONCEPTS)
+                continue;
+            Span cid = {NULL, NULL}, cname = {NULL, NULL};
+            float value;
+            read_concept(&g, &cid, &cname, &value);
+            if (strs_add(&r->c_ids, cid.p ? cid.p : (const uint8_t *)"", (size_t)(cid.end - cid.p), 0) < 0 ||
+                strs_add(&r->c_names, cname.p ? cname.p : (const uint8_t *)"", (size_t)(cname.end - cname.p), 0) < 0 ||
+                bytes_put(&r->c_val, &value, 4) < 0)
+                return -1;
+            r->n_concepts++;
+        }
+    }
+    if (bytes_put(&r->c_off, &r->n_concepts, 4) < 0)
+        return -1;
+    r->count++;
+    return 1;
+}
+
+/* The regions tuple for Python: offsets, (ids), (kinds), boxes, box validity, polygon
+ * offsets, points, concept offsets, (concept ids), (names), values. */
+static PyObject *region_cols_tuple(const RegionCols *r)
+{
+    PyObject *items[11] = {
+        bytes_of(&r->offsets), strs_tuple(&r->ids), strs_tuple(&r->kinds), bytes_of(&r->box),
+        bytes_of(&r->box_valid), bytes_of(&r->poly_off), bytes_of(&r->points),
+        bytes_of(&r->c_off), strs_tuple(&r->c_ids), strs_tuple(&r->c_names), bytes_of(&r->c_val),
+    };
+    PyObject *t = NULL;
+    int ok = 1;
+    for (int i = 0; i < 11; i++)
+        ok = ok && items[i] != NULL;
+    if (ok) {
+        t = PyTuple_New(11);
+        if (t != NULL)
+            for (int i = 0; i < 11; i++) {
+                PyTuple_SET_ITEM(t, i, items[i]);
+                items[i] = NULL;
+            }
+    }
+    for (int i = 0; i < 11; i++)
+        Py_XDECREF(items[i]);
+    return t;
+}
+
+static const char *const INPUT_KIND_NAMES[] = {"", "image", "video", "text", "audio"};
+/* A flag of table_arrow only: the input has an embedding (so batch_vectors_packed is
+ * worth calling). */
+enum { FLAG_EMBEDDINGS = 8 };
+
+/* table_arrow(entries): the columns of the Parquet table (toolkit/tabular/rows.py) for a
+ * sequence of batch entries that check_message accepts, one after the other, every string column as Arrow buffers (offsets, data,
+ * validity): ids, input types, urls, sizes, creation times, concepts, positive concept
+ * ids, texts, per input flags (metadata, regions, a url only hosted, an embedding) for
+ * what the Python side fills in, metadata as sorted JSON when simple, and the regions
+ * when all of them are usual (else None there: the flagged inputs go to Python), then the
+ * number of inputs read after each entry (uint32 each). None when anything is unusual (a
  * singular message field twice, which protobuf would merge). */
-static PyObject *table_columns(PyObject *self, PyObject *arg)
+static PyObject *table_arrow(PyObject *self, PyObject *arg)
 {
     const State *st = state_of(self);
     if (st->table_count == 0) {
-        PyErr_SetString(PyExc_RuntimeError, "table_columns: load_schema was not called");
+        PyErr_SetString(PyExc_RuntimeError, "table_arrow: load_schema was not called");
         return NULL;
     }
+    PyObject *seq = PySequence_Fast(arg, "table_arrow: give a sequence of batch entries");
+    if (seq == NULL)
+        return NULL;
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    const uint8_t *start = view.buf, *end = start + view.len;
-    PyObject *result = NULL;
-    PyObject *ids = NULL, *urls = NULL, *c_ids = NULL, *c_names = NULL, *p_ids = NULL,
-             *texts = NULL, *metas = NULL;
+    int have_view = 0;
+    Bytes entry_counts = {0};
+    PyObject *result = NULL, *region_tuple = NULL;
+    PyObject *parts[12] = {NULL};
     Buf json = {0};
-    Bytes kinds = {0}, sizes = {0}, created = {0}, c_off = {0}, c_val = {0}, p_off = {0},
-          flags = {0};
-    if (!check_message(st->tables, start, end, 0, 1))
-        goto unusual;
-    ids = PyList_New(0);
-    urls = PyList_New(0);
-    c_ids = PyList_New(0);
-    c_names = PyList_New(0);
-    p_ids = PyList_New(0);
-    texts = PyList_New(0);
-    metas = PyList_New(0);
-    if (!ids || !urls || !c_ids || !c_names || !p_ids || !texts || !metas)
+    Strs ids = {0}, kinds_s = {0}, urls = {0}, c_ids = {0}, c_names = {0}, p_ids = {0},
+         texts = {0}, metas = {0};
+    Bytes sizes = {0}, created = {0}, c_off = {0}, c_val = {0}, p_off = {0}, flags = {0};
+    RegionCols regions = {0};
+    int regions_usual = 1;
+    size_t n = 0;
+    int32_t n_concepts = 0, n_positive = 0, zero = 0;
+    if (bytes_put(&c_off, &n_concepts, 4) < 0 || bytes_put(&p_off, &n_positive, 4) < 0 ||
+        strs_start(&ids) < 0 || strs_start(&kinds_s) < 0 || strs_start(&urls) < 0 ||
+        strs_start(&c_ids) < 0 || strs_start(&c_names) < 0 || strs_start(&p_ids) < 0 ||
+        strs_start(&texts) < 0 || strs_start(&metas) < 0 || bytes_put(&regions.offsets, &zero, 4) < 0 ||
+        strs_start(&regions.ids) < 0 || strs_start(&regions.kinds) < 0 ||
+        bytes_put(&regions.poly_off, &zero, 4) < 0 || bytes_put(&regions.c_off, &zero, 4) < 0 ||
+        strs_start(&regions.c_ids) < 0 || strs_start(&regions.c_names) < 0)
         goto done;
-    int32_t n_concepts = 0, n_positive = 0;
-    if (bytes_put(&c_off, &n_concepts, 4) < 0 || bytes_put(&p_off, &n_positive, 4) < 0)
-        goto done;
-    const uint8_t *p = start;
-    Field f, g, h;
-    while (next_field(&p, end, &f) == 1) {
-        if (f.number != 1)
-            continue;
-        const uint8_t *q = f.data, *qend = f.data + f.len;
-        Span id = {NULL, NULL}, data = {NULL, NULL}, stamp = {NULL, NULL};
-        int datas = 0, stamps = 0;
-        while (next_field(&q, qend, &g) == 1) {
-            if (g.number == INPUT_ID) {
-                id.p = g.data;
-                id.end = g.data + g.len;
-            } else if (g.number == INPUT_DATA) {
-                data.p = g.data;
-                data.end = g.data + g.len;
-                datas++;
-            } else if (g.number == 4) {
-                stamp.p = g.data;
-                stamp.end = g.data + g.len;
-                stamps++;
-            }
-        }
-        if (datas > 1 || stamps > 1)
+    for (Py_ssize_t entry = 0; entry < PySequence_Fast_GET_SIZE(seq); entry++) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, entry), &view, PyBUF_SIMPLE) < 0)
+            goto done;
+        have_view = 1;
+        const uint8_t *start = view.buf, *end = start + view.len;
+        if (!check_message(st->tables, start, end, 0, 1))
             goto unusual;
-        int64_t micros = NO_TIME;
-        if (stamps) {
-            int64_t seconds = 0, nanos = 0;
-            const uint8_t *r = stamp.p;
-            while (next_field(&r, stamp.end, &h) == 1) {
-                if (h.number == 1)
-                    seconds = (int64_t)h.varint;
-                else if (h.number == 2)
-                    nanos = (int32_t)(uint32_t)h.varint;
+        const uint8_t *p = start;
+        Field f, g, h;
+        while (next_field(&p, end, &f) == 1) {
+            if (f.number != 1)
+                continue;
+            const uint8_t *q = f.data, *qend = f.data + f.len;
+            Span id = {NULL, NULL}, data = {NULL, NULL}, stamp = {NULL, NULL};
+            int datas = 0, stamps = 0;
+            while (next_field(&q, qend, &g) == 1) {
+                if (g.number == INPUT_ID) {
+                    id.p = g.data;
+                    id.end = g.data + g.len;
+                } else if (g.number == INPUT_DATA) {
+                    data.p = g.data;
+                    data.end = g.data + g.len;
+                    datas++;
+                } else if (g.number == 4) {
+                    stamp.p = g.data;
+                    stamp.end = g.data + g.len;
+                    stamps++;
+                }
             }
-            if (seconds >= MIN_SECONDS && seconds <= MAX_SECONDS) {
-                int64_t whole = nanos / 1000;
-                if (nanos % 1000 != 0 && nanos < 0)
-                    whole -= 1; /* floor division, as Python's // */
-                micros = seconds * 1000000 + whole;
+            if (datas > 1 || stamps > 1)
+                goto unusual;
+            int64_t micros = NO_TIME;
+            if (stamps) {
+                int64_t seconds = 0, nanos = 0;
+                const uint8_t *r = stamp.p;
+                while (next_field(&r, stamp.end, &h) == 1) {
+                    if (h.number == 1)
+                        seconds = (int64_t)h.varint;
+                    else if (h.number == 2)
+                        nanos = (int32_t)(uint32_t)h.varint;
+                }
+                if (seconds >= MIN_SECONDS && seconds <= MAX_SECONDS) {
+                    int64_t whole = nanos / 1000;
+                    if (nanos % 1000 != 0 && nanos < 0)
+                        whole -= 1; /* floor division, as Python's // */
+                    micros = seconds * 1000000 + whole;
+                }
             }
-        }
-        Span media[4] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
-        int counts[4] = {0, 0, 0, 0};
-        uint8_t flag = 0;
-        Span meta = {NULL, NULL};
-        int metas_seen = 0;
-        if (data.p != NULL) {
-            const uint8_t *r = data.p;
-            while (next_field(&r, data.end, &g) == 1) {
-                int slot = -1;
-                switch (g.number) {
-                case 1: slot = 0; break;  /* image */
-                case 2: slot = 1; break;  /* video */
-                case 13: slot = 2; break; /* text */
-                case 14: slot = 3; break; /* audio */
-                case DATA_METADATA:
-                    flag |= FLAG_METADATA;
-                    meta.p = g.data;
-                    meta.end = g.data + g.len;
-                    metas_seen++;
-                    break;
-                case DATA_REGIONS: flag |= FLAG_REGIONS; break;
-                case DATA_CONCEPTS: {
-                    const uint8_t *c = g.data, *cend = g.data + g.len, *cid = NULL, *cname = NULL;
-                    size_t cid_len = 0, cname_len = 0;
-                    float value = 0.0f;
-                    while (next_field(&c, cend, &h) == 1) {
-                        if (h.number == CONCEPT_ID) {
-                            cid = h.data;
-                            cid_len = h.len;
-                        } else if (h.number == CONCEPT_NAME) {
-                            cname = h.data;
-                            cname_len = h.len;
-                        } else if (h.number == CONCEPT_VALUE) {
-                            value = as_float(h.data);
+            Span media[4] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}, {NULL, NULL}};
+            int counts[4] = {0, 0, 0, 0};
+            uint8_t flag = 0;
+            Span meta = {NULL, NULL};
+            int metas_seen = 0;
+            if (data.p != NULL) {
+                const uint8_t *r = data.p;
+                while (next_field(&r, data.end, &g) == 1) {
+                    int slot = -1;
+                    switch (g.number) {
+                    case 1: slot = 0; break;  /* image */
+                    case 2: slot = 1; break;  /* video */
+                    case 13: slot = 2; break; /* text */
+                    case 14: slot = 3; break; /* audio */
+                    case DATA_METADATA:
+                        flag |= FLAG_METADATA;
+                        meta.p = g.data;
+                        meta.end = g.data + g.len;
+                        metas_seen++;
+                        break;
+                    case 9: flag |= FLAG_EMBEDDINGS; break; /* Data.embeddings */
+                    case DATA_REGIONS:
+                        flag |= FLAG_REGIONS;
+                        if (regions_usual) {
+                            int added = region_add(&regions, g.data, g.data + g.len);
+                            if (added < 0)
+                                goto done;
+                            regions_usual = added;
                         }
-                    }
-                    if (append_text(c_ids, cid, cid_len, 0) < 0 ||
-                        append_text(c_names, cname, cname_len, 0) < 0 ||
-                        bytes_put(&c_val, &value, 4) < 0)
-                        goto done;
-                    n_concepts++;
-                    if (value > 0) {
-                        if (append_text(p_ids, cid, cid_len, 0) < 0)
+                        break;
+                    case DATA_CONCEPTS: {
+                        Span cid = {NULL, NULL}, cname = {NULL, NULL};
+                        float value;
+                        read_concept(&g, &cid, &cname, &value);
+                        size_t cid_len = (size_t)(cid.end - cid.p);
+                        const uint8_t *cid_p = cid.p ? cid.p : (const uint8_t *)"";
+                        if (strs_add(&c_ids, cid_p, cid_len, 0) < 0 ||
+                            strs_add(&c_names, cname.p ? cname.p : (const uint8_t *)"",
+                                     (size_t)(cname.end - cname.p), 0) < 0 ||
+                            bytes_put(&c_val, &value, 4) < 0)
                             goto done;
-                        n_positive++;
+                        n_concepts++;
+                        if (value > 0) {
+                            if (strs_add(&p_ids, cid_p, cid_len, 0) < 0)
+                                goto done;
+                            n_positive++;
+                        }
+                        break;
                     }
-                    break;
-                }
-                default: break;
-                }
-                if (slot >= 0) {
-                    media[slot].p = g.data;
-                    media[slot].end = g.data + g.len;
-                    if (++counts[slot] > 1)
-                        goto unusual;
+                    default: break;
+                    }
+                    if (slot >= 0) {
+                        media[slot].p = g.data;
+                        media[slot].end = g.data + g.len;
+                        if (++counts[slot] > 1)
+                            goto unusual;
+                    }
                 }
             }
-        }
-        uint8_t kind = 0;
-        Span url = {NULL, NULL}, raw = {NULL, NULL};
-        int hosted = 0, has_raw = 0;
-        int32_t width = 0, height = 0;
-        int bad = 0;
-        if (counts[0]) {
-            kind = 1;
-            bad = read_media(media[0], 1, 5, 6, &url, &hosted, &width, &height);
-        } else if (counts[1]) {
-            kind = 2;
-            bad = read_media(media[1], 1, 6, 7, &url, &hosted, &width, &height);
-        } else if (counts[2]) {
-            kind = 3;
-            bad = read_media(media[2], 2, 4, 0, &url, &hosted, &width, &height);
-            const uint8_t *r = media[2].p;
-            while (next_field(&r, media[2].end, &g) == 1)
-                if (g.number == 1) {
-                    raw.p = g.data;
-                    raw.end = g.data + g.len;
-                }
-            has_raw = 1;
-        } else if (counts[3]) {
-            kind = 4;
-            bad = read_media(media[3], 1, 5, 0, &url, &hosted, &width, &height);
-        }
-        if (bad < 0)
-            goto unusual;
-        if (hosted && url.p == url.end)
-            flag |= FLAG_HOSTED;
-        int32_t wh[2] = {width, height};
-        if (append_text(ids, id.p, (size_t)(id.end - id.p), 0) < 0 ||
-            append_text(urls, url.p, (size_t)(url.end - url.p), 1) < 0)
-            goto done;
-        if (has_raw) {
-            if (append_text(texts, raw.p, (size_t)(raw.end - raw.p), 0) < 0)
+            if (bytes_put(&regions.offsets, &regions.count, 4) < 0)
                 goto done;
-        } else if (PyList_Append(texts, Py_None) < 0) {
-            goto done;
-        }
-        /* The metadata as sorted JSON, when simple (else the Python side writes it). */
-        PyObject *meta_text = Py_None;
-        Py_INCREF(meta_text);
-        if (metas_seen == 1 && metadata_simple(meta, 1)) {
-            json.len = 0;
-            int status = put_struct(&json, meta, 1);
-            if (status < 0) {
-                Py_DECREF(meta_text);
-                goto done;
+            uint8_t kind = 0;
+            Span url = {NULL, NULL}, raw = {NULL, NULL};
+            int hosted = 0, has_raw = 0;
+            int32_t width = 0, height = 0;
+            int bad = 0;
+            if (counts[0]) {
+                kind = 1;
+                bad = read_media(media[0], 1, 5, 6, &url, &hosted, &width, &height);
+            } else if (counts[1]) {
+                kind = 2;
+                bad = read_media(media[1], 1, 6, 7, &url, &hosted, &width, &height);
+            } else if (counts[2]) {
+                kind = 3;
+                bad = read_media(media[2], 2, 4, 0, &url, &hosted, &width, &height);
+                const uint8_t *r = media[2].p;
+                while (next_field(&r, media[2].end, &g) == 1)
+                    if (g.number == 1) {
+                        raw.p = g.data;
+                        raw.end = g.data + g.len;
+                    }
+                has_raw = 1;
+            } else if (counts[3]) {
+                kind = 4;
+                bad = read_media(media[3], 1, 5, 0, &url, &hosted, &width, &height);
             }
-            if (status == 1) {
-                Py_DECREF(meta_text);
-                meta_text = PyUnicode_DecodeUTF8(json.data, (Py_ssize_t)json.len, "strict");
-                if (meta_text == NULL)
+            if (bad < 0)
+                goto unusual;
+            if (hosted && url.p == url.end)
+                flag |= FLAG_HOSTED;
+            int32_t wh[2] = {width, height};
+            const char *kind_name = INPUT_KIND_NAMES[kind];
+            int url_null = url.p == url.end; /* absent or empty: null */
+            if (strs_add(&ids, id.p ? id.p : (const uint8_t *)"", (size_t)(id.end - id.p), 0) < 0 ||
+                strs_add(&kinds_s, kind ? (const uint8_t *)kind_name : NULL, strlen(kind_name), 1) < 0 ||
+                strs_add(&urls, url_null ? NULL : url.p, (size_t)(url.end - url.p), 1) < 0 ||
+                strs_add(&texts, has_raw ? (raw.p ? raw.p : (const uint8_t *)"") : NULL,
+                         (size_t)(raw.end - raw.p), 1) < 0)
+                goto done;
+            /* The metadata as sorted JSON, when simple (else the Python side writes it). */
+            int meta_done = 0;
+            if (metas_seen == 1 && metadata_simple(meta, 1)) {
+                json.len = 0;
+                int status = put_struct(&json, meta, 1);
+                if (status < 0)
                     goto done;
-                flag &= (uint8_t)~FLAG_METADATA;
+                if (status == 1) {
+                    if (strs_add(&metas, (const uint8_t *)(json.data ? json.data : ""), json.len, 0) < 0)
+                        goto done;
+                    meta_done = 1;
+                    flag &= (uint8_t)~FLAG_METADATA;
+                }
             }
+            if (!meta_done && strs_add(&metas, NULL, 0, 1) < 0)
+                goto done;
+            if (bytes_put(&sizes, wh, 8) < 0 || bytes_put(&created, &micros, 8) < 0 ||
+                bytes_put(&c_off, &n_concepts, 4) < 0 || bytes_put(&p_off, &n_positive, 4) < 0 ||
+                bytes_put(&flags, &flag, 1) < 0)
+                goto done;
+            n++;
         }
-        int appended = PyList_Append(metas, meta_text);
-        Py_DECREF(meta_text);
-        if (appended < 0)
+        PyBuffer_Release(&view);
+        have_view = 0;
+        uint32_t rows = (uint32_t)n;
+        if (bytes_put(&entry_counts, &rows, 4) < 0)
             goto done;
-        if (bytes_put(&kinds, &kind, 1) < 0 || bytes_put(&sizes, wh, 8) < 0 ||
-            bytes_put(&created, &micros, 8) < 0 || bytes_put(&c_off, &n_concepts, 4) < 0 ||
-            bytes_put(&p_off, &n_positive, 4) < 0 || bytes_put(&flags, &flag, 1) < 0)
+    } /* each entry */
+    if (regions_usual) {
+        region_tuple = region_cols_tuple(&regions);
+        if (region_tuple == NULL)
             goto done;
+    } else {
+        region_tuple = Py_None;
+        Py_INCREF(region_tuple);
     }
-    result = Py_BuildValue(
-        "(Oy#Oy#y#y#OOy#y#OOy#O)", ids, kinds.data ? kinds.data : "", (Py_ssize_t)kinds.len,
-        urls, sizes.data ? sizes.data : "", (Py_ssize_t)sizes.len,
-        created.data ? created.data : "", (Py_ssize_t)created.len, c_off.data,
-        (Py_ssize_t)c_off.len, c_ids, c_names, c_val.data ? c_val.data : "", (Py_ssize_t)c_val.len,
-        p_off.data, (Py_ssize_t)p_off.len, p_ids, texts, flags.data ? flags.data : "",
-        (Py_ssize_t)flags.len, metas);
+    parts[0] = strs_tuple(&ids);
+    parts[1] = strs_tuple(&kinds_s);
+    parts[2] = strs_tuple(&urls);
+    parts[3] = bytes_of(&sizes);
+    parts[4] = bytes_of(&created);
+    parts[5] = bytes_of(&c_off);
+    parts[6] = strs_tuple(&c_ids);
+    parts[7] = strs_tuple(&c_names);
+    parts[8] = bytes_of(&c_val);
+    parts[9] = bytes_of(&p_off);
+    parts[10] = strs_tuple(&p_ids);
+    parts[11] = strs_tuple(&texts);
+    for (int i = 0; i < 12; i++)
+        if (parts[i] == NULL)
+            goto done;
+    {
+        PyObject *flag_bytes = bytes_of(&flags), *meta_tuple = strs_tuple(&metas);
+        PyObject *counts = bytes_of(&entry_counts);
+        if (flag_bytes && meta_tuple && counts)
+            result = Py_BuildValue("(nOOOOOOOOOOOOOOOO)", (Py_ssize_t)n, parts[0], parts[1],
+                                   parts[2], parts[3], parts[4], parts[5], parts[6], parts[7],
+                                   parts[8], parts[9], parts[10], parts[11], flag_bytes,
+                                   meta_tuple, region_tuple, counts);
+        Py_XDECREF(flag_bytes);
+        Py_XDECREF(meta_tuple);
+        Py_XDECREF(counts);
+    }
     goto done;
 unusual:
     result = Py_None;
     Py_INCREF(result);
 done:
-    Py_XDECREF(ids);
-    Py_XDECREF(urls);
-    Py_XDECREF(c_ids);
-    Py_XDECREF(c_names);
-    Py_XDECREF(p_ids);
-    Py_XDECREF(texts);
-    Py_XDECREF(metas);
+    for (int i = 0; i < 12; i++)
+        Py_XDECREF(parts[i]);
+    Py_XDECREF(region_tuple);
+    strs_free(&ids);
+    strs_free(&kinds_s);
+    strs_free(&urls);
+    strs_free(&c_ids);
+    strs_free(&c_names);
+    strs_free(&p_ids);
+    strs_free(&texts);
+    strs_free(&metas);
+    region_cols_free(&regions);
     PyMem_Free(json.data);
-    PyMem_Free(kinds.data);
     PyMem_Free(sizes.data);
     PyMem_Free(created.data);
     PyMem_Free(c_off.data);
     PyMem_Free(c_val.data);
     PyMem_Free(p_off.data);
     PyMem_Free(flags.data);
-    PyBuffer_Release(&view);
+    PyMem_Free(entry_counts.data);
+    if (have_view)
+        PyBuffer_Release(&view);
+    Py_DECREF(seq);
     return result;
 }
+/* batch_vectors_packed(data, which, out=None): for a batch that check_message accepts,
+ * the input ids as Arrow string buffers (offsets, data, validity: a million ids cost two
+ * buffers, not a million objects), the size of each input's embedding number `which`
+ * (uint32 per input, 0: none or empty) and the packed floats of those that have one,
+ * concatenated: as bytes, or written into the writable buffer `out` when they fit (then
+ * their number of bytes). None when anything is unusual (an input with its data field
+ * twice, a vector not written as one packed field, a length not a multiple of 4): the
+ * caller then reads the batch with protobuf. */
+static PyObject *batch_vectors_packed(PyObject *self, PyObject *args)
+{
+    const State *st = state_of(self);
+    Py_buffer view, out_view = {0};
+    Py_ssize_t which;
+    PyObject *out_arg = Py_None;
+    if (st->table_count == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "batch_vectors_packed: load_schema was not called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*n|O", &view, &which, &out_arg))
+        return NULL;
+    int have_out = 0;
+    if (out_arg != Py_None) {
+        if (PyObject_GetBuffer(out_arg, &out_view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        have_out = 1;
+    }
+    const uint8_t *start = view.buf, *end = start + view.len;
+    PyObject *ids = NULL, *dims = NULL, *floats = NULL, *result = NULL;
+    Strs id_strs = {0};
+    Bytes dim_buf = {0};
+    size_t total = 0;
+    if (which < 0 || !check_message(st->tables, start, end, 0, 1))
+        goto unusual;
+    if (strs_start(&id_strs) < 0)
+        goto done;
+    /* First pass: ids, sizes and the total number of float bytes. */
+    const uint8_t *p = start;
+    Field f, g, h, k;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != 1)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len, *id = (const uint8_t *)"";
+        size_t id_len = 0;
+        Span data = {NULL, NULL};
+        int data_fields = 0;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number == INPUT_ID) {
+                id = g.data;
+                id_len = g.len;
+            } else if (g.number == INPUT_DATA) {
+                data.p = g.data;
+                data.end = g.data + g.len;
+                data_fields++;
+            }
+        }
+        if (data_fields > 1)
+            goto unusual;
+        uint32_t dim = 0;
+        if (data.p != NULL) {
+            Py_ssize_t seen = 0;
+            const uint8_t *r = data.p;
+            while (next_field(&r, data.end, &h) == 1) {
+                if (h.number != 9 || seen++ != which)
+                    continue;
+                const uint8_t *e = h.data, *eend = h.data + h.len;
+                int vectors = 0;
+                while (next_field(&e, eend, &k) == 1) {
+                    if (k.number != 1)
+                        continue;
+                    if (k.wire != W_LEN || k.len % 4 != 0 || ++vectors > 1)
+                        goto unusual;
+                    dim = (uint32_t)(k.len / 4);
+                }
+            }
+        }
+        if (strs_add(&id_strs, id, id_len, 0) < 0 || bytes_put(&dim_buf, &dim, 4) < 0)
+            goto done;
+        total += (size_t)dim * 4;
+    }
+    uint8_t *out;
+    if (have_out && total <= (size_t)out_view.len) {
+        floats = PyLong_FromSize_t(total);
+        if (floats == NULL)
+            goto done;
+        out = (uint8_t *)out_view.buf;
+    } else {
+        floats = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+        if (floats == NULL)
+            goto done;
+        out = (uint8_t *)PyBytes_AS_STRING(floats);
+    }
+    /* Second pass: copy the floats (the walk is the same, so no check fails here). */
+    const uint32_t *sizes = (const uint32_t *)dim_buf.data;
+    size_t row = 0;
+    p = start;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != 1)
+            continue;
+        uint32_t dim = sizes[row++];
+        if (dim == 0)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number != INPUT_DATA)
+                continue;
+            Py_ssize_t seen = 0;
+            const uint8_t *r = g.data, *rend = g.data + g.len;
+            while (next_field(&r, rend, &h) == 1) {
+                if (h.number != 9 || seen++ != which)
+                    continue;
+                const uint8_t *e = h.data, *eend = h.data + h.len;
+                while (next_field(&e, eend, &k) == 1)
+                    if (k.number == 1) {
+                        memcpy(out, k.data, k.len);
+                        out += k.len;
+                    }
+            }
+        }
+    }
+    ids = strs_tuple(&id_strs);
+    dims = bytes_of(&dim_buf);
+    if (ids == NULL || dims == NULL)
+        goto done;
+    result = PyTuple_Pack(3, ids, dims, floats);
+    goto done;
+unusual:
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    Py_XDECREF(ids);
+    Py_XDECREF(dims);
+    Py_XDECREF(floats);
+    strs_free(&id_strs);
+    PyMem_Free(dim_buf.data);
+    PyBuffer_Release(&view);
+    if (have_out)
+        PyBuffer_Release(&out_view);
+    return result;
+}
+/* ---- pq: end ---- */
 
 /* ---- info: metrics counter ---- */
 
@@ -2522,12 +2807,12 @@ static PyMethodDef methods[] = {
      "            category_id, stem_for, plain_tables, exts, ext_for, fallback, dumps,\n"
      "            images, annotations, counters, /)\n--\n\n"
      "COCO images and annotations (JSON) of a batch that scan_batch accepted."},
-    {"table_columns", table_columns, METH_O,
-     "table_columns($module, data, /)\n--\n\n"
-     "The simple table columns of a checked batch (toolkit/tabular/rows.py), or None."},
-    {"batch_vectors", batch_vectors, METH_VARARGS,
-     "batch_vectors($module, data, which, out=None, /)\n--\n\n"
-     "Input ids, embedding sizes (uint32 each) and packed floats of a checked batch."},
+    {"table_arrow", table_arrow, METH_O,
+     "table_arrow($module, entries, /)\n--\n\n"
+     "The table columns of checked batch entries as Arrow buffers (toolkit/tabular/rows.py), or None."},
+    {"batch_vectors_packed", batch_vectors_packed, METH_VARARGS,
+     "batch_vectors_packed($module, data, which, out=None, /)\n--\n\n"
+     "Input ids (Arrow string buffers), embedding sizes (uint32 each) and packed floats."},
     {"batch_metrics", batch_metrics, METH_O,
      "batch_metrics($module, data, /)\n--\n\n"
      "What info counts of a checked batch (toolkit/metrics.py), or None."},

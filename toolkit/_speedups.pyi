@@ -1,9 +1,9 @@
 """Types of the optional C reader, ``toolkit/_speedups.c`` (see ``toolkit/_native.py``).
 
 Every ``data`` is a protobuf ``InputBatch`` entry's bytes (any buffer); ``None`` back
-means the entry is unusual and protobuf should read it. ``scan_batch``, ``table_columns``,
-``batch_vectors`` and ``batch_metrics`` raise RuntimeError until ``load_schema`` has
-loaded the tables (each module object has its own: per-module state).
+means the entry is unusual and protobuf should read it. ``scan_batch``, ``table_arrow``,
+``batch_vectors_packed`` and ``batch_metrics`` raise RuntimeError until ``load_schema``
+has loaded the tables (each module object has its own: per-module state).
 """
 
 from collections.abc import Callable, Sequence
@@ -44,39 +44,47 @@ def coco_images(
     (objects with commas between) and their counts, then per split of tagged inputs its
     name, images, count, annotations, count (see ``toolkit/convert/coco.py``)."""
 
-def table_columns(
-    data: Buffer, /
+def table_arrow(
+    entries: Sequence[Buffer], /
 ) -> (
     tuple[
-        list[str],
-        bytes,
-        list[str | None],
-        bytes,
-        bytes,
-        bytes,
-        list[str],
-        list[str],
+        int,
+        tuple[bytes, bytes, bytes],
+        tuple[bytes, bytes, bytes],
+        tuple[bytes, bytes, bytes],
         bytes,
         bytes,
-        list[str],
-        list[str | None],
         bytes,
-        list[str | None],
+        tuple[bytes, bytes, bytes],
+        tuple[bytes, bytes, bytes],
+        bytes,
+        bytes,
+        tuple[bytes, bytes, bytes],
+        tuple[bytes, bytes, bytes],
+        bytes,
+        tuple[bytes, bytes, bytes],
+        tuple[Any, ...] | None,
+        bytes,
     ]
     | None
 ):
-    """The simple Parquet columns of a checked entry (``toolkit/tabular/rows.py``): ids,
-    kinds, urls, sizes, creation times, concept offsets, ids, names, values, positive
-    offsets and ids, texts, flags, metadata as sorted JSON; or None."""
+    """The Parquet columns of checked entries, one after the other
+    (``toolkit/tabular/rows.py``), each string
+    column as Arrow buffers (int32 offsets, UTF-8 bytes, validity bitmap): the number of
+    inputs, ids, kinds, urls, sizes, creation times, concept offsets, ids, names, values,
+    positive offsets and ids, texts, flags, metadata as sorted JSON, and the regions
+    (offsets, ids, kinds, boxes, box validity, polygon offsets, points, concept offsets,
+    ids, names, values) or None when Python builds them, and the number of inputs read
+    after each entry (uint32 each); or None."""
 
 @overload
-def batch_vectors(
+def batch_vectors_packed(
     data: Buffer, which: int, out: None = None, /
-) -> tuple[list[str], bytes, bytes] | None: ...
+) -> tuple[tuple[bytes, bytes, bytes], bytes, bytes] | None: ...
 @overload
-def batch_vectors(
+def batch_vectors_packed(
     data: Buffer, which: int, out: Buffer, /
-) -> tuple[list[str], bytes, bytes | int] | None: ...
+) -> tuple[tuple[bytes, bytes, bytes], bytes, bytes | int] | None: ...
 def batch_metrics(
     data: Buffer, /
 ) -> (

@@ -24,6 +24,7 @@ import orjson
 
 from .archive import ArchiveReader
 from .errors import ArchiveError, InputNotFoundError, SchemaError, ToolkitError
+from .input_ids import InputIds, InputIdsBuilder
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input
 from .metrics import ConceptCount, Metrics, compute_metrics
@@ -257,10 +258,13 @@ class Archive:
 
     # -- arrays and tables -------------------------------------------------------------
 
-    def embeddings(self, embedding: int = 0) -> tuple[list[str], np.ndarray]:
+    def embeddings(self, embedding: int = 0) -> tuple[InputIds, np.ndarray]:
         """The ids of the inputs that carry embedding number ``embedding``, and their
         vectors as one float32 ``(n, d)`` matrix, filled in place from the archive's bytes
         (bit-for-bit; no Python float per value). Embeddings of mixed sizes are an error.
+
+        The ids come as :class:`~toolkit.input_ids.InputIds`, a compact ``Sequence[str]``
+        (it indexes, iterates and compares equal to a list; ``ids.to_list()`` makes one).
 
         Example::
 
@@ -286,7 +290,7 @@ class Archive:
         """Put each batch entry's vectors into ``matrix`` with the C reader (straight into
         its spare rows when they fit); yield the parsed inputs of the entries it leaves to
         protobuf."""
-        from ._native import batch_vectors
+        from ._native import batch_vectors_packed
 
         reader = self._reader
         fast = reader.flavour == "protobuf" and reader.limits.max_metadata_depth >= 8
@@ -295,11 +299,12 @@ class Archive:
                 yield reader.read_batch(entry).inputs
                 continue
             data = reader.read_batch_bytes(entry)
-            found = batch_vectors(data, which, matrix.spare())
+            found = batch_vectors_packed(data, which, matrix.spare())
             if found is None:
                 yield reader.parse_batch(entry, data).inputs
                 continue
-            ids, dims, floats = found
+            (offsets, id_bytes, _valid), dims, floats = found
+            ids = _PackedIds(np.frombuffer(offsets, np.int32), id_bytes)
             sizes = np.frombuffer(dims, np.uint32)
             if isinstance(floats, int):
                 matrix.written(ids, sizes)
@@ -314,8 +319,9 @@ class Archive:
         metadata_columns: Sequence[str] = (),
         media: bool = False,
     ) -> pa.RecordBatchReader:
-        """The table of ``convert --to parquet`` as a ``pyarrow.RecordBatchReader`` (one
-        batch per batch entry; nothing touches the disk). ``columns`` picks and orders
+        """The table of ``convert --to parquet`` as a ``pyarrow.RecordBatchReader`` (a
+        batch per batch entry, or per group of up to 16 entries where no input carries the
+        embedding; nothing touches the disk). ``columns`` picks and orders
         columns; ``media`` adds ``image_bytes`` (the bytes the archive carries).
 
         Example::
@@ -512,14 +518,31 @@ def _same_path(recorded: Path, mine: Path, base: Path) -> bool:
     return any(c.resolve() == mine for c in candidates)
 
 
+class _PackedIds:
+    """The ids of one batch entry as the C reader packs them (UTF-8 bytes and offsets)."""
+
+    __slots__ = ("data", "offsets")
+
+    def __init__(self, offsets: np.ndarray, data: bytes) -> None:
+        self.offsets = offsets
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self.data[int(self.offsets[i]) : int(self.offsets[i + 1])].decode()
+
+
 class _Matrix:
-    """A float32 ``(n, d)`` matrix filled row by row or block by block, grown by doubling."""
+    """A float32 ``(n, d)`` matrix filled row by row or block by block, grown by doubling,
+    and the ids of its rows (kept packed)."""
 
     def __init__(self, path: Path, which: int, *, capacity: int) -> None:
         self.path = path
         self.which = which
         self.capacity = capacity
-        self.ids: list[str] = []
+        self.ids = InputIdsBuilder()
         self.matrix: np.ndarray | None = None
         self.first = ""
 
@@ -545,7 +568,13 @@ class _Matrix:
             return None
         return self.matrix[len(self.ids) :].reshape(-1)
 
-    def written(self, ids: list[str], dims: np.ndarray) -> None:
+    def _keep_ids(self, ids: _PackedIds, have: np.ndarray) -> None:
+        if len(have) == len(ids):
+            self.ids.extend_packed(ids.offsets, ids.data)
+        else:
+            self.ids.extend_packed(ids.offsets, ids.data, have)
+
+    def written(self, ids: _PackedIds, dims: np.ndarray) -> None:
         """The C reader wrote the vectors of ``ids`` (``dims`` > 0) into :meth:`spare`."""
         have = np.flatnonzero(dims)
         if not len(have):
@@ -554,37 +583,32 @@ class _Matrix:
         dim = self.matrix.shape[1]
         odd = have[dims[have] != dim]
         if len(odd):
-            self._room(int(dims[odd[0]]), 0, ids[odd[0]])
-        if len(have) == len(ids):
-            self.ids.extend(ids)
-        else:
-            self.ids.extend(ids[i] for i in have)
+            self._room(int(dims[odd[0]]), 0, ids[int(odd[0])])
+        self._keep_ids(ids, have)
 
     def add(self, input_id: str, vector: np.ndarray) -> None:
         matrix = self._room(len(vector), 1, input_id)
         matrix[len(self.ids)] = vector
         self.ids.append(input_id)
 
-    def add_block(self, ids: list[str], dims: np.ndarray, floats: np.ndarray) -> None:
+    def add_block(self, ids: _PackedIds, dims: np.ndarray, floats: np.ndarray) -> None:
         have = np.flatnonzero(dims)
         if not len(have):
             return
         dim = int(dims[have[0]])
         odd = have[dims[have] != dim]
         if len(odd):
-            self._room(dim, 0, ids[have[0]])
-            self._room(int(dims[odd[0]]), 0, ids[odd[0]])
-        matrix = self._room(dim, len(have), ids[have[0]])
+            self._room(dim, 0, ids[int(have[0])])
+            self._room(int(dims[odd[0]]), 0, ids[int(odd[0])])
+        matrix = self._room(dim, len(have), ids[int(have[0])])
         row = len(self.ids)
         matrix[row : row + len(have)] = floats.reshape(len(have), dim)
-        if len(have) == len(ids):
-            self.ids.extend(ids)
-        else:
-            self.ids.extend(ids[i] for i in have)
+        self._keep_ids(ids, have)
 
-    def result(self) -> tuple[list[str], np.ndarray]:
+    def result(self) -> tuple[InputIds, np.ndarray]:
+        ids = self.ids.build()
         if self.matrix is None:
-            return self.ids, np.empty((0, 0), dtype=np.float32)
-        if len(self.ids) != self.matrix.shape[0]:
-            self.matrix.resize((len(self.ids), self.matrix.shape[1]), refcheck=False)
-        return self.ids, self.matrix
+            return ids, np.empty((0, 0), dtype=np.float32)
+        if len(ids) != self.matrix.shape[0]:
+            self.matrix.resize((len(ids), self.matrix.shape[1]), refcheck=False)
+        return ids, self.matrix

@@ -115,8 +115,13 @@ def params_of(exc: BaseException) -> tuple[str, ...]:
 
 def param(name: str, value: object = True) -> str:
     """How a message names a parameter: ``name=value`` (``allow_empty=True``,
-    ``to='coco'``), or ``name`` alone with ``value=None`` (``limits.max_entries``)."""
-    return name if value is None else f"{name}={value!r}"
+    ``to='coco'``), ``name=...`` with ``value=...`` (any value: ``index=...``, the CLI's
+    flag alone), or ``name`` alone with ``value=None`` (``limits.max_entries``)."""
+    if value is None:
+        return name
+    if value is ...:
+        return f"{name}=..."
+    return f"{name}={value!r}"
 
 
 class ArchiveError(ToolkitError):

@@ -55,12 +55,12 @@ from ._rewrite import (
     Source,
     Stream,
     check_not_a_source,
-    iter_source_batches,
     open_destination,
     open_sources,
     output_writer,
 )
 from .archive import ArchiveWriter, Flavour
+from .batches import iter_batches
 from .errors import ArchiveError, ConflictError, EmptyResultError
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Data, Input
@@ -392,7 +392,7 @@ class _Merger:
         try:
             for source in self.sources:
                 count = 0
-                for batch in iter_source_batches(source):
+                for batch in iter_batches([source.reader]):
                     hashes = [hash(record.id) for record in batch.inputs]
                     if not seen.isdisjoint(hashes):
                         suspects.update(seen.intersection(hashes))
@@ -444,7 +444,7 @@ class _Merger:
         ordinal = 0
         for source in self.sources:
             count = 0
-            for batch in iter_source_batches(source):
+            for batch in iter_batches([source.reader]):
                 inputs = batch.inputs
                 ids = [record.id for record in inputs]
                 hashes = list(map(hash, ids))
@@ -579,7 +579,7 @@ class _Merger:
             ordinal = 0
             for source in self.sources:
                 count = 0
-                for batch in iter_source_batches(source):
+                for batch in iter_batches([source.reader]):
                     n = len(batch)
                     count += n
                     if codes.count(_KEEP, ordinal, ordinal + n) == n:

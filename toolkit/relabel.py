@@ -56,12 +56,12 @@ from ._rewrite import (
     SourceBatch,
     Stream,
     check_not_a_source,
-    iter_source_batches,
     open_destination,
     open_sources,
     output_writer,
 )
 from .archive import ArchiveReader, Flavour
+from .batches import iter_batches
 from .errors import SchemaError
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Data, Input, Region
@@ -651,7 +651,7 @@ def relabel_archive(
         )
         try:
             sink = BatchSink(writer, batch_size)
-            for batch in iter_source_batches(opened):
+            for batch in iter_batches([opened.reader]):
                 changed_inputs += _write_batch(sink, batch, relabeller)
                 sink.end_source_batch()
                 read += len(batch)

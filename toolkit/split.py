@@ -69,10 +69,10 @@ from ._rewrite import (
     Source,
     Stream,
     check_not_a_source,
-    iter_source_batches,
     open_sources,
 )
 from .archive import ArchiveWriter, Flavour
+from .batches import iter_batches
 from .errors import ArchiveError, EmptyResultError, OutputError, param
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import Input
@@ -308,7 +308,7 @@ def split_archive(
         labels = _Labels()
         keys = _GroupKeys(grouping, index) if grouping is not None else None
         total = 0
-        for batch in iter_source_batches(opened):
+        for batch in iter_batches([opened.reader]):
             for record in batch.inputs:
                 labels.add(record)
                 if keys is not None:
@@ -659,7 +659,7 @@ def _write_splits(
             )
         sinks = [BatchSink(writer, batch_size) for writer in writers]
         ordinal = 0
-        for batch in iter_source_batches(source):
+        for batch in iter_batches([source.reader]):
             n = len(batch)
             if ordinal + n > len(assignment):
                 raise _changed(source)

@@ -33,12 +33,12 @@ from ._rewrite import (
     SourceBatch,
     Stream,
     check_not_a_source,
-    iter_source_batches,
     open_destination,
     open_sources,
     output_writer,
 )
 from .archive import Flavour
+from .batches import iter_batches
 from .concepts import ConceptKeys
 from .errors import EmptyResultError, InputNotFoundError, param
 from .limits import DEFAULT_LIMITS, Limits
@@ -576,7 +576,7 @@ def _rewrite_one(
         )
         try:
             sink = BatchSink(writer, batch_size)
-            for batch in iter_source_batches(opened):
+            for batch in iter_batches([opened.reader]):
                 keep = select(batch)
                 if keep is None:
                     sink.add_batch(batch)

@@ -20,6 +20,7 @@ from toolkit import (
     dataset,
     dedupe,
     index,
+    input_ids,
     media,
     merge,
     relabel,
@@ -33,6 +34,7 @@ from toolkit.messages import Input
 
 def classes() -> None:
     assert_type(toolkit.Archive, type[dataset.Archive])
+    assert_type(toolkit.InputIds, type[input_ids.InputIds])
     assert_type(toolkit.Catalog, type[catalog.Catalog])
     assert_type(toolkit.DatasetInfo, type[catalog.DatasetInfo])
     assert_type(toolkit.VersionInfo, type[catalog.VersionInfo])
@@ -75,6 +77,10 @@ def functions(
     """Each function called with its required arguments returns its real type."""
     assert_type(toolkit.open(path), dataset.Archive)
     assert_type(toolkit.open_archive(path), dataset.Archive)
+    ids, _matrix = toolkit.open(path).embeddings()
+    assert_type(ids, input_ids.InputIds)
+    assert_type(ids[0], str)
+    assert_type(ids[1:], input_ids.InputIds)
     assert_type(toolkit.Catalog(path), catalog.Catalog)
     assert_type(toolkit.convert_archives([path], path, to="coco"), convert.ConvertReport)
     options = toolkit.ConvertOptions(media="embedded", png=True)

@@ -9,6 +9,7 @@ the CLI's messages speak of ``--allow-empty``, ``--to coco`` and ``--max-entries
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 
 from ..errors import ToolkitError
 
@@ -18,19 +19,20 @@ FLAGS: dict[str, str] = {
     "output": "-o",
     "report_path": "--report",
     "pat": "--pat-file",
+    "archives": "--archive",
 }
 
 
 def flag(spelling: str) -> str:
     """The flag for one parameter as :func:`toolkit.errors.param` spells it:
     ``allow_empty=True`` -> ``--allow-empty``, ``to='coco'`` -> ``--to coco``,
-    ``limits.max_entries`` -> ``--max-entries``."""
+    ``index=...`` -> ``--index``, ``limits.max_entries`` -> ``--max-entries``."""
     if spelling.startswith("-"):  # already a flag (a caller named its output ``-o``)
         return spelling
     name, sep, value = spelling.partition("=")
     name = name.rsplit(".", 1)[-1]
     option = FLAGS.get(name, "--" + name.replace("_", "-"))
-    if not sep or value == "True":
+    if not sep or value in ("True", "..."):
         return option
     try:
         shown = ast.literal_eval(value)
@@ -41,7 +43,12 @@ def flag(spelling: str) -> str:
 
 def in_flags(exc: ToolkitError) -> str:
     """The message of ``exc`` with each parameter it names written as the CLI's flag."""
-    message = str(exc)
-    for spelling in exc.params:
+    return with_flags(str(exc), exc.params)
+
+
+def with_flags(message: str, params: Iterable[str]) -> str:
+    """``message`` with each of ``params`` (as :func:`toolkit.errors.param` spells them)
+    written as the CLI's flag: for library text other than errors (notes)."""
+    for spelling in params:
         message = message.replace(spelling, flag(spelling))
     return message

@@ -19,6 +19,7 @@ from ._common import (
     write_report,
 )
 from ._criteria import criteria_options, pop_criteria
+from ._flags import with_flags
 from .index import INDEX_DIR, note, progress_callback
 
 
@@ -149,6 +150,7 @@ def search_command(
         clarifai-archive search my-index --like img-0007 --sheet sheet.png --html sheet.html
     """
     from ..index import SheetRow, SimilarityIndex, gather_media, write_gallery, write_sheet
+    from ..index.sheet import NOTE_PARAMS
 
     if bool(like) == bool(vector):
         raise click.UsageError("give --like INPUT_ID (one or more) or --vector FILE.npy, not both")
@@ -221,7 +223,7 @@ def search_command(
             rows, index=index, media_dir=media_dir, limits=get_context().limits
         )
         for text in notes:
-            note(f"note: {text}")
+            note(f"note: {with_flags(text, NOTE_PARAMS)}")
         limits = get_context().limits
         if sheet is not None:
             write_sheet(sheet, rows, media, tile=tile, force=True, limits=limits)

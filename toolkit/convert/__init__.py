@@ -33,6 +33,7 @@ import orjson
 from .._atomic import atomic_file
 from .._outputs import check_outputs
 from ..archive import ArchiveReader
+from ..batches import iter_batches, refuse_repeated_ids, require_inputs
 from ..errors import MediaError, OutputError, param
 from ..jsonmap import BadNumbers, bad_numbers_as_null
 from ..limits import DEFAULT_LIMITS, Limits
@@ -44,7 +45,6 @@ from ._base import (
     MediaChoice,
     OutputKind,
     SourceBatch,
-    iter_source_batches,
 )
 from ._counts import ConvertCounts
 from ._options import MEDIA_CHOICES, ConvertOptions, with_settings
@@ -350,13 +350,17 @@ def convert_archives(
         nulls = stack.enter_context(bad_numbers_as_null(bad_numbers == "null"))
         try:
             with _gc_paused():
-                for source_batch in iter_source_batches(
+                # Every batch of every source in order (``scan``: checked bytes and ids
+                # where the converter reads them raw); repeated ids and empty sources refused.
+                read = iter_batches(
                     readers,
+                    scan=converter.reads_raw,
                     check_unknown=fmt.check_unknown,
-                    raw=converter.reads_raw,
                     work=converter.batch_work,
                     workers=job.workers,
-                ):
+                    task="converting",
+                )
+                for source_batch in require_inputs(refuse_repeated_ids(read, readers)):
                     converter.write_batch(source_batch)
                     inputs += source_batch.count
                     batches += 1

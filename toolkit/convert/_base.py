@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Literal, Protocol
 
-from ..archive import ArchiveReader, ArchiveWriter, Flavour
-from ..batches import Batch, BatchWork, iter_batches, refuse_repeated_ids, require_inputs
+from ..archive import ArchiveWriter, Flavour
+from ..batches import Batch, BatchWork
 from ._counts import ConvertCounts
 
 if TYPE_CHECKING:
@@ -121,34 +121,6 @@ def check_split(split: str) -> str:
             "(and '/' between folders), like 'all' or 'train'"
         )
     return split
-
-
-def iter_source_batches(
-    readers: Sequence[ArchiveReader],
-    *,
-    check_unknown: bool,
-    raw: bool = False,
-    work: BatchWork | None = None,
-    workers: int = 1,
-) -> Iterator[Batch]:
-    """Every batch of every source, in order, with repeated input ids refused and a
-    source with no inputs refused unless its reader allows it.
-
-    With ``raw`` (and the C reader built), protobuf entries come as checked bytes and
-    input ids, not parsed (an entry the C reader leaves to protobuf is parsed as always).
-    ``work`` runs on each batch, in ``workers`` processes (see
-    :func:`toolkit.batches.iter_batches`). Memory holds a few batches and the set of ids
-    seen so far.
-    """
-    batches = iter_batches(
-        readers,
-        scan=raw,
-        check_unknown=check_unknown,
-        work=work,
-        workers=workers,
-        task="converting",
-    )
-    return require_inputs(refuse_repeated_ids(batches, readers))
 
 
 class ArchiveConverter:

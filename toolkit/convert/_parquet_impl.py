@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,12 +15,23 @@ from ..media import MediaReport, MediaSink
 from ..messages import Input
 from ..tabular.parquet import ParquetFolderWriter
 from ..tabular.rows import LazyRecords, RowOptions, RowsBuilder
-from ..tabular.stream import DEFAULT_HOLD_BYTES, find_embedding_dim, where_of
+from ..tabular.stream import (
+    DEFAULT_HOLD_BYTES,
+    GROUP_BYTES,
+    GROUP_ENTRIES,
+    find_embedding_dim,
+    where_of,
+)
 from ._base import ConvertJob, SourceBatch
 from ._counts import ConvertCounts
 from ._options import media_sink_extras
 
 __all__ = ["ParquetConversion"]
+
+
+def _inputs_of(batch: SourceBatch) -> Callable[[], Sequence[Input]]:
+    """Parses ``batch`` when called."""
+    return lambda: batch.batch.inputs
 
 
 class ParquetConversion:
@@ -38,6 +49,8 @@ class ParquetConversion:
         self._writer: ParquetFolderWriter | None = None
         self._media_report: MediaReport | None = None
         self._scratch: Path | None = None
+        self._group: list[SourceBatch] = []
+        self._group_bytes = 0
 
     # -- media ------------------------------------------------------------------------
 
@@ -84,18 +97,39 @@ class ParquetConversion:
     def write_batch(self, batch: SourceBatch) -> None:
         if not batch.count:
             return
-        records: Sequence[Input] = (
-            LazyRecords(batch.count, lambda: batch.batch.inputs)
-            if batch.raw is not None
-            else batch.batch.inputs
-        )
+        if batch.raw is not None and self.job.options.media != "download":
+            # Gathered: the C reader builds the columns of several entries in one go.
+            self._group.append(batch)
+            self._group_bytes += len(batch.raw)
+            if len(self._group) >= GROUP_ENTRIES or self._group_bytes > GROUP_BYTES:
+                self._flush_group()
+            return
+        self._flush_group()
+        records: Sequence[Input] = batch.batch.inputs
         media = self._download(batch) if self.job.options.media == "download" else None
-        builder = self._builder
-        ready = builder.add(
+        ready = self._builder.add(
             records, where=where_of(batch.reader, batch.entry), media=media, raw=batch.raw
         )
+        self._write_ready(ready, batch)
+
+    def _flush_group(self) -> None:
+        """Add the gathered batches (their wire bytes) to the table."""
+        group, self._group, self._group_bytes = self._group, [], 0
+        if not group:
+            return
+        chunks = []
+        for batch in group:
+            assert batch.raw is not None
+            records = LazyRecords(batch.count, _inputs_of(batch))
+            chunks.append((where_of(batch.reader, batch.entry), records, batch.raw))
+        self._write_ready(self._builder.add_group(chunks), group[-1])
+
+    def _write_ready(self, ready: list[pa.RecordBatch], last: SourceBatch) -> None:
+        """Write the record batches made ready, reading ahead for the embedding size once
+        too many rows are held back (``last``: the latest batch added)."""
+        builder = self._builder
         if not builder.settled and builder.pending_bytes > DEFAULT_HOLD_BYTES:
-            ready += builder.settle(self._read_ahead(batch))
+            ready += builder.settle(self._read_ahead(last))
         for record_batch in ready:
             self._write(record_batch)
 
@@ -125,6 +159,7 @@ class ParquetConversion:
         self._writer.write(record_batch)
 
     def finish(self) -> ConvertCounts:
+        self._flush_group()
         for record_batch in self._builder.settle(self._builder.dim):
             self._write(record_batch)
         if self._writer is None:

@@ -21,6 +21,8 @@ import functools
 import os
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,10 +247,13 @@ def plan_parts(
 
 def read_part(part: Part) -> pa.Table:
     """The rows of ``part`` as a ``pyarrow.Table`` of the plan's schema (one record batch
-    per non-empty batch entry, as ``convert --to parquet`` writes them)."""
+    per non-empty batch entry, as ``convert --to parquet`` writes them). In a Dask worker,
+    blocks up to 32 MiB come from the heap meanwhile (:mod:`toolkit.distributed.malloc`)."""
     from ..convert import _gc_paused
+    from .malloc import heap_for_large_blocks
 
-    with _gc_paused():  # millions of short-lived objects and no cycles, as in convert
+    # Millions of short-lived objects and no cycles, as in convert; and no mmap a batch.
+    with _gc_paused(), heap_for_large_blocks():
         return _read_part(part)
 
 
@@ -261,7 +266,7 @@ def _read_part(part: Part) -> pa.Table:
     builder = RowsBuilder(part.options)
     builder.settle(part.dim)
     batches: list[pa.RecordBatch] = []
-    with open_reader(part.source, limits=part.limits, storage_options=part.storage_options) as r:
+    with _reader_of(part) as r:
         entries = r.entries
         if (
             len(entries) < part.stop
@@ -284,6 +289,59 @@ def _read_part(part: Part) -> pa.Table:
             if len(inputs):
                 batches.extend(builder.add(inputs, where=where))
     return pa.Table.from_batches(batches, schema=builder.schema)
+
+
+#: Readers of local archives kept open by each thread, the most recently used last.
+_open_readers = threading.local()
+_KEPT_READERS = 4
+
+
+def _forget_readers() -> None:
+    """In a forked child (a local process pool): the parent's readers share its file
+    offsets with the parent and the other children, so the child opens its own."""
+    global _open_readers
+    _open_readers = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_readers)
+
+
+@contextlib.contextmanager
+def _reader_of(part: Part) -> Iterator[ArchiveReader]:
+    """The reader of ``part``'s archive. A local archive's reader stays open in this thread
+    for the next part of the same file (a worker reads many): opening one checks its whole
+    zip directory, 12 ms of CPU for 2,000 entries, 9% of reading a 64 MiB part (measured).
+    It is kept by the file's identity (inode, size, modification time) and limits, so a
+    file replaced since is opened anew; a reader that failed is closed."""
+    local = _local(part.source)
+    try:
+        found = os.stat(local) if local is not None else None
+    except OSError:
+        found = None  # the reader says what is wrong
+    if local is None or found is None:
+        store = part.storage_options
+        with open_reader(part.source, limits=part.limits, storage_options=store) as reader:
+            yield reader
+        return
+    key = (local, part.limits, found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+    kept: OrderedDict[tuple[Any, ...], ArchiveReader] | None = getattr(_open_readers, "kept", None)
+    if kept is None:
+        kept = _open_readers.kept = OrderedDict()
+    if key in kept:
+        reader = kept.pop(key)
+    else:
+        for stale in [k for k in kept if k[0] == local]:  # the file was replaced
+            kept.pop(stale).close()
+        reader = ArchiveReader(local, limits=part.limits, allow_empty=True)
+    try:
+        yield reader
+    except BaseException:
+        reader.close()
+        raise
+    kept[key] = reader
+    while len(kept) > _KEPT_READERS:
+        kept.popitem(last=False)[1].close()
 
 
 def read_part_to_file(part: Part, folder: str) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from .._wire import packed_floats
 from ..archive import ArchiveReader
 from ..batches import Batch, auto_workers, iter_batches
-from ..errors import ConflictError, SchemaError
+from ..errors import ConflictError, SchemaError, param
 from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import Input
 from ._store import VectorWriter, sha256_file
@@ -442,7 +442,8 @@ class Collector:
             more = f" (and {stats.bad - SHOWN} more)" if stats.bad > SHOWN else ""
             raise SchemaError(
                 f"{stats.bad} input(s) have unusable embeddings: {shown}{more}; fix the export or "
-                "pass --skip-bad to leave them out"
+                f"pass {_SKIP_BAD} to leave them out",
+                params=[_SKIP_BAD],
             )
         if stats.dimension_counts and self.skip_bad and self.dimension is not None:
             common = max(stats.dimension_counts.items(), key=lambda kv: (kv[1], -kv[0]))[0]
@@ -452,22 +453,30 @@ class Collector:
                 and stats.dimension_counts.get(common, 0)
                 > stats.dimension_counts.get(self.dimension, 0)
             ):
+                other = param("embedding", ...)
                 raise SchemaError(
                     f"{names}: most embeddings have {common} values but the first has "
-                    f"{self.dimension}, so --skip-bad would drop the majority; pick another "
-                    "embedding with --embedding or fix the export"
+                    f"{self.dimension}, so {_SKIP_BAD} would drop the majority; pick another "
+                    f"embedding with {other} or fix the export",
+                    params=[_SKIP_BAD, other],
                 )
         if stats.conflicts:
             shown = ", ".join(stats.conflict_examples)
             more = f" (and {stats.conflicts - SHOWN} more)" if stats.conflicts > SHOWN else ""
+            named = [param("replace")] if self.existing or self.replace else []
             hint = (
-                "pass --replace to overwrite the indexed vectors"
-                if self.existing or self.replace
+                f"pass {named[0]} to overwrite the indexed vectors"
+                if named
                 else "give each input once, or merge the archives first"
             )
             raise ConflictError(
-                f"{stats.conflicts} input id(s) have conflicting embeddings: {shown}{more}; {hint}"
+                f"{stats.conflicts} input id(s) have conflicting embeddings: {shown}{more}; {hint}",
+                params=named,
             )
+
+
+#: How errors name the parameter that leaves bad vectors out (the CLI: ``--skip-bad``).
+_SKIP_BAD = param("skip_bad")
 
 
 def collect(

@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..errors import LimitError, SchemaError
+from ..errors import LimitError, SchemaError, param
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,10 @@ def estimate_bytes(kind: str, n: int, d: int, *, nlist: int = 0, pq_m: int = 0) 
     raise ValueError(kind)
 
 
+#: How errors name the memory budget (the CLI: ``--memory-budget``).
+_BUDGET = param("memory_budget", None)
+
+
 def plan_index(
     kind: str, n: int, d: int, *, memory_budget: int | None = None, flat_max: int = FLAT_MAX
 ) -> Plan:
@@ -172,7 +176,8 @@ def plan_index(
         if n < IVF_MIN:
             raise LimitError(
                 f"the memory budget of {budget} bytes is too small for {n} vectors "
-                f"({flat_size} bytes needed); raise --memory-budget"
+                f"({flat_size} bytes needed); raise {_BUDGET}",
+                params=[_BUDGET],
             )
         if d < 16:
             size = estimate_bytes("ivf", n, d, nlist=nlist)
@@ -180,7 +185,8 @@ def plan_index(
                 return Plan("ivf", f"IVF{nlist},Flat", size, nlist=nlist, reason="d < 16")
             raise LimitError(
                 f"the memory budget of {budget} bytes is too small for {n} x {d} vectors "
-                f"({size} bytes needed); raise --memory-budget"
+                f"({size} bytes needed); raise {_BUDGET}",
+                params=[_BUDGET],
             )
         for pq_m in _pq_choices(d):
             size = estimate_bytes("ivfpq", n, d, nlist=nlist, pq_m=pq_m)
@@ -192,7 +198,8 @@ def plan_index(
         smallest = estimate_bytes("ivfpq", n, d, nlist=nlist, pq_m=_pq_choices(d)[-1])
         raise LimitError(
             f"the memory budget of {budget} bytes is too small for {n} x {d} vectors: the "
-            f"smallest index needs about {smallest} bytes; raise --memory-budget"
+            f"smallest index needs about {smallest} bytes; raise {_BUDGET}",
+            params=[_BUDGET],
         )
     if kind == "flat":
         plan = Plan("flat", "Flat", estimate_bytes("flat", n, d), reason="asked for")
@@ -200,9 +207,10 @@ def plan_index(
         plan = Plan("hnsw", f"HNSW{HNSW_M},Flat", estimate_bytes("hnsw", n, d), reason="asked for")
     elif kind in ("ivf", "ivfpq"):
         if n < IVF_MIN:
+            asked, flat = param("kind", kind), param("kind", "flat")
             raise SchemaError(
-                f"only {n} vectors: --kind {kind} needs at least {IVF_MIN}; use --kind flat "
-                "(or auto)"
+                f"only {n} vectors: {asked} needs at least {IVF_MIN}; use {flat} (or auto)",
+                params=[asked, flat],
             )
         if kind == "ivf":
             size = estimate_bytes("ivf", n, d, nlist=nlist)
@@ -225,9 +233,11 @@ def plan_index(
     else:
         raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     if not fits(plan.estimated_bytes):
+        auto = param("kind", "auto")
         raise LimitError(
             f"a {plan.kind} index of {n} x {d} vectors needs about {plan.estimated_bytes} bytes, "
-            f"over the memory budget of {budget}; raise --memory-budget or use --kind auto"
+            f"over the memory budget of {budget}; raise {_BUDGET} or use {auto}",
+            params=[_BUDGET, auto],
         )
     return plan
 

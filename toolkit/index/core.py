@@ -35,6 +35,7 @@ from ..errors import (
     InputNotFoundError,
     OutputError,
     SchemaError,
+    param,
 )
 from ..limits import DEFAULT_LIMITS, Limits
 from ..subset import FilterCriteria
@@ -457,13 +458,15 @@ class SimilarityIndex:
         if not paths:
             raise ArchiveError(
                 f"{self.path}: the index records no source archive (built from arrays), so "
-                "filters cannot be evaluated; give the archive (--archive ARCHIVE)"
+                f"filters cannot be evaluated; give the archive ({_GIVE_ARCHIVES})",
+                params=[_GIVE_ARCHIVES],
             )
         missing = [p for p in paths if not p.is_file()]
         if missing:
             raise ArchiveError(
                 f"{self.path}: the archive {missing[0]} it was built from is gone, so filters "
-                "cannot be evaluated; give the archive (--archive ARCHIVE)"
+                f"cannot be evaluated; give the archive ({_GIVE_ARCHIVES})",
+                params=[_GIVE_ARCHIVES],
             )
         return paths
 
@@ -672,6 +675,10 @@ class SimilarityIndex:
             yield Hit(ids[row], float(score), rank)
 
 
+#: How errors ask for the archives to evaluate filters on (the CLI: ``--archive ARCHIVE``).
+_GIVE_ARCHIVES = "archives=ARCHIVE"
+
+
 def _ids_only(criteria: FilterCriteria) -> bool:
     """True when the criteria are an id set and nothing else (no archive needed)."""
     return criteria.ids is not None and dataclasses.replace(criteria, ids=None).is_empty
@@ -761,9 +768,11 @@ def _check_out_dir(out_dir: Path, sources: Sequence[Path], *, force: bool) -> No
                     f"{out_dir}: exists and is not an index folder; give a new folder name"
                 )
             if not force:
+                hint = param("force")
                 raise OutputError(
-                    f"{out_dir}: an index is already there; pass --force to replace it, or use "
-                    "'clarifai-archive index add' to add inputs to it"
+                    f"{out_dir}: an index is already there; pass {hint} to replace it, or use "
+                    "'clarifai-archive index add' to add inputs to it",
+                    params=[hint],
                 )
     check_outputs({"-o": out_dir}, sources, existing_ok={"-o"})
 
@@ -816,7 +825,7 @@ def build_index(
         collector.check(paths)
         return records
 
-    def nothing(stats: Any) -> str:
+    def nothing(stats: Any) -> SchemaError:
         names = ", ".join(str(p) for p in paths)
         detail = (
             f"{stats.no_embedding} of {stats.inputs_read} inputs have no embedding "
@@ -824,9 +833,11 @@ def build_index(
             if stats.inputs_read
             else "no inputs"
         )
-        return (
+        other = param("embedding", ...)
+        return SchemaError(
             f"{names}: nothing to index ({detail}); export the dataset version with "
-            "embeddings included, or choose another one with --embedding"
+            f"embeddings included, or choose another one with {other}",
+            params=[other],
         )
 
     return _build(
@@ -888,7 +899,7 @@ def build_index_from_arrays(
     return _build(
         out,
         feed,
-        lambda _stats: "nothing to index (no vectors)",
+        lambda _stats: SchemaError("nothing to index (no vectors)"),
         kind=kind,
         metric=metric,
         memory_budget=memory_budget,
@@ -904,7 +915,7 @@ def build_index_from_arrays(
 def _build(
     out: Path,
     feed: Callable[[Collector], list[dict[str, Any]]],
-    nothing: Callable[[Any], str],
+    nothing: Callable[[Any], SchemaError],
     *,
     kind: str,
     metric: str,
@@ -933,7 +944,7 @@ def _build(
         stats = collector.stats
         n = writer.rows
         if n == 0:
-            raise SchemaError(nothing(stats))
+            raise nothing(stats)
         dimension = int(writer.dim or 0)
         write_ids(tmp / IDS_FILE, collector.ids)
         vectors = open_vectors(tmp / VECTORS_FILE)
@@ -1273,9 +1284,11 @@ def remove_from_index(
     if missing and not missing_ok:
         shown = ", ".join(repr(i) for i in missing[:5])
         more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+        hint = param("missing_ok")
         raise InputNotFoundError(
             f"{index.path}: {len(missing)} id(s) not in the index: {shown}{more}; "
-            "pass --missing-ok to ignore them"
+            f"pass {hint} to ignore them",
+            params=[hint],
         )
     keep = np.ones(len(index), dtype=bool)
     for input_id in wanted:

@@ -23,7 +23,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ..errors import SchemaError
+from ..errors import SchemaError, param
 from ..messages import Input
 from . import _engine as engine
 from ._collect import embedding_array, prepare_vector
@@ -132,9 +132,11 @@ def duplicate_groups(
                 groups.append(OrdinalGroup(tuple(ordinals), group.min_score, group.max_score))
         return _sorted(groups)
     if not gatherer.rows:
+        hint = param("index", ...)
         raise SchemaError(
             "no input carries an embedding, so near-duplicates cannot be found; export the "
-            "dataset version with embeddings, or give an index (--index)"
+            f"dataset version with embeddings, or give an index ({hint})",
+            params=[hint],
         )
     matrix = np.stack(gatherer.rows)
     memory = in_memory_index(matrix, [str(o) for o in gatherer.ordinals], metric=gatherer.metric)

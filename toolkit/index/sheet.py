@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from .._atomic import atomic_file
 from ..archive import ArchiveReader
-from ..errors import ArchiveError, LimitError, MediaError, OutputError
+from ..errors import ArchiveError, LimitError, MediaError, OutputError, param
 from ..limits import DEFAULT_LIMITS, Limits
 from ..records import input_type
 from ..safety import open_image
@@ -37,6 +37,7 @@ from .core import Hit, SimilarityIndex
 
 __all__ = [
     "CAPTION_HEIGHT",
+    "NOTE_PARAMS",
     "Media",
     "SheetRow",
     "gather_media",
@@ -47,6 +48,10 @@ __all__ = [
 
 #: Pixels under each tile for the id and score.
 CAPTION_HEIGHT = 30
+#: The parameters :func:`gather_media`'s notes may name, as :func:`~toolkit.errors.param`
+#: spells them (the CLI writes its flags in their place: ``--media-dir``).
+NOTE_PARAMS = (param("media_dir", ...),)
+_MEDIA_DIR = NOTE_PARAMS[0]
 _BACKGROUND = (245, 245, 245)
 _PLACEHOLDER = (205, 208, 214)
 _QUERY_BORDER = (30, 110, 220)
@@ -87,7 +92,8 @@ def gather_media(
     media_dir: str | os.PathLike[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[dict[str, Media], list[str]]:
-    """The media of every input on the sheet, and notes about what could not be found.
+    """The media of every input on the sheet, and notes about what could not be found
+    (naming the parameters in :data:`NOTE_PARAMS`).
 
     With ``media_dir`` the files there are used (named ``<id>.<ext>``); otherwise each
     archive recorded in the index sidecar is read once, stopping when all are found.
@@ -129,7 +135,7 @@ def gather_media(
             continue
         path = Path(source["path"])
         if not path.is_file():
-            notes.append(f"{path}: the archive recorded in the index is gone; use --media-dir")
+            notes.append(f"{path}: the archive recorded in the index is gone; use {_MEDIA_DIR}")
             continue
         if source.get("bytes") not in (None, path.stat().st_size):
             notes.append(f"{path}: changed since the index was built; media may not match")
@@ -159,7 +165,7 @@ def gather_media(
     if hosted:
         notes.append(
             f"{len(hosted)} input(s) hold only a hosted URL (e.g. {hosted[0]!r}); download the "
-            "media and pass --media-dir to see them"
+            f"media and pass {_MEDIA_DIR} to see them"
         )
     return media, notes
 
@@ -292,7 +298,8 @@ def _check_output(path: Path, force: bool) -> None:
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name")
     if path.exists() and not force:
-        raise OutputError(f"{path}: exists; pass --force to overwrite it")
+        hint = param("force")
+        raise OutputError(f"{path}: exists; pass {hint} to overwrite it", params=[hint])
     if not path.parent.exists():
         raise OutputError(f"{path.parent}: no such folder")
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..archive import ArchiveReader, BatchEntry
-from ..errors import InputNotFoundError, ToolkitError
+from ..errors import InputNotFoundError, ToolkitError, param
 from ..limits import DEFAULT_LIMITS, Limits
 from ..messages import Input, InputBatch
 from ..metrics import Metrics, MetricsCounter
@@ -247,7 +247,7 @@ class ArchiveBrowser:
         if metrics.inputs_count > self._auto_index_max:
             self.auto_index_state = (
                 f"skipped: over {self._auto_index_max} inputs; build one with "
-                "'clarifai-archive index build' and pass --index"
+                f"'clarifai-archive index build' and pass {param('index', ...)}"
             )
             return
         from ..index import build_index
@@ -257,6 +257,10 @@ class ArchiveBrowser:
             index = build_index([self.path], folder, kind="flat", skip_bad=True, limits=self.limits)
         except (ToolkitError, ValueError, OSError) as exc:
             self.auto_index_state = f"failed: {exc}"
+            return
+        except Exception as exc:  # a daemon thread: say it, never raise into nowhere
+            self.auto_index_state = f"failed: {type(exc).__name__}: {exc}"
+            log.exception("indexing %s failed", self.path)
             return
         self.set_index(index)
         self.auto_index_state = "built"
@@ -443,10 +447,13 @@ class ArchiveBrowser:
         if index is None:
             if self.auto_index_state and not self.auto_index_state.startswith("built"):
                 raise ToolkitError(f"{self.name}: no similarity index ({self.auto_index_state})")
+            if self._index_error:
+                raise ToolkitError(self._index_error)
+            hint = "index=DIR"
             raise ToolkitError(
-                self._index_error
-                or f"{self.name}: no similarity index; give one with --index DIR (made by "
-                "'clarifai-archive index build')"
+                f"{self.name}: no similarity index; give one with {hint} (made by "
+                "'clarifai-archive index build')",
+                params=[hint],
             )
         key = f"similar:{input_id!r}:{hits}"
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -39,8 +40,10 @@ class ParquetFolderWriter:
     """A folder of Parquet files of one schema, of about ``rows_per_file`` rows each.
 
     Rows are gathered into row groups of up to 16k rows or 32 MiB, so memory stays flat.
-    The folder is written under a temporary name and appears at :meth:`close`; an existing
-    folder is replaced then. :meth:`abort` leaves nothing behind.
+    Parquet encodes a row group in a thread of its own (pyarrow releases the GIL) while
+    the next one is gathered: at most one is in flight. The folder is written under a
+    temporary name and appears at :meth:`close`; an existing folder is replaced then.
+    :meth:`abort` leaves nothing behind.
     """
 
     def __init__(self, folder: Path, schema: pa.Schema, *, rows_per_file: int) -> None:
@@ -57,6 +60,8 @@ class ParquetFolderWriter:
         self._group: list[pa.RecordBatch] = []
         self._group_rows = 0
         self._group_bytes = 0
+        self._thread: ThreadPoolExecutor | None = None
+        self._in_flight: Future[None] | None = None
         try:
             self._tmp.mkdir(parents=True)
         except OSError as exc:
@@ -76,7 +81,7 @@ class ParquetFolderWriter:
             start += piece.num_rows
             self._group.append(piece)
             self._group_rows += piece.num_rows
-            self._group_bytes += piece.nbytes
+            self._group_bytes += piece.get_total_buffer_size()
             if self._in_file + self._group_rows >= self.rows_per_file:
                 self._flush()
                 self._close_file()
@@ -87,7 +92,7 @@ class ParquetFolderWriter:
         """A batch that fits in the current file."""
         self._group.append(batch)
         self._group_rows += rows
-        self._group_bytes += batch.nbytes
+        self._group_bytes += batch.get_total_buffer_size()
         if self._in_file + self._group_rows >= self.rows_per_file:
             self._flush()
             self._close_file()
@@ -105,13 +110,31 @@ class ParquetFolderWriter:
                 raise OutputError(f"{path}: cannot write it ({exc})") from None
             self.files += 1
         table = pa.Table.from_batches(self._group, schema=self.schema)
-        try:
-            self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
-        except OSError as exc:
-            raise OutputError(f"{self.folder}: write failed ({exc})") from None
+        self._wait()
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="parquet-writer")
+        self._in_flight = self._thread.submit(self._write_group, self._writer, table)
         self._in_file += self._group_rows
         self.rows += self._group_rows
         self._group, self._group_rows, self._group_bytes = [], 0, 0
+
+    def _write_group(self, writer: pq.ParquetWriter, table: pa.Table) -> None:
+        """Encode and write one row group (in the writer thread)."""
+        try:
+            writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        except OSError as exc:
+            raise OutputError(f"{self.folder}: write failed ({exc})") from None
+
+    def _wait(self) -> None:
+        """Wait for the row group in flight (its error, if any, is raised here)."""
+        future, self._in_flight = self._in_flight, None
+        if future is not None:
+            future.result()
+
+    def _stop_thread(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
 
     def _options(self) -> dict[str, object]:
         """Snappy and dictionaries, except for float vectors: random floats neither
@@ -128,6 +151,7 @@ class ParquetFolderWriter:
         }
 
     def _close_file(self) -> None:
+        self._wait()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -144,6 +168,7 @@ class ParquetFolderWriter:
                 raise OutputError(f"{self.folder}: write failed ({exc})") from None
             self.files = 1
         self._close_file()
+        self._stop_thread()
 
     def close(self) -> None:
         """Write what is left and move the folder into place."""
@@ -165,6 +190,9 @@ class ParquetFolderWriter:
 
     def abort(self) -> None:
         """Remove everything written."""
+        with contextlib.suppress(Exception):
+            self._wait()
+        self._stop_thread()
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 self._writer.close()

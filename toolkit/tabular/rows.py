@@ -7,6 +7,7 @@ Python float is made per value.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from .._native import batch_vectors, table_columns
+from .._native import batch_vectors_packed, table_arrow
 from .._vectors import embedding_of
 from ..errors import SchemaError
 from ..messages import Input, RegionInfo
+from ._buffers import fixed_list, numbers, offsets, strings
 from .schema import (
     BOX,
     CONCEPT,
@@ -33,9 +35,7 @@ from .schema import (
 
 __all__ = ["LazyRecords", "RowOptions", "RowsBuilder", "embedding_of"]
 
-#: Input types by the C reader's number (0: none).
-_KIND_NAMES = np.array(["", "image", "video", "text", "audio"], dtype=object)
-_FLAG_METADATA, _FLAG_REGIONS, _FLAG_HOSTED = 1, 2, 4
+_FLAG_METADATA, _FLAG_REGIONS, _FLAG_HOSTED, _FLAG_EMBEDDINGS = 1, 2, 4, 8
 _NO_TIME = np.iinfo(np.int64).min
 #: Timestamps outside years 1 to 9999 (protobuf's valid range) are left null.
 _MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799
@@ -64,14 +64,30 @@ class LazyRecords(Sequence[Input]):
         return iter(self._parsed())
 
 
-_EMPTY_REGIONS: list[pa.Array] = []
+class _JoinedRecords(Sequence[Input]):
+    """The inputs of several batch entries as one sequence (each entry parsed on first
+    use): ``bounds`` are the rows where each entry starts, then the total."""
 
+    def __init__(self, parts: list[Sequence[Input]], bounds: list[int]) -> None:
+        self._parts = parts
+        self._bounds = bounds
 
-def _no_regions() -> pa.Array:
-    """An empty array of regions (made once)."""
-    if not _EMPTY_REGIONS:
-        _EMPTY_REGIONS.append(pa.array([], REGION))
-    return _EMPTY_REGIONS[0]
+    def __len__(self) -> int:
+        return self._bounds[-1]
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, int):
+            raise TypeError("joined records index by int only")
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        part = bisect.bisect_right(self._bounds, index) - 1
+        return self._parts[part][index - self._bounds[part]]
+
+    def __iter__(self) -> Iterator[Input]:
+        for part in self._parts:
+            yield from part
 
 
 def _hosted_url(record: Input) -> str | None:
@@ -288,6 +304,43 @@ class _Regions:
         return pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()), regions)
 
 
+def _region_array(parts: tuple[Any, ...]) -> pa.Array:
+    """The ``regions`` column of one batch from the C reader's buffers."""
+    (r_off, r_ids, r_kinds, box, box_valid, poly_off, points, c_off, c_ids, c_names, c_val) = parts
+    count = len(box) // 16
+    corners = np.frombuffer(box, np.float32).reshape(-1, 4)
+    boxes = pa.Array.from_buffers(
+        BOX,
+        count,
+        [pa.py_buffer(box_valid)],
+        children=[numbers(pa.float32(), corners[:, i]) for i in range(4)],
+    )
+    xy = np.frombuffer(points, np.float32).reshape(-1, 2)
+    point_array = pa.StructArray.from_arrays(
+        [numbers(pa.float32(), xy[:, 0]), numbers(pa.float32(), xy[:, 1])], fields=list(POINT)
+    )
+    n_concepts = len(c_val) // 4
+    concepts = pa.StructArray.from_arrays(
+        [
+            strings(c_ids, n_concepts),
+            strings(c_names, n_concepts),
+            numbers(pa.float32(), np.frombuffer(c_val, np.float32)),
+        ],
+        fields=list(CONCEPT),
+    )
+    values = pa.StructArray.from_arrays(
+        [
+            strings(r_ids, count),
+            strings(r_kinds, count),
+            boxes,
+            pa.ListArray.from_arrays(offsets(poly_off), point_array),
+            pa.ListArray.from_arrays(offsets(c_off), concepts),
+        ],
+        fields=list(REGION),
+    )
+    return pa.ListArray.from_arrays(offsets(r_off), values)
+
+
 class RowsBuilder:
     """Builds the table's record batches and settles the embedding size on the way.
 
@@ -345,10 +398,55 @@ class RowsBuilder:
         reader copies the embeddings (when it is built and takes the batch).
         """
         arrays, n = self._columns(records, where, media, raw)
+        return self._ready(arrays, n)
+
+    def add_group(
+        self, chunks: Sequence[tuple[str, Sequence[Input], bytes]]
+    ) -> list[pa.RecordBatch]:
+        """:meth:`add` for several batch entries (where, inputs, wire bytes) at once: the C
+        reader builds their columns in one go (one Arrow array per column, not one per
+        entry); the embeddings are still read, and checked, entry by entry."""
+        table = None
+        if len(chunks) > 1 and "image_bytes" not in self._wanted:
+            table = table_arrow([raw for _, _, raw in chunks])
+        if table is None:
+            ready: list[pa.RecordBatch] = []
+            for where, records, raw in chunks:
+                ready += self.add(records, where=where, raw=raw)
+            return ready
+        n = table[0]
+        bounds = [0, *np.frombuffer(table[16], np.uint32).tolist()]
+        arrays: dict[str, pa.Array | None] = {}
+        joined = _JoinedRecords([records for _, records, _ in chunks], bounds)
+        self._fast_columns(joined, table, arrays.__setitem__)
+        flags = np.frombuffer(table[13], np.uint8)
+        if EMBEDDING_COLUMN not in self._wanted or not (flags & _FLAG_EMBEDDINGS).any():
+            if EMBEDDING_COLUMN in self._wanted:
+                arrays[EMBEDDING_COLUMN] = None
+            return self._ready(arrays, n)
+        # Embeddings: one record batch per entry, its other columns sliced from the group's.
+        ready = []
+        for (where, records, raw), start, stop in zip(chunks, bounds, bounds[1:], strict=False):
+            rows = stop - start
+            piece: dict[str, pa.Array | None] = {
+                name: array.slice(start, rows)
+                for name, array in arrays.items()
+                if array is not None
+            }
+            piece[EMBEDDING_COLUMN] = self._entry_embedding(
+                records, where, raw, rows, flags[start:stop]
+            )
+            ready += self._ready(piece, rows)
+        return ready
+
+    def _ready(self, arrays: dict[str, pa.Array | None], n: int) -> list[pa.RecordBatch]:
+        """The record batches ready once ``arrays`` (``n`` rows) are added."""
         if not self.settled:
             if arrays.get(EMBEDDING_COLUMN) is None:
                 self._pending.append((arrays, n))
-                self.pending_bytes += sum(a.nbytes for a in arrays.values() if a is not None)
+                self.pending_bytes += sum(
+                    a.get_total_buffer_size() for a in arrays.values() if a is not None
+                )
                 return []
             ready = self.settle(self.dim)
             ready.append(self._finish(arrays, n))
@@ -376,89 +474,104 @@ class RowsBuilder:
         add = out.__setitem__
         table = None
         if raw is not None and media is None and "image_bytes" not in wanted:
-            table = table_columns(raw)
+            table = table_arrow([raw])
         if table is not None:
-            n = len(table[0])
+            n = table[0]
             self._fast_columns(records, table, add)
         else:
             n = len(records)
             self._slow_columns(records, add, media)
         if EMBEDDING_COLUMN in wanted:
-            found = batch_vectors(raw, self.options.embedding) if raw is not None else None
-            if found is not None and len(found[0]) == n:
-                add(EMBEDDING_COLUMN, self._embedding_block(found, where))
-            else:
-                add(EMBEDDING_COLUMN, self._embeddings(records, where))
+            flags = None if table is None else np.frombuffer(table[13], np.uint8)
+            add(EMBEDDING_COLUMN, self._entry_embedding(records, where, raw, n, flags))
         return out, n
+
+    def _entry_embedding(
+        self,
+        records: Sequence[Input],
+        where: str,
+        raw: bytes | None,
+        n: int,
+        flags: np.ndarray | None,
+    ) -> pa.Array | None:
+        """The embedding column of one batch entry (None: no input has the embedding);
+        ``flags``: the C reader's flags of its inputs, when it read them."""
+        if flags is not None and not (flags & _FLAG_EMBEDDINGS).any():
+            return None  # no input of the entry has an embedding
+        found = batch_vectors_packed(raw, self.options.embedding) if raw is not None else None
+        if found is not None and len(found[1]) // 4 == n:
+            return self._embedding_block(found, where)
+        return self._embeddings(records, where)
 
     def _fast_columns(
         self, records: Sequence[Input], table: tuple[Any, ...], add: Callable[[str, Any], None]
     ) -> None:
-        """The columns from the C reader's ``table_columns``; only the inputs it flags
-        (metadata, regions, a url only hosted) are parsed, for those columns."""
+        """The columns from the C reader's ``table_arrow`` (Arrow buffers, no Python object
+        per row); only the inputs it flags (metadata, a url only hosted, and regions when
+        it leaves them) are parsed, for those columns."""
         wanted = self._wanted
-        (ids, kinds, urls, sizes, created, c_off, c_ids, c_names, c_val) = table[:9]
-        (p_off, p_ids, texts, flag_bytes, meta_texts) = table[9:]
+        (n, ids, kinds, urls, sizes, created, c_off, c_ids, c_names, c_val) = table[:10]
+        (p_off, p_ids, texts, flag_bytes, metas, regions) = table[10:16]
         flags = np.frombuffer(flag_bytes, np.uint8)
         if "id" in wanted:
-            add("id", pa.array(ids, pa.string()))
+            add("id", strings(ids, n))
         if "input_type" in wanted:
-            codes = np.frombuffer(kinds, np.uint8)
-            add("input_type", pa.array(_KIND_NAMES[codes], pa.string(), mask=codes == 0))
+            add("input_type", strings(kinds, n))
         if "url" in wanted:
-            for i in np.flatnonzero(flags & _FLAG_HOSTED).tolist():
-                urls[i] = _hosted_url(records[i])
-            add("url", pa.array(urls, pa.string()))
+            column = strings(urls, n)
+            hosted = np.flatnonzero(flags & _FLAG_HOSTED).tolist()
+            if hosted:
+                filled = column.to_pylist()
+                for i in hosted:
+                    filled[i] = _hosted_url(records[i])
+                column = pa.array(filled, pa.string())
+            add("url", column)
         wh = np.frombuffer(sizes, np.int32).reshape(-1, 2)
-        for name, column in (("width", wh[:, 0]), ("height", wh[:, 1])):
+        for name, values in (("width", wh[:, 0]), ("height", wh[:, 1])):
             if name in wanted:
-                add(name, pa.array(np.ascontiguousarray(column), mask=column == 0))
+                add(name, numbers(pa.int32(), values, values != 0))
         if "created_at" in wanted:
             micros = np.frombuffer(created, np.int64)
-            add(
-                "created_at",
-                pa.array(micros, pa.timestamp("us", tz="UTC"), mask=micros == _NO_TIME),
-            )
+            add("created_at", numbers(pa.timestamp("us", tz="UTC"), micros, micros != _NO_TIME))
         if "concepts" in wanted:
+            count = len(c_val) // 4
             values = pa.StructArray.from_arrays(
                 [
-                    pa.array(c_ids, pa.string()),
-                    pa.array(c_names, pa.string()),
-                    pa.array(np.frombuffer(c_val, np.float32)),
+                    strings(c_ids, count),
+                    strings(c_names, count),
+                    numbers(pa.float32(), np.frombuffer(c_val, np.float32)),
                 ],
                 fields=list(CONCEPT),
             )
-            add(
-                "concepts",
-                pa.ListArray.from_arrays(pa.array(np.frombuffer(c_off, np.int32)), values),
-            )
+            add("concepts", pa.ListArray.from_arrays(offsets(c_off), values))
         if "positive_concepts" in wanted:
+            count = int(np.frombuffer(p_off, np.int32)[-1])
             add(
                 "positive_concepts",
-                pa.ListArray.from_arrays(
-                    pa.array(np.frombuffer(p_off, np.int32)), pa.array(p_ids, pa.string())
-                ),
+                pa.ListArray.from_arrays(offsets(p_off), strings(p_ids, count)),
             )
         if "text" in wanted:
-            add("text", pa.array(texts, pa.string()))
+            add("text", strings(texts, n))
         meta_keys = [k for k in self.options.metadata_columns if metadata_column_name(k) in wanted]
         if "metadata" in wanted or meta_keys:
             rows = np.flatnonzero(flags & _FLAG_METADATA).tolist()
-            self._metadata_columns(records, meta_keys, add, rows=rows, done=meta_texts)
+            if rows or meta_keys:
+                done = strings(metas, n).to_pylist()
+                self._metadata_columns(records, meta_keys, add, rows=rows, done=done)
+            else:
+                add("metadata", strings(metas, n))
         if "regions" in wanted:
-            marked = set(np.flatnonzero(flags & _FLAG_REGIONS).tolist())
-            if not marked:
-                empty = pa.array(np.zeros(len(ids) + 1, dtype=np.int32))
-                add("regions", pa.ListArray.from_arrays(empty, _no_regions()))
+            if regions is not None:
+                add("regions", _region_array(regions))
                 return
-            regions = _Regions()
-            rows = sorted(marked)
-            for i in rows:
-                regions.add(records[i].data.regions)
-            counts = np.zeros(len(ids), dtype=np.int32)
-            counts[rows] = np.diff(np.array(regions.offsets, dtype=np.int32))
-            regions.offsets = [0, *np.cumsum(counts).tolist()]
-            add("regions", regions.array())
+            marked = np.flatnonzero(flags & _FLAG_REGIONS).tolist()
+            built = _Regions()
+            for i in marked:
+                built.add(records[i].data.regions)
+            counts = np.zeros(n, dtype=np.int32)
+            counts[marked] = np.diff(np.array(built.offsets, dtype=np.int32))
+            built.offsets = [0, *np.cumsum(counts).tolist()]
+            add("regions", built.array())
 
     def _slow_columns(
         self,
@@ -616,35 +729,40 @@ class RowsBuilder:
             add(metadata_column_name(key), pa.array(column, pa.string()))
 
     def _embedding_block(
-        self, found: tuple[list[str], bytes, bytes], where: str
+        self, found: tuple[tuple[bytes, bytes, bytes], bytes, bytes | int], where: str
     ) -> pa.Array | None:
         """The embedding column from the C reader's ids, sizes and packed floats."""
-        ids, dims_bytes, floats_bytes = found
+        (id_offsets, id_bytes, _), dims_bytes, floats_bytes = found
+        assert isinstance(floats_bytes, bytes)
+        starts = np.frombuffer(id_offsets, np.int32)
+
+        def id_at(i: int) -> str:
+            return id_bytes[int(starts[i]) : int(starts[i + 1])].decode()
+
         dims = np.frombuffer(dims_bytes, np.uint32)
+        count = len(dims)
         have = np.flatnonzero(dims)
         if not len(have):
             return None
         dim = self.dim
         if dim is None:
             dim = self.dim = int(dims[have[0]])
-            self._first = (ids[have[0]], where)
+            self._first = (id_at(int(have[0])), where)
         odd = have[dims[have] != dim]
         if len(odd):
             i = int(odd[0])
             raise SchemaError(
-                mixed_dims_message(where, ids[i], int(dims[i]), dim, self.options.embedding),
+                mixed_dims_message(where, id_at(i), int(dims[i]), dim, self.options.embedding),
                 params=[PICK_EMBEDDING],
             )
         floats = np.frombuffer(floats_bytes, "<f4")
-        if len(have) == len(ids):
-            return pa.FixedSizeListArray.from_arrays(pa.array(floats), dim)
-        block = np.zeros((len(ids), dim), dtype=np.float32)
+        if len(have) == count:
+            return fixed_list(floats, dim)
+        block = np.zeros((count, dim), dtype=np.float32)
         block[have] = floats.reshape(len(have), dim)
-        valid = np.zeros(len(ids), dtype=bool)
+        valid = np.zeros(count, dtype=bool)
         valid[have] = True
-        return pa.FixedSizeListArray.from_arrays(
-            pa.array(block.reshape(-1)), dim, mask=pa.array(~valid)
-        )
+        return fixed_list(block.reshape(-1), dim, valid)
 
     def _embeddings(self, records: Sequence[Input], where: str) -> pa.Array | None:
         which = self.options.embedding

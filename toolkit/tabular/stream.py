@@ -18,7 +18,11 @@ from .rows import LazyRecords, RowOptions, RowsBuilder, embedding_of
 
 __all__ = [
     "DEFAULT_HOLD_BYTES",
+    "GROUP_BYTES",
+    "GROUP_ENTRIES",
+    "add_chunks",
     "find_embedding_dim",
+    "group_chunks",
     "iter_chunks",
     "iter_record_batches",
     "record_batch_reader",
@@ -32,6 +36,44 @@ DEFAULT_HOLD_BYTES = 64 * 1024**2
 #: How an error names a batch entry, its inputs (or those kept of them), and its wire
 #: bytes when all of them are kept (the C reader then builds most columns from them).
 Chunk = tuple[str, Sequence[Input], bytes | None]
+
+#: Batch entries whose columns the C reader builds in one go (one Arrow array per column
+#: for them all: per-entry overhead is most of the cost of small entries), and the most
+#: wire bytes such a group holds.
+GROUP_ENTRIES = 16
+GROUP_BYTES = 16 * 1024**2
+
+
+def group_chunks(chunks: Iterable[Chunk]) -> Iterator[list[Chunk]]:
+    """Consecutive chunks with wire bytes, up to :data:`GROUP_ENTRIES` or
+    :data:`GROUP_BYTES` together; a chunk without them alone."""
+    group: list[Chunk] = []
+    size = 0
+    for chunk in chunks:
+        raw = chunk[2]
+        if raw is None:
+            if group:
+                yield group
+                group, size = [], 0
+            yield [chunk]
+            continue
+        if group and (len(group) >= GROUP_ENTRIES or size + len(raw) > GROUP_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(chunk)
+        size += len(raw)
+    if group:
+        yield group
+
+
+def add_chunks(builder: RowsBuilder, group: list[Chunk]) -> list[pa.RecordBatch]:
+    """The record batches ready after adding a group of :func:`group_chunks`."""
+    if group[0][2] is None:
+        where, records, _ = group[0]
+        return builder.add(records, where=where) if len(records) else []
+    return builder.add_group(
+        [(where, records, raw) for where, records, raw in group if raw is not None]
+    )
 
 
 def where_of(reader: ArchiveReader, entry: BatchEntry) -> str:
@@ -74,19 +116,19 @@ def iter_record_batches(
     read_ahead: Callable[[], int | None] | None = None,
     hold_bytes: int | None = DEFAULT_HOLD_BYTES,
 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """The schema and the record batches (one per non-empty chunk) of ``chunks``.
+    """The schema and the record batches of ``chunks`` (one per group of up to
+    :data:`GROUP_ENTRIES` chunks the C reader reads, one per chunk where the inputs carry
+    the embedding, or are parsed).
 
     Chunks are read until the embedding size is known. Past ``hold_bytes`` of rows held
     back, ``read_ahead()`` gives the size (it reads the rest without keeping it); None:
     hold any amount.
     """
     builder = RowsBuilder(options)
-    source = iter(chunks)
+    source = group_chunks(chunks)
     held: list[pa.RecordBatch] = []
-    for where, records, raw in source:
-        if raw is None and not len(records):
-            continue
-        held.extend(builder.add(records, where=where, raw=raw))
+    for group in source:
+        held.extend(add_chunks(builder, group))
         if builder.settled:
             break
         if hold_bytes is not None and read_ahead is not None and builder.pending_bytes > hold_bytes:
@@ -98,9 +140,8 @@ def iter_record_batches(
     def generate() -> Iterator[pa.RecordBatch]:
         yield from held
         held.clear()
-        for where, records, raw in source:
-            if raw is not None or len(records):
-                yield from builder.add(records, where=where, raw=raw)
+        for group in source:
+            yield from add_chunks(builder, group)
 
     return builder.schema, generate()
 
