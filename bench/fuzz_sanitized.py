@@ -12,6 +12,8 @@ checks, per mutated batch:
 - vectors: ``batch_vectors_packed`` (embedding 0 or 1) accepts only what protobuf parses
   and gives the same ids, sizes and float32 values; ``table_arrow`` runs on every case too
   (under the sanitizers; tests/test_convert_parquet.py compares its columns);
+- metrics: ``batch_metrics`` (``info``'s counts) accepts only what protobuf parses and
+  gives the very metrics ``MetricsCounter.add`` counts of protobuf's inputs;
 - module state: every ``--fresh-every`` cases the reader is swapped for a new module
   object of it (multi-phase init: its own schema tables) and the old one is dropped, so
   its ``m_free`` runs under AddressSanitizer too.
@@ -51,6 +53,7 @@ from toolkit.convert import convert_archives
 from toolkit.convert import coco as coco_module
 from toolkit.errors import ToolkitError
 from toolkit.messages import InputBatch
+from toolkit.metrics import MetricsCounter, compute_metrics
 
 assert _native.SPEEDUPS is not None and "sanitized" in _native.SPEEDUPS.__file__
 minutes, seed, every, work = {minutes!r}, {seed!r}, {every!r}, Path({work!r})
@@ -116,7 +119,7 @@ def vectors_differ(found, batch, which):
 
 reader = _native.SPEEDUPS
 deadline = time.monotonic() + minutes * 60
-cases = c_ok = pb_ok = compared = v_ok = columns_ok = modules = 0
+cases = c_ok = pb_ok = compared = v_ok = columns_ok = modules = m_ok = 0
 differences = []
 while time.monotonic() < deadline:
     data = mutate(rng.choice(bases))
@@ -140,6 +143,16 @@ while time.monotonic() < deadline:
         if batch is None or vectors_differ(found, batch, which):
             differences.append(("vectors", data.hex()))
     columns_ok += reader.table_arrow([raw]) is not None
+    counted = reader.batch_metrics(raw)
+    if counted is not None:
+        m_ok += 1
+        if batch is None:
+            differences.append(("metrics", data.hex()))
+        else:
+            counter = MetricsCounter()
+            counter.add_wire_metrics(counted)
+            if counter.result() != compute_metrics(batch.inputs):
+                differences.append(("metrics", data.hex()))
     if ids is not None:
         c_ok += 1
         if ids != expected:
@@ -169,7 +182,8 @@ while time.monotonic() < deadline:
     if not same or a != b:
         differences.append(("output", data.hex()))
 print(f"cases {{cases}}; scan_batch accepted {{c_ok}}, protobuf parsed {{pb_ok}}; "
-      f"batch_vectors_packed accepted {{v_ok}}, table_arrow {{columns_ok}}; "
+      f"batch_vectors_packed accepted {{v_ok}}, table_arrow {{columns_ok}}, "
+      f"batch_metrics {{m_ok}}; "
       f"conversions compared {{compared}}; fresh module objects {{modules}}; "
       f"differences {{len(differences)}}")
 for kind, detail in differences[:10]:

@@ -5,7 +5,8 @@ default), then times, as a user runs them (interpreter start included), each com
 1, 2, 4, 8, 16 worker processes, the process pinned to that many CPUs (``taskset``, where
 the machine has them) and ``--workers`` set where the command takes it:
 
-- ``info``                                  vs the bare loop (zipfile + InputBatch.FromString)
+- ``info``                                  vs the bare loop (zipfile + InputBatch.FromString),
+                                            the two interleaved run by run
 - ``convert --to jsonl -o - > /dev/null``   vs MessageToDict + json.dumps, and vs 1 worker
 - ``convert --to coco --media none``        vs the bare loop
 - ``index build`` (``--kind``, auto default) absolute seconds, and vs 1 worker
@@ -15,9 +16,17 @@ json.dumps over the first --dict-inputs inputs as a whole process, scaled linear
 (its start-up counted once). Times are medians of --runs runs (one run for archives of
 more than 200,000 inputs, and for index build). Peak RSS is that of the command's
 largest process (its own or one worker's: ``wait4`` counts the children it waited for).
-Everything goes to stdout; the data is removed at the end unless --keep.
+``info`` and the bare loop run in turn (bare, info with each worker count, again), so a
+change in the machine's load falls on both; its row gives the wall-time ratio and the
+CPU-time ratio (user + system, workers included) to the bare loop of those same runs, the
+minor page faults (the bare loop's process faults its 256 KiB buffers in again and again
+after some start-ups and not after others, with the same code: about 90,000 faults for
+100,000 x 512 against 6,000, as what the start-up left in malloc's heap differs; its system
+time moves with them), and the load average before and after. Everything goes to stdout;
+the data is removed at the end unless --keep.
 
 Usage: python bench/scaling.py [--sizes 100000,1000000] [--workers 1,2,4,8,16] [--runs 3]
+       python bench/scaling.py --sizes 100000 --workers 1,2 --commands info --runs 7
        python bench/scaling.py --sizes 2000 --workers 1,2 --runs 1      # a quick try
 """
 
@@ -31,6 +40,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -64,9 +74,12 @@ with zipfile.ZipFile(sys.argv[1]) as zf, open(sys.argv[3], "w") as out:
 
 
 def _env() -> dict[str, str]:
-    """This environment, with the checkout first on the path (and what was there kept)."""
+    """This environment, with the checkout first on the path (and what was there kept),
+    and the bytecode cache on, as installed (a machine that sets PYTHONDONTWRITEBYTECODE
+    would have every start compile the toolkit again)."""
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": path}
 
 
 def make_archive(path: Path, count: int, dim: int, seed: int = 0) -> Path:
@@ -109,6 +122,13 @@ def make_archive(path: Path, count: int, dim: int, seed: int = 0) -> Path:
 def run(command: list[str], *, cpus: int | None) -> tuple[float, float, float]:
     """Seconds, peak RSS (MiB) and CPU seconds (user + system, its workers included) of
     one whole process, pinned to ``cpus`` CPUs."""
+    seconds, usage = run_usage(command, cpus=cpus)
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def run_usage(command: list[str], *, cpus: int | None) -> tuple[float, Any]:
+    """Seconds and resource usage (``wait4``'s, its workers included) of one whole
+    process, pinned to ``cpus`` CPUs."""
     if cpus is not None and shutil.which("taskset") and cpus <= len(os.sched_getaffinity(0)):
         allowed = sorted(os.sched_getaffinity(0))[:cpus]
         command = ["taskset", "-c", ",".join(map(str, allowed)), *command]
@@ -125,7 +145,7 @@ def run(command: list[str], *, cpus: int | None) -> tuple[float, float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(command)}\n{stderr}")
-    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return seconds, usage
 
 
 def median_run(
@@ -142,6 +162,59 @@ def median_run(
         peaks.append(peak)
         cpu.append(used)
     return statistics.median(times), max(peaks), statistics.median(cpu)
+
+
+def interleaved(
+    runs: int, commands: list[tuple[list[str], int | None]]
+) -> list[tuple[float, float, float, float]]:
+    """For each command, its median seconds, largest peak RSS (MiB), median CPU seconds
+    and median minor page faults, the commands run in turn ``runs`` times (the first,
+    then the next, ..., then again)."""
+    seen: list[list[tuple[float, Any]]] = [[] for _ in commands]
+    for _ in range(runs):
+        for figures, (command, cpus) in zip(seen, commands, strict=True):
+            figures.append(run_usage(command, cpus=cpus))
+    return [
+        (
+            statistics.median(seconds for seconds, _ in figures),
+            max(usage.ru_maxrss for _, usage in figures) / 1024,
+            statistics.median(usage.ru_utime + usage.ru_stime for _, usage in figures),
+            statistics.median(usage.ru_minflt for _, usage in figures),
+        )
+        for figures in seen
+    ]
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (Linux), or a dash."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "-"
+
+
+def info_row(
+    archive: Path, size: int, counts: list[int], runs: int
+) -> tuple[str, dict[int, tuple[float, float, float, float]]]:
+    """``info --json`` with each worker count and the bare loop, interleaved: the row."""
+    load_before = load_average()
+    commands: list[tuple[list[str], int | None]] = [([PY, "-c", BARE_LOOP, str(archive)], 1)]
+    for w in counts:
+        cmd = [PY, "-m", "toolkit", "-q", "info", str(archive), "--json", "--workers", str(w)]
+        commands.append((cmd, w))
+    interleaved(1, commands)  # warm: the bytecode cache written, the archive read once
+    (bare, _, bare_cpu, bare_faults), *measured = interleaved(runs, commands)
+    figures = dict(zip(counts, measured, strict=True))
+    one = figures[counts[0]][0]
+    cells = [f"bare {bare:6.2f} s cpu {bare_cpu:.2f} {bare_faults / 1000:.0f}k faults"]
+    for w in counts:
+        seconds, peak, used, faults = figures[w]
+        cells.append(
+            f"w{w}: {seconds:6.2f} s {seconds / bare:5.2f}x /{one / seconds:4.1f} "
+            f"{peak:4.0f}MiB cpu {used:.2f} {used / bare_cpu:4.2f}x {faults / 1000:.0f}k faults"
+        )
+    row = f"{'info':<18} {size:>8}  " + " | ".join(cells)
+    return row + f"  (load {load_before} -> {load_average()}, {runs} runs)", figures
 
 
 def remove(path: Path) -> None:
@@ -175,7 +248,7 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
     print(
         f"# scaling: {cores} usable CPUs, python {sys.version.split()[0]}, sizes {sizes}, "
-        f"dim {args.dim}, workers {counts}"
+        f"dim {args.dim}, workers {counts}, load average {load_average()}"
     )
     args.data.mkdir(parents=True, exist_ok=True)
     out = args.data / "out"
@@ -208,21 +281,14 @@ def main() -> None:
             )
             remove(Path(str(out) + ".dict"))
             for name in commands:
+                if name == "info":
+                    row, _ = info_row(archive, size, counts, runs)
+                    rows.append(row)
+                    print(row, flush=True)
+                    continue
                 figures: dict[int, tuple[float, float, float]] = {}
                 for w in counts:
-                    if name == "info":
-                        cmd = [
-                            PY,
-                            "-m",
-                            "toolkit",
-                            "-q",
-                            "info",
-                            str(archive),
-                            "--json",
-                            "--workers",
-                            str(w),
-                        ]
-                    elif name == "jsonl":
+                    if name == "jsonl":
                         cmd = [
                             PY,
                             "-m",
@@ -272,7 +338,7 @@ def main() -> None:
                     tries = 1 if name == "index" else runs  # the longest: one run each
                     figures[w] = median_run(tries, cmd, w, clean=out)
                 remove(out)
-                base = {"info": bare, "coco": bare, "jsonl": dict_total}.get(name)
+                base = {"coco": bare, "jsonl": dict_total}.get(name)
                 one = figures[counts[0]][0]
                 cells = []
                 for w in counts:
@@ -284,7 +350,6 @@ def main() -> None:
                         f"{peak:4.0f}MiB cpu {used:.1f}"
                     )
                 label = {
-                    "info": "info",
                     "jsonl": "convert jsonl",
                     "coco": "convert coco",
                     "index": f"index build {args.index_kind}",

@@ -3,7 +3,8 @@
 ``SPEEDUPS`` is the loaded module, or None when it was not built (no C compiler when the
 package was installed) or when ``CLARIFAI_ARCHIVE_PURE_PYTHON=1`` asks for the
 pure-Python path. Everything it does, the pure-Python path also does: it only makes
-``convert --to coco``, ``--to parquet``, ``Archive.embeddings()`` and the tables faster.
+``convert --to coco``, ``--to parquet``, ``Archive.embeddings()``, the tables and
+``info`` faster.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .messages import InputBatch
 
 __all__ = [
     "SPEEDUPS",
+    "batch_metrics",
     "batch_vectors_packed",
     "schema_tables",
     "scan_batch",
@@ -132,4 +134,30 @@ def batch_vectors_packed(
     found: tuple[tuple[bytes, bytes, bytes], bytes, bytes | int] | None = (
         SPEEDUPS.batch_vectors_packed(data, which, out)
     )
+    return found
+
+
+#: What :func:`batch_metrics` gives: the counts in ``toolkit.metrics.PROTO_FIELDS``'s
+#: order; inputs per type (image, video, text, audio, unknown); embeddings per size;
+#: per concept id its first name that is not empty, positive labels on inputs (and
+#: frames) and on regions, negative labels; ``(min width, max width, min height, max
+#: height)`` of the images with a size in ``image_info`` (None: none has); the bytes of
+#: the other images (their size is read from their headers).
+WireMetrics = tuple[
+    tuple[int, ...],
+    tuple[int, int, int, int, int],
+    dict[int, int],
+    dict[str, tuple[str, int, int, int]],
+    "tuple[int, int, int, int] | None",
+    list[bytes],
+]
+
+
+def batch_metrics(data: bytes) -> WireMetrics | None:
+    """What ``info`` counts of a protobuf InputBatch entry, read from its wire bytes
+    (``toolkit/metrics.py``), or None when protobuf should read the entry (no C reader,
+    or the entry is unusual or damaged)."""
+    if SPEEDUPS is None:
+        return None
+    found: WireMetrics | None = SPEEDUPS.batch_metrics(data)
     return found

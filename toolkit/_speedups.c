@@ -2395,6 +2395,401 @@ done:
 }
 /* ---- pq: end ---- */
 
+/* ---- info: metrics counter ---- */
+
+/* batch_metrics(data): what `info` counts of one batch (toolkit/metrics.py,
+ * MetricsCounter.add), read from the wire bytes of a batch that check_message accepts,
+ * with no protobuf object made. It reads each input as protobuf's parse would make it:
+ * a singular message that appears twice is merged (its repeated fields joined in wire
+ * order, its scalars last-wins), and concepts are met in the order MetricsCounter meets
+ * them (the input's concepts, then its regions', then its frames'), so each concept
+ * keeps the first name that is not empty. None when check_message has doubts or a
+ * batch holds more than M_MAX_DIMS embedding sizes: the Python path counts it then. */
+
+enum {
+    M_DATA_EMBEDDINGS = 9, M_DATA_FRAMES = 12, M_DATA_TEXT = 13, M_DATA_AUDIO = 14,
+    M_EMBEDDING_VECTOR = 1, M_EMBEDDING_DIMS = 2, M_FRAME_DATA = 2,
+    M_RINFO_MASK = 4, M_RINFO_POLYGON = 5, M_RINFO_POINT = 6,
+};
+
+/* The counts, in the order of toolkit.metrics.PROTO_FIELDS. */
+enum {
+    M_INPUTS, M_UNLABELED, M_METADATA, M_REGIONS, M_BOXES, M_POLYGONS, M_POINTS, M_MASKS,
+    M_FRAMES, M_EMBEDDINGS, M_POSITIVE_INPUT, M_POSITIVE_REGION, M_COUNTS,
+};
+
+#define M_MAX_DIMS 16
+
+typedef struct {
+    Span id, name; /* name: the first one not empty (empty until then) */
+    uint64_t hash;
+    long long inputs, regions, negatives;
+    int used;
+} MConcept;
+
+typedef struct {
+    long long counts[M_COUNTS];
+    long long types[5]; /* image, video, text, audio, unknown */
+    uint64_t dim_keys[M_MAX_DIMS];
+    long long dim_counts[M_MAX_DIMS];
+    int dim_used;
+    MConcept *concepts; /* open addressing, cap a power of 2, at most half full */
+    size_t cap, used;
+    int have_size;
+    int32_t wmin, wmax, hmin, hmax;
+    PyObject *inspect; /* image bytes whose size is not in image_info */
+} MCount;
+
+/* The concept with this id (added, with no counts, when new); NULL when out of memory. */
+static MConcept *m_concept(MCount *m, Span id)
+{
+    size_t n = (size_t)(id.end - id.p);
+    uint64_t hash = hash_bytes(id.p, n);
+    if (2 * (m->used + 1) > m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 64;
+        MConcept *grown = PyMem_Calloc(cap, sizeof(MConcept));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->concepts[i].used)
+                continue;
+            size_t j = (size_t)m->concepts[i].hash & (cap - 1);
+            while (grown[j].used)
+                j = (j + 1) & (cap - 1);
+            grown[j] = m->concepts[i];
+        }
+        PyMem_Free(m->concepts);
+        m->concepts = grown;
+        m->cap = cap;
+    }
+    size_t j = (size_t)hash & (m->cap - 1);
+    while (m->concepts[j].used) {
+        MConcept *c = &m->concepts[j];
+        if (c->hash == hash && (size_t)(c->id.end - c->id.p) == n &&
+            (n == 0 || memcmp(c->id.p, id.p, n) == 0))
+            return c;
+        j = (j + 1) & (m->cap - 1);
+    }
+    MConcept *c = &m->concepts[j];
+    c->used = 1;
+    c->id = id;
+    c->name = (Span){id.p, id.p};
+    c->hash = hash;
+    m->used++;
+    return c;
+}
+
+/* Count the concepts of one Data message (of an input or frame, or of a region). */
+static int m_data_concepts(MCount *m, const uint8_t *p, const uint8_t *end, int region,
+                           int *labelled)
+{
+    Field f;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != DATA_CONCEPTS)
+            continue;
+        *labelled = 1;
+        Span id, name;
+        float value;
+        read_concept(&f, &id, &name, &value);
+        MConcept *c = m_concept(m, id);
+        if (c == NULL)
+            return -1;
+        if (c->name.p == c->name.end && name.p != name.end)
+            c->name = name;
+        if (value > 0.0f) {
+            if (region) {
+                c->regions++;
+                m->counts[M_POSITIVE_REGION]++;
+            } else {
+                c->inputs++;
+                m->counts[M_POSITIVE_INPUT]++;
+            }
+        } else {
+            c->negatives++;
+        }
+    }
+    return 0;
+}
+
+/* Count the regions of one Data message (of an input or a frame). */
+static int m_data_regions(MCount *m, const uint8_t *p, const uint8_t *end, int *labelled)
+{
+    Field f, g, h;
+    int unused = 0;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != DATA_REGIONS)
+            continue;
+        *labelled = 1;
+        m->counts[M_REGIONS]++;
+        int box = 0, polygon = 0, point = 0, mask = 0;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number == REGION_INFO) {
+                const uint8_t *r = g.data, *rend = g.data + g.len;
+                while (next_field(&r, rend, &h) == 1) {
+                    box |= h.number == RINFO_BOX;
+                    polygon |= h.number == M_RINFO_POLYGON;
+                    point |= h.number == M_RINFO_POINT;
+                    mask |= h.number == M_RINFO_MASK;
+                }
+            } else if (g.number == REGION_DATA &&
+                       m_data_concepts(m, g.data, g.data + g.len, 1, &unused) < 0) {
+                return -1;
+            }
+        }
+        m->counts[M_BOXES] += box;
+        m->counts[M_POLYGONS] += polygon;
+        m->counts[M_POINTS] += point;
+        m->counts[M_MASKS] += mask;
+    }
+    return 0;
+}
+
+/* Count one embedding's size: 0 when it is done, 1 when the batch has too many sizes. */
+static int m_embedding(MCount *m, const Field *f)
+{
+    uint64_t floats = 0, dims = 0;
+    Field g;
+    const uint8_t *q = f->data, *qend = f->data + f->len;
+    while (next_field(&q, qend, &g) == 1) {
+        if (g.number == M_EMBEDDING_VECTOR)
+            floats += g.wire == W_LEN ? g.len / 4 : 1; /* packed, or one float */
+        else if (g.number == M_EMBEDDING_DIMS)
+            dims = (uint32_t)g.varint;
+    }
+    uint64_t key = floats ? floats : dims;
+    m->counts[M_EMBEDDINGS]++;
+    for (int i = 0; i < m->dim_used; i++)
+        if (m->dim_keys[i] == key) {
+            m->dim_counts[i]++;
+            return 0;
+        }
+    if (m->dim_used == M_MAX_DIMS)
+        return 1;
+    m->dim_keys[m->dim_used] = key;
+    m->dim_counts[m->dim_used++] = 1;
+    return 0;
+}
+
+/* Count one input: -1 on an error, 1 when the batch goes to the Python path. */
+static int m_input(MCount *m, const uint8_t *start, const uint8_t *end)
+{
+    enum { IMAGE = 1, VIDEO = 2, TEXT = 4, AUDIO = 8 };
+    int present = 0, labelled = 0, metadata = 0;
+    int32_t width = 0, height = 0;
+    Span image = {NULL, NULL};
+    Field f, g, h, k;
+    const uint8_t *p;
+    m->counts[M_INPUTS]++;
+    /* The data's own fields (its concepts first, as ListFields gives them). */
+    for (p = start; next_field(&p, end, &f) == 1;) {
+        if (f.number != INPUT_DATA)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        while (next_field(&q, qend, &g) == 1) {
+            switch (g.number) {
+            case DATA_IMAGE: {
+                present |= IMAGE;
+                const uint8_t *r = g.data, *rend = g.data + g.len;
+                while (next_field(&r, rend, &h) == 1) {
+                    if (h.number == IMAGE_BASE64) {
+                        image = (Span){h.data, h.data + h.len};
+                    } else if (h.number == IMAGE_INFO) {
+                        const uint8_t *s = h.data, *send = h.data + h.len;
+                        while (next_field(&s, send, &k) == 1) {
+                            if (k.number == INFO_WIDTH)
+                                width = (int32_t)(uint32_t)k.varint;
+                            else if (k.number == INFO_HEIGHT)
+                                height = (int32_t)(uint32_t)k.varint;
+                        }
+                    }
+                }
+                break;
+            }
+            case DATA_VIDEO:
+                present |= VIDEO;
+                break;
+            case M_DATA_TEXT:
+                present |= TEXT;
+                break;
+            case M_DATA_AUDIO:
+                present |= AUDIO;
+                break;
+            case DATA_METADATA: {
+                const uint8_t *r = g.data, *rend = g.data + g.len;
+                while (!metadata && next_field(&r, rend, &h) == 1)
+                    metadata = h.number == STRUCT_FIELDS;
+                break;
+            }
+            case M_DATA_EMBEDDINGS:
+                if (m_embedding(m, &g))
+                    return 1;
+                break;
+            case M_DATA_FRAMES:
+                m->counts[M_FRAMES]++;
+                break;
+            default:
+                break;
+            }
+        }
+        if (m_data_concepts(m, f.data, qend, 0, &labelled) < 0)
+            return -1;
+    }
+    /* Then its regions, then its frames (each frame's concepts, then its regions). */
+    for (p = start; next_field(&p, end, &f) == 1;)
+        if (f.number == INPUT_DATA && m_data_regions(m, f.data, f.data + f.len, &labelled) < 0)
+            return -1;
+    for (p = start; next_field(&p, end, &f) == 1;) {
+        if (f.number != INPUT_DATA)
+            continue;
+        const uint8_t *q = f.data, *qend = f.data + f.len;
+        while (next_field(&q, qend, &g) == 1) {
+            if (g.number != M_DATA_FRAMES)
+                continue;
+            const uint8_t *r, *rend = g.data + g.len;
+            for (r = g.data; next_field(&r, rend, &h) == 1;)
+                if (h.number == M_FRAME_DATA &&
+                    m_data_concepts(m, h.data, h.data + h.len, 0, &labelled) < 0)
+                    return -1;
+            for (r = g.data; next_field(&r, rend, &h) == 1;)
+                if (h.number == M_FRAME_DATA &&
+                    m_data_regions(m, h.data, h.data + h.len, &labelled) < 0)
+                    return -1;
+        }
+    }
+    m->types[present & IMAGE ? 0 : present & VIDEO ? 1 : present & TEXT ? 2 : present & AUDIO ? 3 : 4]++;
+    m->counts[M_UNLABELED] += !labelled;
+    m->counts[M_METADATA] += metadata;
+    if (!(present & IMAGE))
+        return 0;
+    if (width > 0 && height > 0) {
+        if (!m->have_size) {
+            m->wmin = m->wmax = width;
+            m->hmin = m->hmax = height;
+            m->have_size = 1;
+        }
+        m->wmin = width < m->wmin ? width : m->wmin;
+        m->wmax = width > m->wmax ? width : m->wmax;
+        m->hmin = height < m->hmin ? height : m->hmin;
+        m->hmax = height > m->hmax ? height : m->hmax;
+    } else if (image.p != image.end) {
+        /* The size is read from the image's header, in Python. */
+        PyObject *bytes = PyBytes_FromStringAndSize((const char *)image.p, image.end - image.p);
+        if (bytes == NULL || PyList_Append(m->inspect, bytes) < 0) {
+            Py_XDECREF(bytes);
+            return -1;
+        }
+        Py_DECREF(bytes);
+    }
+    return 0;
+}
+
+/* The Python side of the counts (see _speedups.pyi); NULL on an error. */
+static PyObject *m_result(MCount *m)
+{
+    PyObject *counts = NULL, *types = NULL, *dims = NULL, *concepts = NULL, *size = NULL;
+    PyObject *result = NULL;
+    counts = PyTuple_New(M_COUNTS);
+    types = PyTuple_New(5);
+    dims = PyDict_New();
+    concepts = PyDict_New();
+    if (counts == NULL || types == NULL || dims == NULL || concepts == NULL)
+        goto done;
+    for (int i = 0; i < M_COUNTS; i++) {
+        PyObject *v = PyLong_FromLongLong(m->counts[i]);
+        if (v == NULL)
+            goto done;
+        PyTuple_SET_ITEM(counts, i, v);
+    }
+    for (int i = 0; i < 5; i++) {
+        PyObject *v = PyLong_FromLongLong(m->types[i]);
+        if (v == NULL)
+            goto done;
+        PyTuple_SET_ITEM(types, i, v);
+    }
+    for (int i = 0; i < m->dim_used; i++) {
+        PyObject *key = PyLong_FromUnsignedLongLong(m->dim_keys[i]);
+        PyObject *v = key ? PyLong_FromLongLong(m->dim_counts[i]) : NULL;
+        int bad = v == NULL || PyDict_SetItem(dims, key, v) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(v);
+        if (bad)
+            goto done;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        const MConcept *c = &m->concepts[i];
+        if (!c->used)
+            continue;
+        PyObject *id = decode(c->id.p, (size_t)(c->id.end - c->id.p));
+        PyObject *entry = id ? Py_BuildValue("(NLLL)", decode(c->name.p, (size_t)(c->name.end - c->name.p)),
+                                             c->inputs, c->regions, c->negatives)
+                             : NULL;
+        int bad = entry == NULL || PyDict_SetItem(concepts, id, entry) < 0;
+        Py_XDECREF(id);
+        Py_XDECREF(entry);
+        if (bad)
+            goto done;
+    }
+    if (m->have_size)
+        size = Py_BuildValue("(iiii)", m->wmin, m->wmax, m->hmin, m->hmax);
+    else
+        size = Py_NewRef(Py_None);
+    if (size == NULL)
+        goto done;
+    result = PyTuple_Pack(6, counts, types, dims, concepts, size, m->inspect);
+done:
+    Py_XDECREF(counts);
+    Py_XDECREF(types);
+    Py_XDECREF(dims);
+    Py_XDECREF(concepts);
+    Py_XDECREF(size);
+    return result;
+}
+
+static PyObject *batch_metrics(PyObject *self, PyObject *arg)
+{
+    const State *st = state_of(self);
+    if (st->table_count == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "batch_metrics: load_schema was not called");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint8_t *start = view.buf, *end = start + view.len;
+    PyObject *result = NULL;
+    MCount m;
+    memset(&m, 0, sizeof(m));
+    if (!check_message(st->tables, start, end, 0, 1)) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    m.inspect = PyList_New(0);
+    if (m.inspect == NULL)
+        goto done;
+    const uint8_t *p = start;
+    Field f;
+    while (next_field(&p, end, &f) == 1) {
+        if (f.number != 1)
+            continue;
+        int r = m_input(&m, f.data, f.data + f.len);
+        if (r < 0)
+            goto done;
+        if (r > 0) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+    }
+    result = m_result(&m);
+done:
+    Py_XDECREF(m.inspect);
+    PyMem_Free(m.concepts);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 /* The "name(...)\n--\n\n" heads give inspect.signature (and mypy's stubtest) the
  * parameters, as Argument Clinic writes them; toolkit/_speedups.pyi has their types. */
 static PyMethodDef methods[] = {
@@ -2418,6 +2813,9 @@ static PyMethodDef methods[] = {
     {"batch_vectors_packed", batch_vectors_packed, METH_VARARGS,
      "batch_vectors_packed($module, data, which, out=None, /)\n--\n\n"
      "Input ids (Arrow string buffers), embedding sizes (uint32 each) and packed floats."},
+    {"batch_metrics", batch_metrics, METH_O,
+     "batch_metrics($module, data, /)\n--\n\n"
+     "What info counts of a checked batch (toolkit/metrics.py), or None."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,9 +1,9 @@
 """Types of the optional C reader, ``toolkit/_speedups.c`` (see ``toolkit/_native.py``).
 
 Every ``data`` is a protobuf ``InputBatch`` entry's bytes (any buffer); ``None`` back
-means the entry is unusual and protobuf should read it. ``scan_batch``, ``table_arrow``
-and ``batch_vectors_packed`` raise RuntimeError until ``load_schema`` has loaded the tables
-(each module object has its own: per-module state).
+means the entry is unusual and protobuf should read it. ``scan_batch``, ``table_arrow``,
+``batch_vectors_packed`` and ``batch_metrics`` raise RuntimeError until ``load_schema``
+has loaded the tables (each module object has its own: per-module state).
 """
 
 from collections.abc import Callable, Sequence
@@ -85,3 +85,19 @@ def batch_vectors_packed(
 def batch_vectors_packed(
     data: Buffer, which: int, out: Buffer, /
 ) -> tuple[tuple[bytes, bytes, bytes], bytes, bytes | int] | None: ...
+def batch_metrics(
+    data: Buffer, /
+) -> (
+    tuple[
+        tuple[int, ...],
+        tuple[int, int, int, int, int],
+        dict[int, int],
+        dict[str, tuple[str, int, int, int]],
+        tuple[int, int, int, int] | None,
+        list[bytes],
+    ]
+    | None
+):
+    """What ``info`` counts of a checked entry (``toolkit/metrics.py``): the counts in
+    ``PROTO_FIELDS`` order, inputs per type, embeddings per size, per concept id its
+    name and counts, the range of image sizes, the bytes of images with no size; or None."""

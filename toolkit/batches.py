@@ -61,6 +61,7 @@ __all__ = [
     "refuse_repeated_ids",
     "require_inputs",
     "usable_cpus",
+    "wire_readable",
 ]
 
 #: Work done on each batch (in a worker process when there are several): its result
@@ -174,8 +175,19 @@ class Batch:
             self._count = len(self.ids) if self.ids is not None else len(self.batch.inputs)
         return self._count
 
+    @count.setter
+    def count(self, value: int) -> None:
+        # Set by a work that read the inputs from the wire bytes (it knows how many).
+        self._count = value
+
     def __len__(self) -> int:
         return self.count
+
+    @property
+    def unparsed(self) -> bytes | None:
+        """The wire bytes of a batch read with ``lazy`` (:func:`read_batch`) and not yet
+        parsed, for a work that reads them itself; None once parsed, or for JSON."""
+        return self._data if self._parsed is None and self.own_bytes else None
 
     def input_ids(self) -> list[str]:
         """The input ids, in order."""
@@ -221,17 +233,16 @@ def read_batch(
     lazy: bool = False,
 ) -> Batch:
     """Read one entry: parsed, or (``scan``: for a converter that reads the wire bytes
-    itself) checked by the C reader and parsed only when asked. ``check_unknown`` finds
-    the inputs with fields the toolkit does not model. ``lazy`` (protobuf flavour) leaves
-    the bytes unchecked and unparsed: the work on the batch reads them itself (for
-    example with the C reader) or parses them on first use (:attr:`Batch.batch`)."""
+    itself) checked by the C reader and parsed only when asked, or (``lazy``) kept as
+    bytes for a work that reads them itself (:attr:`Batch.unparsed`; parsed on first use
+    otherwise). Both only where the C reader can read the entry
+    (:func:`wire_readable`). ``check_unknown`` finds the inputs with fields the toolkit
+    does not model."""
     protobuf = reader.flavour == "protobuf"
     data = reader.read_batch_bytes(entry)
-    if lazy and protobuf and not check_unknown:
-        return Batch(reader, source_index, entry, data=data)
-    # The C reader stops at 16 levels of nesting (metadata 5 deep): a lower metadata
-    # limit than 8 is left to the parse, which checks it.
-    if scan and protobuf and not check_unknown and reader.limits.max_metadata_depth >= 8:
+    if (scan or lazy) and not check_unknown and wire_readable(reader):
+        if lazy:
+            return Batch(reader, source_index, entry, data=data)
         ids = scan_batch(data)
         if ids is not None:
             return Batch(reader, source_index, entry, data=data, ids=ids, raw=True)
@@ -250,16 +261,23 @@ def read_batch(
     return batch
 
 
+def wire_readable(reader: ArchiveReader) -> bool:
+    """True when the C reader may read this reader's batch entries: protobuf flavour and
+    a metadata limit of 8 or more. (It stops at 16 levels of nesting, metadata 5 deep:
+    a lower limit is left to the parse, which checks it.)"""
+    return reader.flavour == "protobuf" and reader.limits.max_metadata_depth >= 8
+
+
 def iter_batches(
     readers: Sequence[ArchiveReader],
     *,
     scan: bool = False,
     check_unknown: bool = False,
+    lazy: bool = False,
     work: BatchWork | None = None,
     workers: int = 1,
     ids: bool = True,
     task: str = "reading",
-    lazy: bool = False,
     scratch: int = 0,
 ) -> Iterator[Batch]:
     """Every batch of every source, in order (see :func:`read_batch` for ``scan``,

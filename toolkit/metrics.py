@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ._native import WireMetrics, batch_metrics
 from .archive import ArchiveReader
 from .batches import Batch, iter_batches
 from .errors import LimitError, MediaError
@@ -104,6 +105,8 @@ class Metrics:
 
 #: The fields of ``Data`` that make the input's type, in the order they win.
 _TYPE_RANK: dict[str, int] = {name: rank for rank, name in enumerate(INPUT_TYPES)}
+#: The input types in the order ``batch_metrics`` counts them.
+_TYPE_NAMES = (*INPUT_TYPES, "unknown")
 
 
 class MetricsCounter:
@@ -116,10 +119,43 @@ class MetricsCounter:
         self._inspect_media = inspect_media
         self._wmin = self._hmin = 1 << 62
         self._wmax = self._hmax = -1
+        #: A batch the C reader counted, added after the counts above when asked for
+        #: (:meth:`of_wire`): a worker process sends it back as it is, compact.
+        self._wire: WireMetrics | None = None
+
+    @classmethod
+    def of_wire(cls, found: WireMetrics) -> MetricsCounter:
+        """A counter of one batch the C reader counted (``toolkit._native.batch_metrics``),
+        its images without a size in ``image_info`` measured here."""
+        counter = cls()
+        counts, types, dims, concepts, size, images = found
+        for data in images:
+            width, height = _image_size(data)
+            if width > 0 and height > 0:
+                lo_w, hi_w, lo_h, hi_h = (
+                    size if size is not None else (width, width, height, height)
+                )
+                size = (min(lo_w, width), max(hi_w, width), min(lo_h, height), max(hi_h, height))
+        counter._wire = (counts, types, dims, concepts, size, [])
+        return counter
+
+    def __reduce_ex__(self, protocol: Any) -> str | tuple[Any, ...]:
+        # A counter of one batch counted by the C reader travels from a worker process as
+        # the C reader's tuple alone.
+        if self._wire is not None and not self.metrics.inputs_count and self._inspect_media:
+            return (_wire_counter, (self._wire,))
+        return super().__reduce_ex__(protocol)
+
+    def _fold(self) -> None:
+        if self._wire is not None:
+            found, self._wire = self._wire, None
+            self.add_wire_metrics(found)
 
     def add(self, record: Input) -> None:
         """Count one input (a hot path: one pass over the fields that are set, as
         ``ListFields`` gives them, instead of one look-up per field)."""
+        if self._wire is not None:
+            self._fold()
         m = self.metrics
         m.inputs_count += 1
         kind = 4  # unknown
@@ -206,12 +242,53 @@ class MetricsCounter:
         if (width <= 0 or height <= 0) and self._inspect_media and image.base64:
             width, height = _image_size(bytes(image.base64))
         if width > 0 and height > 0:
-            self._wmin, self._wmax = min(self._wmin, width), max(self._wmax, width)
-            self._hmin, self._hmax = min(self._hmin, height), max(self._hmax, height)
+            self._add_size(width, width, height, height)
+
+    def _add_size(self, wmin: int, wmax: int, hmin: int, hmax: int) -> None:
+        self._wmin, self._wmax = min(self._wmin, wmin), max(self._wmax, wmax)
+        self._hmin, self._hmax = min(self._hmin, hmin), max(self._hmax, hmax)
+
+    def add_wire_metrics(self, found: WireMetrics) -> None:
+        """Add what the C reader counted of one batch (``toolkit._native.batch_metrics``):
+        the same as :meth:`add` on each of its inputs."""
+        self._fold()
+        counts, types, dims, concepts, size, images = found
+        fields = vars(self.metrics)  # a dataclass's fields: one dict look-up each
+        for name, value in zip(PROTO_FIELDS, counts, strict=True):
+            if value:
+                fields[name] += value
+        for name, value in zip(_TYPE_NAMES, types, strict=True):
+            if value:
+                self._types[name] += value
+        if dims:
+            self._dims.update(dims)
+        known = self.metrics.concepts
+        for concept_id, (name, inputs, regions, negatives) in concepts.items():
+            entry = known.get(concept_id)
+            if entry is None:
+                known[concept_id] = ConceptCount(name, inputs, regions, negatives)
+                continue
+            if name and not entry.name:
+                entry.name = name
+            entry.inputs += inputs
+            entry.regions += regions
+            entry.negatives += negatives
+        if size is not None:
+            self._add_size(*size)
+        if self._inspect_media:
+            for data in images:
+                width, height = _image_size(data)
+                if width > 0 and height > 0:
+                    self._add_size(width, width, height, height)
 
     def merge(self, other: MetricsCounter) -> None:
         """Add what ``other`` counted (inputs after this counter's, as for :meth:`add`)."""
+        self._fold()
         m, o = self.metrics, other.metrics
+        if not o.inputs_count:  # nothing counted one input at a time: every count is 0
+            if other._wire is not None:
+                self.add_wire_metrics(other._wire)
+            return
         for name in PROTO_FIELDS:
             setattr(m, name, getattr(m, name) + getattr(o, name))
         for concept_id, count in o.concepts.items():
@@ -231,9 +308,12 @@ class MetricsCounter:
         if other._wmax >= 0:
             self._wmin, self._wmax = min(self._wmin, other._wmin), max(self._wmax, other._wmax)
             self._hmin, self._hmax = min(self._hmin, other._hmin), max(self._hmax, other._hmax)
+        if other._wire is not None:
+            self.add_wire_metrics(other._wire)
 
     def result(self) -> Metrics:
         """The metrics counted so far."""
+        self._fold()
         m = self.metrics
         m.input_types = dict(sorted(self._types.items()))
         m.embedding_dimensions = dict(sorted(self._dims.items()))
@@ -241,6 +321,13 @@ class MetricsCounter:
             m.image_width_range = [self._wmin, self._wmax]
             m.image_height_range = [self._hmin, self._hmax]
         return m
+
+
+def _wire_counter(found: WireMetrics) -> MetricsCounter:
+    """A counter of one batch (pickled by :meth:`MetricsCounter.__reduce__`)."""
+    counter = MetricsCounter()
+    counter._wire = found
+    return counter
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
@@ -254,7 +341,14 @@ def _image_size(data: bytes) -> tuple[int, int]:
 
 
 def count_batch(batch: Batch) -> MetricsCounter:
-    """Batch work (see :func:`toolkit.batches.iter_batches`): the batch's inputs counted."""
+    """Batch work (see :func:`toolkit.batches.iter_batches`): the batch's inputs counted,
+    from its wire bytes by the C reader when the batch was read ``lazy`` (or ``scan``)
+    and the C reader takes it, else from the parsed inputs (the same counts)."""
+    data = batch.unparsed
+    found = batch_metrics(data) if data is not None else None
+    if found is not None:
+        batch.count = found[0][0]
+        return MetricsCounter.of_wire(found)
     counter = MetricsCounter()
     add = counter.add
     for record in batch.inputs:
@@ -277,7 +371,8 @@ def archive_metrics(
             metrics = archive_metrics(reader, workers=4)
     """
     counter = MetricsCounter()
-    for batch in iter_batches([reader], work=count_batch, workers=workers, ids=False):
+    batches = iter_batches([reader], work=count_batch, workers=workers, ids=False, lazy=True)
+    for batch in batches:
         counter.merge(batch.result)
         if progress is not None:
             progress(1)

@@ -96,11 +96,11 @@ def catalog_ref(ref: str, *, param_hint: str = "ARCHIVE") -> CatalogRef | None:
     A file path always wins over a catalog name. A ref that is neither an existing
     file nor a version in the catalog is a usage error (exit 2) naming both.
     """
+    if Path(ref).exists():
+        return None  # before the catalog's imports: a command on a file does without them
     from ..catalog import parse_ref
     from ..errors import CatalogError, NotInCatalogError
 
-    if Path(ref).exists():
-        return None
     catalog = open_catalog()
     try:
         parsed = parse_ref(ref)
