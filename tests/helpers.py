@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 
 from toolkit.messages import Input
@@ -42,3 +43,23 @@ def make_input(
         box.top_row, box.left_col, box.bottom_row, box.right_col = top, left, bottom, right
         region.data.concepts.add(id=concept_id, name=concept_id.title(), value=1.0)
     return record
+
+
+def damaged_copies(base: bytes, count: int, seed: int) -> list[bytes]:
+    """``count`` seeded copies of ``base`` with 1 to 4 damages each: a byte changed, a
+    few bytes cut or a few inserted (for the C reader's differential tests)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 4)):
+            action = rng.random()
+            at = rng.randrange(len(data))
+            if action < 0.6:
+                data[at] = rng.randrange(256)
+            elif action < 0.8:
+                del data[at : at + rng.randint(1, 8)]
+            else:
+                data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 4)))
+        out.append(bytes(data))
+    return out

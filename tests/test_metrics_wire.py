@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from convert_helpers import png_bytes, varied_inputs
 from google.protobuf.message import DecodeError
+from helpers import damaged_copies
 
 from toolkit import _native
 from toolkit import metrics as metrics_module
@@ -324,24 +325,6 @@ def test_generated_batches_count_the_same_both_ways() -> None:
         _same(data)
 
 
-def _mutations(base: bytes, count: int, seed: int) -> list[bytes]:
-    rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        data = bytearray(base)
-        for _ in range(rng.randint(1, 4)):
-            action = rng.random()
-            at = rng.randrange(len(data))
-            if action < 0.6:
-                data[at] = rng.randrange(256)
-            elif action < 0.8:
-                del data[at : at + rng.randint(1, 8)]
-            else:
-                data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 4)))
-        out.append(bytes(data))
-    return out
-
-
 @needs_c
 def test_damaged_batches_are_counted_only_when_protobuf_reads_them() -> None:
     records = varied_inputs(10)
@@ -349,7 +332,7 @@ def test_damaged_batches_are_counted_only_when_protobuf_reads_them() -> None:
         record.data.metadata.update({"k": f"v{i}", "l": [1.0, "x", None]})
     base = InputBatch(inputs=records).SerializeToString() + _random_batch(random.Random(5))
     counted = 0
-    for data in _mutations(base, 3000, seed=43):
+    for data in damaged_copies(base, 3000, seed=43):
         got = _wire(data)
         try:
             expected = _python(data)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from convert_helpers import png_bytes, varied_inputs
 from google.protobuf.message import DecodeError
+from helpers import damaged_copies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -392,24 +393,6 @@ def test_generated_inputs_are_the_same_both_ways(
 # -- damaged batches -------------------------------------------------------------------
 
 
-def _mutations(base: bytes, count: int, seed: int) -> list[bytes]:
-    rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        data = bytearray(base)
-        for _ in range(rng.randint(1, 4)):
-            action = rng.random()
-            at = rng.randrange(len(data))
-            if action < 0.6:
-                data[at] = rng.randrange(256)
-            elif action < 0.8:
-                del data[at : at + rng.randint(1, 8)]
-            else:
-                data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 4)))
-        out.append(bytes(data))
-    return out
-
-
 @needs_c
 def test_scan_batch_accepts_only_what_protobuf_parses() -> None:
     records = varied_inputs(12)
@@ -418,7 +401,7 @@ def test_scan_batch_accepts_only_what_protobuf_parses() -> None:
     base = InputBatch(inputs=records).SerializeToString()
     assert _native.scan_batch(base) == [r.id for r in records]
     accepted = 0
-    for data in _mutations(base, 4000, seed=29):
+    for data in damaged_copies(base, 4000, seed=29):
         ids = _native.scan_batch(data)
         if ids is None:
             continue
@@ -491,7 +474,7 @@ def test_damaged_batches_convert_the_same_both_ways(tmp_path: Path) -> None:
         _box(record, f"r{i}", (0.1, 0.2, 0.3, 0.4), ("cat", "Cat", 1.0))
     base = InputBatch(inputs=base_records).SerializeToString()
     checked = 0
-    for n, data in enumerate(_mutations(base, 1500, seed=31)):
+    for n, data in enumerate(damaged_copies(base, 1500, seed=31)):
         if _native.scan_batch(data) is None:
             continue
         count = len(InputBatch.FromString(data).inputs)
@@ -550,7 +533,7 @@ def test_scan_batch_knows_every_field_clarifai_defines() -> None:
         assert ids == ([record.id] if record in shallow else None), record.id
     base = InputBatch(inputs=shallow[:12]).SerializeToString()
     accepted = 0
-    for data in _mutations(base, 1500, seed=37):
+    for data in damaged_copies(base, 1500, seed=37):
         ids = _native.scan_batch(data)
         if ids is None:
             continue
