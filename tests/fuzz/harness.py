@@ -800,6 +800,30 @@ def check_coco(run: CaseRun) -> None:
         assert not os.path.isabs(name) and ".." not in Path(name).parts, name
 
 
+def check_parquet(run: CaseRun) -> None:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(run.out_dir)
+    assert table.column("id").to_pylist() == _source_ids(run)
+
+
+def check_yolo(run: CaseRun) -> None:
+    assert (run.out_dir / "data.yaml").is_file()
+    for label in run.out_dir.glob("labels/**/*.txt"):
+        for line in label.read_text("utf-8").splitlines():
+            fields = line.split()
+            assert int(fields[0]) >= 0 and len(fields) >= 5, line
+            assert all(0.0 <= float(x) <= 1.0 for x in fields[1:]), line
+
+
+def check_voc(run: CaseRun) -> None:
+    from xml.etree import ElementTree
+
+    for path in (run.out_dir / "Annotations").glob("*.xml"):
+        root = ElementTree.parse(path).getroot()
+        assert root.tag == "annotation", path.name
+
+
 def check_sdk(run: CaseRun) -> None:
     assert run.out.is_file()
     with zipfile.ZipFile(run.out) as zf:
@@ -1056,6 +1080,23 @@ COMMANDS: list[FuzzCommand] = [
         ("convert", "{archive}", "--to", "coco", "-o", "{out_dir}", "--media", "embedded"),
         check_coco,
     ),
+    FuzzCommand(
+        "convert parquet",
+        ("convert", "{archive}", "--to", "parquet", "-o", "{out_dir}"),
+        check_parquet,
+    ),
+    FuzzCommand(
+        "convert yolo",
+        ("convert", "{archive}", "--to", "yolo", "-o", "{out_dir}", "--media", "embedded"),
+        check_yolo,
+    ),
+    FuzzCommand(
+        "convert voc",
+        ("convert", "{archive}", "--to", "voc", "-o", "{out_dir}", "--media", "embedded"),
+        check_voc,
+    ),
+    FuzzCommand("relabel", ("relabel", "{archive}", "--map", "cat=dog", "-o", "{out}")),
+    FuzzCommand("dedupe", ("dedupe", "{archive}", "-o", "{out}")),
     FuzzCommand(
         "convert sdk",
         ("convert", "{archive}", "--to", "sdk", "-o", "{out}", "--media", "embedded", "--png"),
