@@ -318,3 +318,53 @@ def test_scratch_gives_room_until_full() -> None:
     assert second is not None and second[0] == 6
     second[1][:] = b"abcd"
     assert bytes(scratch.get(6, 4)) == b"abcd"
+
+
+_IN_A_DAEMON = """
+import json, multiprocessing, sys
+from toolkit import batches
+from toolkit.archive import ArchiveReader
+from toolkit.distributed.pool import WorkPool
+from toolkit.metrics import archive_metrics
+
+batches.usable_cpus = lambda: 4  # workers would be used on any machine
+batches.RANGE_ENTRIES = 3
+
+def run(path):
+    with ArchiveReader(path) as reader:
+        counted = archive_metrics(reader, workers=2).inputs_count
+    try:
+        WorkPool("processes")
+    except ValueError as exc:
+        return counted, str(exc)
+    return counted, ""
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        print(json.dumps(pool.apply(run, (sys.argv[1],))))
+"""
+
+
+@linux_only
+def test_a_daemonic_process_works_without_children(make_archive, tmp_path: Path) -> None:
+    """A multiprocessing pool's worker (or a Dask worker) is daemonic and may not start
+    processes: automatic workers stay in the process; an explicit process pool says why
+    not (the long fuzz, which runs commands in a pool, found ``info`` crashing there)."""
+    import json
+    import subprocess
+
+    source = make_archive(varied_inputs(40, seed=4), "a.zip", batch_size=3)
+    script = tmp_path / "in_a_daemon.py"
+    script.write_text(_IN_A_DAEMON)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, str(script), str(source)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    counted, refused = json.loads(done.stdout)
+    assert counted == 40
+    assert "daemonic worker" in refused and "use threads" in refused

@@ -395,13 +395,20 @@ def auto_workers(total_batch_bytes: int) -> int:
 
 
 def can_fork_workers() -> bool:
-    """True where worker processes can be forked safely: Linux, no other thread running.
+    """True where worker processes can be forked safely: Linux, no other thread running,
+    and not inside a daemonic process.
 
     A fork copies one thread only; another thread's locks would stay held in the copy.
     forkserver and spawn would run the caller's ``__main__`` again in each worker, which
-    a library cannot ask of every script and notebook. So: fork, or no workers.
+    a library cannot ask of every script and notebook. So: fork, or no workers. A
+    daemonic process (a ``multiprocessing.Pool`` worker, a Dask worker) may not have
+    children at all (found by the long fuzz, which runs commands in a pool's workers).
     """
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+    return (
+        sys.platform.startswith("linux")
+        and threading.active_count() == 1
+        and not multiprocessing.current_process().daemon
+    )
 
 
 _STOP_SIGNALS = frozenset(

@@ -55,6 +55,12 @@ class WorkPool:
             self.width = workers or (os.cpu_count() or 1)
             self._executor = ThreadPoolExecutor(self.width)
         elif scheduler == "processes":
+            if multiprocessing.current_process().daemon:
+                raise ValueError(
+                    "scheduler processes: this process is a daemonic worker (of a "
+                    "multiprocessing pool or a Dask worker) and may not start processes; "
+                    "use threads or a Dask scheduler's address"
+                )
             self.width = workers or (os.cpu_count() or 1)
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._executor = ProcessPoolExecutor(
