@@ -18,6 +18,15 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)).astype(np.float32)
 
 
+def _copy_at(x: np.ndarray, source: int, copy: int, target: float, rng) -> None:
+    """Row ``copy`` made a unit vector at cosine ``target`` to row ``source``."""
+    noise = rng.standard_normal(x.shape[1])
+    base = x[source].astype(np.float64)
+    noise -= (noise @ base) * base
+    noise /= np.linalg.norm(noise)
+    x[copy] = (target * base + np.sqrt(1 - target**2) * noise).astype(np.float32)
+
+
 def _planted(n: int, d: int, seed: int, copies: int) -> np.ndarray:
     """Isotropic unit vectors (no pair near 0.9) with ``copies`` rows replaced by copies of
     others at cosine 0.97-0.995, and as many at 0.80-0.85: none within 0.05 of 0.9."""
@@ -27,12 +36,7 @@ def _planted(n: int, d: int, seed: int, copies: int) -> np.ndarray:
     for number, (low, high) in enumerate(((0.97, 0.995), (0.80, 0.85))):
         picked = rows[number * 2 * copies : (number + 1) * 2 * copies]
         for source, copy in zip(picked[:copies], picked[copies:], strict=True):
-            target = rng.uniform(low, high)
-            noise = rng.standard_normal(d)
-            base = x[source].astype(np.float64)
-            noise -= (noise @ base) * base
-            noise /= np.linalg.norm(noise)
-            x[copy] = (target * base + np.sqrt(1 - target**2) * noise).astype(np.float32)
+            _copy_at(x, source, copy, rng.uniform(low, high), rng)
     return x
 
 
@@ -93,12 +97,7 @@ def _clustered(n: int, d: int, seed: int, copies: int) -> np.ndarray:
     x = _unit(centres[rng.integers(0, len(centres), n)] + 1.3 * _unit(rng.standard_normal((n, d))))
     rows = rng.permutation(n)
     for source, copy in zip(rows[:copies], rows[copies : 2 * copies], strict=True):
-        target = rng.uniform(0.95, 0.995)
-        noise = rng.standard_normal(d)
-        base = x[source].astype(np.float64)
-        noise -= (noise @ base) * base
-        noise /= np.linalg.norm(noise)
-        x[copy] = (target * base + np.sqrt(1 - target**2) * noise).astype(np.float32)
+        _copy_at(x, source, copy, rng.uniform(0.95, 0.995), rng)
     return x
 
 

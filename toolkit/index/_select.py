@@ -64,12 +64,8 @@ def _threads_for(queries: int) -> Iterator[None]:
     if queries >= _FEW_QUERIES:
         yield
         return
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
+    with engine.one_thread():
         yield
-    finally:
-        faiss.omp_set_num_threads(before)
 
 
 #: Rows gathered at a time when a selection is searched exactly block by block.
