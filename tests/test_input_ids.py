@@ -21,6 +21,9 @@ class TestSequence:
         assert [ids[i] for i in range(5)] == IDS
         assert ids[-1] == IDS[-1] and ids[-5] == "a"
         assert list(ids) == IDS and ids.to_list() == IDS
+        ascii_only = [i for i in IDS if i.isascii()]  # the one-decode path of to_list
+        assert InputIds.from_strings(ascii_only).to_list() == ascii_only
+        assert ids[1:4].to_list() == IDS[1:4]
 
     def test_out_of_range(self, ids) -> None:
         with pytest.raises(IndexError):

@@ -99,6 +99,10 @@ class InputIds(Sequence[str]):
 
     def to_list(self) -> list[str]:
         """The ids as a plain list of str."""
+        bounds = self._offsets.tolist()
+        if self._data.isascii():  # one decode, then slices (byte and character offsets agree)
+            text = self._data.decode("ascii")
+            return [text[start:stop] for start, stop in zip(bounds, bounds[1:], strict=False)]
         return list(self)
 
     @property

@@ -18,7 +18,6 @@ Example::
 from __future__ import annotations
 
 import functools
-import itertools
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from google.protobuf.message import DecodeError
 
 from .._native import batch_vectors_packed
 from .._wire import encode_varint
+from ..input_ids import InputIds
 
 __all__ = ["wire_embeddings"]
 
@@ -83,15 +83,6 @@ def _declared(data: bytes, count: int, size: int) -> int | None:
     return None
 
 
-def _unpack_ids(offsets: bytes, id_bytes: bytes) -> list[str]:
-    """The ids of Arrow string buffers (int32 offsets into UTF-8 bytes) as strings."""
-    ends = np.frombuffer(offsets, dtype=np.int32).tolist()
-    if id_bytes.isascii():  # one decode, then slices (byte and character offsets agree)
-        text = id_bytes.decode("ascii")
-        return [text[a:b] for a, b in itertools.pairwise(ends)]
-    return [id_bytes[a:b].decode("utf-8") for a, b in itertools.pairwise(ends)]
-
-
 def wire_embeddings(data: bytes, which: int) -> tuple[list[str], np.ndarray, int] | None:
     """``(ids, rows, declared)`` of a protobuf InputBatch entry whose inputs each have one
     embedding (number ``which``, which must be 0) of one size: the ids, the ``(n, d)``
@@ -105,7 +96,7 @@ def wire_embeddings(data: bytes, which: int) -> tuple[list[str], np.ndarray, int
         return None
     (offsets, id_bytes, _valid), dims, floats = found
     assert not isinstance(floats, int)  # no buffer was handed in to fill
-    ids = _unpack_ids(offsets, id_bytes)
+    ids = InputIds(id_bytes, np.frombuffer(offsets, np.int32).astype(np.int64)).to_list()
     count = len(ids)
     sizes = np.frombuffer(dims, dtype=np.uint32)
     if not count:
