@@ -30,6 +30,10 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#ifndef _WIN32
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 /* ---- wire format ------------------------------------------------------------------- */
 
@@ -2790,6 +2794,52 @@ done:
     return result;
 }
 
+/* ---- prefault: map a fresh buffer's pages ahead of its writer ----------------------- */
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* Map the whole pages of a writable buffer, without the GIL and without changing a byte,
+ * so that a thread can take the page faults of a freshly allocated matrix while another
+ * fills it: madvise(MADV_POPULATE_WRITE) where the kernel has it, else an atomic add of
+ * zero per page (a write fault that keeps whatever a concurrent writer put there).
+ * With small_pages, the range is first asked not to use transparent huge pages, whose
+ * faults can stall on memory compaction. */
+static PyObject *prefault(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    int small_pages = 0;
+    if (!PyArg_ParseTuple(args, "w*|p:prefault", &view, &small_pages))
+        return NULL;
+#ifdef _WIN32
+    long page = 4096;
+#else
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        page = 4096;
+#endif
+    uintptr_t start = ((uintptr_t)view.buf + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)view.buf + (uintptr_t)view.len) & ~((uintptr_t)page - 1);
+    Py_BEGIN_ALLOW_THREADS
+    if (end > start) {
+        int done = 0;
+#ifdef __linux__
+#ifdef MADV_NOHUGEPAGE
+        if (small_pages)
+            (void)madvise((void *)start, end - start, MADV_NOHUGEPAGE);
+#endif
+        done = madvise((void *)start, end - start, MADV_POPULATE_WRITE) == 0;
+#endif
+        if (!done)
+            for (uintptr_t p = start; p < end; p += (uintptr_t)page)
+                __atomic_fetch_add((unsigned char *)p, 0, __ATOMIC_RELAXED);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
 /* The "name(...)\n--\n\n" heads give inspect.signature (and mypy's stubtest) the
  * parameters, as Argument Clinic writes them; toolkit/_speedups.pyi has their types. */
 static PyMethodDef methods[] = {
@@ -2816,6 +2866,9 @@ static PyMethodDef methods[] = {
     {"batch_metrics", batch_metrics, METH_O,
      "batch_metrics($module, data, /)\n--\n\n"
      "What info counts of a checked batch (toolkit/metrics.py), or None."},
+    {"prefault", prefault, METH_VARARGS,
+     "prefault($module, buffer, small_pages=False, /)\n--\n\n"
+     "Map the pages of a writable buffer without changing it (releases the GIL)."},
     {NULL, NULL, 0, NULL},
 };
 

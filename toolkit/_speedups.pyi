@@ -101,3 +101,8 @@ def batch_metrics(
     """What ``info`` counts of a checked entry (``toolkit/metrics.py``): the counts in
     ``PROTO_FIELDS`` order, inputs per type, embeddings per size, per concept id its
     name and counts, the range of image sizes, the bytes of images with no size; or None."""
+
+def prefault(buffer: Buffer, small_pages: bool = False, /) -> None:
+    """Map the whole pages of a writable buffer without changing a byte (the GIL is
+    released): a thread takes a fresh matrix's page faults while another fills it.
+    ``small_pages`` first asks the range not to use transparent huge pages."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import orjson
 
+from ._prefault import Prefaulter
 from .archive import ArchiveReader
 from .errors import ArchiveError, InputNotFoundError, SchemaError, ToolkitError
 from .input_ids import InputIds, InputIdsBuilder
@@ -273,17 +274,20 @@ class Archive:
         from ._vectors import embedding_of
 
         matrix = _Matrix(self.path, embedding, capacity=max(len(self), 1))
-        if self.criteria is None:
-            for entry_records in self._vector_blocks(embedding, matrix):
-                for record in entry_records:
+        try:
+            if self.criteria is None:
+                for entry_records in self._vector_blocks(embedding, matrix):
+                    for record in entry_records:
+                        vector = embedding_of(record, embedding)
+                        if vector is not None:
+                            matrix.add(record.id, vector)
+            else:
+                for record in self:
                     vector = embedding_of(record, embedding)
                     if vector is not None:
                         matrix.add(record.id, vector)
-        else:
-            for record in self:
-                vector = embedding_of(record, embedding)
-                if vector is not None:
-                    matrix.add(record.id, vector)
+        finally:
+            matrix.stop_prefault()
         return matrix.result()
 
     def _vector_blocks(self, which: int, matrix: _Matrix) -> Iterator[Sequence[Input]]:
@@ -545,12 +549,14 @@ class _Matrix:
         self.ids = InputIdsBuilder()
         self.matrix: np.ndarray | None = None
         self.first = ""
+        self._prefault: Prefaulter | None = None
 
     def _room(self, dim: int, rows: int, input_id: str) -> np.ndarray:
         matrix = self.matrix
         if matrix is None:
             matrix = self.matrix = np.empty((max(self.capacity, rows), dim), dtype=np.float32)
             self.first = input_id
+            self._prefault = Prefaulter(matrix)
         elif dim != matrix.shape[1]:
             raise SchemaError(
                 f"{self.path}: input {input_id!r} has a {dim}-dimensional embedding "
@@ -559,6 +565,7 @@ class _Matrix:
             )
         need = len(self.ids) + rows
         if need > matrix.shape[0]:
+            self.stop_prefault()
             matrix.resize((max(need, 2 * matrix.shape[0]), dim), refcheck=False)
         return matrix
 
@@ -605,7 +612,14 @@ class _Matrix:
         matrix[row : row + len(have)] = floats.reshape(len(have), dim)
         self._keep_ids(ids, have)
 
+    def stop_prefault(self) -> None:
+        """Stop mapping pages ahead of the writer (before a resize, an error or the end)."""
+        if self._prefault is not None:
+            self._prefault.stop()
+            self._prefault = None
+
     def result(self) -> tuple[InputIds, np.ndarray]:
+        self.stop_prefault()
         ids = self.ids.build()
         if self.matrix is None:
             return ids, np.empty((0, 0), dtype=np.float32)
