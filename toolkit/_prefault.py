@@ -35,7 +35,7 @@ class Prefaulter:
         self._thread: threading.Thread | None = None
         if SPEEDUPS is None or matrix.nbytes < _MIN_BYTES or not matrix.flags.c_contiguous:
             return
-        view = memoryview(matrix.reshape(-1).view(np.uint8))
+        view = matrix.reshape(-1).view(np.uint8).data
         self._thread = threading.Thread(
             target=self._run, args=(view,), name="prefault", daemon=True
         )
