@@ -170,7 +170,7 @@ class TestApproximate:
         big = build_index([archive], tmp_path / "b", kind="auto", flat_max=1000)
         assert big.kind == "ivfpq"
         assert big.sidecar["params"]["pq_m"] == 24  # d/2
-        assert big.sidecar["params"]["nlist"] == engine.choose_nlist(3000)
+        assert big.sidecar["params"]["nlist"] == engine.choose_nlist(3000, fast_scan=True) == 32
         tight = build_index(
             [archive], tmp_path / "c", kind="auto", flat_max=1000, memory_budget=60_000
         )
@@ -180,11 +180,43 @@ class TestApproximate:
             build_index([archive], tmp_path / "d", kind="auto", memory_budget=1000)
         assert not (tmp_path / "d").exists()
 
+    def test_codes_trained_beside_the_lists(self):
+        """The PQ trained in a thread of its own beside the coarse k-means is the PQ
+        that ``index.train`` gives once the lists are trained (fast-scan codes do not
+        look at the lists): same centroids, same lists."""
+        x = realistic_vectors(5000, 64, seed=3)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        plan = engine.plan_index("ivfpq", 5000, 64)
+        serial = engine.new_index(plan, 64, "cosine")
+        ivf = faiss.extract_index_ivf(serial)
+        ivf.cp.niter, ivf.cp.seed, ivf.cp.max_points_per_centroid = 10, 0, 256
+        faiss.Clustering(64, plan.nlist, ivf.cp).train(x, ivf.quantizer)
+        with engine.one_thread():
+            serial.train(x)
+        built = engine.train_and_add(plan, x, "cosine", train_rows=np.arange(5000), seed=0)
+        assert built.is_trained and built.ntotal == 5000
+
+        def parts(index):
+            ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
+            quantizer = faiss.downcast_index(ivf.quantizer)
+            return (
+                faiss.vector_to_array(ivf.pq.centroids),
+                faiss.vector_to_array(quantizer.codes),
+            )
+
+        for mine, theirs in zip(parts(built), parts(serial), strict=True):
+            assert np.array_equal(mine, theirs)
+
     def test_plan_sizes(self):
         assert engine.choose_nlist(1_000_000) == 1024
         assert engine.choose_nlist(100) == 2
+        # fast-scan lists: the power of two nearest sqrt(n) / 2
+        assert engine.choose_nlist(1_000_000, fast_scan=True) == 512
+        assert engine.choose_nlist(400, fast_scan=True) == 8  # sqrt(400) / 2 = 10
         plan = engine.plan_index("auto", 1_000_000, 512)
-        assert plan.kind == "ivfpq" and plan.factory == "IVF1024,PQ256x4fs"
+        assert plan.kind == "ivfpq" and plan.factory == "IVF512,PQ256x4fs"
+        assert engine.plan_index("ivfpq", 1_000_000, 512).nlist == 512
+        assert engine.plan_index("ivf", 1_000_000, 512).nlist == 1024  # flat lists: sqrt(n)
         squeezed = engine.plan_index("auto", 1_000_000, 512, memory_budget=100 * 2**20)
         assert squeezed.pq_m < 256 and squeezed.estimated_bytes <= 100 * 2**20
         assert engine.plan_index("auto", 10_000, 512).kind == "flat"

@@ -41,9 +41,10 @@ class TestBuild:
         assert result.stdout.splitlines() == [
             f"indexed 30 of 31 inputs into {folder} (1 without embedding, 0 bad)",
             "kind flat (30 vectors < 50000: exact search), metric cosine, 256 dimensions",
-            "recall@10 1.000 on 30 held-out queries (target 0.95); search settings: exact",
+            "recall@10 1 by construction (exact search: nothing to tune)",
         ]
-        assert "tuning the search" in result.stderr
+        assert "tuning the search" not in result.stderr
+        assert json.loads((folder / "index.json").read_text())["tuning"]["queries"] == 0
         assert sorted(p.name for p in folder.iterdir()) == [
             "ids.json",
             "index.faiss",
@@ -67,7 +68,7 @@ class TestBuild:
         assert summary["kind"] == "ivfpq" and summary["metric"] == "l2"
         assert summary["tuning"]["recall_at_10"] >= 0.9
         assert summary["tuning"]["target_recall_at_10"] == 0.9
-        assert summary["count"] == 2000 and summary["params"]["nlist"] == 32
+        assert summary["count"] == 2000 and summary["params"]["nlist"] == 16
         sidecar = json.loads((folder / "index.json").read_text())
         assert sidecar["memory_budget"] == 10 * 2**20
 

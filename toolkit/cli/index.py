@@ -240,7 +240,10 @@ def build_command(
         f"{index.dimension} dimensions"
     )
     tuning = summary["tuning"]
-    settings = ", ".join(f"{k}={v}" for k, v in summary["search_params"].items()) or "exact"
+    if index.kind == "flat":
+        click.echo("recall@10 1 by construction (exact search: nothing to tune)")
+        return
+    settings = ", ".join(f"{k}={v}" for k, v in summary["search_params"].items())
     click.echo(
         f"recall@10 {tuning['recall_at_10']:.3f} on {tuning['queries']} held-out queries "
         f"(target {tuning['target_recall_at_10']}); search settings: {settings}"

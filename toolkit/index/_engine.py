@@ -16,6 +16,7 @@ import mmap
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,9 +123,19 @@ class Plan:
         return out
 
 
-def choose_nlist(n: int) -> int:
-    """IVF lists: the power of two nearest sqrt(n), with at least 40 training vectors each."""
-    nlist = 2 ** round(math.log2(max(1.0, math.sqrt(n))))
+def choose_nlist(n: int, *, fast_scan: bool = False) -> int:
+    """IVF lists: the power of two nearest sqrt(n), with at least 40 training vectors each.
+
+    ``fast_scan`` (4-bit PQ fast-scan codes, ``ivfpq``): the power of two nearest
+    sqrt(n) / 2. Such a list holds a few bytes a vector that SIMD scans in about a
+    nanosecond each, so lists twice as long cost the search little, while building
+    (assigning every vector to its list: n x nlist x d) takes half the work. Measured
+    on 1M x 512 (decaying spectrum, 2 cores): 512 lists against 1,024 built in 11 s
+    of training and adding instead of 19 s, with a tuned single query of 0.70 ms
+    against 0.66 ms at recall@10 0.95.
+    """
+    root = math.sqrt(n) / 2 if fast_scan else math.sqrt(n)
+    nlist = 2 ** round(math.log2(max(1.0, root)))
     while nlist > 1 and nlist * TRAIN_PER_LIST > n:
         nlist //= 2
     return int(max(1, min(nlist, 65536)))
@@ -161,7 +172,7 @@ def plan_index(
     """Choose what to build (the ``auto`` rule lives here).
 
     ``auto``: exact ``flat`` search below ``flat_max`` vectors when it fits the
-    budget; otherwise ``ivfpq``: an inverted file with nlist ~ sqrt(n) lists and
+    budget; otherwise ``ivfpq``: an inverted file with nlist ~ sqrt(n) / 2 lists and
     4-bit product-quantisation fast-scan codes of d/2 bytes a vector, searched
     with exact re-ranking of the candidates from ``vectors.npy``. When the memory
     budget is smaller, the codes shrink (d/4, d/8, ... bytes) and the re-ranking
@@ -169,6 +180,7 @@ def plan_index(
     """
     budget = memory_budget if memory_budget is not None else None
     nlist = choose_nlist(n)
+    fast_nlist = choose_nlist(n, fast_scan=True)
 
     def fits(size: int) -> bool:
         return budget is None or size <= budget
@@ -193,13 +205,18 @@ def plan_index(
                 params=[_BUDGET],
             )
         for pq_m in _pq_choices(d):
-            size = estimate_bytes("ivfpq", n, d, nlist=nlist, pq_m=pq_m)
+            size = estimate_bytes("ivfpq", n, d, nlist=fast_nlist, pq_m=pq_m)
             if fits(size):
                 why = f"{n} vectors >= {flat_max}" if n >= flat_max else "flat over budget"
                 return Plan(
-                    "ivfpq", f"IVF{nlist},PQ{pq_m}x4fs", size, nlist=nlist, pq_m=pq_m, reason=why
+                    "ivfpq",
+                    f"IVF{fast_nlist},PQ{pq_m}x4fs",
+                    size,
+                    nlist=fast_nlist,
+                    pq_m=pq_m,
+                    reason=why,
                 )
-        smallest = estimate_bytes("ivfpq", n, d, nlist=nlist, pq_m=_pq_choices(d)[-1])
+        smallest = estimate_bytes("ivfpq", n, d, nlist=fast_nlist, pq_m=_pq_choices(d)[-1])
         raise LimitError(
             f"the memory budget of {budget} bytes is too small for {n} x {d} vectors: the "
             f"smallest index needs about {smallest} bytes; raise {_BUDGET}",
@@ -222,15 +239,19 @@ def plan_index(
         else:
             choices = _pq_choices(d)
             pq_m = next(
-                (m for m in choices if fits(estimate_bytes("ivfpq", n, d, nlist=nlist, pq_m=m))),
+                (
+                    m
+                    for m in choices
+                    if fits(estimate_bytes("ivfpq", n, d, nlist=fast_nlist, pq_m=m))
+                ),
                 choices[-1],
             )
-            size = estimate_bytes("ivfpq", n, d, nlist=nlist, pq_m=pq_m)
+            size = estimate_bytes("ivfpq", n, d, nlist=fast_nlist, pq_m=pq_m)
             plan = Plan(
                 "ivfpq",
-                f"IVF{nlist},PQ{pq_m}x4fs",
+                f"IVF{fast_nlist},PQ{pq_m}x4fs",
                 size,
-                nlist=nlist,
+                nlist=fast_nlist,
                 pq_m=pq_m,
                 reason="asked for",
             )
@@ -305,20 +326,27 @@ def train_and_add(
         if note:
             note(f"training {plan.factory} on {len(sample)} vectors")
         started = time.perf_counter()
-        # The coarse k-means is one big matrix product a round: all cores. The
-        # residual PQ is many tiny k-means: one thread is faster than two there.
-        clustering = faiss.Clustering(d, plan.nlist, ivf.cp)
-        clustering.train(sample, ivf.quantizer)
-        ivf.quantizer.is_trained = True
+        # The coarse k-means is one big matrix product a round: all cores. The PQ is
+        # many tiny k-means: one thread is faster than two there. Fast-scan codes
+        # (by_residual off) do not depend on the lists, so the PQ trains in a thread of
+        # its own meanwhile, on the core the k-means leaves idle at times.
+        apart = plan.kind == "ivfpq" and not ivf.by_residual
+        with ThreadPoolExecutor(1, thread_name_prefix="train-pq") as pool:
+            codes = pool.submit(_train_codes_alone, plan, d, metric, sample) if apart else None
+            clustering = faiss.Clustering(d, plan.nlist, ivf.cp)
+            clustering.train(sample, ivf.quantizer)
+            ivf.quantizer.is_trained = True
+            if codes is not None:
+                _take_codes(index, codes.result())
+            elif plan.kind == "ivfpq":
+                with one_thread():
+                    index.train(sample)  # the quantizer is trained: this trains the PQ only
+            else:
+                index.train(sample)
         if plan.kind == "ivfpq":
-            threads = faiss.omp_get_max_threads()
-            faiss.omp_set_num_threads(1)
-            try:
-                index.train(sample)  # the quantizer is trained: this trains the PQ only
-            finally:
-                faiss.omp_set_num_threads(threads)
-        else:
-            index.train(sample)
+            # The transposed copy of the PQ centroids lets FAISS encode a vector a third
+            # faster (it is not written with the index).
+            faiss.downcast_index(ivf).pq.sync_transposed_centroids()  # type: ignore[attr-defined]
         log.info("trained %s in %.1f s", plan.factory, time.perf_counter() - started)
     if note:
         note(f"adding {n} vectors to {plan.factory}")
@@ -342,6 +370,27 @@ def train_and_add(
         if holds_vectors:
             release_pages(vectors)
     return index
+
+
+def _train_codes_alone(plan: Plan, d: int, metric: str, sample: np.ndarray) -> faiss.Index:
+    """An index of ``plan`` (ivfpq, fast-scan) whose PQ is trained on ``sample`` exactly as
+    ``index.train`` trains it once the coarse quantizer is trained: its quantizer holds
+    placeholder centroids, which FAISS then leaves alone (the codes never look at them)."""
+    with one_thread():
+        index = new_index(plan, d, metric)
+        ivf = faiss.extract_index_ivf(index)
+        ivf.quantizer.add(np.zeros((plan.nlist, d), dtype=np.float32))
+        index.train(sample)
+    return index
+
+
+def _take_codes(index: faiss.Index, trained: faiss.Index) -> None:
+    """Give ``index`` (its coarse quantizer trained) the PQ trained by
+    :func:`_train_codes_alone`: it is then trained as ``index.train`` would leave it."""
+    ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
+    ivf.pq = faiss.downcast_index(faiss.extract_index_ivf(trained)).pq  # type: ignore[attr-defined]
+    ivf.is_trained = True
+    index.is_trained = True
 
 
 def train_sample(n: int, nlist: int, exclude: np.ndarray, seed: int) -> np.ndarray:
@@ -656,11 +705,14 @@ def tune(
     ``ivf`` raises ``nprobe``; ``ivfpq`` raises ``nprobe`` for each re-ranking depth
     and keeps the cheapest pair by a fixed cost model (so the choice does not depend
     on machine load); ``hnsw`` raises ``efSearch``. When nothing reaches the target,
-    the most thorough setting tried is kept and its recall recorded.
+    the most thorough setting tried is kept and its recall recorded. ``flat`` is exact:
+    nothing to tune or measure.
     """
     n, d = vectors.shape
     k = TUNE_K
-    if not len(query_rows):
+    if not len(query_rows) or kind == "flat":
+        # Exact search is the exact answer: recall 1 by construction, not measured
+        # (measuring it would take two exact passes over every row, 5 s at 1M x 512).
         return Tuning(SearchParams(), 1.0, 0, ())
     queries = np.ascontiguousarray(vectors[query_rows])
     truth_scores, truth_rows = exact_knn(vectors, queries, k + 1, metric)
@@ -679,9 +731,6 @@ def tune(
         scores, rows = ann_search(index, kind, vectors, queries, k + 1, params, metric)
         return score(params, rows, scores)
 
-    if kind == "flat":
-        mean, bound = measure(SearchParams())
-        return Tuning(SearchParams(), mean, len(query_rows), tuple(tried), bound)
     if kind in ("hnsw", "ivf"):
         if kind == "hnsw":
             steps = [SearchParams(ef_search=ef) for ef in _EF_SEARCH]

@@ -1036,7 +1036,7 @@ def _build_in(
     if plan.kind == "flat":
         engine.release_pages(vectors)
     mark = time.perf_counter()
-    if note:
+    if note and plan.kind != "flat":
         note(f"tuning the search for recall@10 >= {target_recall} on {len(query_rows)} queries")
     tuning = engine.tune(
         faiss_index,
