@@ -41,6 +41,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from ._malloc import keep_freed_memory
 from ._native import scan_batch
 from ._wire import frame_offsets
 from .archive import ArchiveReader, BatchEntry, encode_batch
@@ -424,6 +425,8 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in _STOP_SIGNALS - {signal.SIGINT}:
         signal.signal(signum, signal.SIG_DFL)
+    # Keep freed memory for the next batch rather than fault it in again (toolkit/_malloc.py).
+    keep_freed_memory()
 
 
 @contextlib.contextmanager
