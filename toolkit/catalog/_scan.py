@@ -1,8 +1,10 @@
 """Read an archive once for the catalog: metrics and the input id index in one pass.
 
-While the batches are parsed, a second thread copies the file into the catalog home and
-hashes it (file I/O and sha256 release the GIL), so an import costs little more than
-one read of the archive.
+The entries are counted and their ids read from the wire bytes by the C reader, in
+worker processes where the archive is big (the batch pipeline ``info`` uses); protobuf
+parses only an entry the C reader leaves to it. While the batches are read, a second
+thread copies the file into the catalog home and hashes it (file I/O and sha256 release
+the GIL), so an import costs little more than one read of the archive.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._native import scan_batch
 from ..archive import ArchiveReader
-from ..batches import auto_workers, iter_batches
+from ..batches import Batch, auto_workers, iter_batches
 from ..errors import ArchiveError, CatalogError, ToolkitError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import Metrics, MetricsCounter, count_batch
@@ -29,6 +32,16 @@ __all__ = ["ScanResult", "copy_and_hash", "file_sha256", "index_existing_version
 log = logging.getLogger(__name__)
 
 _CHUNK = 4 * 1024 * 1024
+
+
+def count_with_ids(batch: Batch) -> MetricsCounter:
+    """Batch work: :func:`~toolkit.metrics.count_batch`, and the batch's input ids read
+    from its wire bytes by the C reader (protobuf parses the entry only when it cannot)."""
+    data = batch.unparsed
+    counter = count_batch(batch)
+    if data is not None and batch.ids is None:
+        batch.ids = scan_batch(data)
+    return counter
 
 
 @dataclass
@@ -141,7 +154,7 @@ def scan(
             flavour = reader.flavour
             entries_count = len(reader.entries)
             workers = auto_workers(sum(entry.size for entry in reader.entries))
-            batches = iter_batches([reader], work=count_batch, workers=workers)
+            batches = iter_batches([reader], work=count_with_ids, workers=workers, lazy=True)
             # Worker processes are forked at the first batch: the copy thread starts after.
             first = next(batches, None)
             if copy_to is not None or hash_file:
