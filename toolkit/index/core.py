@@ -843,10 +843,7 @@ def build_index(
             params=[other],
         )
 
-    return _build(
-        out,
-        feed,
-        nothing,
+    settings = _BuildSettings(
         kind=kind,
         metric=metric,
         memory_budget=memory_budget,
@@ -857,6 +854,7 @@ def build_index(
         seed=seed,
         note=note,
     )
+    return _build(out, feed, nothing, settings)
 
 
 def build_index_from_arrays(
@@ -899,10 +897,7 @@ def build_index_from_arrays(
         collector.check([])
         return [{"path": None, "kind": "arrays", "inputs": len(ids)}]
 
-    return _build(
-        out,
-        feed,
-        lambda _stats: SchemaError("nothing to index (no vectors)"),
+    settings = _BuildSettings(
         kind=kind,
         metric=metric,
         memory_budget=memory_budget,
@@ -913,22 +908,30 @@ def build_index_from_arrays(
         seed=seed,
         note=note,
     )
+    nothing = lambda _stats: SchemaError("nothing to index (no vectors)")  # noqa: E731
+    return _build(out, feed, nothing, settings)
+
+
+@dataclass(frozen=True)
+class _BuildSettings:
+    """What :func:`build_index` and :func:`build_index_from_arrays` were asked to build."""
+
+    kind: str
+    metric: str
+    memory_budget: int | None
+    embedding: int
+    skip_bad: bool
+    target_recall: float
+    flat_max: int
+    seed: int
+    note: Note | None
 
 
 def _build(
     out: Path,
     feed: Callable[[Collector], list[dict[str, Any]]],
     nothing: Callable[[Any], SchemaError],
-    *,
-    kind: str,
-    metric: str,
-    memory_budget: int | None,
-    embedding: int,
-    skip_bad: bool,
-    target_recall: float,
-    flat_max: int,
-    seed: int,
-    note: Note | None,
+    settings: _BuildSettings,
 ) -> SimilarityIndex:
     """Collect the vectors, choose, train, tune and write the folder atomically.
 
@@ -943,24 +946,15 @@ def _build(
     with atomic_dir(out) as tmp, ThreadPoolExecutor(max_workers=2) as hashing:
         try:
             built = _build_in(
-                out,
                 tmp,
                 feed,
                 nothing,
+                settings,
                 hashing=hashing,
                 stop=stop,
                 timings=timings,
                 started=started,
                 threads=threads,
-                kind=kind,
-                metric=metric,
-                memory_budget=memory_budget,
-                embedding=embedding,
-                skip_bad=skip_bad,
-                target_recall=target_recall,
-                flat_max=flat_max,
-                seed=seed,
-                note=note,
             )
         finally:
             stop.set()  # on an error, the hashing threads give up at their next chunk
@@ -973,28 +967,22 @@ def _build(
 
 
 def _build_in(
-    out: Path,
     tmp: Path,
     feed: Callable[[Collector], list[dict[str, Any]]],
     nothing: Callable[[Any], SchemaError],
+    settings: _BuildSettings,
     *,
     hashing: ThreadPoolExecutor,
     stop: threading.Event,
     timings: dict[str, float],
     started: float,
     threads: int,
-    kind: str,
-    metric: str,
-    memory_budget: int | None,
-    embedding: int,
-    skip_bad: bool,
-    target_recall: float,
-    flat_max: int,
-    seed: int,
-    note: Note | None,
 ) -> _Built:
+    kind, metric, memory_budget = settings.kind, settings.metric, settings.memory_budget
+    embedding, target_recall, seed = settings.embedding, settings.target_recall, settings.seed
+    note = settings.note
     writer = VectorWriter(tmp / VECTORS_FILE, digest=False)
-    collector = Collector(writer, metric=metric, embedding=embedding, skip_bad=skip_bad)
+    collector = Collector(writer, metric=metric, embedding=embedding, skip_bad=settings.skip_bad)
     try:
         source_records = feed(collector)
     except BaseException:
@@ -1015,7 +1003,9 @@ def _build_in(
     dimension = int(writer.dim or 0)
     write_ids(tmp / IDS_FILE, collector.ids)
     vectors = open_vectors(tmp / VECTORS_FILE)
-    plan = engine.plan_index(kind, n, dimension, memory_budget=memory_budget, flat_max=flat_max)
+    plan = engine.plan_index(
+        kind, n, dimension, memory_budget=memory_budget, flat_max=settings.flat_max
+    )
     if note:
         note(f"{n} vectors of {dimension} dimensions: {plan.kind} ({plan.reason})")
     query_rows = engine.tuning_queries(n, seed)
