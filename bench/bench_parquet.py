@@ -226,11 +226,11 @@ def bench_convert(path: Path, runs: int, n: int, *, timing: bool = True) -> None
     tmp = Path(tempfile.mkdtemp(prefix="bench-parquet-"))
     out = tmp / "out"
     body = (
-        "sys.argv = ['clarifai-archive', '-q', 'convert', {src!r}, '--to', 'parquet', "
-        "'-o', {out!r}, '--force']\n"
+        f"sys.argv = ['clarifai-archive', '-q', 'convert', {str(path)!r}, '--to', 'parquet', "
+        f"'-o', {str(out)!r}, '--force']\n"
         "try:\n    runpy.run_module('toolkit', run_name='__main__')\n"
         "except SystemExit as exc:\n    assert not exc.code, exc.code"
-    ).format(src=str(path), out=str(out))
+    )
     bare_code = _BARE_PROCESS.format(toolkit=str(ROOT / "toolkit"), src=str(path))
     try:
         if timing:
