@@ -6,7 +6,8 @@ The baseline is a bare ``zipfile`` + ``InputBatch.FromString`` loop over the sam
    the matrix plus under 100 MB).
 2. ``clarifai-archive convert --to parquet`` of N x 512, the whole command in a fresh
    process (target at 100k: <= 3x the bare loop), and its peak RSS at --memory-inputs
-   (target at 1M: under 500 MB).
+   (target at 1M: under 500 MB). Also the bare loop as a whole process, and the floor:
+   python with the command's imports, plus writing the same table alone.
 3. ``Archive.to_pandas()`` of N inputs without embeddings (target at 100k: <= 4x).
 
 Usage: python bench/bench_parquet.py [--inputs 100000] [--runs 5] [--memory-inputs 1000000]
