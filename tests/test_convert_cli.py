@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from convert_helpers import png_bytes, varied_inputs, write_raw_archive
 from media_helpers import KEY, hosted_input
@@ -274,3 +276,74 @@ def test_a_server_pushing_back_is_noted(runner, make_archive, tmp_path: Path) ->
     )
     with zipfile.ZipFile(out) as zf:
         assert sum(n.startswith("all/inputs/") for n in zf.namelist()) == 12
+
+
+class _Terminal:
+    """A stream that says it is a terminal (the runner's stderr, otherwise)."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+
+    def isatty(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+class _TerminalSys:
+    """``sys`` whose stderr is a terminal."""
+
+    @property
+    def stderr(self) -> _Terminal:
+        return _Terminal(sys.stderr)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(sys, name)
+
+
+class TestProgressBar:
+    """The bar's total is the number of batch entries, counted from the directories; a
+    hidden bar (``-q``, or stderr not a terminal) is not worth that second pass."""
+
+    def _lengths(self, monkeypatch) -> list[int]:
+        import click
+
+        import toolkit.cli.convert as command
+
+        lengths: list[int] = []
+        real = click.progressbar
+
+        def recording(*args, **kwargs):
+            lengths.append(kwargs["length"])
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(command.click, "progressbar", recording)
+        return lengths
+
+    def test_a_shown_bar_has_the_entries_as_total(
+        self, runner, monkeypatch, make_archive, tmp_path: Path
+    ) -> None:
+        import toolkit.cli.convert as command
+
+        lengths = self._lengths(monkeypatch)
+        monkeypatch.setattr(command, "sys", _TerminalSys())
+        source = make_archive(varied_inputs(10), batch_size=3)  # 4 entries
+        result = _run(runner, "convert", str(source), "--to", "parquet", "-o", str(tmp_path / "t"))
+        assert result.exit_code == 0, result.stderr
+        assert lengths == [4]
+
+    def test_a_hidden_bar_counts_nothing(
+        self, runner, monkeypatch, make_archive, tmp_path: Path
+    ) -> None:
+        import toolkit.cli.convert as command
+
+        lengths = self._lengths(monkeypatch)
+        counted: list[object] = []
+        monkeypatch.setattr(command, "count_batches", lambda *a, **k: counted.append(a) or 4)
+        source = make_archive(varied_inputs(10), batch_size=3)
+        out = tmp_path / "t"
+        result = _run(runner, "-q", "convert", str(source), "--to", "parquet", "-o", str(out))
+        assert result.exit_code == 0, result.stderr
+        assert counted == [] and lengths == [0]
+        assert sum(pq.ParquetFile(p).metadata.num_rows for p in out.iterdir()) == 10

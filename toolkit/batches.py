@@ -31,15 +31,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import mmap
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 from ._malloc import keep_freed_memory
 from ._native import scan_batch
@@ -48,6 +46,11 @@ from .archive import ArchiveReader, BatchEntry, encode_batch
 from .errors import ArchiveError, ConflictError, EmptyArchiveError, ToolkitError
 from .messages import Input, InputBatch
 from .unknown import find_unknown_fields
+
+# multiprocessing and the process pool load only where worker processes start (10 ms of
+# every command's start otherwise).
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = [
     "MAX_AUTO_WORKERS",
@@ -405,6 +408,8 @@ def can_fork_workers() -> bool:
     daemonic process (a ``multiprocessing.Pool`` worker, a Dask worker) may not have
     children at all (found by the long fuzz, which runs commands in a pool's workers).
     """
+    import multiprocessing
+
     return (
         sys.platform.startswith("linux")
         and threading.active_count() == 1
@@ -621,6 +626,9 @@ class _ParallelRun:
                         try:
                             # With a fork context, the pool forks every worker at the
                             # first submit, before it starts its own thread.
+                            import multiprocessing
+                            from concurrent.futures import ProcessPoolExecutor
+
                             pool = ProcessPoolExecutor(
                                 max_workers=self.workers,
                                 mp_context=multiprocessing.get_context("fork"),
@@ -648,6 +656,8 @@ class _ParallelRun:
         slot: int,
         future: Future[tuple[list[_Outcome], Exception | None]],
     ) -> Iterator[Batch]:
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             outcomes, error = future.result()
         except BrokenProcessPool:

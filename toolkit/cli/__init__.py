@@ -329,6 +329,10 @@ def main() -> None:
         signum = getattr(signal, name, None)
         if signum is not None:
             signal.signal(signum, _raise_interrupt)
+    # What is loaded by now (the modules) lives until the process ends: the collector
+    # need not walk it again, during the command or at exit (23 ms at exit after a
+    # conversion to Parquet).
+    gc.freeze()
     try:
         cli(prog_name="clarifai-archive")
     except SystemExit as exc:
@@ -339,4 +343,5 @@ def main() -> None:
     # frames) is finalized now, while every module is loaded: left to interpreter exit,
     # Python 3.13's zipfile prints "Exception ignored" tracebacks.
     gc.collect()
+    gc.freeze()  # what is left is live: interpreter exit need not walk it again
     sys.exit(code)

@@ -421,9 +421,9 @@ def convert(
         metadata_columns=keys,
         bad_numbers=bad_numbers,  # type: ignore[arg-type]
     )
-    total = count_batches(sources, limits=context.limits)
     hidden = quiet or not sys.stderr.isatty()
     if scheduler is not None:
+        total = count_batches(sources, limits=context.limits)
         report = _convert_scheduled(
             sources, Path(output), scheduler, options, total=total, hidden=hidden
         )
@@ -434,6 +434,8 @@ def convert(
         if as_json:
             echo_json(report.to_dict())
         return
+    # The total only sizes the bar: a hidden one spares the second pass over the directories.
+    total = 0 if hidden else count_batches(sources, limits=context.limits)
     with click.progressbar(length=total, label="Converting", file=sys.stderr, hidden=hidden) as bar:
         report = convert_archives(
             sources,

@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import math
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
-from xml.sax.saxutils import escape
 
 from ..errors import OutputError
 from ..messages import Input
@@ -40,18 +39,28 @@ from ._training import TrainingFolderConverter, clip01
 
 __all__ = ["VocConverter", "xml_text"]
 
-_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SPOOL = ".voc-pending"
+
+# Made on first use, as the xml modules are imported then: every conversion imports this
+# module, and the pattern (5 ms to compile) and xml.sax.saxutils (which imports
+# urllib.request and http.client) would cost each one's start about 15 ms.
+
+
+@functools.cache
+def _illegal() -> re.Pattern[str]:
+    return re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_text(text: str) -> str:
     """``text`` with the characters XML 1.0 cannot hold replaced by U+FFFD."""
-    return _ILLEGAL.sub("\ufffd", text)
+    return _illegal().sub("\ufffd", text)
 
 
 def _line(depth: int, tag: str, text: str | int) -> str:
     """One element with text, indented (ElementTree's serializer makes reference cycles,
     which pile up while a conversion pauses the garbage collector)."""
+    from xml.sax.saxutils import escape
+
     return f"{'  ' * depth}<{tag}>{escape(xml_text(str(text)))}</{tag}>\n"
 
 
@@ -235,6 +244,8 @@ class VocConverter(TrainingFolderConverter):
         for input_id, new in renamed.items():
             path = self.root / "Annotations" / f"{self.namer.stem_for(input_id)}.xml"
             if path.is_file():
+                import xml.etree.ElementTree as ET
+
                 tree = ET.parse(path)
                 element = tree.getroot().find("filename")
                 if element is not None and element.text != new:

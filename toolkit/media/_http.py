@@ -8,22 +8,24 @@ to another origin. It never appears in a message.
 
 from __future__ import annotations
 
-import email.utils
-import http.client
 import ipaddress
 import logging
 import random
 import re
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
 from ._throttle import Throttle
+
+# http.client, ssl, socket and email load with the first download, not with every command
+# that imports the media package (15 ms of a conversion's start otherwise).
+if TYPE_CHECKING:
+    import http.client
+    import ssl
 
 __all__ = [
     "DEFAULT_KEY_HOSTS",
@@ -149,6 +151,8 @@ def _retry_after(value: str | None, cap: float) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
@@ -312,6 +316,9 @@ class Fetcher:
         raise FetchError(f"more than {self.policy.max_redirects} redirects")
 
     def _connection(self, parts: SplitResult) -> tuple[http.client.HTTPConnection, bool]:
+        import http.client
+        import ssl
+
         origin = _origin(parts)
         conn = self._conns.get(origin)
         if conn is not None:
@@ -336,6 +343,10 @@ class Fetcher:
     def _request(
         self, parts: SplitResult, headers: dict[str, str]
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        import http.client
+        import socket
+        import ssl
+
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -386,6 +397,8 @@ class Fetcher:
         self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, parts: SplitResult
     ) -> None:
         """Finish an unwanted body so the connection can be kept, or drop the connection."""
+        import http.client
+
         try:
             leftover = resp.read(_CHUNK + 1)
         except (OSError, http.client.HTTPException):
@@ -401,6 +414,8 @@ class Fetcher:
         parts: SplitResult,
         dest: BinaryIO,
     ) -> None:
+        import http.client
+
         total = 0
         declared = resp.getheader("Content-Length")
         try:

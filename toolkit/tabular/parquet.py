@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -113,13 +114,21 @@ class ParquetFolderWriter:
         self._wait()
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="parquet-writer")
-        self._in_flight = self._thread.submit(self._write_group, self._writer, table)
+        started = threading.Event()
+        self._in_flight = self._thread.submit(self._write_group, self._writer, table, started)
+        # Wait (without the GIL) until the writer thread runs: else it waits for this
+        # thread, busy reading, to let go of the GIL, up to the switch interval (5 ms)
+        # each row group, and the writer thread is the slower of the two.
+        started.wait()
         self._in_file += self._group_rows
         self.rows += self._group_rows
         self._group, self._group_rows, self._group_bytes = [], 0, 0
 
-    def _write_group(self, writer: pq.ParquetWriter, table: pa.Table) -> None:
+    def _write_group(
+        self, writer: pq.ParquetWriter, table: pa.Table, started: threading.Event
+    ) -> None:
         """Encode and write one row group (in the writer thread)."""
+        started.set()
         try:
             writer.write_table(table, row_group_size=max(table.num_rows, 1))
         except OSError as exc:
