@@ -251,6 +251,50 @@ def test_inputs_the_c_reader_leaves_to_python(tmp_path: Path) -> None:
     assert report.regions_without_concept == 1 and report.regions_without_shape == 3
 
 
+@needs_c
+def test_inputs_coco_leaves_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inputs without image, video or metadata are counted by the C reader without a
+    call to Python, by kind as records.input_type says; the others (metadata may hold a
+    split tag) still go to Python. Both ways give the same files and report."""
+    text = Input(id="text")
+    text.data.text.raw = "hello"
+    audio = Input(id="audio")
+    audio.data.audio.url = "https://example.com/a.wav"
+    both = Input(id="text-and-audio")
+    both.data.text.raw = "t"
+    both.data.audio.url = "https://example.com/b.wav"
+    nothing = Input(id="nothing")
+    empty_data = Input(id="empty-data")
+    empty_data.data.SetInParent()
+    tagged = Input(id="tagged-text")
+    tagged.data.text.raw = "t"
+    tagged.data.metadata.update({"split": "val"})
+    records = [_image("first"), text, audio, both, nothing, empty_data, tagged, _image("last")]
+    archive = tmp_path / "in.zip"
+    with ArchiveWriter(archive, batch_size=4) as writer:
+        for record in records:
+            writer.add(record)
+        # Input.data twice: protobuf merges them, so this one is an image (text + image)
+        merged = _image("merged")
+        first = Input(id="merged")
+        first.data.text.raw = "t"
+        writer.add_serialized(first.SerializeToString() + merged.SerializeToString())
+    asked: list[str] = []
+    original = Input.FromString
+
+    def parse(data: bytes) -> Input:
+        record = original(data)
+        asked.append(record.id)
+        return record
+
+    monkeypatch.setattr(coco_module.Input, "FromString", parse)
+    _, report = _both(tmp_path, archive)
+    assert report.skipped_inputs == {"audio": 1, "text": 3, "unknown": 2}
+    assert report.images == 3
+    assert "text" not in asked and "nothing" not in asked and "audio" not in asked
+    assert "tagged-text" in asked and "merged" in asked
+
+
 def _field(number: int, payload: bytes) -> bytes:
     """One length-delimited field (numbers below 16, payloads below 128 bytes)."""
     assert number < 16 and len(payload) < 128

@@ -1086,6 +1086,7 @@ typedef struct {
     long long images_written, annotations_written;
     struct Slot *slots;                        /* the same, per split of tagged inputs */
     Py_ssize_t nslots, slots_cap;
+    long long skipped[3];                      /* inputs left out: text, audio, unknown */
 } Coco;
 
 /* What the inputs of one split (``split --tag``) give: their own JSON text and counts. */
@@ -1535,6 +1536,36 @@ static void swap_slot(Coco *c, Slot *slot)
     slot->annotations_written = n;
 }
 
+/* An input COCO leaves out without a look from Python: its data (every occurrence of
+ * Input.data, as protobuf merges them) has no image, no video and no metadata (a split
+ * tag would make the split's file). Its kind, as records.input_type says it: 0 text,
+ * 1 audio, 2 unknown; -1 when Python should look (the input, or its wire, is otherwise). */
+static int skipped_kind(const Field *input)
+{
+    const uint8_t *p = input->data, *end = p + input->len;
+    int text = 0, audio = 0, r;
+    Field f;
+    while ((r = next_field(&p, end, &f)) == 1) {
+        if (f.number != 2)
+            continue;
+        if (f.wire != W_LEN)
+            return -1;
+        const uint8_t *q = f.data, *data_end = f.data + f.len;
+        Field g;
+        while ((r = next_field(&q, data_end, &g)) == 1) {
+            if (g.number == 1 || g.number == 2 || g.number == 5)
+                return -1; /* image, video, metadata */
+            text |= g.number == 13;
+            audio |= g.number == 14;
+        }
+        if (r < 0)
+            return -1;
+    }
+    if (r < 0)
+        return -1;
+    return text ? 0 : audio ? 1 : 2;
+}
+
 /* The Python path for one input: it appends dicts to ``images`` and ``annotations``, or,
  * for an input tagged with a split, returns ``(split, images, annotations)`` of its own. */
 static int convert_in_python(Coco *c, const Field *f, PyObject *images, PyObject *annotations)
@@ -1614,8 +1645,13 @@ static PyObject *coco_images(PyObject *self, PyObject *args)
             if (status < 0)
                 goto done;
         }
-        if (status == 0 && convert_in_python(&c, &f, images, annotations) < 0)
-            goto done;
+        if (status == 0) {
+            int kind = skipped_kind(&f);
+            if (kind >= 0)
+                c.skipped[kind]++;
+            else if (convert_in_python(&c, &f, images, annotations) < 0)
+                goto done;
+        }
     }
     if (r < 0) {
         PyErr_SetString(PyExc_ValueError, "coco_images: malformed batch (not checked by scan_batch?)");
@@ -1637,9 +1673,11 @@ static PyObject *coco_images(PyObject *self, PyObject *args)
     }
     if (splits == NULL)
         goto done;
-    result = Py_BuildValue("(y#Ly#LN)", c.images.data ? c.images.data : "", (Py_ssize_t)c.images.len,
-                           c.images_written, c.annotations.data ? c.annotations.data : "",
-                           (Py_ssize_t)c.annotations.len, c.annotations_written, splits);
+    result = Py_BuildValue("(y#Ly#LN(LLL))", c.images.data ? c.images.data : "",
+                           (Py_ssize_t)c.images.len, c.images_written,
+                           c.annotations.data ? c.annotations.data : "",
+                           (Py_ssize_t)c.annotations.len, c.annotations_written, splits,
+                           c.skipped[0], c.skipped[1], c.skipped[2]);
 done:
     PyMem_Free(c.images.data);
     PyMem_Free(c.annotations.data);

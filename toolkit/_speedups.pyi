@@ -39,10 +39,11 @@ def coco_images(
     annotations: list[dict[str, Any]],
     counters: list[int],
     /,
-) -> tuple[bytes, int, bytes, int, list[tuple[str, bytes, int, bytes, int]]]:
+) -> tuple[bytes, int, bytes, int, list[tuple[str, bytes, int, bytes, int]], tuple[int, int, int]]:
     """The COCO images and annotations of an entry ``scan_batch`` accepted, as JSON text
     (objects with commas between) and their counts, then per split of tagged inputs its
-    name, images, count, annotations, count (see ``toolkit/convert/coco.py``)."""
+    name, images, count, annotations, count, then how many inputs without image, video or
+    metadata it left out: text, audio, unknown (see ``toolkit/convert/coco.py``)."""
 
 def table_arrow(
     entries: Sequence[Buffer], /

@@ -577,7 +577,9 @@ class CocoConverter:
     def _convert_raw(self, batch: SourceBatch) -> None:
         """Convert a batch from its wire bytes with the C reader: it writes the JSON of
         the common image input itself (the very bytes orjson writes for the dicts
-        :meth:`_record` makes) and hands every other input to :meth:`_record`, in order.
+        :meth:`_record` makes), counts the inputs COCO leaves out that have neither
+        video nor metadata (as :meth:`_record` counts them), and hands every other input
+        to :meth:`_record`, in order.
         """
         assert SPEEDUPS is not None and batch.raw is not None
         images: list[dict[str, Any]] = []
@@ -606,23 +608,28 @@ class CocoConverter:
                 return split, split_images, split_annotations
             return None
 
-        image_json, image_count, annotation_json, annotation_count, splits = SPEEDUPS.coco_images(
-            batch.raw,
-            self._memos,
-            self._concept_entries,
-            self._concept_entry,
-            self._category_ids,
-            self._category_id,
-            self._namer.stem_for,
-            self._namer.plain_tables(),
-            self._extensions,
-            _normalised,
-            other_input,
-            _dumps,
-            images,
-            annotations,
-            counters,
+        image_json, image_count, annotation_json, annotation_count, splits, left_out = (
+            SPEEDUPS.coco_images(
+                batch.raw,
+                self._memos,
+                self._concept_entries,
+                self._concept_entry,
+                self._category_ids,
+                self._category_id,
+                self._namer.stem_for,
+                self._namer.plain_tables(),
+                self._extensions,
+                _normalised,
+                other_input,
+                _dumps,
+                images,
+                annotations,
+                counters,
+            )
         )
+        for kind, count in zip(("text", "audio", "unknown"), left_out, strict=True):
+            if count:
+                self._skipped[kind] = self._skipped.get(kind, 0) + count
         assert not pending  # only downloads wait: the C reader runs without media
         self._set_counters(counters)
         self._count_images(None, image_count)
