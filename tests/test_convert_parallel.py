@@ -83,6 +83,40 @@ def test_convert_output_is_the_same_with_workers(
     assert outputs[1] == outputs[2]
 
 
+@pytest.mark.parametrize("scratch", ["room", "too small"])
+def test_jsonl_lines_left_in_shared_memory(
+    forking, make_archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scratch: str
+) -> None:
+    """Workers leave a batch's JSON Lines in the memory their range shares with the main
+    process, which writes them from there; a batch that does not fit comes through the
+    pipe. The same bytes either way."""
+    if not forking:
+        return
+    from toolkit.convert import jsonl
+
+    if scratch == "too small":
+        monkeypatch.setattr(jsonl.JsonLinesConverter, "batch_scratch", 64)
+    kinds: list[str] = []
+    real = jsonl.batch_lines
+
+    def seen(batch, lines):
+        kinds.append("shared" if isinstance(lines, tuple) else "piped")
+        return real(batch, lines)
+
+    monkeypatch.setattr(jsonl, "batch_lines", seen)
+    source = make_archive(varied_inputs(120, seed=8), "a.zip", batch_size=11)
+    outputs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}.jsonl"
+        convert_archives([source], out, to="jsonl", workers=workers)
+        outputs[workers] = out.read_bytes()
+    assert outputs[1] == outputs[2]
+    assert len(outputs[1].splitlines()) == 120
+    in_workers = kinds[len(kinds) // 2 :]  # the second run's batches
+    expected = "shared" if scratch == "room" else "piped"
+    assert in_workers and set(in_workers) == {expected}
+
+
 def _bad_archive(make_archive) -> Path:
     records = varied_inputs(60, seed=2)
     records[47].data.metadata.update({"x": math.nan})

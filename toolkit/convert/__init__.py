@@ -359,6 +359,7 @@ def convert_archives(
                     work=converter.batch_work,
                     workers=job.workers,
                     task="converting",
+                    scratch=converter.batch_scratch,
                 )
                 for source_batch in require_inputs(refuse_repeated_ids(read, readers)):
                     converter.write_batch(source_batch)

@@ -97,6 +97,9 @@ class Converter(Protocol):
     #: Work on each batch that may run in worker processes (``job.workers``), its result
     #: handed to :meth:`write_batch` as ``batch.result``; None: all in :meth:`write_batch`.
     batch_work: BatchWork | None
+    #: Bytes of memory shared with the workers per range of entries, for a
+    #: :attr:`batch_work` that leaves its results there (``Batch.scratch``); 0: none.
+    batch_scratch: int
 
     def __init__(self, job: ConvertJob) -> None: ...
 
@@ -134,6 +137,7 @@ class ArchiveConverter:
     supports_stdout: ClassVar[bool] = False
     reads_raw: bool = False
     batch_work: BatchWork | None = None
+    batch_scratch: int = 0
     flavour: ClassVar[Flavour]
 
     def __init__(self, job: ConvertJob) -> None:

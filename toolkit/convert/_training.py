@@ -116,6 +116,7 @@ class TrainingFolderConverter:
     output_kind: ClassVar[OutputKind] = "folder"
     supports_media: ClassVar[bool] = True
     batch_work: BatchWork | None = None
+    batch_scratch: int = 0
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = False
     reads_raw: bool = False

@@ -415,6 +415,7 @@ class CocoConverter:
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = False
     batch_work: BatchWork | None = None
+    batch_scratch: int = 0
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job

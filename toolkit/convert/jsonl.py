@@ -12,7 +12,7 @@ from ..errors import OutputError, SchemaError
 from ..jsonmap import iter_input_json
 from ._base import BatchWork, ConvertJob, OutputKind, SourceBatch
 from ._counts import ConvertCounts
-from ._parallel import add_nulls, encode_batch_lines
+from ._parallel import LINES_SCRATCH, add_nulls, batch_lines, encode_batch_lines
 
 __all__ = ["JsonLinesConverter"]
 
@@ -35,6 +35,7 @@ class JsonLinesConverter:
     check_unknown: ClassVar[bool] = True
     reads_raw: bool = False
     batch_work: BatchWork | None = staticmethod(encode_batch_lines)
+    batch_scratch: int = LINES_SCRATCH
 
     def __init__(self, job: ConvertJob) -> None:
         self._written = 0
@@ -62,7 +63,7 @@ class JsonLinesConverter:
             return
         self._written += batch.count
         with self._output_errors():
-            self._stream.write(lines)
+            self._stream.write(batch_lines(batch, lines))
 
     def _write_long(self, batch: SourceBatch) -> None:
         """A batch that may hold a string longer than LONG_STRING: written here, a piece

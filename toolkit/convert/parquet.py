@@ -25,6 +25,7 @@ class ParquetConverter:
     supports_stdout: ClassVar[bool] = False
     check_unknown: ClassVar[bool] = False
     batch_work: BatchWork | None = None
+    batch_scratch: int = 0
     #: The batches come as wire bytes (parsed on first use): the C reader builds most
     #: columns from them.
     reads_raw: bool = True

@@ -100,6 +100,7 @@ class SdkConverter:
     check_unknown: ClassVar[bool] = True
     reads_raw: bool = False
     batch_work: BatchWork | None = None
+    batch_scratch: int = 0
 
     def __init__(self, job: ConvertJob) -> None:
         self.job = job
