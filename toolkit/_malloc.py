@@ -1,4 +1,4 @@
-"""Let a worker process keep the memory it frees, instead of handing it back each batch.
+"""glibc's ``mallopt``, and worker processes that keep the memory they free.
 
 glibc returns the top of its heap to the kernel once more than ``M_TRIM_THRESHOLD``
 bytes there are free (about twice the largest block freed so far), and maps blocks over
@@ -6,37 +6,49 @@ bytes there are free (about twice the largest block freed so far), and maps bloc
 per batch entry (the entry's bytes, its rows, numpy temporaries) and frees them again
 then takes every one of those pages as a new page fault, batch after batch: 1.27
 million faults to read 1M x 512 embeddings with two workers, which doubled their CPU
-time. Raising both thresholds keeps up to :data:`TRIM_BYTES` of freed memory for the
-next batch (69 thousand faults, half the CPU time). Only glibc has ``mallopt``; elsewhere
-this does nothing.
+time. :func:`keep_freed_memory` raises both thresholds to where glibc's own adjustment
+can take them (32 MiB and twice that), so freed memory stays for the next batch (69
+thousand faults, half the CPU time). Only glibc has ``mallopt``; elsewhere nothing
+changes. (``toolkit.distributed.malloc`` uses the same binding for Dask's workers.)
 """
 
 from __future__ import annotations
 
 import ctypes
-import sys
+import functools
+import platform
+from typing import Any
 
-__all__ = ["keep_freed_memory"]
+__all__ = ["M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD", "RAISED_THRESHOLD", "glibc", "keep_freed_memory"]
 
-#: glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-#: Free memory a worker may keep at the top of its heap.
-TRIM_BYTES = 64 * 1024**2
-#: Blocks up to this size come from the heap (glibc's largest allowed on 64-bit).
-MMAP_BYTES = 32 * 1024**2
+#: ``mallopt``'s parameter numbers (malloc.h).
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+#: The highest mmap threshold glibc's own adjustment reaches on 64-bit
+#: (DEFAULT_MMAP_THRESHOLD_MAX); the adjustment keeps the trim threshold at twice it.
+RAISED_THRESHOLD = 32 * 1024 * 1024
+
+
+@functools.cache
+def glibc() -> Any:
+    """glibc itself (for ``mallopt``), or None on another C library."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.mallopt.restype = ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return libc
 
 
 def keep_freed_memory() -> bool:
-    """Raise this process's malloc trim and mmap thresholds (glibc); True when done."""
-    if not sys.platform.startswith("linux"):
+    """Raise this process's mmap threshold to 32 MiB and its trim threshold to twice that
+    (glibc only; for the rest of the process's life); True when done."""
+    libc = glibc()
+    if libc is None:
         return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_TRIM_THRESHOLD, TRIM_BYTES)) and bool(
-        mallopt(_M_MMAP_THRESHOLD, MMAP_BYTES)
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, RAISED_THRESHOLD)) and bool(
+        libc.mallopt(M_TRIM_THRESHOLD, 2 * RAISED_THRESHOLD)
     )

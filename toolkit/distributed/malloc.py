@@ -29,24 +29,16 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import os
-import platform
 import threading
 from collections.abc import Iterator, Mapping
-from typing import Any
+
+from .._malloc import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, RAISED_THRESHOLD, glibc
 
 __all__ = ["RAISED_THRESHOLD", "frozen_threshold", "heap_for_large_blocks"]
 
-#: ``mallopt``'s parameter numbers (malloc.h).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
 #: glibc's thresholds at start (DEFAULT_MMAP_THRESHOLD_MIN, DEFAULT_TRIM_THRESHOLD).
 _DEFAULT_THRESHOLD = 128 * 1024
-#: The highest mmap threshold glibc's own adjustment reaches on 64-bit
-#: (DEFAULT_MMAP_THRESHOLD_MAX); the adjustment keeps the trim threshold at twice it.
-RAISED_THRESHOLD = 32 * 1024 * 1024
 
 _FREEZING_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
 _FREEZING_TUNABLES = (
@@ -87,20 +79,6 @@ def _trim_threshold(env: Mapping[str, str]) -> int:
         return _DEFAULT_THRESHOLD
 
 
-@functools.cache
-def _libc() -> Any:
-    """glibc itself (for ``mallopt``), or None on another C library."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return None
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-        libc.mallopt.restype = ctypes.c_int
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
 @contextlib.contextmanager
 def heap_for_large_blocks() -> Iterator[None]:
     """Within the block, blocks up to 32 MiB come from the heap, and stay there when freed,
@@ -108,20 +86,20 @@ def heap_for_large_blocks() -> Iterator[None]:
     last thread of this process inside such a block leaves it, the thresholds are those
     of the environment again."""
     global _readers
-    libc = _libc() if frozen_threshold() else None
+    libc = glibc() if frozen_threshold() else None
     if libc is None:
         yield
         return
     with _lock:
         _readers += 1
         if _readers == 1:
-            libc.mallopt(_M_MMAP_THRESHOLD, RAISED_THRESHOLD)
-            libc.mallopt(_M_TRIM_THRESHOLD, 2 * RAISED_THRESHOLD)
+            libc.mallopt(M_MMAP_THRESHOLD, RAISED_THRESHOLD)
+            libc.mallopt(M_TRIM_THRESHOLD, 2 * RAISED_THRESHOLD)
     try:
         yield
     finally:
         with _lock:
             _readers -= 1
             if _readers == 0:
-                libc.mallopt(_M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD)
-                libc.mallopt(_M_TRIM_THRESHOLD, _trim_threshold(os.environ))
+                libc.mallopt(M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD)
+                libc.mallopt(M_TRIM_THRESHOLD, _trim_threshold(os.environ))
