@@ -189,6 +189,43 @@ def test_convert_on_the_cluster_writes_what_processes_and_one_process_write(
     assert outs["cluster"] == outs["single"]
 
 
+@pytest.mark.parametrize("scheduler", ["processes", "threads"])
+def test_row_groups_end_at_the_same_rows_however_the_rows_arrive(
+    archives, tmp_path, runner, monkeypatch, scheduler
+):
+    """Row groups of a fixed number of rows (from the schema), so parts of any size give
+    the files one process gives, byte for byte, with several row groups a file."""
+    import pyarrow.parquet as pq
+
+    import toolkit.distributed.parts as parts
+    import toolkit.tabular.parquet as writer
+
+    monkeypatch.setattr(parts, "DEFAULT_PART_BYTES", PART_BYTES)
+    monkeypatch.setattr(writer, "_GROUP_ROWS", 48)
+    sources = [str(p) for p in archives]
+    outs = {}
+    for name, extra in (("single", []), (scheduler, ["--scheduler", scheduler, "--workers", "2"])):
+        out = tmp_path / name
+        args = ["convert", *sources, "--to", "parquet", "-o", str(out), "--rows-per-file", "400"]
+        result = runner.invoke(cli, args + extra)
+        assert result.exit_code == 0, result.output
+        outs[name] = _files(out)
+    assert outs[scheduler] == outs["single"]
+    first = pq.ParquetFile(tmp_path / "single" / "part-00000.parquet").metadata
+    sizes = [first.row_group(i).num_rows for i in range(first.num_row_groups)]
+    assert sizes == [48] * 8 + [16]  # 400 rows a file
+
+
+def test_rows_per_group_comes_from_the_schema():
+    from toolkit.tabular.parquet import rows_per_group
+
+    others = [pa.field(f"c{i}", pa.string()) for i in range(10)]
+    embedding = pa.field("embedding", pa.list_(pa.float32(), 512))
+    assert rows_per_group(pa.schema([*others, embedding])) == 12288  # 32 MiB / (2048 + 640)
+    assert rows_per_group(pa.schema(others)) == 16384
+    assert rows_per_group(pa.schema([*others, pa.field("image_bytes", pa.binary())])) is None
+
+
 def test_convert_scheduler_usage(archives, runner, tmp_path):
     base = ["convert", str(archives[0]), "-o", str(tmp_path / "o")]
     result = runner.invoke(cli, [*base, "--to", "jsonl", "--scheduler", "processes"])

@@ -23,13 +23,37 @@ import pyarrow.parquet as pq
 from .._atomic import temp_sibling
 from ..errors import OutputError
 
-__all__ = ["DEFAULT_ROWS_PER_FILE", "ParquetFolderWriter", "part_name"]
+__all__ = ["DEFAULT_ROWS_PER_FILE", "ParquetFolderWriter", "part_name", "rows_per_group"]
 
 #: Rows per Parquet file by default.
 DEFAULT_ROWS_PER_FILE = 100_000
-#: A row group is written once this many rows or bytes of Arrow data are waiting.
+#: A row group holds at most this many rows, and about this many bytes of Arrow data.
 _GROUP_ROWS = 16_384
 _GROUP_BYTES = 32 * 1024**2
+#: What a row of a column other than a fixed-size list counts for in sizing row groups.
+_OTHER_COLUMN_BYTES = 64
+
+
+def rows_per_group(schema: pa.Schema) -> int | None:
+    """Rows in each row group (a file's last may hold fewer), from the schema alone, so
+    that where row groups end does not depend on how the rows arrive (in entries, or in
+    a cluster's parts): about :data:`_GROUP_BYTES` of data (an embedding of d floats is
+    4d bytes a row, another column counts 64), at most :data:`_GROUP_ROWS`, a multiple of
+    1,024 above that. None with a binary column (media bytes, too uneven to count on):
+    a row group then ends once 32 MiB of Arrow data are waiting."""
+    row_bytes = 0
+    for field in schema:
+        kind = field.type
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            return None
+        if pa.types.is_fixed_size_list(kind) and pa.types.is_primitive(kind.value_type):
+            row_bytes += kind.list_size * kind.value_type.bit_width // 8
+        else:
+            row_bytes += _OTHER_COLUMN_BYTES
+    rows = min(_GROUP_ROWS, _GROUP_BYTES // max(row_bytes, 1))
+    if rows > 1024:
+        rows -= rows % 1024
+    return max(1, rows)
 
 
 def part_name(number: int) -> str:
@@ -40,7 +64,9 @@ def part_name(number: int) -> str:
 class ParquetFolderWriter:
     """A folder of Parquet files of one schema, of about ``rows_per_file`` rows each.
 
-    Rows are gathered into row groups of up to 16k rows or 32 MiB, so memory stays flat.
+    Rows are gathered into row groups of :func:`rows_per_group` rows (up to 16k rows,
+    about 32 MiB), so memory stays flat and the files are the same however the rows
+    arrive.
     Parquet encodes a row group in a thread of its own (pyarrow releases the GIL) while
     the next one is gathered: at most one is in flight. The folder is written under a
     temporary name and appears at :meth:`close`; an existing folder is replaced then.
@@ -59,6 +85,7 @@ class ParquetFolderWriter:
         self._writer: pq.ParquetWriter | None = None
         self._in_file = 0
         self._group: list[pa.RecordBatch] = []
+        self._group_size = rows_per_group(schema)
         self._group_rows = 0
         self._group_bytes = 0
         self._thread: ThreadPoolExecutor | None = None
@@ -69,16 +96,16 @@ class ParquetFolderWriter:
             raise OutputError(f"{self.folder}: cannot write here ({exc.strerror or exc})") from None
 
     def write(self, batch: pa.RecordBatch) -> None:
-        """Add one record batch (split across files where a file fills up)."""
+        """Add one record batch (cut where a row group or a file fills up)."""
         if batch.schema is not self.schema and batch.schema != self.schema:
             raise ValueError("the batch's schema differs from the writer's")
-        if batch.num_rows <= self.rows_per_file - self._in_file - self._group_rows:
-            self._add(batch, batch.num_rows)
-            return
+        size = self._group_size
         start = 0
         while start < batch.num_rows:
             room = self.rows_per_file - self._in_file - self._group_rows
-            piece = batch.slice(start, room)
+            if size is not None:
+                room = min(room, size - self._group_rows)
+            piece = batch if start == 0 and batch.num_rows <= room else batch.slice(start, room)
             start += piece.num_rows
             self._group.append(piece)
             self._group_rows += piece.num_rows
@@ -86,19 +113,12 @@ class ParquetFolderWriter:
             if self._in_file + self._group_rows >= self.rows_per_file:
                 self._flush()
                 self._close_file()
-            elif self._group_rows >= _GROUP_ROWS or self._group_bytes >= _GROUP_BYTES:
+            elif size is not None and self._group_rows >= size:
                 self._flush()
-
-    def _add(self, batch: pa.RecordBatch, rows: int) -> None:
-        """A batch that fits in the current file."""
-        self._group.append(batch)
-        self._group_rows += rows
-        self._group_bytes += batch.get_total_buffer_size()
-        if self._in_file + self._group_rows >= self.rows_per_file:
-            self._flush()
-            self._close_file()
-        elif self._group_rows >= _GROUP_ROWS or self._group_bytes >= _GROUP_BYTES:
-            self._flush()
+            elif size is None and (
+                self._group_rows >= _GROUP_ROWS or self._group_bytes >= _GROUP_BYTES
+            ):
+                self._flush()
 
     def _flush(self) -> None:
         if not self._group:
