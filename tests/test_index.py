@@ -195,6 +195,8 @@ class TestApproximate:
             serial.train(x)
         built = engine.train_and_add(plan, x, "cosine", train_rows=np.arange(5000), seed=0)
         assert built.is_trained and built.ntotal == 5000
+        # encoded with FAISS's transposed copy of the PQ centroids (not written with the index)
+        assert faiss.downcast_index(faiss.extract_index_ivf(built)).pq.transposed_centroids.size()
 
         def parts(index):
             ivf = faiss.downcast_index(faiss.extract_index_ivf(index))

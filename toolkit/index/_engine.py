@@ -343,10 +343,11 @@ def train_and_add(
                     index.train(sample)  # the quantizer is trained: this trains the PQ only
             else:
                 index.train(sample)
-        if plan.kind == "ivfpq":
+        pq: Any = getattr(faiss.downcast_index(ivf), "pq", None) if plan.kind == "ivfpq" else None
+        if hasattr(pq, "sync_transposed_centroids"):
             # The transposed copy of the PQ centroids lets FAISS encode a vector a third
             # faster (it is not written with the index).
-            faiss.downcast_index(ivf).pq.sync_transposed_centroids()  # type: ignore[attr-defined]
+            pq.sync_transposed_centroids()
         log.info("trained %s in %.1f s", plan.factory, time.perf_counter() - started)
     if note:
         note(f"adding {n} vectors to {plan.factory}")
