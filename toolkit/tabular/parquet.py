@@ -113,10 +113,8 @@ class ParquetFolderWriter:
             if self._in_file + self._group_rows >= self.rows_per_file:
                 self._flush()
                 self._close_file()
-            elif size is not None and self._group_rows >= size:
-                self._flush()
-            elif size is None and (
-                self._group_rows >= _GROUP_ROWS or self._group_bytes >= _GROUP_BYTES
+            elif self._group_rows >= (size or _GROUP_ROWS) or (
+                size is None and self._group_bytes >= _GROUP_BYTES
             ):
                 self._flush()
 
