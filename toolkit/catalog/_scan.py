@@ -37,8 +37,8 @@ _CHUNK = 4 * 1024 * 1024
 def count_with_ids(batch: Batch) -> MetricsCounter:
     """Batch work: :func:`~toolkit.metrics.count_batch`, and the batch's input ids read
     from its wire bytes by the C reader (protobuf parses the entry only when it cannot)."""
-    data = batch.unparsed
     counter = count_batch(batch)
+    data = batch.unparsed  # None once protobuf parsed it: input_ids() reads the parse
     if data is not None and batch.ids is None:
         batch.ids = scan_batch(data)
     return counter
